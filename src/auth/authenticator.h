@@ -1,0 +1,79 @@
+// auth: who is calling. SigV4 verification of every AWS request against the
+// identity store, with derived signing keys cached per (access key, date,
+// region, service). Policy evaluation (#4) will sit beside it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "domain/iam/identity_store.h"
+#include "util/result.h"
+#include "util/time.h"
+
+namespace coffer::auth {
+
+// The authenticated caller of one request.
+struct Principal {
+  std::string arn;            // arn:aws:iam::000000000000:user/admin
+  std::string user_id;        // AIDA...
+  std::string account_id;
+  std::string access_key_id;
+  bool is_admin = false;
+};
+
+// What api/ builds from an HTTP request for verification. Views point into the
+// request, which must outlive the call.
+struct SignedRequest {
+  std::string_view method;
+  std::string_view path;   // raw path
+  std::string_view query;  // raw query string, no '?'
+  std::vector<std::pair<std::string_view, std::string_view>> headers;  // as received
+  std::string_view body;
+};
+
+// The credential scope of a verified request (region and service come from
+// the client's signature, never assumed).
+struct Scope {
+  std::string date;     // YYYYMMDD
+  std::string region;   // us-east-1
+  std::string service;  // ssm | secretsmanager | kms | sts | iam
+};
+
+struct Authenticated {
+  Principal principal;
+  Scope scope;
+};
+
+// Thread-safe.
+class Authenticator {
+ public:
+  Authenticator(domain::iam::IdentityStore& identities, util::Clock& clock);
+  ~Authenticator();
+
+  // Verifies the request's SigV4 Authorization header.
+  // Errors (all kUnauthenticated unless noted), by Reason:
+  //   kMissingAuthenticationToken  no Authorization header
+  //   kIncompleteSignature         malformed header, missing parts, scope date != X-Amz-Date date,
+  //                                SignedHeaders lacks host or x-amz-date/date
+  //   kSignatureExpired / kSignatureNotYetCurrent   |now - X-Amz-Date| > 15 minutes
+  //                                (message in AWS's "Signature expired: ..." form)
+  //   kUnknownAccessKey            access key id unknown or inactive
+  //   kSignatureMismatch           recomputed signature differs (constant-time compare)
+  //   kInvalidSecurityToken        X-Amz-Security-Token present but not valid for the key
+  // Error messages never contain the secret key or the expected signature.
+  Result<Authenticated> Authenticate(const SignedRequest& request);
+
+  // Only the credential scope, parsed from the Authorization header without
+  // verification (for routing before authentication). kUnauthenticated as above.
+  static Result<Scope> PeekScope(std::string_view authorization_header);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace coffer::auth

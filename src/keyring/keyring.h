@@ -1,0 +1,112 @@
+// keyring: the root key, KMS key material with versions, and envelope
+// encryption of every stored value.
+//
+// Envelope (docs/formats/envelope.md): a value is sealed with AES-256-GCM under
+// a data key derived per value by HKDF-SHA256 from one version of a KMS key's
+// material and a random salt. The caller's associated data (the record's
+// identity: kind, name, version) is bound into the tag, so a ciphertext copied
+// onto another record does not decrypt. The envelope names its key id and key
+// version, so Decrypt needs no hint. Key material is stored wrapped by the root
+// key (records under "keyring/"); the root key never reaches storage.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+#include "storage/backend.h"
+#include "util/result.h"
+#include "util/secret_bytes.h"
+#include "util/thread_annotations.h"
+#include "util/time.h"
+
+namespace coffer::keyring {
+
+// The root key: 32 bytes that wrap all KMS key material. Dev mode keeps it in a
+// file (mode 0600) in the data directory. Immutable after construction.
+class RootKey {
+ public:
+  // Reads the key file at `path`; if absent, creates it (0600) with a new random
+  // key, durably (fsync of file and directory). kDataLoss if the file exists but
+  // is not a valid key file; kFailedPrecondition if its mode is wider than 0600.
+  static Result<RootKey> LoadOrCreateFile(const std::string& path);
+  // REQUIRES: material.size() == 32.
+  static RootKey FromMaterial(SecretBytes material);
+
+  const SecretBytes& material() const { return material_; }
+  // Non-secret identifier of this root key (first 8 bytes of SHA-256 of
+  // material, hex), stored alongside wrapped material to detect a wrong root key.
+  std::string Fingerprint() const;
+
+ private:
+  explicit RootKey(SecretBytes material) : material_(std::move(material)) {}
+  SecretBytes material_;
+};
+
+struct KeyVersionRef {
+  std::string key_id;
+  uint32_t version = 0;
+};
+
+// What Decrypt learned besides the plaintext.
+struct Decrypted {
+  SecretBytes plaintext;
+  KeyVersionRef key;
+};
+
+// Thread-safe. Unwrapped material is cached in memory; a key or version the
+// cache does not know is looked up in storage again (another server may have
+// created or rotated it).
+class Keyring {
+ public:
+  // Loads wrapped key material from `backend` and unwraps it with `root`.
+  // kFailedPrecondition (Reason::kRootKeyMismatch) when the stored material was
+  // wrapped by another root key; kDataLoss when a record is tampered with.
+  static Result<std::unique_ptr<Keyring>> Open(storage::Backend& backend, RootKey root,
+                                               util::Clock& clock);
+
+  // Creates version 1 of new key material for `key_id` (durable before it
+  // returns). kAlreadyExists if the key id has material.
+  Status CreateKey(std::string_view key_id);
+  bool HasKey(std::string_view key_id);
+  // Adds a new version of key material, which becomes the one Encrypt uses.
+  // Old versions stay for decryption. Returns the new version. kNotFound.
+  Result<uint32_t> RotateKey(std::string_view key_id);
+  // The newest version. kNotFound (kKeyNotFound).
+  Result<uint32_t> LatestVersion(std::string_view key_id);
+
+  // Seals `plaintext` under the newest version of `key_id`, binding `aad`.
+  // kNotFound (kKeyNotFound) if the key has no material.
+  Result<std::string> Encrypt(std::string_view key_id, std::string_view aad,
+                              std::string_view plaintext);
+  // Opens an envelope made by Encrypt with the same `aad`.
+  // kDataLoss (kCiphertextTampered) if the envelope or aad does not match;
+  // kDataLoss (kCiphertextMalformed) if it is not an envelope;
+  // kNotFound (kKeyNotFound / kKeyVersionNotFound) if its key is unknown.
+  Result<Decrypted> Decrypt(std::string_view aad, std::string_view envelope);
+  // Decrypts and re-encrypts under the newest version of the same key (no-op
+  // copy if already newest). Same errors as Decrypt.
+  Result<std::string> Rewrap(std::string_view aad, std::string_view envelope);
+
+  // Reads the key reference from an envelope without decrypting it.
+  // kDataLoss (kCiphertextMalformed) if it is not an envelope.
+  static Result<KeyVersionRef> Inspect(std::string_view envelope);
+
+ private:
+  struct KeyMaterial;
+  Keyring(storage::Backend& backend, RootKey root, util::Clock& clock);
+  Status Reload();
+  Result<std::shared_ptr<const KeyMaterial>> Find(std::string_view key_id, bool reload_if_missing);
+
+  storage::Backend& backend_;
+  RootKey root_;
+  util::Clock& clock_;
+  std::shared_mutex mu_;
+  std::map<std::string, std::shared_ptr<const KeyMaterial>, std::less<>> keys_
+      COFFER_GUARDED_BY(mu_);
+};
+
+}  // namespace coffer::keyring

@@ -1,0 +1,93 @@
+#include "storage/memory/memory_backend.h"
+
+namespace coffer::storage::memory {
+
+Result<Entry> MemoryBackend::Get(std::string_view key) {
+  std::lock_guard lock(mu_);
+  auto it = data_.find(key);
+  if (it == data_.end()) return Fail(ErrorCode::kNotFound, "key not found");
+  return it->second;
+}
+
+Result<RangeResult> MemoryBackend::Range(std::string_view start, std::string_view end,
+                                         size_t limit) {
+  std::lock_guard lock(mu_);
+  RangeResult out;
+  for (auto it = data_.lower_bound(start); it != data_.end(); ++it) {
+    if (!end.empty() && it->first >= end) break;
+    if (limit != 0 && out.entries.size() == limit) {
+      out.more = true;
+      break;
+    }
+    out.entries.push_back(it->second);
+  }
+  return out;
+}
+
+Result<Revision> MemoryBackend::Commit(const Txn& txn) {
+  std::vector<Event> events;
+  Revision rev;
+  {
+    std::lock_guard lock(mu_);
+    for (const Compare& c : txn.compares) {
+      auto it = data_.find(c.key);
+      Revision current = it == data_.end() ? 0 : it->second.mod_revision;
+      if (current != c.mod_revision) {
+        return Fail(ErrorCode::kAborted, "transaction compare failed", Reason::kCasConflict);
+      }
+    }
+    if (txn.writes.empty()) return revision_;
+    rev = ++revision_;
+    for (const Write& w : txn.writes) {
+      auto it = data_.find(w.key);
+      if (w.kind == WriteKind::kPut) {
+        if (it == data_.end()) {
+          data_.emplace(w.key, Entry{w.key, w.value, rev, rev});
+        } else {
+          it->second.value = w.value;
+          it->second.mod_revision = rev;
+        }
+        events.push_back(Event{rev, WriteKind::kPut, w.key});
+      } else if (it != data_.end()) {
+        data_.erase(it);
+        events.push_back(Event{rev, WriteKind::kDelete, w.key});
+      }
+    }
+    events_.insert(events_.end(), events.begin(), events.end());
+  }
+  std::lock_guard wlock(watch_mu_);
+  if (!events.empty()) {
+    for (auto& [id, cb] : watches_) cb(events);
+  }
+  return rev;
+}
+
+Result<Revision> MemoryBackend::CurrentRevision() {
+  std::lock_guard lock(mu_);
+  return revision_;
+}
+
+Result<std::vector<Event>> MemoryBackend::Changes(Revision since, size_t limit) {
+  std::lock_guard lock(mu_);
+  std::vector<Event> out;
+  for (const Event& e : events_) {
+    if (e.revision <= since) continue;
+    if (limit != 0 && out.size() == limit) break;
+    out.push_back(e);
+  }
+  return out;
+}
+
+uint64_t MemoryBackend::Watch(WatchCallback callback) {
+  std::lock_guard lock(watch_mu_);
+  uint64_t id = next_watch_++;
+  watches_.emplace(id, std::move(callback));
+  return id;
+}
+
+void MemoryBackend::Unwatch(uint64_t id) {
+  std::lock_guard lock(watch_mu_);
+  watches_.erase(id);
+}
+
+}  // namespace coffer::storage::memory

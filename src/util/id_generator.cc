@@ -1,0 +1,74 @@
+#include "util/id_generator.h"
+
+#include <sys/random.h>
+
+#include <cstdio>
+
+#include "util/check.h"
+
+namespace coffer::util {
+namespace {
+
+void FillRandom(void* buf, size_t n) {
+  auto* p = static_cast<unsigned char*>(buf);
+  while (n > 0) {
+    ssize_t got = getrandom(p, n, 0);
+    if (got < 0) continue;  // EINTR
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+}
+
+}  // namespace
+
+std::string RandomIdGenerator::NewUuid() {
+  unsigned char b[16];
+  FillRandom(b, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+std::string RandomIdGenerator::NewToken(std::string_view alphabet, size_t length) {
+  COFFER_CHECK(!alphabet.empty() && alphabet.size() <= 256);
+  std::string out;
+  out.reserve(length);
+  // Rejection sampling keeps the distribution uniform.
+  const unsigned limit = 256 - (256 % alphabet.size());
+  while (out.size() < length) {
+    unsigned char buf[64];
+    FillRandom(buf, sizeof buf);
+    for (unsigned char c : buf) {
+      if (c >= limit) continue;
+      out.push_back(alphabet[c % alphabet.size()]);
+      if (out.size() == length) break;
+    }
+  }
+  return out;
+}
+
+std::string SequentialIdGenerator::NewUuid() {
+  uint64_t n = next_.fetch_add(1);
+  char out[37];
+  std::snprintf(out, sizeof out, "00000000-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>(n));
+  return out;
+}
+
+std::string SequentialIdGenerator::NewToken(std::string_view alphabet, size_t length) {
+  COFFER_CHECK(!alphabet.empty());
+  uint64_t n = next_.fetch_add(1);
+  std::string out(length, alphabet[0]);
+  for (size_t i = length; i > 0 && n > 0; --i) {
+    out[i - 1] = alphabet[n % alphabet.size()];
+    n /= alphabet.size();
+  }
+  return out;
+}
+
+}  // namespace coffer::util
