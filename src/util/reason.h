@@ -10,6 +10,8 @@ enum class Reason {
   // Generic input validation (a field failed its constraint).
   kValidation,
   kMalformedInput,
+  kUnknownOperation,
+  kPayloadTooLarge,
 
   // storage/
   kCasConflict,

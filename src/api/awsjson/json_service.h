@@ -1,0 +1,39 @@
+// One AWS JSON 1.1 service (SSM, Secrets Manager, KMS) behind JsonProtocol.
+// JsonProtocol does the framing common to all of them: target routing,
+// authentication, body parsing, response and error rendering, metrics. A
+// service maps a parsed request to the domain and back.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "auth/authenticator.h"
+#include "util/result.h"
+
+namespace coffer::api::awsjson {
+
+struct CallContext {
+  const auth::Authenticated& caller;
+  std::string_view request_id;
+  std::string_view source_ip;
+};
+
+// Implementations are thread-safe (called from every io thread at once).
+class JsonService {
+ public:
+  virtual ~JsonService() = default;
+  // The X-Amz-Target prefix: "AmazonSSM", "secretsmanager", "TrentService".
+  virtual std::string_view target_prefix() const = 0;
+  // The SigV4 signing name, also the key into the error table: "ssm", ...
+  virtual std::string_view signing_name() const = 0;
+  // Runs `operation` (e.g. "GetParameter") on a parsed JSON object body.
+  // Returns the JSON result object, or an Error that errors.cc maps to the
+  // wire. An unknown operation returns kInvalidArgument with
+  // Reason::kUnknownOperation.
+  virtual Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
+                                      const CallContext& context) = 0;
+};
+
+}  // namespace coffer::api::awsjson
