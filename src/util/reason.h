@@ -35,6 +35,11 @@ enum class Reason {
   kInvalidSecurityToken,
   kExpiredSecurityToken,
   kAccessDenied,
+  kMalformedPolicy,
+  kInvalidIdentityToken,
+  kExpiredIdentityToken,
+  kIdpRejectedClaim,
+  kIdpCommunicationError,
 
   // domain/parameters
   kParameterNotFound,
@@ -59,6 +64,10 @@ enum class Reason {
   kTooManyUpdates,
   kReservedParameterName,
   kUnsupportedParameterTierChange,
+
+  // domain/iam
+  kNoSuchEntity,
+  kEntityAlreadyExists,
 };
 
 }  // namespace coffer::util

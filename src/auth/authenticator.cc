@@ -1,0 +1,347 @@
+#include "auth/authenticator.h"
+
+#include <chrono>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "crypto/crypto.h"
+#include "sigv4/sigv4.h"
+#include "util/secret_bytes.h"
+#include "util/thread_annotations.h"
+
+namespace coffer::auth {
+namespace {
+
+constexpr auto kMaxSkew = std::chrono::minutes(15);
+// Bound on cached signing keys: one per (access key, day, region, service).
+constexpr size_t kMaxCachedSigningKeys = 10000;
+
+constexpr std::string_view kSignatureMismatchMessage =
+    "The request signature we calculated does not match the signature you provided. Check your "
+    "AWS Secret Access Key and signing method. Consult the service documentation for details.";
+constexpr std::string_view kInvalidTokenMessage =
+    "The security token included in the request is invalid.";
+
+std::unexpected<Error> Unauthenticated(Reason reason, std::string message) {
+  return Fail(ErrorCode::kUnauthenticated, std::move(message), reason);
+}
+
+std::unexpected<Error> Incomplete(std::string message) {
+  return Unauthenticated(Reason::kIncompleteSignature, std::move(message));
+}
+
+char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view lower_b) {
+  if (a.size() != lower_b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ToLower(a[i]) != lower_b[i]) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool IsDigits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// The parts of "AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request,
+// SignedHeaders=a;b, Signature=hex". Views into the header value.
+struct ParsedAuthorization {
+  std::string_view access_key_id;
+  std::string_view date;
+  std::string_view region;
+  std::string_view service;
+  std::string_view signed_headers;
+  std::string_view signature;
+};
+
+Result<ParsedAuthorization> ParseAuthorization(std::string_view header) {
+  header = Trim(header);
+  if (header.empty()) {
+    return Unauthenticated(Reason::kMissingAuthenticationToken, "Missing Authentication Token");
+  }
+  size_t space = header.find(' ');
+  std::string_view algorithm = header.substr(0, space);
+  if (algorithm != sigv4::kAlgorithm) {
+    return Incomplete("Unsupported Authorization algorithm: '" +
+                      std::string(algorithm.substr(0, 32)) +
+                      "'; only AWS4-HMAC-SHA256 is accepted.");
+  }
+  std::string_view rest =
+      space == std::string_view::npos ? std::string_view() : header.substr(space);
+  std::string_view credential, signed_headers, signature;
+  bool has_credential = false, has_signed_headers = false, has_signature = false;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view part = Trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    if (eq == std::string_view::npos) {
+      return Incomplete("Authorization header component without '=': '" +
+                        std::string(part.substr(0, 64)) + "'.");
+    }
+    std::string_view key = Trim(part.substr(0, eq));
+    std::string_view value = Trim(part.substr(eq + 1));
+    auto assign = [&](bool& seen, std::string_view& slot) -> Status {
+      if (seen) return Incomplete("Authorization header repeats '" + std::string(key) + "'.");
+      seen = true;
+      slot = value;
+      return Ok();
+    };
+    if (key == "Credential") {
+      COFFER_RETURN_IF_ERROR(assign(has_credential, credential));
+    } else if (key == "SignedHeaders") {
+      COFFER_RETURN_IF_ERROR(assign(has_signed_headers, signed_headers));
+    } else if (key == "Signature") {
+      COFFER_RETURN_IF_ERROR(assign(has_signature, signature));
+    }
+  }
+  std::string missing;
+  if (!has_credential || credential.empty())
+    missing += "Authorization header requires 'Credential' parameter. ";
+  if (!has_signed_headers || signed_headers.empty())
+    missing += "Authorization header requires 'SignedHeaders' parameter. ";
+  if (!has_signature || signature.empty())
+    missing += "Authorization header requires 'Signature' parameter. ";
+  if (!missing.empty()) {
+    missing.pop_back();
+    return Incomplete(std::move(missing));
+  }
+
+  std::string_view parts[5];
+  size_t count = 0;
+  std::string_view cred = credential;
+  while (true) {
+    size_t slash = cred.find('/');
+    if (count < 5) parts[count] = cred.substr(0, slash);
+    ++count;
+    if (slash == std::string_view::npos) break;
+    cred.remove_prefix(slash + 1);
+  }
+  bool any_empty = false;
+  for (size_t i = 0; i < std::min<size_t>(count, 5); ++i) any_empty |= parts[i].empty();
+  if (count != 5 || any_empty) {
+    return Incomplete(
+        "Credential must have exactly 5 slash-delimited elements, e.g. "
+        "keyid/date/region/service/term, got '" +
+        std::string(credential.substr(0, 256)) + "'");
+  }
+  if (parts[4] != sigv4::kTerminator) {
+    return Incomplete("Credential should be scoped with a valid terminator: 'aws4_request', not '" +
+                      std::string(parts[4].substr(0, 64)) + "'.");
+  }
+  if (parts[1].size() != 8 || !IsDigits(parts[1])) {
+    return Incomplete("Credential scope date '" + std::string(parts[1].substr(0, 32)) +
+                      "' is not in YYYYMMDD form.");
+  }
+  return ParsedAuthorization{parts[0], parts[1], parts[2], parts[3], signed_headers, signature};
+}
+
+// A cached derived key and the secret it was derived from: a hit is valid only
+// while the access key's current secret is the same (a changed secret misses).
+struct CachedSigningKey {
+  SecretBytes secret;
+  SecretBytes signing_key;
+};
+
+}  // namespace
+
+struct Authenticator::Impl {
+  Impl(domain::iam::IdentityStore& i, util::Clock& c) : identities(i), clock(c) {}
+
+  domain::iam::IdentityStore& identities;
+  util::Clock& clock;
+
+  std::shared_mutex mu;
+  std::unordered_map<std::string, CachedSigningKey> signing_keys COFFER_GUARDED_BY(mu);
+
+  // Returns the signing key for the scope, derived from `secret` at most once per
+  // (key, scope) while the secret is unchanged.
+  SecretBytes SigningKey(std::string_view access_key_id, const ParsedAuthorization& auth,
+                         const SecretBytes& secret) {
+    std::string cache_key;
+    cache_key.reserve(access_key_id.size() + auth.date.size() + auth.region.size() +
+                      auth.service.size() + 3);
+    cache_key.append(access_key_id).push_back('/');
+    cache_key.append(auth.date).push_back('/');
+    cache_key.append(auth.region).push_back('/');
+    cache_key.append(auth.service);
+    {
+      std::shared_lock lock(mu);
+      auto it = signing_keys.find(cache_key);
+      if (it != signing_keys.end() && it->second.secret.Equals(secret)) {
+        return it->second.signing_key;
+      }
+    }
+    SecretBytes derived = sigv4::DeriveSigningKey(secret, auth.date, auth.region, auth.service);
+    std::unique_lock lock(mu);
+    if (signing_keys.size() >= kMaxCachedSigningKeys) signing_keys.clear();
+    signing_keys.insert_or_assign(std::move(cache_key), CachedSigningKey{secret, derived});
+    return derived;
+  }
+
+  // The extension point for temporary credentials (STS sessions, #4): ASIA keys
+  // will be resolved from the session store here and `token` checked against
+  // the session (kInvalidSecurityToken / kExpiredSecurityToken). Long-term keys
+  // carry no token, so any token presented with one is refused.
+  Status CheckSessionToken(const domain::iam::IdentityStore::Resolved& resolved,
+                           std::string_view token) {
+    (void)resolved;
+    if (token.empty()) return Ok();
+    return Unauthenticated(Reason::kInvalidSecurityToken, std::string(kInvalidTokenMessage));
+  }
+};
+
+Authenticator::Authenticator(domain::iam::IdentityStore& identities, util::Clock& clock)
+    : impl_(std::make_unique<Impl>(identities, clock)) {}
+
+Authenticator::~Authenticator() = default;
+
+Result<Scope> Authenticator::PeekScope(std::string_view authorization_header) {
+  COFFER_ASSIGN_OR_RETURN(ParsedAuthorization auth, ParseAuthorization(authorization_header));
+  return Scope{std::string(auth.date), std::string(auth.region), std::string(auth.service)};
+}
+
+Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) {
+  std::string_view authorization, amz_date_header, date_header, token, content_sha256;
+  bool has_authorization = false, has_amz_date = false, has_date = false, has_token = false,
+       has_content_sha256 = false;
+  for (const auto& [name, value] : request.headers) {
+    if (!has_authorization && EqualsIgnoreCase(name, "authorization")) {
+      has_authorization = true;
+      authorization = value;
+    } else if (!has_amz_date && EqualsIgnoreCase(name, "x-amz-date")) {
+      has_amz_date = true;
+      amz_date_header = Trim(value);
+    } else if (!has_date && EqualsIgnoreCase(name, "date")) {
+      has_date = true;
+      date_header = Trim(value);
+    } else if (!has_token && EqualsIgnoreCase(name, "x-amz-security-token")) {
+      has_token = true;
+      token = Trim(value);
+    } else if (!has_content_sha256 && EqualsIgnoreCase(name, "x-amz-content-sha256")) {
+      has_content_sha256 = true;
+      content_sha256 = Trim(value);
+    }
+  }
+  if (!has_authorization) {
+    return Unauthenticated(Reason::kMissingAuthenticationToken, "Missing Authentication Token");
+  }
+  COFFER_ASSIGN_OR_RETURN(ParsedAuthorization auth, ParseAuthorization(authorization));
+
+  // SignedHeaders: the client's list, used as given for the canonical request.
+  std::vector<std::string_view> signed_headers;
+  signed_headers.reserve(8);
+  bool signs_host = false, signs_amz_date = false, signs_date = false;
+  for (std::string_view rest = auth.signed_headers; !rest.empty();) {
+    size_t semi = rest.find(';');
+    std::string_view name = rest.substr(0, semi);
+    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+    if (name.empty()) return Incomplete("SignedHeaders contains an empty header name.");
+    signs_host |= name == "host";
+    signs_amz_date |= name == "x-amz-date";
+    signs_date |= name == "date";
+    signed_headers.push_back(name);
+  }
+  if (!signs_host) return Incomplete("SignedHeaders must include 'host'.");
+
+  // The request time comes from X-Amz-Date, else Date; that header must be signed.
+  std::string amz_date;
+  util::SystemTime request_time;
+  if (has_amz_date) {
+    if (!signs_amz_date) return Incomplete("SignedHeaders must include 'x-amz-date'.");
+    auto parsed = util::ParseAmzDate(amz_date_header);
+    if (!parsed.has_value()) {
+      return Incomplete("X-Amz-Date must be in the ISO-8601 basic format YYYYMMDD'T'HHMMSS'Z'.");
+    }
+    request_time = *parsed;
+    amz_date = std::string(amz_date_header);
+  } else if (has_date) {
+    if (!signs_date) return Incomplete("SignedHeaders must include 'date'.");
+    auto parsed = sigv4::ParseHttpDate(date_header);
+    if (!parsed.has_value()) return Incomplete("Date header is not a valid HTTP date.");
+    request_time = *parsed;
+    amz_date = util::FormatAmzDate(request_time);
+  } else {
+    return Incomplete(
+        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+  }
+  if (std::string_view(amz_date).substr(0, 8) != auth.date) {
+    return Incomplete(
+        "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of "
+        "date from HTTP: '" +
+        std::string(auth.date) + "' != '" + amz_date.substr(0, 8) + "', from '" + amz_date + "'.");
+  }
+
+  // Clock skew.
+  util::SystemTime now = impl_->clock.Now();
+  if (request_time < now - kMaxSkew) {
+    return Unauthenticated(Reason::kSignatureExpired,
+                           "Signature expired: " + amz_date + " is now earlier than " +
+                               util::FormatAmzDate(now - kMaxSkew) + " (" +
+                               util::FormatAmzDate(now) + " - 15 min.)");
+  }
+  if (request_time > now + kMaxSkew) {
+    return Unauthenticated(Reason::kSignatureNotYetCurrent,
+                           "Signature not yet current: " + amz_date + " is still later than " +
+                               util::FormatAmzDate(now + kMaxSkew) + " (" +
+                               util::FormatAmzDate(now) + " + 15 min.)");
+  }
+
+  // The key.
+  auto resolved = impl_->identities.LookupAccessKey(auth.access_key_id);
+  if (!resolved.has_value()) {
+    if (resolved.error().code == ErrorCode::kNotFound) {
+      return Unauthenticated(Reason::kUnknownAccessKey, std::string(kInvalidTokenMessage));
+    }
+    return Fail(std::move(resolved).error());
+  }
+  COFFER_RETURN_IF_ERROR(impl_->CheckSessionToken(*resolved, token));
+
+  // Recompute: canonical request from the client's SignedHeaders and the raw body.
+  std::string payload_hash_storage;
+  std::string_view payload_hash = content_sha256;
+  if (!has_content_sha256) {
+    payload_hash_storage = crypto::Sha256Hex(request.body);
+    payload_hash = payload_hash_storage;
+  }
+  thread_local std::string canonical;
+  canonical.clear();
+  sigv4::RequestParts parts{request.method, request.path, request.query, request.headers};
+  Status built = sigv4::AppendCanonicalRequest(parts, signed_headers, payload_hash, canonical);
+  if (!built.has_value()) {
+    return Unauthenticated(Reason::kIncompleteSignature, std::move(built).error().message);
+  }
+  std::string scope = sigv4::CredentialScope(auth.date, auth.region, auth.service);
+  std::string string_to_sign = sigv4::StringToSign(amz_date, scope, canonical);
+  SecretBytes signing_key =
+      impl_->SigningKey(auth.access_key_id, auth, resolved->key.secret_access_key);
+  std::string expected = sigv4::SignatureHex(signing_key, string_to_sign);
+  bool matches = crypto::ConstantTimeEquals(expected, auth.signature);
+  util::SecureClear(expected);
+  if (!matches) {
+    return Unauthenticated(Reason::kSignatureMismatch, std::string(kSignatureMismatchMessage));
+  }
+
+  Authenticated out;
+  out.principal.arn = std::move(resolved->user.arn);
+  out.principal.user_id = std::move(resolved->user.user_id);
+  out.principal.account_id = impl_->identities.account_id();
+  out.principal.access_key_id = std::string(auth.access_key_id);
+  out.principal.is_admin = resolved->user.is_admin;
+  out.scope = Scope{std::string(auth.date), std::string(auth.region), std::string(auth.service)};
+  return out;
+}
+
+}  // namespace coffer::auth
