@@ -104,6 +104,9 @@ class Backend {
   // Calls `callback` after each commit with that commit's events (in
   // revision order, never concurrently with itself for one watch), until
   // Unwatch. Callbacks must be quick and must not call back into Commit.
+  // Embedded backends (memory, sqlite) run the callbacks for a commit before
+  // that Commit returns; a remote backend (etcd) runs them when the change
+  // arrives, so writers must also invalidate their own caches.
   virtual uint64_t Watch(WatchCallback callback) = 0;
   // After it returns, the callback of `id` is not running and will not run.
   virtual void Unwatch(uint64_t id) = 0;

@@ -55,10 +55,15 @@ Result<Revision> MemoryBackend::Commit(const Txn& txn) {
     }
     events_.insert(events_.end(), events.begin(), events.end());
   }
-  std::lock_guard wlock(watch_mu_);
+  // Callbacks run in revision order: each commit waits for its predecessor's
+  // notification (a ticket), without holding mu_ (callbacks may read).
+  std::unique_lock wlock(watch_mu_);
+  notified_cv_.wait(wlock, [&] { return notified_ == rev - 1; });
   if (!events.empty()) {
     for (auto& [id, cb] : watches_) cb(events);
   }
+  notified_ = rev;
+  notified_cv_.notify_all();
   return rev;
 }
 

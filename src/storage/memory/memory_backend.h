@@ -3,6 +3,7 @@
 // Thread-safe (one mutex).
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 
@@ -31,6 +32,8 @@ class MemoryBackend final : public Backend {
   std::mutex watch_mu_;  // held while callbacks run; taken after mu_ is released
   std::map<uint64_t, WatchCallback> watches_ COFFER_GUARDED_BY(watch_mu_);
   uint64_t next_watch_ COFFER_GUARDED_BY(watch_mu_) = 1;
+  Revision notified_ COFFER_GUARDED_BY(watch_mu_) = 0;  // last revision whose watchers ran
+  std::condition_variable notified_cv_;
 };
 
 }  // namespace coffer::storage::memory
