@@ -1,0 +1,102 @@
+#include "api/awsjson/errors.h"
+
+#include <array>
+
+namespace coffer::api::awsjson {
+namespace {
+
+struct Row {
+  std::string_view service;  // "*" = every JSON service
+  ErrorCode code;
+  Reason reason;
+  std::string_view wire_code;
+  int status;
+  bool capital_message;
+};
+
+using C = ErrorCode;
+using R = Reason;
+
+// The table. Order matters only where a service row overrides a "*" row: the
+// first match wins, so service rows come first.
+constexpr auto kTable = std::to_array<Row>({
+    // SSM Parameter Store.
+    {"ssm", C::kNotFound, R::kParameterNotFound, "ParameterNotFound", 400, false},
+    {"ssm", C::kNotFound, R::kParameterVersionNotFound, "ParameterVersionNotFound", 400, false},
+    {"ssm", C::kAlreadyExists, R::kParameterAlreadyExists, "ParameterAlreadyExists", 400, false},
+    {"ssm", C::kFailedPrecondition, R::kParameterMaxVersionLimitExceeded,
+     "ParameterMaxVersionLimitExceeded", 400, false},
+    {"ssm", C::kResourceExhausted, R::kParameterVersionLabelLimitExceeded,
+     "ParameterVersionLabelLimitExceeded", 400, false},
+    {"ssm", C::kResourceExhausted, R::kParameterLimitExceeded, "ParameterLimitExceeded", 400,
+     false},
+    {"ssm", C::kInvalidArgument, R::kHierarchyLevelLimitExceeded,
+     "HierarchyLevelLimitExceededException", 400, false},
+    {"ssm", C::kInvalidArgument, R::kHierarchyTypeMismatch, "HierarchyTypeMismatchException", 400,
+     false},
+    {"ssm", C::kInvalidArgument, R::kParameterPatternMismatch,
+     "ParameterPatternMismatchException", 400, false},
+    {"ssm", C::kInvalidArgument, R::kInvalidAllowedPattern, "InvalidAllowedPatternException", 400,
+     false},
+    {"ssm", C::kNotFound, R::kInvalidKeyId, "InvalidKeyId", 400, false},
+    {"ssm", C::kNotFound, R::kKeyNotFound, "InvalidKeyId", 400, false},
+    {"ssm", C::kFailedPrecondition, R::kKeyDisabled, "InvalidKeyId", 400, false},
+    {"ssm", C::kInvalidArgument, R::kInvalidKeyId, "InvalidKeyId", 400, false},
+    {"ssm", C::kInvalidArgument, R::kUnsupportedParameterType, "UnsupportedParameterType", 400,
+     false},
+    {"ssm", C::kInvalidArgument, R::kInvalidFilterKey, "InvalidFilterKey", 400, false},
+    {"ssm", C::kInvalidArgument, R::kInvalidFilterOption, "InvalidFilterOption", 400, false},
+    {"ssm", C::kInvalidArgument, R::kInvalidFilterValue, "InvalidFilterValue", 400, false},
+    {"ssm", C::kInvalidArgument, R::kInvalidNextToken, "InvalidNextToken", 400, true},
+    {"ssm", C::kNotFound, R::kInvalidResourceId, "InvalidResourceId", 400, false},
+    {"ssm", C::kInvalidArgument, R::kInvalidResourceType, "InvalidResourceType", 400, false},
+    {"ssm", C::kResourceExhausted, R::kTooManyTags, "TooManyTagsError", 400, false},
+    {"ssm", C::kAborted, R::kTooManyUpdates, "TooManyUpdates", 400, true},
+    {"ssm", C::kAborted, R::kCasConflict, "TooManyUpdates", 400, true},
+    {"ssm", C::kInvalidArgument, R::kReservedParameterName, "ValidationException", 400, false},
+    {"ssm", C::kInvalidArgument, R::kUnsupportedParameterTierChange, "ValidationException", 400,
+     false},
+
+    // Every JSON service: framing and validation.
+    {"*", C::kInvalidArgument, R::kValidation, "ValidationException", 400, false},
+    {"*", C::kInvalidArgument, R::kMalformedInput, "SerializationException", 400, false},
+    {"*", C::kInvalidArgument, R::kUnknownOperation, "UnknownOperationException", 400, false},
+    {"*", C::kInvalidArgument, R::kPayloadTooLarge, "ValidationException", 400, false},
+    {"*", C::kPermissionDenied, R::kAccessDenied, "AccessDeniedException", 400, false},
+
+    // Every JSON service: authentication (spec 1.4, 5.4).
+    {"*", C::kUnauthenticated, R::kMissingAuthenticationToken,
+     "MissingAuthenticationTokenException", 403, false},
+    {"*", C::kUnauthenticated, R::kIncompleteSignature, "IncompleteSignatureException", 400,
+     false},
+    {"*", C::kUnauthenticated, R::kSignatureExpired, "InvalidSignatureException", 400, false},
+    {"*", C::kUnauthenticated, R::kSignatureNotYetCurrent, "InvalidSignatureException", 400,
+     false},
+    {"*", C::kUnauthenticated, R::kSignatureMismatch, "InvalidSignatureException", 400, false},
+    {"*", C::kUnauthenticated, R::kUnknownAccessKey, "UnrecognizedClientException", 400, false},
+    {"*", C::kUnauthenticated, R::kInvalidSecurityToken, "UnrecognizedClientException", 400,
+     false},
+    {"*", C::kUnauthenticated, R::kExpiredSecurityToken, "ExpiredTokenException", 400, false},
+});
+
+WireError InternalError(std::string_view service) {
+  if (service == "secretsmanager") return WireError{"InternalServiceError", 500, true, false};
+  if (service == "kms") return WireError{"KMSInternalException", 500, false, false};
+  return WireError{"InternalServerError", 500, true, false};
+}
+
+}  // namespace
+
+WireError MapError(std::string_view service, const Error& error) {
+  for (const Row& row : kTable) {
+    if (row.code == error.code && row.reason == error.reason &&
+        (row.service == service || row.service == "*")) {
+      // Secrets Manager's shapes spell the member "Message" throughout.
+      bool capital = row.capital_message || service == "secretsmanager";
+      return WireError{row.wire_code, row.status, capital, true};
+    }
+  }
+  return InternalError(service);
+}
+
+}  // namespace coffer::api::awsjson

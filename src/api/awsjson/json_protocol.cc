@@ -1,0 +1,163 @@
+#include "api/awsjson/json_protocol.h"
+
+#include <chrono>
+
+#include "api/awsjson/errors.h"
+#include "util/check.h"
+#include "util/log.h"
+
+namespace coffer::api::awsjson {
+namespace {
+
+constexpr std::string_view kContentType = "application/x-amz-json-1.1";
+
+std::string Labels(std::string_view api, std::string_view op, std::string_view code) {
+  std::string out = "api=\"";
+  out.append(api).append("\",op=\"").append(op).append("\",code=\"").append(code).append("\"");
+  return out;
+}
+
+// Operation names come from the client: only plain identifiers become labels.
+bool IsIdentifier(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+JsonProtocol::JsonProtocol(auth::Authenticator& authenticator, util::Metrics& metrics)
+    : authenticator_(authenticator), metrics_(metrics) {
+  metrics_.Describe("coffer_requests_total", "counter", "API requests by api, operation, code");
+  metrics_.Describe("coffer_request_duration_seconds", "histogram",
+                    "API request latency by api and operation");
+  metrics_.Describe("coffer_unmapped_errors_total", "counter",
+                    "Errors without an entry in the wire error table");
+}
+
+void JsonProtocol::AddService(std::unique_ptr<JsonService> service) {
+  COFFER_CHECK(service != nullptr);
+  std::string prefix(service->target_prefix());
+  COFFER_CHECK(!services_.contains(prefix));
+  services_.emplace(std::move(prefix), std::move(service));
+}
+
+bool JsonProtocol::Matches(const HttpRequest& request) {
+  return request.HasHeader("X-Amz-Target");
+}
+
+HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
+  // Latency is measured on the steady clock directly: it only feeds a metric.
+  util::SteadyTime start = std::chrono::steady_clock::now();
+  std::string_view target = request.Header("X-Amz-Target");
+  size_t dot = target.rfind('.');
+  std::string_view prefix = dot == std::string_view::npos ? target : target.substr(0, dot);
+  std::string_view operation =
+      dot == std::string_view::npos ? std::string_view() : target.substr(dot + 1);
+
+  auto service_it = services_.find(prefix);
+  JsonService* service = service_it == services_.end() ? nullptr : service_it->second.get();
+  std::string_view api = service ? service->signing_name() : std::string_view("unknown");
+  std::string_view op_label = service && IsIdentifier(operation) ? operation : "unknown";
+
+  HttpResponse response;
+  response.SetHeader("x-amzn-RequestId", request.request_id);
+
+  auto render_error = [&](const Error& error) {
+    WireError wire = MapError(api, error);
+    if (!wire.mapped) {
+      metrics_.Increment("coffer_unmapped_errors_total",
+                         Labels(api, op_label, util::ErrorCodeName(error.code)));
+      util::LogWarn("unmapped error", {{"api", api},
+                                       {"op", op_label},
+                                       {"code", util::ErrorCodeName(error.code)},
+                                       {"reason", static_cast<int>(error.reason)},
+                                       {"message", error.message},
+                                       {"request_id", request.request_id}});
+    }
+    if (error.reason == Reason::kUnknownOperation) op_label = "unknown";
+    nlohmann::json body = nlohmann::json::object();
+    body["__type"] = wire.code;
+    body[wire.capital_message ? "Message" : "message"] = error.message;
+    response.status = wire.status;
+    response.SetHeader("x-amzn-ErrorType", std::string(wire.code));
+    response.SetHeader("Content-Type", std::string(kContentType));
+    response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return std::string(wire.code);
+  };
+
+  std::string code_label;
+  [&] {
+    if (service == nullptr) {
+      code_label = render_error(Error{ErrorCode::kInvalidArgument, Reason::kUnknownOperation,
+                                      ""});
+      return;
+    }
+    // Authenticate over the raw bytes before any parsing.
+    auth::SignedRequest signed_request;
+    signed_request.method = request.method;
+    signed_request.path = request.path;
+    signed_request.query = request.query;
+    signed_request.body = request.body;
+    signed_request.headers.reserve(request.headers.size());
+    for (const auto& [name, value] : request.headers) signed_request.headers.emplace_back(name, value);
+    auto authenticated = authenticator_.Authenticate(signed_request);
+    if (!authenticated) {
+      op_label = "unknown";  // unauthenticated callers do not get to mint label values
+      code_label = render_error(authenticated.error());
+      return;
+    }
+    if (authenticated->scope.service != service->signing_name()) {
+      code_label = render_error(Error{
+          ErrorCode::kUnauthenticated, Reason::kSignatureMismatch,
+          "Credential should be scoped to correct service: '" +
+              std::string(service->signing_name()) + "'. "});
+      return;
+    }
+
+    nlohmann::json body;
+    if (request.body.empty()) {
+      body = nlohmann::json::object();
+    } else {
+      body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+      if (body.is_discarded() || !body.is_object()) {
+        code_label = render_error(Error{ErrorCode::kInvalidArgument, Reason::kMalformedInput,
+                                        body.is_discarded()
+                                            ? "Unable to parse the request body as JSON."
+                                            : "Start of structure or map expected."});
+        return;
+      }
+    }
+
+    CallContext context{*authenticated, request.request_id, request.remote_ip};
+    Result<nlohmann::json> result = [&]() -> Result<nlohmann::json> {
+      try {
+        return service->Call(operation, body, context);
+      } catch (const std::exception&) {
+        return Fail(ErrorCode::kInternal, "An internal error occurred.");
+      }
+    }();
+    if (!result) {
+      code_label = render_error(result.error());
+      return;
+    }
+    response.status = 200;
+    response.SetHeader("Content-Type", std::string(kContentType));
+    response.body = result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    code_label = "200";
+  }();
+
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.Increment("coffer_requests_total", Labels(api, op_label, code_label));
+  std::string duration_labels = "api=\"" + std::string(api) + "\",op=\"" + std::string(op_label) +
+                                "\"";
+  metrics_.Observe("coffer_request_duration_seconds", duration_labels, seconds);
+  return response;
+}
+
+}  // namespace coffer::api::awsjson

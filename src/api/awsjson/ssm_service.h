@@ -1,0 +1,34 @@
+// SSM Parameter Store over AWS JSON 1.1 (X-Amz-Target "AmazonSSM.<Op>", signing
+// name "ssm"): maps each operation's JSON members (botocore model names) to
+// domain::parameters::ParameterStore and back. Coverage: docs/ssm-coverage.md.
+#pragma once
+
+#include <string_view>
+
+#include "api/awsjson/json_service.h"
+#include "domain/parameters/parameter_store.h"
+
+namespace coffer::api::awsjson {
+
+// Thread-safe (the store is). `store` must outlive the service.
+class SsmService final : public JsonService {
+ public:
+  explicit SsmService(domain::parameters::ParameterStore& store);
+
+  std::string_view target_prefix() const override { return "AmazonSSM"; }
+  std::string_view signing_name() const override { return "ssm"; }
+
+  // Operations: PutParameter, GetParameter, GetParameters, GetParametersByPath,
+  // DeleteParameter, DeleteParameters, GetParameterHistory, DescribeParameters,
+  // LabelParameterVersion, UnlabelParameterVersion, AddTagsToResource,
+  // RemoveTagsFromResource, ListTagsForResource. Field errors are
+  // kInvalidArgument with kValidation (ValidationException) or kMalformedInput
+  // (SerializationException); others come from the store.
+  Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
+                              const CallContext& context) override;
+
+ private:
+  domain::parameters::ParameterStore& store_;
+};
+
+}  // namespace coffer::api::awsjson

@@ -1,0 +1,135 @@
+#include "api/router/router.h"
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace coffer::api::router {
+namespace {
+
+constexpr std::string_view kStsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/";
+constexpr std::string_view kIamNamespace = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (a != prefix[i]) return false;
+  }
+  return true;
+}
+
+// Value of `key` in an application/x-www-form-urlencoded string, raw (not
+// decoded); empty when absent.
+std::string_view FormValue(std::string_view form, std::string_view key) {
+  while (!form.empty()) {
+    size_t amp = form.find('&');
+    std::string_view pair = form.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == key && eq != std::string_view::npos) return pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    form.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+bool HasFormKey(std::string_view form, std::string_view key) {
+  while (!form.empty()) {
+    size_t amp = form.find('&');
+    std::string_view pair = form.substr(0, amp);
+    if (pair.substr(0, pair.find('=')) == key) return true;
+    if (amp == std::string_view::npos) break;
+    form.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+void AppendXmlEscaped(std::string& out, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // Control characters other than tab/newline are not valid XML 1.0.
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') {
+          out.push_back(c);
+        }
+    }
+  }
+}
+
+// The query protocol's error envelope (spec 1.5).
+HttpResponse QueryError(const HttpRequest& request, int status, std::string_view code,
+                        std::string_view message) {
+  std::string_view form = request.query.empty() ? std::string_view(request.body) : request.query;
+  std::string_view ns = FormValue(form, "Version") == "2010-05-08" ? kIamNamespace : kStsNamespace;
+  std::string body = "<ErrorResponse xmlns=\"";
+  body += ns;
+  body += "\">\n  <Error><Type>";
+  body += status >= 500 ? "Receiver" : "Sender";
+  body += "</Type><Code>";
+  AppendXmlEscaped(body, code);
+  body += "</Code><Message>";
+  AppendXmlEscaped(body, message);
+  body += "</Message></Error>\n  <RequestId>";
+  AppendXmlEscaped(body, request.request_id);
+  body += "</RequestId>\n</ErrorResponse>\n";
+  HttpResponse response;
+  response.status = status;
+  response.SetHeader("Content-Type", "text/xml");
+  response.SetHeader("x-amzn-RequestId", request.request_id);
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse JsonError(const HttpRequest& request, int status, std::string_view type,
+                       std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.SetHeader("Content-Type", "application/json");
+  response.SetHeader("x-amzn-RequestId", request.request_id);
+  response.body = "{\"__type\":\"";
+  response.body += type;  // a constant of ours, no escaping needed
+  response.body += "\",\"message\":\"";
+  response.body += message;
+  response.body += "\"}";
+  return response;
+}
+
+}  // namespace
+
+Router::Router(native::NativeApi& native, ProtocolHandler json, ProtocolHandler query)
+    : native_(native), json_(std::move(json)), query_(std::move(query)) {}
+
+bool Router::IsQueryProtocol(const HttpRequest& request) {
+  if (request.HasHeader("X-Amz-Target")) return false;
+  if (HasFormKey(request.query, "Action")) return true;
+  return request.method == "POST" &&
+         StartsWithNoCase(request.Header("Content-Type"), "application/x-www-form-urlencoded");
+}
+
+HttpResponse Router::Handle(const HttpRequest& request) const {
+  if (native::NativeApi::Matches(request)) return native_.Handle(request);
+  if (request.HasHeader("X-Amz-Target")) {
+    if (!json_) return JsonError(request, 500, "InternalFailure", "JSON protocol not configured");
+    return json_(request);
+  }
+  if (IsQueryProtocol(request)) {
+    if (query_) return query_(request);
+    std::string_view form = request.query.empty() ? std::string_view(request.body) : request.query;
+    if (!HasFormKey(form, "Action")) {
+      return QueryError(request, 400, "MissingAction", "The request must contain an Action.");
+    }
+    std::string message = "Could not find operation ";
+    message += FormValue(form, "Action").substr(0, 128);
+    message += " (the query protocol for STS and IAM is not implemented yet)";
+    return QueryError(request, 400, "InvalidAction", message);
+  }
+  return JsonError(request, 404, "NotFound", "no route for this request");
+}
+
+}  // namespace coffer::api::router

@@ -1,0 +1,47 @@
+// api/router: picks the protocol front for each request on the one port.
+//   GET /healthz, GET /metrics          -> api/native
+//   X-Amz-Target present                -> the AWS JSON 1.1 front (api/awsjson::JsonProtocol)
+//   form-encoded Action=... (STS, IAM)  -> the AWS query front (api/awsquery, not built yet:
+//                                          answers an InvalidAction query-style XML error)
+//   anything else                       -> 404 with a small JSON body
+//
+// Layering: this is its own library (coffer_api_router) above api/native and
+// api/awsjson, because api/ itself sits below both. The protocol fronts are
+// passed in as handler functions, so the router compiles and is tested without
+// the authentication stack behind them; server/ wires JsonProtocol::Handle in.
+#pragma once
+
+#include <functional>
+
+#include "api/http.h"
+#include "api/native/native_api.h"
+
+namespace coffer::api::router {
+
+// One protocol front. Must be thread-safe and always answer (errors rendered
+// in the protocol's own shape).
+using ProtocolHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Thread-safe once constructed (it holds no mutable state).
+class Router {
+ public:
+  // `native` must outlive the router. An empty `json` handler answers JSON
+  // calls with a 500 InternalFailure (a wiring error, logged by the caller's
+  // access log); an empty `query` handler answers query calls with the
+  // InvalidAction XML error.
+  Router(native::NativeApi& native, ProtocolHandler json, ProtocolHandler query = {});
+
+  // Always answers; never throws.
+  HttpResponse Handle(const HttpRequest& request) const;
+
+  // True for an AWS query-protocol request: no X-Amz-Target, and either a
+  // form-encoded body or a query string carrying Action=.
+  static bool IsQueryProtocol(const HttpRequest& request);
+
+ private:
+  native::NativeApi& native_;
+  ProtocolHandler json_;
+  ProtocolHandler query_;
+};
+
+}  // namespace coffer::api::router

@@ -1,0 +1,95 @@
+// audit: one record per request, written before the response leaves the
+// server; if the record cannot be written the request is refused (fail
+// closed). Records never hold a secret value: sensitive identifiers (tokens,
+// idempotency tokens) are replaced by an HMAC under the log's own key.
+//
+// The file sink chains records: each line carries the MAC of the previous one
+// and its own MAC = HMAC-SHA256(log key, previous MAC || line body), so that
+// removing, reordering or editing any record is detected by VerifyLog(), which
+// names the first bad record. (Truncating the newest records is detectable
+// only against an outside copy of the last MAC, which `coffer audit tail`
+// prints.)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+#include "util/secret_bytes.h"
+#include "util/thread_annotations.h"
+#include "util/time.h"
+
+namespace coffer::audit {
+
+struct Record {
+  util::SystemTime time;
+  std::string request_id;
+  std::string principal_arn;  // "" when unauthenticated
+  std::string source_ip;
+  std::string api;        // ssm | secretsmanager | kms | sts | iam | native
+  std::string operation;  // GetParameter
+  std::string resource;   // ARN or name the operation addressed ("" if none)
+  std::string decision;   // allow | explicit-deny | implicit-deny | unauthenticated | n/a
+  std::string decided_by; // policy name / statement sid that decided ("" if none)
+  int status = 0;         // HTTP status
+  std::string error_code; // AWS error code, "" on success
+};
+
+// Where audit records go. Implementations are thread-safe; Write is durable
+// enough to survive a process crash (written to the OS) before it returns.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Appends one record. Any failure is returned (kUnavailable), and the caller
+  // must then refuse the request.
+  virtual Status Write(const Record& record) = 0;
+};
+
+// The hash-chained JSON-lines file sink.
+class FileSink final : public Sink {
+ public:
+  // Opens (creating, 0600) `path` for appending and continues the chain from
+  // its last record. `key` is the log's HMAC key (32 bytes).
+  // kDataLoss if the existing file's last line does not parse.
+  static Result<std::unique_ptr<FileSink>> Open(const std::string& path, SecretBytes key);
+  ~FileSink() override;
+
+  Status Write(const Record& record) override;
+
+  // MAC of an identifier under the log key (hex, 16 bytes), for fields that
+  // must not be stored in clear.
+  std::string HashIdentifier(std::string_view identifier) const;
+
+ private:
+  FileSink(int fd, SecretBytes key, uint64_t next_seq, std::string last_mac);
+
+  std::mutex mu_;
+  int fd_;
+  SecretBytes key_;
+  uint64_t next_seq_ COFFER_GUARDED_BY(mu_);
+  std::string last_mac_ COFFER_GUARDED_BY(mu_);  // hex
+};
+
+// Loads the audit key file at `path`, creating it (0600, 32 random bytes) if absent.
+Result<SecretBytes> LoadOrCreateKey(const std::string& path);
+
+struct VerifyReport {
+  uint64_t records = 0;
+  bool ok = true;
+  uint64_t first_bad_line = 0;  // 1-based line number of the first bad record
+  std::string problem;          // what is wrong with it
+  std::string last_mac;
+};
+
+// Checks the whole chain of the log at `path` under `key`.
+// Returns a report (ok=false names the first bad record); an Error only when
+// the file cannot be read.
+Result<VerifyReport> VerifyLog(const std::string& path, const SecretBytes& key);
+
+// Renders a record as the JSON object body used in the log (without seq/prev/mac).
+std::string RecordJson(const Record& record);
+
+}  // namespace coffer::audit

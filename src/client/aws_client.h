@@ -1,0 +1,69 @@
+// AWS-style calls from coffer's client roles: credentials and region resolved
+// the way the AWS CLI does (environment, then the shared credentials/config
+// files and profile), requests signed with SigV4, JSON 1.1 and query protocol
+// helpers, and AWS error bodies turned into Errors that name the AWS code.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "client/http_client.h"
+#include "util/result.h"
+#include "util/secret_bytes.h"
+#include "util/time.h"
+
+namespace coffer::client {
+
+struct Credentials {
+  std::string access_key_id;
+  SecretBytes secret_access_key;
+  std::string session_token;  // "" for long-term keys
+};
+
+struct AwsConfig {
+  std::string endpoint;  // "http://127.0.0.1:8080"
+  std::string region = "us-east-1";
+  std::optional<Credentials> credentials;  // absent: unsigned calls only
+};
+
+// Resolves credentials and region from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+// AWS_SESSION_TOKEN, AWS_REGION / AWS_DEFAULT_REGION, AWS_PROFILE, and the files
+// AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials) and AWS_CONFIG_FILE
+// (~/.aws/config). Endpoint from `endpoint_flag`, else AWS_ENDPOINT_URL.
+// Credentials are optional; kInvalidArgument when no endpoint is known.
+Result<AwsConfig> ResolveConfig(std::string_view endpoint_flag);
+
+// An AWS error answered by the server: `code` is the AWS error code.
+struct AwsError {
+  long status = 0;
+  std::string code;
+  std::string message;
+};
+
+// Result of a protocol call: the body on 2xx, else the parsed AWS error.
+struct AwsResponse {
+  long status = 0;
+  std::string body;
+  std::optional<AwsError> error;
+};
+
+// POSTs a JSON 1.1 call (X-Amz-Target = target_prefix.operation) signed for
+// `service`. Transport failures are Errors; AWS errors are in `error`.
+Result<AwsResponse> CallJson(const AwsConfig& config, std::string_view service,
+                             std::string_view target, std::string_view json_body,
+                             util::Clock& clock);
+
+// POSTs a query-protocol call (form body, "Action=...&Version=..."). Signed
+// unless `unsigned_call` (AssumeRoleWithWebIdentity).
+Result<AwsResponse> CallQuery(const AwsConfig& config, std::string_view service,
+                              std::string_view form_body, bool unsigned_call,
+                              util::Clock& clock);
+
+// Text of the first <name>...</name> element in `xml`, entity-decoded; "" if absent.
+std::string XmlText(std::string_view xml, std::string_view name);
+
+// application/x-www-form-urlencoded encoding of one value.
+std::string FormEncode(std::string_view value);
+
+}  // namespace coffer::client

@@ -1,0 +1,47 @@
+// client: how coffer's command-line roles (cli/, login, agent/, files/) talk
+// to a server: a small blocking HTTP client over libcurl (the only includer of
+// <curl/...>), SigV4 signing over sigv4/, and AWS configuration/credential
+// resolution. It reaches any AWS-compatible endpoint, Coffer or AWS.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "util/result.h"
+
+namespace coffer::client {
+
+struct HttpResult {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
+  std::string body;
+
+  std::string_view Header(std::string_view lower_name) const;
+};
+
+struct HttpCall {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{10000};
+};
+
+// Performs one request. kUnavailable when the server cannot be reached or the
+// transfer fails (the message names the URL and curl's reason); any HTTP status
+// is a successful transfer. Thread-safe (one curl handle per call).
+Result<HttpResult> Perform(const HttpCall& call);
+
+// "http://127.0.0.1:8080/path?q" -> host header value "127.0.0.1:8080", path "/path", query "q".
+struct UrlParts {
+  std::string scheme;
+  std::string host;  // with port if given
+  std::string path;  // "/" when empty
+  std::string query;
+};
+Result<UrlParts> ParseUrl(std::string_view url);
+
+}  // namespace coffer::client

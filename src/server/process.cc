@@ -1,0 +1,52 @@
+#include "server/process.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace coffer::server {
+
+Status HardenProcess() {
+  const char* allow = std::getenv("COFFER_ALLOW_CORE");
+  if (allow != nullptr && std::string_view(allow) == "1") return Ok();
+  rlimit no_core{0, 0};
+  if (setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    return Fail(ErrorCode::kInternal, std::string("setrlimit(RLIMIT_CORE): ") + strerror(errno));
+  }
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return Fail(ErrorCode::kInternal, std::string("prctl(PR_SET_DUMPABLE): ") + strerror(errno));
+  }
+  return Ok();
+}
+
+namespace {
+sigset_t ShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+}  // namespace
+
+void BlockShutdownSignals() {
+  sigset_t set = ShutdownSignals();
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForShutdownSignal() {
+  sigset_t set = ShutdownSignals();
+  int signal = 0;
+  while (sigwait(&set, &signal) != 0) {
+  }
+  return signal;
+}
+
+}  // namespace coffer::server

@@ -1,0 +1,26 @@
+// Process-level concerns of the server role: hardening against secrets
+// leaking through core dumps, and the shutdown signals.
+#pragma once
+
+#include "util/result.h"
+
+namespace coffer::server {
+
+// Makes the process non-dumpable (prctl PR_SET_DUMPABLE 0: no core file, no
+// ptrace attach by other same-user processes, /proc/self/mem closed) and sets
+// RLIMIT_CORE to 0, so key material cannot land in a core dump. The
+// environment variable COFFER_ALLOW_CORE=1 skips both (debugging only).
+// kInternal if the kernel refuses either call.
+Status HardenProcess();
+
+// Blocks SIGTERM, SIGINT and SIGPIPE in the calling thread; threads started
+// afterwards inherit the mask, so the signals are left for
+// WaitForShutdownSignal() and a peer closing a socket never kills the process.
+// Call before starting any thread.
+void BlockShutdownSignals();
+
+// Waits until SIGTERM or SIGINT arrives (REQUIRES: BlockShutdownSignals() was
+// called first in this thread). Returns the signal number.
+int WaitForShutdownSignal();
+
+}  // namespace coffer::server

@@ -1,0 +1,330 @@
+#include "server/server_context.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <utility>
+
+#include "api/awsjson/json_protocol.h"
+#include "api/awsjson/ssm_service.h"
+#include "api/native/native_api.h"
+#include "api/router/router.h"
+#include "auth/authenticator.h"
+#include "domain/iam/identity_store.h"
+#include "domain/kms/key_directory.h"
+#include "domain/parameters/parameter_store.h"
+#include "keyring/keyring.h"
+#include "server/process.h"
+#include "storage/backend.h"
+#include "storage/memory/memory_backend.h"
+#include "storage/sqlite/sqlite_backend.h"
+#include "util/id_generator.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "util/secret_bytes.h"
+#include "util/time.h"
+
+namespace coffer::server {
+namespace {
+
+using util::SecureClear;
+using util::SecureZero;
+
+constexpr std::string_view kAdminUser = "admin";
+
+std::string Errno(std::string_view what, const std::string& path) {
+  return std::string(what) + " " + path + ": " + strerror(errno);
+}
+
+// Creates `dir` with mode 0700 if absent. kFailedPrecondition if it cannot be
+// created or exists and is not a directory.
+Status EnsureDataDir(const std::string& dir) {
+  if (dir.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "--data-dir is required", Reason::kValidation);
+  }
+  if (mkdir(dir.c_str(), 0700) == 0) return Ok();
+  if (errno != EEXIST) return Fail(ErrorCode::kFailedPrecondition, Errno("cannot create", dir));
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Fail(ErrorCode::kFailedPrecondition, "data dir " + dir + " is not a directory");
+  }
+  return Ok();
+}
+
+// Reads a small file; kNotFound if absent.
+Result<std::string> ReadSmallFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Fail(ErrorCode::kNotFound, path + " does not exist");
+    return Fail(ErrorCode::kFailedPrecondition, Errno("cannot open", path));
+  }
+  std::string content;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      close(fd);
+      SecureZero(buf, sizeof(buf));
+      SecureClear(content);
+      return Fail(ErrorCode::kFailedPrecondition, Errno("cannot read", path));
+    }
+    if (n == 0) break;
+    content.append(buf, static_cast<size_t>(n));
+    if (content.size() > 64 * 1024) break;  // not a credentials file
+  }
+  SecureZero(buf, sizeof(buf));
+  close(fd);
+  return content;
+}
+
+// Writes `content` to `path` with mode 0600, atomically (temp file, fsync,
+// rename, fsync of the directory).
+Status WritePrivateFile(const std::string& path, std::string_view content) {
+  std::string tmp = path + ".tmp";
+  unlink(tmp.c_str());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(ErrorCode::kFailedPrecondition, Errno("cannot create", tmp));
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      close(fd);
+      unlink(tmp.c_str());
+      return Fail(ErrorCode::kFailedPrecondition, Errno("cannot write", tmp));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    unlink(tmp.c_str());
+    return Fail(ErrorCode::kFailedPrecondition, Errno("cannot sync", tmp));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    return Fail(ErrorCode::kFailedPrecondition, Errno("cannot rename to", path));
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return Ok();
+}
+
+// The aws_access_key_id of the [default] profile in a shared-credentials file;
+// "" when there is none.
+std::string DefaultAccessKeyId(std::string_view content) {
+  bool in_default = false;
+  while (!content.empty()) {
+    size_t nl = content.find('\n');
+    std::string_view line = content.substr(0, nl);
+    content.remove_prefix(nl == std::string_view::npos ? content.size() : nl + 1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.starts_with('[')) {
+      in_default = line == "[default]";
+      continue;
+    }
+    if (!in_default) continue;
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, eq);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (key != "aws_access_key_id") continue;
+    std::string_view value = line.substr(eq + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    return std::string(value);
+  }
+  return "";
+}
+
+// Dev mode: DATA_DIR/config names the region for AWS clients (the
+// shared-credentials file may not carry it). Rewritten only when it differs.
+Status WriteDevConfig(const ServerOptions& options) {
+  std::string path = options.data_dir + "/config";
+  std::string want = "[default]\nregion = " + options.region + "\n";
+  if (auto have = ReadSmallFile(path); have.has_value() && *have == want) return Ok();
+  return WritePrivateFile(path, want);
+}
+
+// Dev mode: makes sure the admin user exists and DATA_DIR/credentials holds a
+// valid access key of it. A valid existing file is kept (never rotated).
+Status EnsureDevIdentity(ServerContext& context) {
+  const std::string& dir = context.options.data_dir;
+  auto& identities = *context.identities;
+  if (auto user = identities.GetUser(kAdminUser); !user) {
+    if (user.error().code != ErrorCode::kNotFound) return Fail(user.error());
+    COFFER_RETURN_IF_ERROR(identities.CreateUser(kAdminUser, /*is_admin=*/true));
+    util::LogInfo("created dev admin user", {{"user", kAdminUser}});
+  }
+
+  std::string credentials_path = dir + "/credentials";
+  if (auto content = ReadSmallFile(credentials_path); content.has_value()) {
+    std::string akid = DefaultAccessKeyId(*content);
+    SecureClear(*content);
+    if (!akid.empty()) {
+      auto found = identities.LookupAccessKey(akid);
+      if (found.has_value() && found->user.name == kAdminUser) return Ok();
+      if (!found.has_value() && found.error().code != ErrorCode::kNotFound) {
+        return Fail(found.error());
+      }
+    }
+    util::LogWarn("credentials file does not name a valid admin key; writing a new one",
+                  {{"path", credentials_path}});
+  } else if (content.error().code != ErrorCode::kNotFound) {
+    return Fail(content.error());
+  }
+
+  COFFER_ASSIGN_OR_RETURN(domain::iam::AccessKey key, identities.CreateAccessKey(kAdminUser));
+  std::string file = "[default]\naws_access_key_id = " + key.access_key_id +
+                     "\naws_secret_access_key = ";
+  file += key.secret_access_key.Reveal();
+  file += '\n';
+  Status written = WritePrivateFile(credentials_path, file);
+  SecureClear(file);
+  COFFER_RETURN_IF_ERROR(written);
+  util::LogInfo("wrote dev credentials",
+                {{"path", credentials_path}, {"access_key_id", key.access_key_id}});
+  return Ok();
+}
+
+Result<std::unique_ptr<storage::Backend>> OpenBackend(const ServerOptions& options) {
+  switch (options.storage) {
+    case StorageKind::kMemory:
+      return std::unique_ptr<storage::Backend>(std::make_unique<storage::memory::MemoryBackend>());
+    case StorageKind::kSqlite: {
+      COFFER_ASSIGN_OR_RETURN(auto sqlite,
+                              storage::sqlite::SqliteBackend::Open(options.data_dir + "/coffer.db"));
+      return std::unique_ptr<storage::Backend>(std::move(sqlite));
+    }
+  }
+  return Fail(ErrorCode::kInvalidArgument, "unknown storage kind", Reason::kValidation);
+}
+
+}  // namespace
+
+ServerContext::ServerContext() = default;
+
+ServerContext::~ServerContext() {
+  if (http) http->Shutdown();
+}
+
+std::string ServerContext::Url() const {
+  if (!http) return "";
+  const std::string& host = http->host();
+  std::string url = "http://";
+  if (host.find(':') != std::string::npos) {
+    url += '[' + host + ']';
+  } else {
+    url += host;
+  }
+  url += ':' + std::to_string(http->port());
+  return url;
+}
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  auto bad = [&] {
+    return Fail(ErrorCode::kInvalidArgument,
+                "listen address '" + std::string(text) + "' is not HOST:PORT", Reason::kValidation);
+  };
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return bad();
+  std::string_view host = text.substr(0, colon);
+  std::string_view port_text = text.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return bad();
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return bad();  // IPv6 needs brackets
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port > 65535) {
+    return bad();
+  }
+  return ListenAddress{std::string(host), static_cast<uint16_t>(port)};
+}
+
+Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
+  if (!options.dev) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "production mode (a sealed root key) is not implemented yet; run with --dev");
+  }
+  COFFER_ASSIGN_OR_RETURN(ListenAddress listen, ParseListenAddress(options.listen));
+  if (auto hardened = HardenProcess(); !hardened) {
+    util::LogWarn("process hardening failed", {{"error", hardened.error().message}});
+  }
+  COFFER_RETURN_IF_ERROR(EnsureDataDir(options.data_dir));
+
+  auto context = std::make_unique<ServerContext>();
+  context->options = options;
+  context->clock = std::make_unique<util::SystemClock>();
+  context->ids = std::make_unique<util::RandomIdGenerator>();
+  context->metrics = std::make_unique<util::Metrics>();
+  COFFER_ASSIGN_OR_RETURN(context->backend, OpenBackend(options));
+
+  COFFER_ASSIGN_OR_RETURN(keyring::RootKey root,
+                          keyring::RootKey::LoadOrCreateFile(options.data_dir + "/root.key"));
+  COFFER_ASSIGN_OR_RETURN(context->keyring,
+                          keyring::Keyring::Open(*context->backend, std::move(root), *context->clock));
+  context->keys = std::make_unique<domain::kms::KeyDirectory>(
+      *context->backend, *context->keyring, *context->clock, *context->ids, options.region,
+      options.account_id);
+  context->identities = std::make_unique<domain::iam::IdentityStore>(
+      *context->backend, *context->keyring, *context->clock, *context->ids, options.account_id);
+  context->authenticator =
+      std::make_unique<auth::Authenticator>(*context->identities, *context->clock);
+  context->parameters = std::make_unique<domain::parameters::ParameterStore>(
+      *context->backend, *context->keyring, *context->keys, *context->clock, options.region,
+      options.account_id);
+
+  context->json =
+      std::make_unique<api::awsjson::JsonProtocol>(*context->authenticator, *context->metrics);
+  context->json->AddService(std::make_unique<api::awsjson::SsmService>(*context->parameters));
+  context->native = std::make_unique<api::native::NativeApi>(*context->metrics);
+  // TODO(server): pass api::awsquery::QueryProtocol::Handle here once it has services (#4).
+  context->router = std::make_unique<api::router::Router>(
+      *context->native,
+      [json = context->json.get()](const api::HttpRequest& request) {
+        return json->Handle(request);
+      });
+
+  if (options.dev) {
+    COFFER_RETURN_IF_ERROR(EnsureDevIdentity(*context));
+    COFFER_RETURN_IF_ERROR(WriteDevConfig(options));
+  }
+
+  HttpServerOptions http = options.http;
+  http.host = listen.host;
+  http.port = listen.port;
+  COFFER_ASSIGN_OR_RETURN(
+      context->http,
+      HttpServer::Create(
+          http,
+          [router = context->router.get()](api::HttpRequest& request) {
+            return router->Handle(request);
+          },
+          *context->metrics, *context->ids, *context->clock));
+  context->http->Start();
+  util::LogInfo("serving", {{"url", context->Url()},
+                            {"data_dir", options.data_dir},
+                            {"region", options.region},
+                            {"storage", options.storage == StorageKind::kSqlite ? "sqlite" : "memory"}});
+  return context;
+}
+
+void Stop(ServerContext& context) {
+  if (context.http) context.http->Shutdown();
+}
+
+}  // namespace coffer::server

@@ -1,0 +1,121 @@
+// The server role put together: ServerContext holds every part of a running
+// server (Bitcoin's NodeContext: a plain struct of owners, no globals), built
+// once by Start() in dependency order and torn down in reverse.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "server/http_server.h"
+#include "util/result.h"
+
+namespace coffer {
+namespace util {
+class Clock;
+class IdGenerator;
+class Metrics;
+}  // namespace util
+namespace storage {
+class Backend;
+}  // namespace storage
+namespace keyring {
+class Keyring;
+}  // namespace keyring
+namespace domain::kms {
+class KeyDirectory;
+}  // namespace domain::kms
+namespace domain::iam {
+class IdentityStore;
+}  // namespace domain::iam
+namespace domain::parameters {
+class ParameterStore;
+}  // namespace domain::parameters
+namespace auth {
+class Authenticator;
+}  // namespace auth
+namespace api::awsjson {
+class JsonProtocol;
+}  // namespace api::awsjson
+namespace api::native {
+class NativeApi;
+}  // namespace api::native
+namespace api::router {
+class Router;
+}  // namespace api::router
+}  // namespace coffer
+
+namespace coffer::server {
+
+enum class StorageKind {
+  kSqlite,  // DATA_DIR/coffer.db (the default)
+  kMemory,  // nothing persists: for tests and throw-away dev servers
+};
+
+struct ServerOptions {
+  // Dev mode: the root key lives in DATA_DIR/root.key and an admin identity is
+  // created on first start. Production mode (sealed root key) is not built yet.
+  bool dev = false;
+  std::string data_dir;
+  std::string listen = "127.0.0.1:8200";  // HOST:PORT; port 0 = ephemeral
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  StorageKind storage = StorageKind::kSqlite;
+  // Limits, timeouts and threads; host and port are taken from `listen`.
+  HttpServerOptions http;
+};
+
+// Owns the parts of a running server. Members are declared in dependency
+// order, so they are destroyed in reverse (the listener first). Not copyable.
+struct ServerContext {
+  ServerContext();
+  ~ServerContext();  // stops the listener gracefully if still running
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
+
+  ServerOptions options;
+  std::unique_ptr<util::Clock> clock;
+  std::unique_ptr<util::IdGenerator> ids;
+  std::unique_ptr<util::Metrics> metrics;
+  std::unique_ptr<storage::Backend> backend;
+  std::unique_ptr<keyring::Keyring> keyring;
+  std::unique_ptr<domain::kms::KeyDirectory> keys;
+  std::unique_ptr<domain::iam::IdentityStore> identities;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<domain::parameters::ParameterStore> parameters;
+  std::unique_ptr<api::awsjson::JsonProtocol> json;
+  std::unique_ptr<api::native::NativeApi> native;
+  std::unique_ptr<api::router::Router> router;
+  std::unique_ptr<HttpServer> http;
+
+  // "http://HOST:PORT" with the bound port (IPv6 hosts in brackets).
+  std::string Url() const;
+};
+
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+// Parses "HOST:PORT" or "[V6HOST]:PORT". kInvalidArgument (kValidation) when
+// the port is missing or not a number in 0..65535, or the host is empty.
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+// Builds every part, binds the listener and starts serving. In dev mode it
+// first creates DATA_DIR (0700) if absent, loads or creates DATA_DIR/root.key,
+// and on first start creates the admin user with an access key written to
+// DATA_DIR/credentials (AWS shared-credentials format, [default], 0600) and
+// the region to DATA_DIR/config; a restart reuses both. Also hardens the
+// process (HardenProcess()). Errors:
+//   kFailedPrecondition  not dev mode (sealing is not implemented yet), or
+//                        the data dir / root key is unusable
+//   kInvalidArgument     bad listen address or options
+//   kUnavailable         storage cannot be opened or the address cannot be bound
+//   and any error of the parts' constructors (kDataLoss for a corrupt store).
+// Nothing is left running on error.
+Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options);
+
+// Graceful stop: see HttpServer::Shutdown(). Returns when every connection is
+// closed; the parts below the listener stay until the context is destroyed.
+void Stop(ServerContext& context);
+
+}  // namespace coffer::server

@@ -1,0 +1,144 @@
+#include "audit/audit.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "crypto/crypto.h"
+
+namespace coffer::audit {
+namespace {
+
+class AuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/coffer-audit-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/audit.log";
+    key_ = crypto::RandomSecret(32);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Record MakeRecord(int i) {
+    Record r;
+    r.time = util::FromUnixMillis(1'700'000'000'000 + i);
+    r.request_id = "req-" + std::to_string(i);
+    r.principal_arn = "arn:aws:iam::000000000000:user/admin";
+    r.source_ip = "127.0.0.1";
+    r.api = "ssm";
+    r.operation = "GetParameter";
+    r.resource = "arn:aws:ssm:us-east-1:000000000000:parameter/app/x";
+    r.decision = "allow";
+    r.status = 200;
+    return r;
+  }
+
+  void WriteRecords(int n) {
+    auto sink = FileSink::Open(path_, key_);
+    ASSERT_TRUE(sink.has_value());
+    for (int i = 0; i < n; ++i) ASSERT_TRUE((*sink)->Write(MakeRecord(i)).has_value());
+  }
+
+  std::vector<std::string> Lines() {
+    std::ifstream in(path_);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  void SetLines(const std::vector<std::string>& lines) {
+    std::ofstream out(path_, std::ios::trunc);
+    for (const auto& l : lines) out << l << "\n";
+  }
+
+  std::string dir_, path_;
+  SecretBytes key_;
+};
+
+// An untouched log verifies, across a reopen of the sink.
+TEST_F(AuditTest, IntactLogVerifiesAcrossReopen) {
+  WriteRecords(3);
+  WriteRecords(2);
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->records, 5u);
+}
+
+// Deleting a line is detected at the record after the gap.
+TEST_F(AuditTest, DeletedRecordIsNamed) {
+  WriteRecords(5);
+  auto lines = Lines();
+  lines.erase(lines.begin() + 2);
+  SetLines(lines);
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_line, 3u);
+}
+
+// Editing a field of a record is detected at that record.
+TEST_F(AuditTest, EditedRecordIsNamed) {
+  WriteRecords(4);
+  auto lines = Lines();
+  auto pos = lines[1].find("allow");
+  lines[1].replace(pos, 5, "ALLOW");
+  SetLines(lines);
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_line, 2u);
+}
+
+// A log verified under another key fails at the first record.
+TEST_F(AuditTest, WrongKeyFailsAtFirstRecord) {
+  WriteRecords(2);
+  auto report = VerifyLog(path_, crypto::RandomSecret(32));
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_line, 1u);
+}
+
+// Field values are escaped, so a crafted value cannot forge JSON structure.
+TEST_F(AuditTest, FieldValuesAreEscaped) {
+  auto sink = FileSink::Open(path_, key_);
+  ASSERT_TRUE(sink.has_value());
+  Record r = MakeRecord(1);
+  r.resource = "x\",\"mac\":\"00\"}\n{";
+  ASSERT_TRUE((*sink)->Write(r).has_value());
+  EXPECT_EQ(Lines().size(), 1u);
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
+// A sink whose file cannot be written reports the failure (the caller fails closed).
+TEST_F(AuditTest, WriteFailureIsReported) {
+  if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full not available";
+  auto sink = FileSink::Open("/dev/full", key_);
+  ASSERT_TRUE(sink.has_value());
+  auto status = (*sink)->Write(MakeRecord(1));
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, ErrorCode::kUnavailable);
+}
+
+// The key file is created 0600 and reloads to the same key.
+TEST_F(AuditTest, KeyFileIsPrivateAndStable) {
+  std::string key_path = dir_ + "/audit.key";
+  auto k1 = LoadOrCreateKey(key_path);
+  ASSERT_TRUE(k1.has_value());
+  struct stat st;
+  ASSERT_EQ(stat(key_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  auto k2 = LoadOrCreateKey(key_path);
+  ASSERT_TRUE(k2.has_value());
+  EXPECT_TRUE(k1->Equals(*k2));
+}
+
+}  // namespace
+}  // namespace coffer::audit

@@ -1,0 +1,105 @@
+#include "server/server_context.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "server/http_client.h"
+#include "util/log.h"
+
+namespace coffer::server {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int Mode(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return -1;
+  return static_cast<int>(st.st_mode & 0777);
+}
+
+class ServerContextTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    util::InitLogging(util::LogLevel::kOff);
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "coffer-server-test-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    options_.dev = true;
+    options_.data_dir = root_ + "/data";
+    options_.listen = "127.0.0.1:0";
+    options_.http.io_threads = 1;
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  std::string root_;
+  ServerOptions options_;
+};
+
+// HOST:PORT and [V6]:PORT parse; a missing or bad port is kInvalidArgument.
+TEST_F(ServerContextTest, ParseListenAddressAcceptsHostPortAndRejectsBadPorts) {
+  auto v4 = ParseListenAddress("127.0.0.1:8200");
+  ASSERT_TRUE(v4.has_value());
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 8200);
+  auto v6 = ParseListenAddress("[::1]:0");
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 0);
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":80", "h:99999", "h:8x", "::1:80"}) {
+    auto r = ParseListenAddress(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
+  }
+}
+
+// Without --dev the server refuses to start: sealing is not implemented yet.
+TEST_F(ServerContextTest, StartWithoutDevFailsWithFailedPrecondition) {
+  options_.dev = false;
+  auto context = Start(options_);
+  ASSERT_FALSE(context.has_value());
+  EXPECT_EQ(context.error().code, ErrorCode::kFailedPrecondition);
+}
+
+// A dev start creates the data dir (0700), the credentials (0600) and config
+// files and serves /healthz; a restart on the same dir keeps the credentials.
+TEST_F(ServerContextTest, DevStartWritesCredentialsAndRestartKeepsThem) {
+  std::string credentials_path = options_.data_dir + "/credentials";
+  std::string first_credentials;
+  {
+    auto context = Start(options_);
+    ASSERT_TRUE(context.has_value()) << context.error().message;
+    EXPECT_EQ(Mode(options_.data_dir), 0700);
+    EXPECT_EQ(Mode(credentials_path), 0600);
+    first_credentials = ReadFile(credentials_path);
+    EXPECT_TRUE(first_credentials.starts_with("[default]\naws_access_key_id = "));
+    EXPECT_NE(first_credentials.find("\naws_secret_access_key = "), std::string::npos);
+    EXPECT_EQ(ReadFile(options_.data_dir + "/config"), "[default]\nregion = us-east-1\n");
+    EXPECT_TRUE((*context)->Url().starts_with("http://127.0.0.1:"));
+
+    testing::RawConnection conn((*context)->http->port());
+    ASSERT_TRUE(conn.Send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto response = conn.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, R"({"status":"ok"})");
+    Stop(**context);
+  }
+  auto again = Start(options_);
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_TRUE(ReadFile(credentials_path) == first_credentials);  // not printed: holds a secret
+}
+
+}  // namespace
+}  // namespace coffer::server
