@@ -3,11 +3,16 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "audit/audit.h"
+#include "cli/login.h"
 #include "server/process.h"
 #include "server/server_context.h"
 #include "util/log.h"
@@ -86,6 +91,102 @@ Runner AddServer(CLI::App& command) {
   };
 }
 
+// coffer login (--github | --oidc-token-file F) --role-arn ARN [--endpoint-url URL]
+//              [--audience A] [--role-session-name N] [--duration S] [--github-env]
+Runner AddLogin(CLI::App& command) {
+  auto options = std::make_shared<cli::LoginOptions>();
+  command.add_flag("--github", options->github,
+                   "take the OIDC token from the GitHub Actions token endpoint");
+  command.add_option("--oidc-token-file", options->token_file, "read the OIDC token from a file");
+  command.add_option("--role-arn", options->role_arn, "role to assume (default: $AWS_ROLE_ARN)");
+  command.add_option("--endpoint-url", options->endpoint,
+                     "STS endpoint (default: $AWS_ENDPOINT_URL)");
+  command.add_option("--audience", options->audience, "audience to request from GitHub")
+      ->capture_default_str();
+  command.add_option("--role-session-name", options->session_name, "session name");
+  command.add_option("--duration", options->duration_seconds, "credential lifetime in seconds")
+      ->capture_default_str();
+  command.add_flag("--github-env", options->github_env,
+                   "append the credentials to $GITHUB_ENV and mask them in the job log");
+  return [options]() -> int {
+    util::SystemClock clock;
+    Status status = cli::Login(*options, clock, std::cout);
+    if (!status) {
+      std::fprintf(stderr, "coffer login: %s\n", status.error().message.c_str());
+      return 1;
+    }
+    return 0;
+  };
+}
+
+// coffer audit verify|tail --data-dir DIR  (or --file F --key-file K)
+Runner AddAudit(CLI::App& command) {
+  struct Flags {
+    std::string data_dir, file, key_file;
+    int lines = 20;
+    CLI::App* verify = nullptr;
+    CLI::App* tail = nullptr;
+  };
+  auto flags = std::make_shared<Flags>();
+  command.require_subcommand(1);
+  flags->verify = command.add_subcommand("verify", "check the audit log's hash chain");
+  flags->tail = command.add_subcommand("tail", "print the newest audit records");
+  for (CLI::App* sub : {flags->verify, flags->tail}) {
+    sub->add_option("--data-dir", flags->data_dir, "the server's data directory");
+    sub->add_option("--file", flags->file, "audit log (default DATA_DIR/audit.log)");
+    sub->add_option("--key-file", flags->key_file, "audit key (default DATA_DIR/audit.key)");
+  }
+  flags->tail->add_option("-n,--lines", flags->lines, "how many records")->capture_default_str();
+  return [flags]() -> int {
+    std::string file = !flags->file.empty() ? flags->file : flags->data_dir + "/audit.log";
+    std::string key_file =
+        !flags->key_file.empty() ? flags->key_file : flags->data_dir + "/audit.key";
+    if (flags->file.empty() && flags->data_dir.empty()) {
+      std::fprintf(stderr, "coffer audit: give --data-dir or --file\n");
+      return 2;
+    }
+    if (flags->tail->parsed()) {
+      std::ifstream in(file);
+      if (!in) {
+        std::fprintf(stderr, "coffer audit: cannot read %s\n", file.c_str());
+        return 1;
+      }
+      std::deque<std::string> last;
+      for (std::string line; std::getline(in, line);) {
+        last.push_back(std::move(line));
+        if (static_cast<int>(last.size()) > flags->lines) last.pop_front();
+      }
+      for (const auto& line : last) std::printf("%s\n", line.c_str());
+      return 0;
+    }
+    std::ifstream probe(key_file);
+    if (!probe) {
+      std::fprintf(stderr, "coffer audit: cannot read the audit key %s\n", key_file.c_str());
+      return 1;
+    }
+    auto key = audit::LoadOrCreateKey(key_file);
+    if (!key) {
+      std::fprintf(stderr, "coffer audit: %s\n", key.error().message.c_str());
+      return 1;
+    }
+    auto report = audit::VerifyLog(file, *key);
+    if (!report) {
+      std::fprintf(stderr, "coffer audit: %s\n", report.error().message.c_str());
+      return 1;
+    }
+    if (!report->ok) {
+      std::printf("audit log %s: BAD at record %llu (line %llu): %s\n", file.c_str(),
+                  static_cast<unsigned long long>(report->first_bad_line),
+                  static_cast<unsigned long long>(report->first_bad_line),
+                  report->problem.c_str());
+      return 1;
+    }
+    std::printf("audit log %s: %llu records, chain intact, last mac %s\n", file.c_str(),
+                static_cast<unsigned long long>(report->records), report->last_mac.c_str());
+    return 0;
+  };
+}
+
 // coffer version
 Runner AddVersion(CLI::App&) {
   return [] {
@@ -104,6 +205,8 @@ struct CommandSpec {
 // read/write/...) add a line here and an Add* function.
 constexpr CommandSpec kCommands[] = {
     {"server", "run the secrets server", AddServer},
+    {"login", "trade an OIDC token (GitHub Actions) for short-lived credentials", AddLogin},
+    {"audit", "verify or read the audit log", AddAudit},
     {"version", "print the version", AddVersion},
 };
 
