@@ -1,0 +1,32 @@
+#include "domain/arn.h"
+
+namespace coffer::domain {
+
+std::string ParameterArn(std::string_view region, std::string_view account,
+                         std::string_view name) {
+  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+  std::string out = "arn:aws:ssm:";
+  out.append(region).append(":").append(account).append(":parameter/").append(name);
+  return out;
+}
+
+std::optional<ParsedArn> ParseArn(std::string_view text) {
+  if (!text.starts_with("arn:")) return std::nullopt;
+  std::string_view parts[5];
+  size_t pos = 0;
+  for (int i = 0; i < 5; ++i) {
+    size_t colon = text.find(':', pos);
+    if (colon == std::string_view::npos) return std::nullopt;
+    parts[i] = text.substr(pos, colon - pos);
+    pos = colon + 1;
+  }
+  ParsedArn arn;
+  arn.partition = std::string(parts[1]);
+  arn.service = std::string(parts[2]);
+  arn.region = std::string(parts[3]);
+  arn.account = std::string(parts[4]);
+  arn.resource = std::string(text.substr(pos));
+  return arn;
+}
+
+}  // namespace coffer::domain

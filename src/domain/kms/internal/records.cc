@@ -1,0 +1,227 @@
+#include "domain/kms/internal/records.h"
+
+#include <cstdint>
+#include <functional>
+
+namespace coffer::domain::kms::internal {
+namespace {
+
+// Persisted: never renumber.
+constexpr uint8_t kKeyRecordV1 = 0x01;
+constexpr uint8_t kAliasRecordV1 = 0x01;
+
+enum KeyTag : uint8_t {
+  kKeyTagId = 1,
+  kKeyTagArn = 2,
+  kKeyTagDescription = 3,
+  kKeyTagState = 4,
+  kKeyTagAwsManaged = 5,
+  kKeyTagCreatedMillis = 6,
+};
+
+enum AliasTag : uint8_t {
+  kAliasTagTarget = 1,
+  kAliasTagCreatedMillis = 2,
+  kAliasTagUpdatedMillis = 3,
+};
+
+// Persisted state codes (independent of the KeyState enum's order).
+constexpr uint8_t kStateEnabled = 1;
+constexpr uint8_t kStateDisabled = 2;
+constexpr uint8_t kStatePendingDeletion = 3;
+
+uint8_t StateCode(KeyState s) {
+  switch (s) {
+    case KeyState::kEnabled:
+      return kStateEnabled;
+    case KeyState::kDisabled:
+      return kStateDisabled;
+    case KeyState::kPendingDeletion:
+      return kStatePendingDeletion;
+  }
+  return kStateDisabled;
+}
+
+class Writer {
+ public:
+  explicit Writer(uint8_t format) { out_.push_back(static_cast<char>(format)); }
+  void Bytes(uint8_t tag, std::string_view v) {
+    out_.push_back(static_cast<char>(tag));
+    uint32_t n = static_cast<uint32_t>(v.size());
+    for (int shift = 24; shift >= 0; shift -= 8) out_.push_back(static_cast<char>(n >> shift));
+    out_ += v;
+  }
+  void Byte(uint8_t tag, uint8_t v) {
+    Bytes(tag, std::string_view(reinterpret_cast<char*>(&v), 1));
+  }
+  void Time(uint8_t tag, util::SystemTime t) {
+    uint64_t v = static_cast<uint64_t>(util::ToUnixMillis(t));
+    char buf[8];
+    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (56 - 8 * i));
+    Bytes(tag, std::string_view(buf, 8));
+  }
+  std::string Release() && { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+std::unexpected<Error> Corrupt(std::string_view what, std::string_view detail) {
+  return Fail(ErrorCode::kDataLoss,
+              "kms " + std::string(what) + " record is corrupt: " + std::string(detail),
+              Reason::kMalformedInput);
+}
+
+// Calls `field(tag, value)` for every field; stops at the first error.
+Status ForEachField(std::string_view what, uint8_t format, std::string_view data,
+                    const std::function<Status(uint8_t, std::string_view)>& field) {
+  if (data.empty() || static_cast<uint8_t>(data[0]) != format) {
+    return Corrupt(what, "unknown format");
+  }
+  size_t pos = 1;
+  while (pos < data.size()) {
+    if (data.size() - pos < 5) return Corrupt(what, "truncated field header");
+    uint8_t tag = static_cast<uint8_t>(data[pos]);
+    uint32_t len = 0;
+    for (size_t i = 1; i <= 4; ++i) len = (len << 8) | static_cast<unsigned char>(data[pos + i]);
+    pos += 5;
+    if (data.size() - pos < len) return Corrupt(what, "truncated field");
+    COFFER_RETURN_IF_ERROR(field(tag, data.substr(pos, len)));
+    pos += len;
+  }
+  return Ok();
+}
+
+Result<util::SystemTime> TimeField(std::string_view what, std::string_view v) {
+  if (v.size() != 8) return Corrupt(what, "bad timestamp");
+  uint64_t n = 0;
+  for (char c : v) n = (n << 8) | static_cast<unsigned char>(c);
+  return util::FromUnixMillis(static_cast<int64_t>(n));
+}
+
+Result<bool> BoolField(std::string_view what, std::string_view v) {
+  if (v.size() != 1 || static_cast<uint8_t>(v[0]) > 1) return Corrupt(what, "bad flag");
+  return v[0] == 1;
+}
+
+}  // namespace
+
+std::string KeyRecordKey(std::string_view key_id) {
+  std::string k(kKeyPrefix);
+  k += key_id;
+  return k;
+}
+
+std::string AliasRecordKey(std::string_view alias_name) {
+  std::string k(kAliasPrefix);
+  k += alias_name;
+  return k;
+}
+
+std::string EncodeKey(const KeyMetadata& key) {
+  Writer w(kKeyRecordV1);
+  w.Bytes(kKeyTagId, key.key_id);
+  w.Bytes(kKeyTagArn, key.arn);
+  w.Bytes(kKeyTagDescription, key.description);
+  w.Byte(kKeyTagState, StateCode(key.state));
+  w.Byte(kKeyTagAwsManaged, key.aws_managed ? 1 : 0);
+  w.Time(kKeyTagCreatedMillis, key.created);
+  return std::move(w).Release();
+}
+
+Result<KeyMetadata> DecodeKey(std::string_view data) {
+  constexpr std::string_view kWhat = "key";
+  KeyMetadata key;
+  uint32_t seen = 0;  // bit per tag: every v1 field must be present
+  COFFER_RETURN_IF_ERROR(
+      ForEachField(kWhat, kKeyRecordV1, data, [&](uint8_t tag, std::string_view v) -> Status {
+        if (tag < 32) seen |= 1u << tag;
+        switch (tag) {
+          case kKeyTagId:
+            if (v.empty()) return Corrupt(kWhat, "empty key id");
+            key.key_id = std::string(v);
+            break;
+          case kKeyTagArn:
+            key.arn = std::string(v);
+            break;
+          case kKeyTagDescription:
+            key.description = std::string(v);
+            break;
+          case kKeyTagState: {
+            if (v.size() != 1) return Corrupt(kWhat, "bad state");
+            switch (static_cast<uint8_t>(v[0])) {
+              case kStateEnabled:
+                key.state = KeyState::kEnabled;
+                break;
+              case kStateDisabled:
+                key.state = KeyState::kDisabled;
+                break;
+              case kStatePendingDeletion:
+                key.state = KeyState::kPendingDeletion;
+                break;
+              default:
+                return Corrupt(kWhat, "unknown state");
+            }
+            break;
+          }
+          case kKeyTagAwsManaged: {
+            COFFER_ASSIGN_OR_RETURN(key.aws_managed, BoolField(kWhat, v));
+            break;
+          }
+          case kKeyTagCreatedMillis: {
+            COFFER_ASSIGN_OR_RETURN(key.created, TimeField(kWhat, v));
+            break;
+          }
+          default:
+            break;  // a field from a newer writer
+        }
+        return Ok();
+      }));
+  constexpr uint32_t kV1Fields = (1u << kKeyTagId) | (1u << kKeyTagArn) |
+                                 (1u << kKeyTagDescription) | (1u << kKeyTagState) |
+                                 (1u << kKeyTagAwsManaged) | (1u << kKeyTagCreatedMillis);
+  if ((seen & kV1Fields) != kV1Fields) return Corrupt(kWhat, "missing fields");
+  return key;
+}
+
+std::string EncodeAlias(const AliasRecord& alias) {
+  Writer w(kAliasRecordV1);
+  w.Bytes(kAliasTagTarget, alias.target_key_id);
+  w.Time(kAliasTagCreatedMillis, alias.created);
+  w.Time(kAliasTagUpdatedMillis, alias.updated);
+  return std::move(w).Release();
+}
+
+Result<AliasRecord> DecodeAlias(std::string_view data) {
+  constexpr std::string_view kWhat = "alias";
+  AliasRecord alias;
+  uint32_t seen = 0;
+  COFFER_RETURN_IF_ERROR(
+      ForEachField(kWhat, kAliasRecordV1, data, [&](uint8_t tag, std::string_view v) -> Status {
+        if (tag < 32) seen |= 1u << tag;
+        switch (tag) {
+          case kAliasTagTarget:
+            alias.target_key_id = std::string(v);
+            break;
+          case kAliasTagCreatedMillis: {
+            COFFER_ASSIGN_OR_RETURN(alias.created, TimeField(kWhat, v));
+            break;
+          }
+          case kAliasTagUpdatedMillis: {
+            COFFER_ASSIGN_OR_RETURN(alias.updated, TimeField(kWhat, v));
+            break;
+          }
+          default:
+            break;
+        }
+        return Ok();
+      }));
+  constexpr uint32_t kV1Fields =
+      (1u << kAliasTagTarget) | (1u << kAliasTagCreatedMillis) | (1u << kAliasTagUpdatedMillis);
+  if ((seen & kV1Fields) != kV1Fields || alias.target_key_id.empty()) {
+    return Corrupt(kWhat, "missing fields");
+  }
+  return alias;
+}
+
+}  // namespace coffer::domain::kms::internal

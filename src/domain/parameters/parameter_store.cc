@@ -1,0 +1,1128 @@
+#include "domain/parameters/parameter_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "domain/arn.h"
+#include "domain/page_token.h"
+#include "domain/parameters/internal/names.h"
+#include "domain/parameters/internal/records.h"
+#include "util/encoding.h"
+#include "util/thread_annotations.h"
+
+namespace coffer::domain::parameters {
+
+using internal::HeadRecord;
+using internal::VersionMeta;
+using internal::VersionRecord;
+
+std::optional<ParameterType> ParseParameterType(std::string_view text) {
+  if (text == "String") return ParameterType::kString;
+  if (text == "StringList") return ParameterType::kStringList;
+  if (text == "SecureString") return ParameterType::kSecureString;
+  return std::nullopt;
+}
+
+std::string_view ParameterTypeName(ParameterType type) {
+  switch (type) {
+    case ParameterType::kString:
+      return "String";
+    case ParameterType::kStringList:
+      return "StringList";
+    case ParameterType::kSecureString:
+      return "SecureString";
+  }
+  return "String";
+}
+
+std::optional<ParameterTier> ParseParameterTier(std::string_view text) {
+  if (text == "Standard") return ParameterTier::kStandard;
+  if (text == "Advanced") return ParameterTier::kAdvanced;
+  if (text == "Intelligent-Tiering") return ParameterTier::kIntelligentTiering;
+  return std::nullopt;
+}
+
+std::string_view ParameterTierName(ParameterTier tier) {
+  switch (tier) {
+    case ParameterTier::kStandard:
+      return "Standard";
+    case ParameterTier::kAdvanced:
+      return "Advanced";
+    case ParameterTier::kIntelligentTiering:
+      return "Intelligent-Tiering";
+  }
+  return "Standard";
+}
+
+namespace {
+
+constexpr int kMaxCommitAttempts = 5;
+constexpr size_t kMaxCacheEntries = 100000;
+constexpr size_t kScanBatch = 128;
+// A page scans at most this many heads; it may then be short but carries a token.
+constexpr size_t kMaxScanPerPage = 2000;
+constexpr std::string_view kPathTokenKind = "ssm.path";
+constexpr std::string_view kDescribeTokenKind = "ssm.describe";
+constexpr std::string_view kHistoryTokenKind = "ssm.history";
+
+bool IsValidDataType(std::string_view t) {
+  return t == "text" || t == "aws:ec2:image" || t == "aws:ssm:integration";
+}
+
+std::unexpected<Error> ParameterNotFound(std::string_view name) {
+  return Fail(ErrorCode::kNotFound, "Parameter " + std::string(name) + " not found.",
+              Reason::kParameterNotFound);
+}
+
+std::unexpected<Error> VersionNotFound(std::string_view name, int64_t version) {
+  return Fail(ErrorCode::kNotFound,
+              "Version " + std::to_string(version) + " of parameter " + std::string(name) +
+                  " not found.",
+              Reason::kParameterVersionNotFound);
+}
+
+std::unexpected<Error> Validation(std::string message) {
+  return Fail(ErrorCode::kInvalidArgument, std::move(message), Reason::kValidation);
+}
+
+std::unexpected<Error> TooManyUpdates() {
+  return Fail(ErrorCode::kAborted,
+              "There are concurrent updates for the resource that you are trying to update. "
+              "Please try again.",
+              Reason::kTooManyUpdates);
+}
+
+bool ContainsNestedReference(std::string_view value) {
+  size_t open = value.find("{{");
+  return open != std::string_view::npos && value.find("}}", open + 2) != std::string_view::npos;
+}
+
+Result<std::regex> CompilePattern(const std::string& pattern) {
+  try {
+    return std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error&) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "The allowed pattern is not a valid regular expression: " + pattern,
+                Reason::kInvalidAllowedPattern);
+  }
+}
+
+Status CheckPattern(const std::string& pattern, const SecretBytes& value) {
+  if (pattern.empty()) return Ok();
+  COFFER_ASSIGN_OR_RETURN(std::regex re, CompilePattern(pattern));
+  bool matches = false;
+  try {
+    std::string_view v = value.Reveal();
+    matches = std::regex_match(v.begin(), v.end(), re);
+  } catch (const std::regex_error&) {
+    matches = false;  // complexity limits count as a mismatch
+  }
+  if (!matches) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "Parameter value, cannot be validated against allowedPattern: " + pattern,
+                Reason::kParameterPatternMismatch);
+  }
+  return Ok();
+}
+
+struct FilterSpec {
+  std::string key;
+  std::string option;
+  std::vector<std::string> values;
+};
+
+std::unexpected<Error> FilterError(Reason reason, std::string message) {
+  return Fail(ErrorCode::kInvalidArgument, std::move(message), reason);
+}
+
+std::string WithLeadingSlash(std::string_view s) {
+  if (s.starts_with('/')) return std::string(s);
+  return "/" + std::string(s);
+}
+
+}  // namespace
+
+struct ParameterStore::Impl {
+  struct Cached {
+    HeadRecord head;
+    VersionRecord latest;
+  };
+  struct Loaded {
+    HeadRecord head;
+    storage::Revision revision = 0;
+  };
+
+  Impl(storage::Backend& b, keyring::Keyring& k, kms::KeyDirectory& d, util::Clock& c,
+       std::string r, std::string a)
+      : backend(b), keyring(k), keys(d), clock(c), region(std::move(r)), account(std::move(a)) {
+    watch_id = backend.Watch([this](const std::vector<storage::Event>& events) {
+      bool touched = false;
+      std::unique_lock lock(mu);
+      for (const storage::Event& e : events) {
+        if (!e.key.starts_with(internal::kRootPrefix)) continue;
+        std::string name = internal::NameOfKey(e.key);
+        if (name.empty()) continue;
+        cache.erase(name);
+        touched = true;
+      }
+      if (touched) generation.fetch_add(1);
+    });
+  }
+  ~Impl() { backend.Unwatch(watch_id); }
+
+  storage::Backend& backend;
+  keyring::Keyring& keyring;
+  kms::KeyDirectory& keys;
+  util::Clock& clock;
+  std::string region;
+  std::string account;
+  uint64_t watch_id = 0;
+
+  std::shared_mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<const Cached>> cache COFFER_GUARDED_BY(mu);
+  std::atomic<uint64_t> generation{0};
+
+  void Invalidate(const std::string& name) {
+    std::unique_lock lock(mu);
+    cache.erase(name);
+    generation.fetch_add(1);
+  }
+
+  // The head from storage (no cache); nullopt when absent.
+  Result<std::optional<Loaded>> LoadHead(std::string_view name) {
+    auto entry = backend.Get(internal::HeadKey(name));
+    if (!entry) {
+      if (entry.error().code == ErrorCode::kNotFound) return std::optional<Loaded>();
+      return Fail(entry.error());
+    }
+    COFFER_ASSIGN_OR_RETURN(HeadRecord head, internal::DecodeHead(entry->value));
+    return std::optional<Loaded>(Loaded{std::move(head), entry->mod_revision});
+  }
+
+  Result<VersionRecord> LoadVersion(std::string_view name, int64_t version) {
+    auto entry = backend.Get(internal::VersionKey(name, version));
+    if (!entry) {
+      if (entry.error().code == ErrorCode::kNotFound) return VersionNotFound(name, version);
+      return Fail(entry.error());
+    }
+    COFFER_ASSIGN_OR_RETURN(VersionRecord record, internal::DecodeVersion(entry->value));
+    if (record.version != version) {
+      return Fail(ErrorCode::kDataLoss, "parameter version record does not match its key",
+                  Reason::kMalformedInput);
+    }
+    return record;
+  }
+
+  // Head + latest version, from the cache when possible. kParameterNotFound.
+  Result<std::shared_ptr<const Cached>> LoadCached(const std::string& name) {
+    {
+      std::shared_lock lock(mu);
+      auto it = cache.find(name);
+      if (it != cache.end()) return it->second;
+    }
+    uint64_t gen = generation.load();
+    COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
+    if (!loaded) return ParameterNotFound(name);
+    auto latest = LoadVersion(name, loaded->head.latest);
+    if (!latest) {
+      // Deleted or replaced between the two reads: report what a reader after it sees.
+      if (latest.error().reason == Reason::kParameterVersionNotFound) {
+        return ParameterNotFound(name);
+      }
+      return Fail(latest.error());
+    }
+    auto cached = std::make_shared<const Cached>(Cached{std::move(loaded->head), *latest});
+    std::unique_lock lock(mu);
+    if (generation.load() == gen) {
+      if (cache.size() >= kMaxCacheEntries) cache.clear();
+      cache.emplace(name, cached);
+    }
+    return cached;
+  }
+
+  // The value as Get* return it.
+  Result<SecretBytes> OpenValue(std::string_view name, const VersionRecord& record,
+                                bool with_decryption) {
+    if (record.meta.type == ParameterType::kSecureString && !with_decryption) {
+      return SecretBytes(util::Base64Encode(record.envelope));
+    }
+    COFFER_ASSIGN_OR_RETURN(keyring::Decrypted opened,
+                            keyring.Decrypt(internal::ValueAad(name, record.version),
+                                            record.envelope));
+    return std::move(opened.plaintext);
+  }
+
+  ParameterMetadata Metadata(std::string_view name, const VersionMeta& meta, int64_t version) {
+    ParameterMetadata m;
+    m.name = std::string(name);
+    m.arn = ParameterArn(region, account, name);
+    m.type = meta.type;
+    if (meta.type == ParameterType::kSecureString && !meta.key_id.empty()) m.key_id = meta.key_id;
+    m.last_modified = util::FromUnixMillis(meta.modified_ms);
+    m.last_modified_user = meta.modified_user;
+    m.description = meta.description;
+    m.allowed_pattern = meta.allowed_pattern;
+    m.version = version;
+    m.tier = meta.tier;
+    m.data_type = meta.data_type;
+    return m;
+  }
+
+  Result<Parameter> MakeParameter(std::string_view name, const VersionRecord& record,
+                                  bool with_decryption, std::string selector) {
+    Parameter p;
+    COFFER_ASSIGN_OR_RETURN(p.value, OpenValue(name, record, with_decryption));
+    p.name = std::string(name);
+    p.type = record.meta.type;
+    p.version = record.version;
+    p.selector = std::move(selector);
+    p.last_modified = util::FromUnixMillis(record.meta.modified_ms);
+    p.arn = ParameterArn(region, account, name);
+    p.data_type = record.meta.data_type;
+    return p;
+  }
+
+  // Reads one selector against one existing cached parameter.
+  Result<Parameter> Select(const std::string& name, const Cached& cached,
+                           const internal::Selector& sel, bool with_decryption) {
+    int64_t version = cached.head.latest;
+    if (sel.label) {
+      auto it = cached.head.labels.find(*sel.label);
+      if (it == cached.head.labels.end()) return ParameterNotFound(name + sel.text);
+      version = it->second;
+    } else if (sel.version) {
+      version = *sel.version;
+      if (version < cached.head.oldest || version > cached.head.latest) {
+        return VersionNotFound(name, version);
+      }
+    }
+    if (version == cached.latest.version) {
+      return MakeParameter(name, cached.latest, with_decryption, sel.text);
+    }
+    COFFER_ASSIGN_OR_RETURN(VersionRecord record, LoadVersion(name, version));
+    return MakeParameter(name, record, with_decryption, sel.text);
+  }
+
+  Result<Parameter> Get(std::string_view input, bool with_decryption) {
+    auto sel = internal::ParseSelector(input, region, account);
+    if (!sel) return ParameterNotFound(input);
+    for (const std::string& name : sel->candidates) {
+      auto cached = LoadCached(name);
+      if (!cached) {
+        if (cached.error().reason == Reason::kParameterNotFound) continue;
+        return Fail(cached.error());
+      }
+      return Select(name, **cached, *sel, with_decryption);
+    }
+    return ParameterNotFound(input);
+  }
+
+  // Runs read-modify-write `step` under compare-and-swap on the head of `name`,
+  // retrying conflicts. `step` gets the current head (or nullopt) and fills `txn`
+  // writes; returning an error aborts without writing.
+  using Step = std::function<Status(const std::optional<Loaded>&, storage::Txn&)>;
+  Status Mutate(const std::string& name, const Step& step) {
+    for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+      COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
+      storage::Txn txn;
+      txn.compares.push_back(
+          storage::Compare{internal::HeadKey(name), loaded ? loaded->revision : 0});
+      COFFER_RETURN_IF_ERROR(step(loaded, txn));
+      if (txn.writes.empty()) return Ok();
+      auto committed = backend.Commit(txn);
+      if (committed) {
+        Invalidate(name);
+        return Ok();
+      }
+      if (committed.error().code != ErrorCode::kAborted) return Fail(committed.error());
+    }
+    return TooManyUpdates();
+  }
+
+  // Every version key of `name` in storage.
+  Result<std::vector<std::string>> VersionKeys(const std::string& name) {
+    std::string prefix = internal::VersionKeyPrefix(name);
+    COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
+                            backend.Range(prefix, storage::PrefixEnd(prefix), 0));
+    std::vector<std::string> out;
+    for (const storage::Entry& e : range.entries) {
+      std::string_view rest = std::string_view(e.key).substr(prefix.size());
+      if (rest.size() == internal::kVersionDigits &&
+          std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        out.push_back(e.key);
+      }
+    }
+    return out;
+  }
+
+  // Scans heads in [start, end), calling `visit(name, head)` until it returns
+  // false. Returns true when entries remain after the last visited one.
+  Result<bool> ScanHeads(std::string start, const std::string& end,
+                         const std::function<Result<bool>(const std::string&, HeadRecord&)>& visit,
+                         std::string* last_name) {
+    size_t scanned = 0;
+    while (true) {
+      COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
+                              backend.Range(start, end, kScanBatch));
+      for (size_t i = 0; i < range.entries.size(); ++i) {
+        const storage::Entry& e = range.entries[i];
+        std::string name = e.key.substr(internal::kHeadPrefix.size());
+        COFFER_ASSIGN_OR_RETURN(HeadRecord head, internal::DecodeHead(e.value));
+        *last_name = name;
+        ++scanned;
+        COFFER_ASSIGN_OR_RETURN(bool more_wanted, visit(name, head));
+        bool entries_left = i + 1 < range.entries.size() || range.more;
+        if (!more_wanted || scanned >= kMaxScanPerPage) return entries_left;
+      }
+      if (!range.more || range.entries.empty()) return false;
+      start = range.entries.back().key;
+      start.push_back('\0');
+    }
+  }
+};
+
+ParameterStore::ParameterStore(storage::Backend& backend, keyring::Keyring& keyring,
+                               kms::KeyDirectory& keys, util::Clock& clock, std::string region,
+                               std::string account_id)
+    : impl_(std::make_unique<Impl>(backend, keyring, keys, clock, region, account_id)),
+      region_(std::move(region)),
+      account_id_(std::move(account_id)) {}
+
+ParameterStore::~ParameterStore() = default;
+
+Result<PutParameterResult> ParameterStore::PutParameter(const PutParameterRequest& request,
+                                                        std::string_view caller_arn) {
+  const std::string& name = request.name;
+  COFFER_RETURN_IF_ERROR(internal::ValidateName(name, region_, account_id_));
+  if (request.value.empty()) {
+    return Validation(
+        "1 validation error detected: Value at 'value' failed to satisfy constraint: Member "
+        "must have length greater than or equal to 1");
+  }
+  if (request.value.size() > kAdvancedValueLimit) {
+    return Validation(
+        "1 validation error detected: Value at 'value' failed to satisfy constraint: Member "
+        "must have length less than or equal to 8192");
+  }
+  if (ContainsNestedReference(request.value.Reveal())) {
+    return Validation("Parameter value can't nest another parameter. Do not use \"{{}}\" in the value.");
+  }
+  if (request.description && request.description->size() > 1024) {
+    return Validation(
+        "1 validation error detected: Value at 'description' failed to satisfy constraint: "
+        "Member must have length less than or equal to 1024");
+  }
+  if (request.allowed_pattern) {
+    if (request.allowed_pattern->size() > 1024) {
+      return Validation(
+          "1 validation error detected: Value at 'allowedPattern' failed to satisfy "
+          "constraint: Member must have length less than or equal to 1024");
+    }
+    COFFER_RETURN_IF_ERROR(CompilePattern(*request.allowed_pattern));
+  }
+  if (request.data_type && !IsValidDataType(*request.data_type)) {
+    return Validation("The following data type is not supported: " + *request.data_type +
+                      " (Data type names are all lowercase.)");
+  }
+  if (!request.tags.empty() && request.overwrite) {
+    return Validation(
+        "Invalid request: tags and overwrite can't be used together. To create a parameter with "
+        "tags, please remove overwrite flag. To update tags for an existing parameter, please "
+        "use AddTagsToResource or RemoveTagsFromResource.");
+  }
+  std::map<std::string, std::string, std::less<>> tags;
+  for (const Tag& tag : request.tags) {
+    COFFER_RETURN_IF_ERROR(ValidateTag(tag));
+    tags.insert_or_assign(tag.key, tag.value);
+  }
+  if (tags.size() > static_cast<size_t>(kMaxTags)) {
+    return Fail(ErrorCode::kResourceExhausted,
+                "The request includes more than the maximum of 50 tags for a parameter.",
+                Reason::kTooManyTags);
+  }
+
+  PutParameterResult result;
+  int64_t now_ms = util::ToUnixMillis(impl_->clock.Now());
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(name, [&](const std::optional<Impl::Loaded>& loaded,
+                                                 storage::Txn& txn) -> Status {
+    if (loaded && !request.overwrite) {
+      return Fail(ErrorCode::kAlreadyExists,
+                  "The parameter already exists. To overwrite this value, set the overwrite "
+                  "option in the request to true.",
+                  Reason::kParameterAlreadyExists);
+    }
+    if (!loaded && !request.type) {
+      return Validation("A parameter type is required when you create a parameter.");
+    }
+    const VersionMeta* old = loaded ? &loaded->head.meta : nullptr;
+    VersionMeta meta;
+    meta.type = request.type ? *request.type : old->type;
+    if (old && old->type != meta.type &&
+        (old->type == ParameterType::kSecureString ||
+         meta.type == ParameterType::kSecureString)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "The parameter type can't be changed from " +
+                      std::string(ParameterTypeName(old->type)) + " to " +
+                      std::string(ParameterTypeName(meta.type)) + ".",
+                  Reason::kHierarchyTypeMismatch);
+    }
+    meta.description = request.description ? *request.description : (old ? old->description : "");
+    meta.allowed_pattern =
+        request.allowed_pattern ? *request.allowed_pattern : (old ? old->allowed_pattern : "");
+    meta.data_type = request.data_type ? *request.data_type : (old ? old->data_type : "text");
+
+    // Tier: requested, else the current one, else Standard; no downgrade.
+    ParameterTier tier = request.tier ? *request.tier
+                                      : (old ? old->tier : ParameterTier::kStandard);
+    bool was_advanced = old && old->tier == ParameterTier::kAdvanced;
+    if (tier == ParameterTier::kIntelligentTiering) {
+      tier = (was_advanced || request.value.size() > kStandardValueLimit)
+                 ? ParameterTier::kAdvanced
+                 : ParameterTier::kStandard;
+    }
+    if (was_advanced && tier == ParameterTier::kStandard) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "This parameter uses the advanced-parameter tier. You can't downgrade a "
+                  "parameter from the advanced-parameter tier to the standard-parameter tier. "
+                  "If necessary, you can delete the advanced parameter and recreate it as a "
+                  "standard parameter.",
+                  Reason::kUnsupportedParameterTierChange);
+    }
+    if (tier == ParameterTier::kStandard && request.value.size() > kStandardValueLimit) {
+      return Validation(
+          "Standard tier parameters support a maximum parameter value of 4096 characters. To "
+          "create a larger parameter value, upgrade the parameter to use the advanced-parameter "
+          "tier. For more information, see "
+          "https://docs.aws.amazon.com/systems-manager/latest/userguide/"
+          "parameter-store-advanced-parameters.html");
+    }
+    meta.tier = tier;
+    COFFER_RETURN_IF_ERROR(CheckPattern(meta.allowed_pattern, request.value));
+
+    // Key: SecureString names one (default alias/aws/ssm); other types are
+    // sealed under the default key and report none.
+    std::string key_name(kDefaultKeyId);
+    if (meta.type == ParameterType::kSecureString) {
+      if (request.key_id) {
+        key_name = *request.key_id;
+      } else if (old && old->type == ParameterType::kSecureString && !old->key_id.empty()) {
+        key_name = old->key_id;
+      }
+      meta.key_id = key_name;
+    }
+    auto key = impl_->keys.Resolve(key_name);
+    if (!key) {
+      Error e = key.error();
+      if (e.reason == Reason::kKeyNotFound || e.reason == Reason::kNone) {
+        e.reason = Reason::kInvalidKeyId;
+      }
+      return Fail(std::move(e));
+    }
+    meta.kms_key_id = key->key_id;
+    meta.modified_ms = now_ms;
+    meta.modified_user = std::string(caller_arn);
+
+    HeadRecord head;
+    if (loaded) {
+      head = loaded->head;
+      head.latest = loaded->head.latest + 1;
+      if (head.latest - head.oldest + 1 > kMaxVersions) {
+        for (const auto& [label, version] : head.labels) {
+          if (version == head.oldest) {
+            return Fail(ErrorCode::kFailedPrecondition,
+                        "You attempted to create a new version of " + name +
+                            " by calling the PutParameter API with the overwrite flag. Version " +
+                            std::to_string(head.oldest) +
+                            ", the oldest version, can't be deleted because it has a label "
+                            "associated with it. Move the label to another version of the "
+                            "parameter, and try again.",
+                        Reason::kParameterMaxVersionLimitExceeded);
+          }
+        }
+        txn.writes.push_back(storage::Write::Delete(internal::VersionKey(name, head.oldest)));
+        ++head.oldest;
+      }
+    } else {
+      head.latest = 1;
+      head.oldest = 1;
+      head.tags = tags;
+    }
+    head.meta = meta;
+
+    VersionRecord record;
+    record.version = head.latest;
+    record.meta = meta;
+    COFFER_ASSIGN_OR_RETURN(record.envelope,
+                            impl_->keyring.Encrypt(meta.kms_key_id,
+                                                   internal::ValueAad(name, record.version),
+                                                   request.value.Reveal()));
+    txn.writes.push_back(
+        storage::Write::Put(internal::VersionKey(name, record.version),
+                            internal::EncodeVersion(record)));
+    txn.writes.push_back(storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(head)));
+    result.version = record.version;
+    result.tier = meta.tier;
+    return Ok();
+  }));
+  return result;
+}
+
+Result<Parameter> ParameterStore::GetParameter(std::string_view name, bool with_decryption) {
+  return impl_->Get(name, with_decryption);
+}
+
+Result<GetParametersResult> ParameterStore::GetParameters(const std::vector<std::string>& names,
+                                                          bool with_decryption) {
+  if (names.empty() || names.size() > 10) {
+    return Validation(
+        "1 validation error detected: Value at 'names' failed to satisfy constraint: Member "
+        "must have length less than or equal to 10");
+  }
+  GetParametersResult result;
+  std::set<std::string> seen;
+  for (const std::string& name : names) {
+    if (!seen.insert(name).second) continue;
+    auto p = impl_->Get(name, with_decryption);
+    if (p) {
+      result.parameters.push_back(std::move(*p));
+    } else if (p.error().code == ErrorCode::kNotFound &&
+               (p.error().reason == Reason::kParameterNotFound ||
+                p.error().reason == Reason::kParameterVersionNotFound)) {
+      result.invalid_parameters.push_back(name);
+    } else {
+      return Fail(p.error());
+    }
+  }
+  return result;
+}
+
+Result<ParameterPage> ParameterStore::GetParametersByPath(const PathQuery& query) {
+  COFFER_ASSIGN_OR_RETURN(std::string path, internal::NormalizePath(query.path));
+  if (query.max_results < 1 || query.max_results > 10) {
+    return Validation(
+        "1 validation error detected: Value '" + std::to_string(query.max_results) +
+        "' at 'maxResults' failed to satisfy constraint: Member must have value less than or "
+        "equal to 10");
+  }
+  std::optional<ParameterType> type_filter;
+  std::vector<std::string> key_filter;
+  std::vector<std::string> label_filter;
+  for (const ParameterFilter& f : query.filters) {
+    if (f.key == "Type" || f.key == "KeyId" || f.key == "Label") {
+      if (!f.option.empty() && f.option != "Equals") {
+        return FilterError(Reason::kInvalidFilterOption,
+                           "The filter option is not valid. Valid options are: [Equals].");
+      }
+      if (f.values.empty()) {
+        return FilterError(Reason::kInvalidFilterValue,
+                           "The filter value is not valid. The " + f.key +
+                               " filter requires at least one value.");
+      }
+      if (f.key == "Type") {
+        if (f.values.size() != 1 || !ParseParameterType(f.values[0])) {
+          return FilterError(Reason::kInvalidFilterValue,
+                             "The filter value is not valid. Valid values for the Type filter "
+                             "are: String, StringList, SecureString.");
+        }
+        type_filter = ParseParameterType(f.values[0]);
+      } else if (f.key == "KeyId") {
+        key_filter.insert(key_filter.end(), f.values.begin(), f.values.end());
+      } else {
+        label_filter.insert(label_filter.end(), f.values.begin(), f.values.end());
+      }
+    } else {
+      return FilterError(Reason::kInvalidFilterKey,
+                         "The following filter key is not valid: " + f.key +
+                             ". Valid filter keys include: [Type, KeyId, Label].");
+    }
+  }
+
+  std::string prefix = std::string(internal::kHeadPrefix) + (path == "/" ? "" : path + "/");
+  std::string start = prefix;
+  if (!query.next_token.empty()) {
+    COFFER_ASSIGN_OR_RETURN(std::string position,
+                            DecodePageToken(kPathTokenKind, query.next_token));
+    start = std::string(internal::kHeadPrefix) + position;
+    start.push_back('\0');
+    if (start < prefix) start = prefix;
+  }
+  std::string end = storage::PrefixEnd(prefix);
+
+  ParameterPage page;
+  std::string last;
+  COFFER_ASSIGN_OR_RETURN(
+      bool more,
+      impl_->ScanHeads(start, end,
+                       [&](const std::string& name, HeadRecord& head) -> Result<bool> {
+                         if (!internal::IsUnderPath(name, path, query.recursive)) return true;
+                         if (type_filter && head.meta.type != *type_filter) return true;
+                         if (!key_filter.empty()) {
+                           if (head.meta.type != ParameterType::kSecureString) return true;
+                           bool hit = std::any_of(
+                               key_filter.begin(), key_filter.end(), [&](const std::string& k) {
+                                 return k == head.meta.key_id || k == head.meta.kms_key_id;
+                               });
+                           if (!hit) return true;
+                         }
+                         int64_t version = head.latest;
+                         std::string selector;
+                         if (!label_filter.empty()) {
+                           bool hit = false;
+                           for (const std::string& label : label_filter) {
+                             auto it = head.labels.find(label);
+                             if (it != head.labels.end()) {
+                               version = it->second;
+                               hit = true;
+                               break;
+                             }
+                           }
+                           if (!hit) return true;
+                         }
+                         auto record = impl_->LoadVersion(name, version);
+                         if (!record) {
+                           // Removed since the head was read: skip it.
+                           if (record.error().reason == Reason::kParameterVersionNotFound) {
+                             return true;
+                           }
+                           return Fail(record.error());
+                         }
+                         COFFER_ASSIGN_OR_RETURN(
+                             Parameter p, impl_->MakeParameter(name, *record,
+                                                               query.with_decryption, ""));
+                         page.parameters.push_back(std::move(p));
+                         return static_cast<int>(page.parameters.size()) < query.max_results;
+                       },
+                       &last));
+  if (more) page.next_token = EncodePageToken(kPathTokenKind, last);
+  return page;
+}
+
+Status ParameterStore::DeleteParameter(std::string_view name_view) {
+  std::string name(name_view);
+  return impl_->Mutate(name, [&](const std::optional<Impl::Loaded>& loaded,
+                                 storage::Txn& txn) -> Status {
+    if (!loaded) return ParameterNotFound(name);
+    COFFER_ASSIGN_OR_RETURN(std::vector<std::string> keys, impl_->VersionKeys(name));
+    for (std::string& k : keys) txn.writes.push_back(storage::Write::Delete(std::move(k)));
+    txn.writes.push_back(storage::Write::Delete(internal::HeadKey(name)));
+    return Ok();
+  });
+}
+
+Result<DeleteParametersResult> ParameterStore::DeleteParameters(
+    const std::vector<std::string>& names) {
+  if (names.empty() || names.size() > 10) {
+    return Validation(
+        "1 validation error detected: Value at 'names' failed to satisfy constraint: Member "
+        "must have length less than or equal to 10");
+  }
+  DeleteParametersResult result;
+  std::set<std::string> seen;
+  for (const std::string& name : names) {
+    if (!seen.insert(name).second) continue;
+    auto status = DeleteParameter(name);
+    if (status) {
+      result.deleted_parameters.push_back(name);
+    } else if (status.error().reason == Reason::kParameterNotFound) {
+      result.invalid_parameters.push_back(name);
+    } else {
+      return Fail(status.error());
+    }
+  }
+  return result;
+}
+
+Result<HistoryPage> ParameterStore::GetParameterHistory(const HistoryQuery& query) {
+  if (query.max_results < 1 || query.max_results > 50) {
+    return Validation(
+        "1 validation error detected: Value '" + std::to_string(query.max_results) +
+        "' at 'maxResults' failed to satisfy constraint: Member must have value less than or "
+        "equal to 50");
+  }
+  auto sel = internal::ParseSelector(query.name, region_, account_id_);
+  if (!sel || sel->version || sel->label) return ParameterNotFound(query.name);
+  std::optional<Impl::Loaded> loaded;
+  std::string name;
+  for (const std::string& candidate : sel->candidates) {
+    COFFER_ASSIGN_OR_RETURN(loaded, impl_->LoadHead(candidate));
+    if (loaded) {
+      name = candidate;
+      break;
+    }
+  }
+  if (!loaded) return ParameterNotFound(query.name);
+  const HeadRecord& head = loaded->head;
+  int64_t from = head.oldest;
+  if (!query.next_token.empty()) {
+    COFFER_ASSIGN_OR_RETURN(std::string position,
+                            DecodePageToken(kHistoryTokenKind, query.next_token));
+    int64_t after = 0;
+    if (position.empty() || position.size() > 18 ||
+        !std::all_of(position.begin(), position.end(),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+      return Fail(ErrorCode::kInvalidArgument, "The specified token isn't valid.",
+                  Reason::kInvalidNextToken);
+    }
+    after = std::stoll(position);
+    from = std::max(from, after + 1);
+  }
+  std::map<int64_t, std::vector<std::string>> labels_by_version;
+  for (const auto& [label, version] : head.labels) labels_by_version[version].push_back(label);
+
+  HistoryPage page;
+  int64_t to = std::min(head.latest, from + query.max_results - 1);
+  if (from <= to) {
+    COFFER_ASSIGN_OR_RETURN(
+        storage::RangeResult range,
+        impl_->backend.Range(internal::VersionKey(name, from), internal::VersionKey(name, to + 1),
+                             0));
+    std::string prefix = internal::VersionKeyPrefix(name);
+    for (const storage::Entry& e : range.entries) {
+      if (e.key.size() != prefix.size() + internal::kVersionDigits) continue;  // a child's
+      COFFER_ASSIGN_OR_RETURN(VersionRecord record, internal::DecodeVersion(e.value));
+      ParameterHistoryEntry entry;
+      entry.metadata = impl_->Metadata(name, record.meta, record.version);
+      COFFER_ASSIGN_OR_RETURN(entry.value,
+                              impl_->OpenValue(name, record, query.with_decryption));
+      auto it = labels_by_version.find(record.version);
+      if (it != labels_by_version.end()) entry.labels = it->second;
+      page.entries.push_back(std::move(entry));
+    }
+  }
+  if (to < head.latest) {
+    page.next_token = EncodePageToken(kHistoryTokenKind, std::to_string(to));
+  }
+  return page;
+}
+
+Result<MetadataPage> ParameterStore::DescribeParameters(const DescribeQuery& query) {
+  if (query.max_results < 1 || query.max_results > 50) {
+    return Validation(
+        "1 validation error detected: Value '" + std::to_string(query.max_results) +
+        "' at 'maxResults' failed to satisfy constraint: Member must have value less than or "
+        "equal to 50");
+  }
+  if (!query.filters.empty() && !query.legacy_filters.empty()) {
+    return Validation(
+        "You can use either Filters or ParameterFilters in a single request, but not both.");
+  }
+  using Predicate = std::function<bool(const std::string&, const HeadRecord&)>;
+  std::vector<Predicate> predicates;
+
+  auto value_error = [](const std::string& key, const std::string& valid) {
+    return FilterError(Reason::kInvalidFilterValue,
+                       "The filter value is not valid for " + key + ". Valid values: " + valid);
+  };
+  auto option_error = [](const std::string& key, const std::string& valid) {
+    return FilterError(Reason::kInvalidFilterOption,
+                       "The filter option is not valid for " + key + ". Valid options include: " +
+                           valid);
+  };
+
+  for (const ParameterFilter& f : query.legacy_filters) {
+    if (f.values.empty()) return value_error(f.key, "at least one value");
+    std::vector<std::string> values = f.values;
+    if (f.key == "Name") {
+      predicates.push_back([values](const std::string& name, const HeadRecord&) {
+        std::string n = WithLeadingSlash(name);
+        return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
+          return n.starts_with(WithLeadingSlash(v));
+        });
+      });
+    } else if (f.key == "Type") {
+      std::set<ParameterType> types;
+      for (const std::string& v : values) {
+        auto t = ParseParameterType(v);
+        if (!t) return value_error(f.key, "String, StringList, SecureString");
+        types.insert(*t);
+      }
+      predicates.push_back([types](const std::string&, const HeadRecord& h) {
+        return types.contains(h.meta.type);
+      });
+    } else if (f.key == "KeyId") {
+      predicates.push_back([values](const std::string&, const HeadRecord& h) {
+        if (h.meta.type != ParameterType::kSecureString) return false;
+        return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
+          return v == h.meta.key_id || v == h.meta.kms_key_id;
+        });
+      });
+    } else {
+      return FilterError(Reason::kInvalidFilterKey,
+                         "The following filter key is not valid: " + f.key +
+                             ". Valid filter keys include: [Name, Type, KeyId].");
+    }
+  }
+
+  for (const ParameterFilter& f : query.filters) {
+    std::vector<std::string> values = f.values;
+    bool is_tag = f.key.starts_with("tag:") && f.key.size() > 4;
+    if (!is_tag && values.empty()) return value_error(f.key, "at least one value");
+    if (values.size() > 50) return value_error(f.key, "at most 50 values");
+    for (const std::string& v : values) {
+      if (v.empty() || v.size() > 1024) return value_error(f.key, "1 to 1024 characters");
+    }
+    std::string option = f.option;
+    if (f.key == "Name") {
+      if (option.empty()) option = "Equals";
+      if (option != "Equals" && option != "BeginsWith" && option != "Contains") {
+        return option_error(f.key, "[Equals, BeginsWith, Contains]");
+      }
+      predicates.push_back([values, option](const std::string& name, const HeadRecord&) {
+        std::string n = WithLeadingSlash(name);
+        return std::any_of(values.begin(), values.end(), [&](const std::string& raw) {
+          if (option == "Contains") return name.find(raw) != std::string::npos;
+          std::string v = WithLeadingSlash(raw);
+          return option == "Equals" ? n == v : n.starts_with(v);
+        });
+      });
+    } else if (f.key == "Path") {
+      if (option.empty()) option = "OneLevel";
+      if (option != "OneLevel" && option != "Recursive") {
+        return option_error(f.key, "[OneLevel, Recursive]");
+      }
+      std::vector<std::string> paths;
+      for (const std::string& v : values) {
+        auto p = internal::NormalizePath(v);
+        if (!p) {
+          return value_error(f.key, "a path that begins with / and uses only letters, numbers "
+                                    "and . - _");
+        }
+        paths.push_back(*p);
+      }
+      bool recursive = option == "Recursive";
+      predicates.push_back([paths, recursive](const std::string& name, const HeadRecord&) {
+        return std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
+          return internal::IsUnderPath(name, p, recursive);
+        });
+      });
+    } else if (f.key == "Type" || f.key == "Tier" || f.key == "DataType") {
+      if (!option.empty() && option != "Equals") return option_error(f.key, "[Equals]");
+      for (const std::string& v : values) {
+        bool ok = f.key == "Type"   ? ParseParameterType(v).has_value()
+                  : f.key == "Tier" ? (v == "Standard" || v == "Advanced")
+                                    : IsValidDataType(v);
+        if (!ok) {
+          return value_error(f.key, f.key == "Type"   ? "String, StringList, SecureString"
+                                    : f.key == "Tier" ? "Standard, Advanced"
+                                                      : "text, aws:ec2:image, aws:ssm:integration");
+        }
+      }
+      std::string key = f.key;
+      predicates.push_back([values, key](const std::string&, const HeadRecord& h) {
+        std::string_view actual = key == "Type"   ? ParameterTypeName(h.meta.type)
+                                  : key == "Tier" ? ParameterTierName(h.meta.tier)
+                                                  : std::string_view(h.meta.data_type);
+        return std::find(values.begin(), values.end(), actual) != values.end();
+      });
+    } else if (f.key == "KeyId") {
+      if (!option.empty() && option != "Equals" && option != "BeginsWith") {
+        return option_error(f.key, "[Equals, BeginsWith]");
+      }
+      bool begins = option == "BeginsWith";
+      predicates.push_back([values, begins](const std::string&, const HeadRecord& h) {
+        if (h.meta.type != ParameterType::kSecureString) return false;
+        return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
+          if (begins) return h.meta.key_id.starts_with(v) || h.meta.kms_key_id.starts_with(v);
+          return v == h.meta.key_id || v == h.meta.kms_key_id;
+        });
+      });
+    } else if (is_tag) {
+      if (option.empty()) option = "Equals";
+      if (option != "Equals" && option != "BeginsWith") {
+        return option_error(f.key, "[Equals, BeginsWith]");
+      }
+      std::string tag_key = f.key.substr(4);
+      bool begins = option == "BeginsWith";
+      predicates.push_back(
+          [values, tag_key, begins](const std::string&, const HeadRecord& h) {
+            auto it = h.tags.find(tag_key);
+            if (it == h.tags.end()) return false;
+            if (values.empty()) return true;
+            return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
+              return begins ? it->second.starts_with(v) : it->second == v;
+            });
+          });
+    } else {
+      return FilterError(Reason::kInvalidFilterKey,
+                         "The following filter key is not valid: " + f.key +
+                             ". Valid filter keys include: [Path, Name, Type, KeyId, Tier, "
+                             "DataType, tag:<key>].");
+    }
+  }
+
+  std::string prefix(internal::kHeadPrefix);
+  std::string start = prefix;
+  if (!query.next_token.empty()) {
+    COFFER_ASSIGN_OR_RETURN(std::string position,
+                            DecodePageToken(kDescribeTokenKind, query.next_token));
+    start = prefix + position;
+    start.push_back('\0');
+  }
+  MetadataPage page;
+  std::string last;
+  COFFER_ASSIGN_OR_RETURN(
+      bool more,
+      impl_->ScanHeads(start, storage::PrefixEnd(prefix),
+                       [&](const std::string& name, HeadRecord& head) -> Result<bool> {
+                         for (const Predicate& p : predicates) {
+                           if (!p(name, head)) return true;
+                         }
+                         page.parameters.push_back(impl_->Metadata(name, head.meta, head.latest));
+                         return static_cast<int>(page.parameters.size()) < query.max_results;
+                       },
+                       &last));
+  if (more) page.next_token = EncodePageToken(kDescribeTokenKind, last);
+  return page;
+}
+
+Result<LabelResult> ParameterStore::LabelParameterVersion(std::string_view name_view,
+                                                          std::optional<int64_t> version,
+                                                          const std::vector<std::string>& labels) {
+  std::string name(name_view);
+  if (labels.empty() || labels.size() > 10) {
+    return Validation(
+        "1 validation error detected: Value at 'labels' failed to satisfy constraint: Member "
+        "must have length less than or equal to 10");
+  }
+  LabelResult result;
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(name, [&](const std::optional<Impl::Loaded>& loaded,
+                                                 storage::Txn& txn) -> Status {
+    result = LabelResult{};
+    if (!loaded) return ParameterNotFound(name);
+    HeadRecord head = loaded->head;
+    int64_t target = version ? *version : head.latest;
+    if (target < head.oldest || target > head.latest) return VersionNotFound(name, target);
+    result.parameter_version = target;
+    for (const std::string& label : labels) {
+      if (!internal::IsValidLabel(label)) {
+        if (std::find(result.invalid_labels.begin(), result.invalid_labels.end(), label) ==
+            result.invalid_labels.end()) {
+          result.invalid_labels.push_back(label);
+        }
+        continue;
+      }
+      head.labels.insert_or_assign(label, target);  // moves it from any other version
+    }
+    int on_target = 0;
+    for (const auto& [label, v] : head.labels) on_target += v == target ? 1 : 0;
+    if (on_target > kMaxLabelsPerVersion) {
+      return Fail(ErrorCode::kResourceExhausted,
+                  "An input parameter version can't have more than 10 labels.",
+                  Reason::kParameterVersionLabelLimitExceeded);
+    }
+    if (head.labels != loaded->head.labels) {
+      txn.writes.push_back(
+          storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(head)));
+    }
+    return Ok();
+  }));
+  return result;
+}
+
+Result<UnlabelResult> ParameterStore::UnlabelParameterVersion(
+    std::string_view name_view, int64_t version, const std::vector<std::string>& labels) {
+  std::string name(name_view);
+  if (labels.empty() || labels.size() > 10) {
+    return Validation(
+        "1 validation error detected: Value at 'labels' failed to satisfy constraint: Member "
+        "must have length less than or equal to 10");
+  }
+  UnlabelResult result;
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(name, [&](const std::optional<Impl::Loaded>& loaded,
+                                                 storage::Txn& txn) -> Status {
+    result = UnlabelResult{};
+    if (!loaded) return ParameterNotFound(name);
+    HeadRecord head = loaded->head;
+    if (version < head.oldest || version > head.latest) return VersionNotFound(name, version);
+    for (const std::string& label : labels) {
+      auto it = head.labels.find(label);
+      if (it != head.labels.end() && it->second == version) {
+        head.labels.erase(it);
+        result.removed_labels.push_back(label);
+      } else if (std::find(result.removed_labels.begin(), result.removed_labels.end(), label) ==
+                     result.removed_labels.end() &&
+                 std::find(result.invalid_labels.begin(), result.invalid_labels.end(), label) ==
+                     result.invalid_labels.end()) {
+        result.invalid_labels.push_back(label);
+      }
+    }
+    if (!result.removed_labels.empty()) {
+      txn.writes.push_back(
+          storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(head)));
+    }
+    return Ok();
+  }));
+  return result;
+}
+
+namespace {
+
+std::unexpected<Error> InvalidResourceId() {
+  return Fail(ErrorCode::kNotFound, "The resource ID is not valid. Verify that you entered the "
+                                    "correct ID and try again.",
+              Reason::kInvalidResourceId);
+}
+
+}  // namespace
+
+Status ParameterStore::AddTags(std::string_view name_view, const std::vector<Tag>& tags) {
+  std::string name(name_view);
+  if (tags.empty()) {
+    return Validation(
+        "1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: Member "
+        "must have length greater than or equal to 1");
+  }
+  for (const Tag& tag : tags) COFFER_RETURN_IF_ERROR(ValidateTag(tag));
+  return impl_->Mutate(name, [&](const std::optional<Impl::Loaded>& loaded,
+                                 storage::Txn& txn) -> Status {
+    if (!loaded) return InvalidResourceId();
+    HeadRecord head = loaded->head;
+    for (const Tag& tag : tags) head.tags.insert_or_assign(tag.key, tag.value);
+    if (head.tags.size() > static_cast<size_t>(kMaxTags)) {
+      return Fail(ErrorCode::kResourceExhausted,
+                  "The Targets parameter includes too many tags. Remove one or more tags and try "
+                  "the request again.",
+                  Reason::kTooManyTags);
+    }
+    txn.writes.push_back(storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(head)));
+    return Ok();
+  });
+}
+
+Status ParameterStore::RemoveTags(std::string_view name_view,
+                                  const std::vector<std::string>& keys) {
+  std::string name(name_view);
+  for (const std::string& key : keys) COFFER_RETURN_IF_ERROR(ValidateTagKey(key));
+  return impl_->Mutate(name, [&](const std::optional<Impl::Loaded>& loaded,
+                                 storage::Txn& txn) -> Status {
+    if (!loaded) return InvalidResourceId();
+    HeadRecord head = loaded->head;
+    size_t before = head.tags.size();
+    for (const std::string& key : keys) head.tags.erase(key);
+    if (head.tags.size() != before) {
+      txn.writes.push_back(
+          storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(head)));
+    }
+    return Ok();
+  });
+}
+
+Result<std::vector<Tag>> ParameterStore::ListTags(std::string_view name_view) {
+  std::string name(name_view);
+  auto cached = impl_->LoadCached(name);
+  if (!cached) {
+    if (cached.error().reason == Reason::kParameterNotFound) return InvalidResourceId();
+    return Fail(cached.error());
+  }
+  std::vector<Tag> tags;
+  for (const auto& [k, v] : (*cached)->head.tags) tags.push_back(Tag{k, v});
+  return tags;
+}
+
+}  // namespace coffer::domain::parameters

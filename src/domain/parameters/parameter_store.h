@@ -1,0 +1,260 @@
+// domain/parameters: SSM Parameter Store semantics over storage + keyring, with
+// no knowledge of JSON, HTTP or the AWS wire. Hierarchical names, the types
+// String / StringList / SecureString, versions (the 100 newest are kept),
+// labels, description, tags, KMS key id, tier, allowed pattern, data type, and
+// last-modified date and user.
+//
+// Every value (String ones too) is sealed by keyring::Keyring before it reaches
+// storage, with associated data "ssm/param/<name>/<version>", so a ciphertext
+// copied onto another record does not decrypt (kDataLoss). Storage layout:
+// docs/formats/storage-keys.md ("ssm/p/<name>" head, "ssm/v/<name>/<version>").
+//
+// Errors are Result values whose Reason names the failure exactly (api/ maps
+// them to AWS error codes). Every mutating call changes nothing on error and is
+// durable before it returns.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/kms/key_directory.h"
+#include "domain/tags.h"
+#include "keyring/keyring.h"
+#include "storage/backend.h"
+#include "util/result.h"
+#include "util/secret_bytes.h"
+#include "util/time.h"
+
+namespace coffer::domain::parameters {
+
+// Persisted (in head and version records): never renumber.
+enum class ParameterType { kString = 0, kStringList = 1, kSecureString = 2 };
+// Persisted: never renumber.
+enum class ParameterTier { kStandard = 0, kAdvanced = 1, kIntelligentTiering = 2 };
+
+// "String" / "StringList" / "SecureString"; nullopt for anything else.
+std::optional<ParameterType> ParseParameterType(std::string_view text);
+std::string_view ParameterTypeName(ParameterType type);
+// "Standard" / "Advanced" / "Intelligent-Tiering"; nullopt for anything else.
+std::optional<ParameterTier> ParseParameterTier(std::string_view text);
+std::string_view ParameterTierName(ParameterTier tier);
+
+inline constexpr int kMaxVersions = 100;
+inline constexpr int kMaxLabelsPerVersion = 10;
+inline constexpr int kMaxTags = 50;
+inline constexpr int kMaxHierarchyLevels = 15;
+inline constexpr size_t kStandardValueLimit = 4096;
+inline constexpr size_t kAdvancedValueLimit = 8192;
+inline constexpr std::string_view kDefaultKeyId = "alias/aws/ssm";
+
+struct PutParameterRequest {
+  std::string name;
+  SecretBytes value;
+  std::optional<ParameterType> type;         // required on create
+  std::optional<std::string> description;    // carried over on overwrite when absent
+  std::optional<std::string> key_id;         // SecureString only; default alias/aws/ssm
+  bool overwrite = false;
+  std::optional<std::string> allowed_pattern;
+  std::vector<Tag> tags;                     // create only (not with overwrite)
+  std::optional<ParameterTier> tier;         // default Standard (or the current tier)
+  std::optional<std::string> data_type;      // text | aws:ec2:image | aws:ssm:integration
+};
+
+struct PutParameterResult {
+  int64_t version = 0;
+  ParameterTier tier = ParameterTier::kStandard;
+};
+
+// One version's value as Get* return it.
+struct Parameter {
+  std::string name;  // bare name, without selector
+  ParameterType type = ParameterType::kString;
+  // Plaintext; for a SecureString read without decryption, the base64 envelope.
+  SecretBytes value;
+  int64_t version = 0;
+  std::string selector;  // ":7" / ":prod" when the request used one, else ""
+  util::SystemTime last_modified;
+  std::string arn;
+  std::string data_type;
+};
+
+// Metadata of the latest version (DescribeParameters).
+struct ParameterMetadata {
+  std::string name;
+  std::string arn;
+  ParameterType type = ParameterType::kString;
+  std::optional<std::string> key_id;  // SecureString only, as the caller named it
+  util::SystemTime last_modified;
+  std::string last_modified_user;
+  std::string description;
+  std::string allowed_pattern;
+  int64_t version = 0;
+  ParameterTier tier = ParameterTier::kStandard;
+  std::string data_type;
+};
+
+// One retained version (GetParameterHistory).
+struct ParameterHistoryEntry {
+  ParameterMetadata metadata;  // of that version
+  SecretBytes value;           // as in Parameter::value
+  std::vector<std::string> labels;
+};
+
+// A filter as AWS's ParameterStringFilter: key (Name, Type, KeyId, Path, Label,
+// Tier, DataType, tag:KEY), option ("" = the key's default) and values.
+struct ParameterFilter {
+  std::string key;
+  std::string option;
+  std::vector<std::string> values;
+};
+
+struct GetParametersResult {
+  std::vector<Parameter> parameters;
+  std::vector<std::string> invalid_parameters;  // as requested
+};
+
+struct PathQuery {
+  std::string path;
+  bool recursive = false;
+  std::vector<ParameterFilter> filters;  // Type, KeyId, Label
+  bool with_decryption = false;
+  int max_results = 10;  // 1..10
+  std::string next_token;
+};
+
+struct ParameterPage {
+  std::vector<Parameter> parameters;
+  std::string next_token;  // "" when done
+};
+
+struct HistoryQuery {
+  std::string name;
+  bool with_decryption = false;
+  int max_results = 50;  // 1..50
+  std::string next_token;
+};
+
+struct HistoryPage {
+  std::vector<ParameterHistoryEntry> entries;  // oldest first
+  std::string next_token;
+};
+
+struct DescribeQuery {
+  std::vector<ParameterFilter> filters;         // ParameterFilters
+  std::vector<ParameterFilter> legacy_filters;  // Filters (Name, Type, KeyId); option unused
+  int max_results = 50;                         // 1..50
+  std::string next_token;
+};
+
+struct MetadataPage {
+  std::vector<ParameterMetadata> parameters;
+  std::string next_token;
+};
+
+struct DeleteParametersResult {
+  std::vector<std::string> deleted_parameters;
+  std::vector<std::string> invalid_parameters;
+};
+
+struct LabelResult {
+  std::vector<std::string> invalid_labels;
+  int64_t parameter_version = 0;
+};
+
+struct UnlabelResult {
+  std::vector<std::string> removed_labels;
+  std::vector<std::string> invalid_labels;
+};
+
+// Thread-safe. Owns an in-memory cache of decoded head + latest-version
+// records, kept current through Backend::Watch on "ssm/", so reading the latest
+// version of a cached name does no storage access. The referenced objects must
+// outlive the store.
+class ParameterStore {
+ public:
+  ParameterStore(storage::Backend& backend, keyring::Keyring& keyring,
+                 kms::KeyDirectory& keys, util::Clock& clock, std::string region,
+                 std::string account_id);
+  ~ParameterStore();
+  ParameterStore(const ParameterStore&) = delete;
+  ParameterStore& operator=(const ParameterStore&) = delete;
+
+  // Creates version 1, or (with overwrite) the next version. Errors:
+  //   kInvalidArgument: kValidation (bad name / value / description / data type,
+  //     missing type on create, tags with overwrite, value too long for the tier),
+  //     kReservedParameterName (aws/ssm prefix), kHierarchyLevelLimitExceeded
+  //     (> 15 levels), kHierarchyTypeMismatch (to/from SecureString),
+  //     kInvalidAllowedPattern, kParameterPatternMismatch, kUnsupportedParameterTierChange
+  //     (Advanced -> Standard)
+  //   kAlreadyExists (kParameterAlreadyExists): exists and !overwrite
+  //   kFailedPrecondition (kParameterMaxVersionLimitExceeded): 100 versions
+  //     kept and the oldest carries a label
+  //   kNotFound (kInvalidKeyId) / kFailedPrecondition (kKeyDisabled): bad KeyId
+  //   kAborted (kTooManyUpdates): lost the compare-and-swap race repeatedly
+  Result<PutParameterResult> PutParameter(const PutParameterRequest& request,
+                                          std::string_view caller_arn);
+
+  // `name` may be "name", "name:<version>", "name:<label>" or a parameter ARN
+  // (optionally with the selector). kNotFound (kParameterNotFound) when the name
+  // or label is unknown; kNotFound (kParameterVersionNotFound) when the version is
+  // not retained; kDataLoss when the stored ciphertext does not open.
+  Result<Parameter> GetParameter(std::string_view name, bool with_decryption);
+
+  // Up to 10 names (as GetParameter); unknown ones go to invalid_parameters.
+  // kInvalidArgument (kValidation) for 0 or more than 10 names.
+  Result<GetParametersResult> GetParameters(const std::vector<std::string>& names,
+                                            bool with_decryption);
+
+  // Parameters below `path` (direct children, or all descendants when
+  // recursive), in name order. kInvalidArgument: kValidation (bad path or
+  // max_results), kInvalidFilterKey/Option/Value, kInvalidNextToken.
+  Result<ParameterPage> GetParametersByPath(const PathQuery& query);
+
+  // Removes the parameter with all versions. kNotFound (kParameterNotFound).
+  Status DeleteParameter(std::string_view name);
+  // Up to 10 names; unknown ones are listed, not errors. kInvalidArgument (kValidation).
+  Result<DeleteParametersResult> DeleteParameters(const std::vector<std::string>& names);
+
+  // kNotFound (kParameterNotFound); kInvalidArgument (kInvalidNextToken / kValidation).
+  Result<HistoryPage> GetParameterHistory(const HistoryQuery& query);
+
+  // Metadata of every parameter that passes the filters, in name order.
+  // kInvalidArgument: kInvalidFilterKey/Option/Value, kInvalidNextToken, kValidation.
+  Result<MetadataPage> DescribeParameters(const DescribeQuery& query);
+
+  // Attaches `labels` to `version` (latest when absent), moving each from any
+  // other version. Labels breaking the label rules are returned, not errors.
+  // kNotFound (kParameterNotFound / kParameterVersionNotFound);
+  // kResourceExhausted (kParameterVersionLabelLimitExceeded) beyond 10 on a version;
+  // kInvalidArgument (kValidation) for 0 or more than 10 labels.
+  Result<LabelResult> LabelParameterVersion(std::string_view name, std::optional<int64_t> version,
+                                            const std::vector<std::string>& labels);
+  // Detaches labels; those not on `version` come back as invalid.
+  // kNotFound (kParameterNotFound / kParameterVersionNotFound).
+  Result<UnlabelResult> UnlabelParameterVersion(std::string_view name, int64_t version,
+                                                const std::vector<std::string>& labels);
+
+  // Tags of parameter `name` (AWS's ResourceId). kNotFound (kInvalidResourceId)
+  // when it does not exist; kInvalidArgument (kValidation) for a bad tag;
+  // kResourceExhausted (kTooManyTags) beyond 50 tags. Adding a key replaces it.
+  Status AddTags(std::string_view name, const std::vector<Tag>& tags);
+  Status RemoveTags(std::string_view name, const std::vector<std::string>& keys);
+  // Sorted by key. kNotFound (kInvalidResourceId).
+  Result<std::vector<Tag>> ListTags(std::string_view name);
+
+  const std::string& region() const { return region_; }
+  const std::string& account_id() const { return account_id_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string region_;
+  std::string account_id_;
+};
+
+}  // namespace coffer::domain::parameters
