@@ -100,10 +100,21 @@ class Keyring {
   Keyring(storage::Backend& backend, RootKey root, util::Clock& clock);
   Status Reload();
   Result<std::shared_ptr<const KeyMaterial>> Find(std::string_view key_id, bool reload_if_missing);
+  // Reads "keyring/<key_id>" from storage, unwraps it and caches it.
+  Result<std::shared_ptr<const KeyMaterial>> LoadKey(std::string_view key_id);
+  // Parses and unwraps one stored record.
+  Result<std::shared_ptr<const KeyMaterial>> Decode(std::string_view key_id,
+                                                    const storage::Entry& entry);
+  // Publishes `km` unless the cache already holds a newer revision of the key.
+  void Install(const std::string& key_id, std::shared_ptr<const KeyMaterial> km);
+  // Builds an envelope under the newest version in `km`.
+  Result<std::string> Seal(std::string_view key_id, const KeyMaterial& km, std::string_view aad,
+                           std::string_view plaintext);
 
   storage::Backend& backend_;
   RootKey root_;
   util::Clock& clock_;
+  const std::string fingerprint_;  // root_.Fingerprint(), computed once
   std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<const KeyMaterial>, std::less<>> keys_
       COFFER_GUARDED_BY(mu_);

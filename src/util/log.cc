@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -80,6 +81,10 @@ std::string FormatLogLine(LogLevel level, std::string_view msg,
           } else if constexpr (std::is_same_v<V, bool>) {
             line += v ? "true" : "false";
           } else if constexpr (std::is_same_v<V, double>) {
+            if (!std::isfinite(v)) {  // NaN and infinities are not JSON numbers
+              line += "null";
+              return;
+            }
             char buf[32];
             std::snprintf(buf, sizeof buf, "%.6g", v);
             line += buf;

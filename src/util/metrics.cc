@@ -25,6 +25,7 @@ std::string WithLabel(std::string_view series, std::string_view suffix, std::str
   std::string out(series.substr(0, brace));
   out += suffix;
   std::string_view labels = series.substr(brace + 1, series.size() - brace - 2);
+  if (labels.empty() && extra.empty()) return out;  // no empty braces
   out += '{';
   out += labels;
   if (!extra.empty()) {

@@ -118,7 +118,7 @@ Result<SystemTime> ParseIso8601(std::string_view s) {
   if (rest == "Z" || rest == "z") {
   } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
     int oh, om;
-    if (!ParseDigits(rest, 1, 2, &oh) || !ParseDigits(rest, 4, 2, &om)) {
+    if (!ParseDigits(rest, 1, 2, &oh) || !ParseDigits(rest, 4, 2, &om) || oh > 23 || om > 59) {
       return Fail(ErrorCode::kInvalidArgument, "timestamp is not ISO 8601",
                   Reason::kMalformedInput);
     }
