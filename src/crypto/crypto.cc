@@ -22,6 +22,16 @@ struct CipherCtxDeleter {
 };
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
 
+// One reusable context per thread: allocating and freeing a context per call
+// showed up on the read path. Reset before each use, so no state (key
+// schedule) survives from one call to the next.
+EVP_CIPHER_CTX* ThreadCipherCtx() {
+  thread_local CipherCtx ctx(EVP_CIPHER_CTX_new());
+  COFFER_CHECK(ctx != nullptr);
+  EVP_CIPHER_CTX_reset(ctx.get());
+  return ctx.get();
+}
+
 const unsigned char* U(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
@@ -50,8 +60,11 @@ Status CheckSizes(Aead aead, const SecretBytes& key, std::string_view iv) {
 Result<std::string> Seal(Aead aead, const SecretBytes& key, std::string_view iv,
                          std::string_view aad, std::string_view plaintext) {
   COFFER_RETURN_IF_ERROR(CheckSizes(aead, key, iv));
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  COFFER_CHECK(ctx != nullptr);
+  struct Ctx {
+    EVP_CIPHER_CTX* p;
+    EVP_CIPHER_CTX* get() const { return p; }
+    ~Ctx() { EVP_CIPHER_CTX_reset(p); }
+  } ctx{ThreadCipherCtx()};
   int ivlen_param = aead == Aead::kAesGcm ? EVP_CTRL_GCM_SET_IVLEN : EVP_CTRL_AEAD_SET_IVLEN;
   if (EVP_EncryptInit_ex(ctx.get(), CipherFor(aead), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), ivlen_param, static_cast<int>(iv.size()), nullptr) != 1 ||
@@ -86,8 +99,11 @@ Result<SecretBytes> Open(Aead aead, const SecretBytes& key, std::string_view iv,
                 Reason::kCiphertextMalformed);
   }
   size_t ct_len = sealed.size() - kAeadTagSize;
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  COFFER_CHECK(ctx != nullptr);
+  struct Ctx {
+    EVP_CIPHER_CTX* p;
+    EVP_CIPHER_CTX* get() const { return p; }
+    ~Ctx() { EVP_CIPHER_CTX_reset(p); }
+  } ctx{ThreadCipherCtx()};
   int ivlen_param = aead == Aead::kAesGcm ? EVP_CTRL_GCM_SET_IVLEN : EVP_CTRL_AEAD_SET_IVLEN;
   if (EVP_DecryptInit_ex(ctx.get(), CipherFor(aead), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), ivlen_param, static_cast<int>(iv.size()), nullptr) != 1 ||
@@ -136,8 +152,13 @@ SecretBytes RandomSecret(size_t size) {
 }
 
 Digest256 Sha256(std::string_view data) {
+  // The low-level API: OpenSSL 3's one-shot SHA256() fetches the algorithm on
+  // every call, which dominated the SigV4 verify cost.
   Digest256 d;
-  SHA256(U(data), data.size(), d.data());
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
+  SHA256_Final(d.data(), &ctx);
   return d;
 }
 
@@ -145,7 +166,10 @@ std::string Sha256Hex(std::string_view data) { return util::HexEncode(AsView(Sha
 
 std::array<uint8_t, 64> Sha512(std::string_view data) {
   std::array<uint8_t, 64> d;
-  SHA512(U(data), data.size(), d.data());
+  SHA512_CTX ctx;
+  SHA512_Init(&ctx);
+  SHA512_Update(&ctx, data.data(), data.size());
+  SHA512_Final(d.data(), &ctx);
   return d;
 }
 

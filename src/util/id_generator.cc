@@ -2,20 +2,42 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "util/check.h"
 
 namespace coffer::util {
 namespace {
 
-void FillRandom(void* buf, size_t n) {
+void FillFromKernel(void* buf, size_t n) {
   auto* p = static_cast<unsigned char*>(buf);
   while (n > 0) {
     ssize_t got = getrandom(p, n, 0);
     if (got < 0) continue;  // EINTR
     p += got;
     n -= static_cast<size_t>(got);
+  }
+}
+
+// Ids are not secret: a per-thread buffer refilled from the kernel keeps the
+// getrandom(2) syscall off the per-request path.
+void FillRandom(void* buf, size_t n) {
+  thread_local unsigned char pool[4096];
+  thread_local size_t used = sizeof pool;
+  auto* out = static_cast<unsigned char*>(buf);
+  while (n > 0) {
+    if (used == sizeof pool) {
+      FillFromKernel(pool, sizeof pool);
+      used = 0;
+    }
+    size_t take = std::min(n, sizeof pool - used);
+    std::memcpy(out, pool + used, take);
+    std::memset(pool + used, 0, take);
+    used += take;
+    out += take;
+    n -= take;
   }
 }
 
