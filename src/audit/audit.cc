@@ -182,7 +182,9 @@ Status FileSink::Write(const Record& record) {
   line += kMacMarker;
   line += mac;
   line += "\"}\n";
-  COFFER_RETURN_IF_ERROR(WriteAll(fd_, line));
+  Status written = WriteAll(fd_, line);
+  healthy_.store(written.has_value());
+  if (!written) return written;
   ++next_seq_;
   last_mac_ = std::move(mac);
   return Ok();

@@ -11,6 +11,7 @@
 // prints.)
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,9 @@ class Sink {
   // Appends one record. Any failure is returned (kUnavailable), and the caller
   // must then refuse the request.
   virtual Status Write(const Record& record) = 0;
+  // False once a write has failed: callers refuse requests before executing
+  // them until a write succeeds again.
+  virtual bool Healthy() const = 0;
 };
 
 // The hash-chained JSON-lines file sink.
@@ -58,6 +62,7 @@ class FileSink final : public Sink {
   ~FileSink() override;
 
   Status Write(const Record& record) override;
+  bool Healthy() const override { return healthy_.load(); }
 
   // MAC of an identifier under the log key (hex, 16 bytes), for fields that
   // must not be stored in clear.
@@ -67,6 +72,7 @@ class FileSink final : public Sink {
   FileSink(int fd, SecretBytes key, uint64_t next_seq, std::string last_mac);
 
   std::mutex mu_;
+  std::atomic<bool> healthy_{true};
   int fd_;
   SecretBytes key_;
   uint64_t next_seq_ COFFER_GUARDED_BY(mu_);

@@ -335,6 +335,7 @@ Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) 
   }
 
   Authenticated out;
+  out.principal.user_name = resolved->user.name;
   out.principal.arn = std::move(resolved->user.arn);
   out.principal.user_id = std::move(resolved->user.user_id);
   out.principal.account_id = impl_->identities.account_id();

@@ -23,6 +23,9 @@ struct Principal {
   std::string account_id;
   std::string access_key_id;
   bool is_admin = false;
+  std::string user_name;     // set for IAM users ("" for role sessions)
+  std::string role_name;     // set for role sessions (temporary credentials)
+  std::string session_name;  // the role session's name
 };
 
 // What api/ builds from an HTTP request for verification. Views point into the

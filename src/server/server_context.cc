@@ -15,6 +15,8 @@
 #include "api/awsjson/ssm_service.h"
 #include "api/native/native_api.h"
 #include "api/router/router.h"
+#include "audit/audit.h"
+#include "auth/authorizer.h"
 #include "auth/authenticator.h"
 #include "domain/iam/identity_store.h"
 #include "domain/kms/key_directory.h"
@@ -288,8 +290,20 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
       *context->backend, *context->keyring, *context->keys, *context->clock, options.region,
       options.account_id);
 
+  COFFER_ASSIGN_OR_RETURN(SecretBytes audit_key,
+                          audit::LoadOrCreateKey(options.data_dir + "/audit.key"));
+  COFFER_ASSIGN_OR_RETURN(context->audit, audit::FileSink::Open(options.data_dir + "/audit.log",
+                                                                std::move(audit_key)));
+  context->policy_cache = std::make_unique<auth::PolicyCache>();
+
   context->json =
       std::make_unique<api::awsjson::JsonProtocol>(*context->authenticator, *context->metrics);
+  context->json->EnableAudit(*context->audit);
+  context->json->EnableAuthorization(
+      [](const auth::Principal&) -> std::shared_ptr<const auth::CompiledPolicies> {
+        return nullptr;  // TODO(coordinator): IAM policies (#4)
+      },
+      *context->clock);
   context->json->AddService(std::make_unique<api::awsjson::SsmService>(*context->parameters));
   context->native = std::make_unique<api::native::NativeApi>(*context->metrics);
   // TODO(server): pass api::awsquery::QueryProtocol::Handle here once it has services (#4).

@@ -33,7 +33,11 @@ class ParameterStore;
 }  // namespace domain::parameters
 namespace auth {
 class Authenticator;
+class PolicyCache;
 }  // namespace auth
+namespace audit {
+class FileSink;
+}  // namespace audit
 namespace api::awsjson {
 class JsonProtocol;
 }  // namespace api::awsjson
@@ -82,6 +86,8 @@ struct ServerContext {
   std::unique_ptr<domain::kms::KeyDirectory> keys;
   std::unique_ptr<domain::iam::IdentityStore> identities;
   std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<auth::PolicyCache> policy_cache;
+  std::unique_ptr<audit::FileSink> audit;  // DATA_DIR/audit.log
   std::unique_ptr<domain::parameters::ParameterStore> parameters;
   std::unique_ptr<api::awsjson::JsonProtocol> json;
   std::unique_ptr<api::native::NativeApi> native;

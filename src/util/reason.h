@@ -68,6 +68,33 @@ enum class Reason {
   // domain/iam
   kNoSuchEntity,
   kEntityAlreadyExists,
+  kDeleteConflict,   // entity still has keys, policies, members or attachments
+  kLimitExceeded,    // IAM quota (access keys per user, policy versions, attachments)
+
+  // domain/secrets
+  kSecretNotFound,
+  kSecretVersionNotFound,
+  kSecretAlreadyExists,
+  kSecretVersionAlreadyExists,
+  kSecretScheduledForDeletion,
+  kSecretInvalidParameter,
+  kSecretVersionStageMismatch,
+  kSecretStageLimitExceeded,
+  kRotationInProgress,
+  kRotationNotConfigured,
+  kSecretEncryptionFailure,
+  kSecretDecryptionFailure,
+
+  // domain/kms (the KMS API; kInvalidKeyId / kKeyNotFound / kKeyDisabled above also apply)
+  kKmsInvalidState,          // operation not allowed in the key's state (pending deletion, ...)
+  kKmsIncorrectKey,          // Decrypt KeyId names another key than the ciphertext's
+  kKmsInvalidCiphertext,     // not a KMS ciphertext, tampered, or wrong encryption context
+  kKmsAliasExists,
+  kKmsAliasNotFound,
+  kKmsInvalidAliasName,
+  kKmsInvalidArn,
+  kKmsUnsupportedOperation,  // asymmetric/HMAC keys, changes to AWS-managed keys
+  kKmsInvalidKeyUsage,       // an encryption algorithm the key does not support
 };
 
 }  // namespace coffer::util

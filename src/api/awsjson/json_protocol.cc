@@ -1,6 +1,7 @@
 #include "api/awsjson/json_protocol.h"
 
 #include <chrono>
+#include <optional>
 
 #include "api/awsjson/errors.h"
 #include "util/check.h"
@@ -45,6 +46,13 @@ void JsonProtocol::AddService(std::unique_ptr<JsonService> service) {
   COFFER_CHECK(!services_.contains(prefix));
   services_.emplace(std::move(prefix), std::move(service));
 }
+
+void JsonProtocol::EnableAuthorization(PolicyProvider provider, util::Clock& clock) {
+  policies_ = std::move(provider);
+  clock_ = &clock;
+}
+
+void JsonProtocol::EnableAudit(audit::Sink& sink) { audit_ = &sink; }
 
 bool JsonProtocol::Matches(const HttpRequest& request) {
   return request.HasHeader("X-Amz-Target");
@@ -91,6 +99,10 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
   };
 
   std::string code_label;
+  std::string principal_arn;
+  std::string error_code;
+  std::optional<auth::RequestAuthorization> authz;
+  bool unauthenticated = false;
   [&] {
     if (service == nullptr) {
       code_label = render_error(Error{ErrorCode::kInvalidArgument, Reason::kUnknownOperation,
@@ -108,7 +120,15 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
     auto authenticated = authenticator_.Authenticate(signed_request);
     if (!authenticated) {
       op_label = "unknown";  // unauthenticated callers do not get to mint label values
+      unauthenticated = true;
       code_label = render_error(authenticated.error());
+      return;
+    }
+    principal_arn = authenticated->principal.arn;
+    if (audit_ != nullptr && !audit_->Healthy()) {
+      // Fail closed: nothing runs while requests cannot be audited.
+      code_label = render_error(Error{ErrorCode::kUnavailable, Reason::kNone,
+                                      "The request cannot be audited; it was refused."});
       return;
     }
     if (authenticated->scope.service != service->signing_name()) {
@@ -133,7 +153,14 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
       }
     }
 
-    CallContext context{*authenticated, request.request_id, request.remote_ip};
+    if (policies_) {
+      authz.emplace(authenticated->principal,
+                    authenticated->principal.is_admin ? nullptr
+                                                      : policies_(authenticated->principal),
+                    request.remote_ip, request.secure, clock_->Now());
+    }
+    CallContext context(*authenticated, request.request_id, request.remote_ip,
+                        authz ? &*authz : nullptr);
     Result<nlohmann::json> result = [&]() -> Result<nlohmann::json> {
       try {
         return service->Call(operation, body, context);
@@ -150,6 +177,34 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
     response.body = result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     code_label = "200";
   }();
+
+  if (audit_ != nullptr) {
+    audit::Record record;
+    record.time = clock_ != nullptr ? clock_->Now() : std::chrono::system_clock::now();
+    record.request_id = request.request_id;
+    record.principal_arn = principal_arn;
+    record.source_ip = request.remote_ip;
+    record.api = std::string(api);
+    record.operation = std::string(op_label);
+    if (authz) {
+      record.resource = authz->resource();
+      record.decision = authz->decision();
+      record.decided_by = authz->decided_by();
+    }
+    if (unauthenticated) record.decision = "unauthenticated";
+    if (record.decision.empty()) record.decision = "n/a";
+    record.status = response.status;
+    if (response.status >= 300) record.error_code = code_label;
+    if (Status written = audit_->Write(record); !written) {
+      util::LogError("audit write failed; request refused",
+                     {{"request_id", request.request_id}, {"error", written.error().message}});
+      HttpResponse refused;
+      refused.SetHeader("x-amzn-RequestId", request.request_id);
+      response = std::move(refused);
+      code_label = render_error(Error{ErrorCode::kUnavailable, Reason::kNone,
+                                      "The request cannot be audited; it was refused."});
+    }
+  }
 
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -5,6 +5,7 @@
 // status from errors.cc, plus x-amzn-RequestId and x-amzn-ErrorType).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,8 +13,11 @@
 
 #include "api/awsjson/json_service.h"
 #include "api/http.h"
+#include "audit/audit.h"
 #include "auth/authenticator.h"
+#include "auth/authorizer.h"
 #include "util/metrics.h"
+#include "util/time.h"
 
 namespace coffer::api::awsjson {
 
@@ -25,6 +29,15 @@ class JsonProtocol {
   // REQUIRES: called before Handle; one service per target prefix.
   void AddService(std::unique_ptr<JsonService> service);
 
+  // The caller's compiled policies (null: deny everything but admin).
+  using PolicyProvider =
+      std::function<std::shared_ptr<const auth::CompiledPolicies>(const auth::Principal&)>;
+  // Turns on policy evaluation for every call. REQUIRES: before Handle.
+  void EnableAuthorization(PolicyProvider provider, util::Clock& clock);
+  // Writes one audit record per request; refuses requests while the sink is
+  // unhealthy (fail closed). REQUIRES: before Handle.
+  void EnableAudit(audit::Sink& sink);
+
   // True when the request carries X-Amz-Target (a JSON protocol call).
   static bool Matches(const HttpRequest& request);
 
@@ -34,6 +47,9 @@ class JsonProtocol {
  private:
   auth::Authenticator& authenticator_;
   util::Metrics& metrics_;
+  PolicyProvider policies_;
+  util::Clock* clock_ = nullptr;
+  audit::Sink* audit_ = nullptr;
   std::map<std::string, std::unique_ptr<JsonService>, std::less<>> services_;
 };
 

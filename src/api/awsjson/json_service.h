@@ -6,19 +6,45 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "auth/authenticator.h"
+#include "auth/authorizer.h"
 #include "util/result.h"
 
 namespace coffer::api::awsjson {
 
 struct CallContext {
+  CallContext(const auth::Authenticated& caller, std::string_view request_id,
+              std::string_view source_ip, auth::RequestAuthorization* authz = nullptr)
+      : caller(caller), request_id(request_id), source_ip(source_ip), authz(authz) {}
+
   const auth::Authenticated& caller;
   std::string_view request_id;
   std::string_view source_ip;
+  // The request's policy checks; null means "no authorization" (unit tests of a
+  // service in isolation). Services call Authorize() below for each resource.
+  auth::RequestAuthorization* authz;
 };
+
+// Checks `action` on `resource` for the caller (allowed when context.authz is
+// null). kPermissionDenied (kAccessDenied) with AWS's message otherwise.
+inline Status Authorize(const CallContext& context, std::string_view action,
+                        std::string_view resource,
+                        const std::map<std::string, std::vector<std::string>>& keys = {}) {
+  if (context.authz == nullptr) return Ok();
+  return context.authz->Check(action, resource, keys);
+}
+
+// Same decision, for filtering list results (not recorded as the request's decision).
+inline bool IsAllowed(const CallContext& context, std::string_view action,
+                      std::string_view resource,
+                      const std::map<std::string, std::vector<std::string>>& keys = {}) {
+  return context.authz == nullptr || context.authz->Allowed(action, resource, keys);
+}
 
 // Implementations are thread-safe (called from every io thread at once).
 class JsonService {

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "api/awsjson/fields.h"
+#include "domain/arn.h"
 #include "util/time.h"
 
 namespace coffer::api::awsjson {
@@ -122,6 +123,68 @@ Status ResourceTypeField(const Fields& f) {
   return Ok();
 }
 
+// --- authorization -------------------------------------------------------------
+
+// The parameter a request names, without a :version / :label selector.
+std::string BareName(std::string_view name) {
+  if (name.starts_with("arn:")) return std::string(name);
+  size_t colon = name.find(':');
+  return std::string(name.substr(0, colon));
+}
+
+// The parameter's ARN, for policy evaluation. A full ARN is kept as given
+// (minus a selector after the resource).
+std::string ArnOf(const CallContext& ctx, std::string_view name) {
+  if (name.starts_with("arn:")) {
+    size_t at = name.find(":parameter");
+    if (at != std::string_view::npos) {
+      size_t colon = name.find(':', at + 1);
+      return std::string(name.substr(0, colon));
+    }
+    return std::string(name);
+  }
+  return domain::ParameterArn(ctx.caller.scope.region, ctx.caller.principal.account_id,
+                              BareName(name));
+}
+
+// The condition keys ssm:ResourceTag/<key> of a parameter, fetched only when
+// some policy of the caller reads resource tags.
+std::map<std::string, std::vector<std::string>> ResourceTagKeys(params::ParameterStore& store,
+                                                                const CallContext& ctx,
+                                                                std::string_view name) {
+  std::map<std::string, std::vector<std::string>> keys;
+  if (ctx.authz == nullptr || !ctx.authz->NeedsResourceTags()) return keys;
+  auto tags = store.ListTags(BareName(name));
+  if (!tags) return keys;
+  for (const domain::Tag& t : *tags) keys["ssm:ResourceTag/" + t.key].push_back(t.value);
+  return keys;
+}
+
+Status Authorize(params::ParameterStore& store, const CallContext& ctx, std::string_view action,
+                 std::string_view name,
+                 std::map<std::string, std::vector<std::string>> extra = {}) {
+  if (ctx.authz == nullptr) return Ok();
+  auto keys = ResourceTagKeys(store, ctx, name);
+  for (auto& [k, v] : extra) keys[k] = std::move(v);
+  return awsjson::Authorize(ctx, action, ArnOf(ctx, name), keys);
+}
+
+bool Allowed(params::ParameterStore& store, const CallContext& ctx, std::string_view action,
+             std::string_view name) {
+  if (ctx.authz == nullptr) return true;
+  return awsjson::IsAllowed(ctx, action, ArnOf(ctx, name), ResourceTagKeys(store, ctx, name));
+}
+
+std::map<std::string, std::vector<std::string>> RequestTagKeys(
+    const std::vector<domain::Tag>& tags) {
+  std::map<std::string, std::vector<std::string>> keys;
+  for (const domain::Tag& t : tags) {
+    keys["aws:RequestTag/" + t.key].push_back(t.value);
+    keys["aws:TagKeys"].push_back(t.key);
+  }
+  return keys;
+}
+
 using Handler = std::function<Result<json>(params::ParameterStore&, const Fields&,
                                            const CallContext&)>;
 
@@ -150,6 +213,8 @@ Result<json> PutParameter(params::ParameterStore& store, const Fields& f,
                 Reason::kValidation);
   }
   COFFER_ASSIGN_OR_RETURN(req.data_type, f.OptString("DataType", 0, 128));
+  COFFER_RETURN_IF_ERROR(
+      Authorize(store, ctx, "ssm:PutParameter", req.name, RequestTagKeys(req.tags)));
   COFFER_ASSIGN_OR_RETURN(params::PutParameterResult result,
                           store.PutParameter(req, ctx.caller.principal.arn));
   json out = json::object();
@@ -158,18 +223,22 @@ Result<json> PutParameter(params::ParameterStore& store, const Fields& f,
   return out;
 }
 
-Result<json> GetParameter(params::ParameterStore& store, const Fields& f, const CallContext&) {
+Result<json> GetParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
+  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParameter", name));
   COFFER_ASSIGN_OR_RETURN(params::Parameter p, store.GetParameter(name, decrypt.value_or(false)));
   json out = json::object();
   out["Parameter"] = RenderParameter(p);
   return out;
 }
 
-Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const CallContext&) {
+Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
+  for (const std::string& name : names) {
+    COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParameters", name));
+  }
   COFFER_ASSIGN_OR_RETURN(params::GetParametersResult result,
                           store.GetParameters(names, decrypt.value_or(false)));
   json out = json::object();
@@ -180,7 +249,7 @@ Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const
 }
 
 Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
-                                 const CallContext&) {
+                                 const CallContext& ctx) {
   params::PathQuery q;
   COFFER_ASSIGN_OR_RETURN(q.path, f.String("Path", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> recursive, f.OptBool("Recursive"));
@@ -192,22 +261,35 @@ Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
   q.max_results = static_cast<int>(max.value_or(10));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> token, f.OptString("NextToken"));
   q.next_token = token.value_or("");
+  {
+    std::string path = q.path;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParametersByPath", path));
+  }
   COFFER_ASSIGN_OR_RETURN(params::ParameterPage page, store.GetParametersByPath(q));
   json out = json::object();
   out["Parameters"] = json::array();
-  for (const params::Parameter& p : page.parameters) out["Parameters"].push_back(RenderParameter(p));
+  // As on AWS, only what the caller may read comes back.
+  for (const params::Parameter& p : page.parameters) {
+    if (!Allowed(store, ctx, "ssm:GetParametersByPath", p.name)) continue;
+    out["Parameters"].push_back(RenderParameter(p));
+  }
   if (!page.next_token.empty()) out["NextToken"] = page.next_token;
   return out;
 }
 
-Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, const CallContext&) {
+Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
+  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:DeleteParameter", name));
   COFFER_RETURN_IF_ERROR(store.DeleteParameter(name));
   return json::object();
 }
 
-Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f, const CallContext&) {
+Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
+  for (const std::string& name : names) {
+    COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:DeleteParameters", name));
+  }
   COFFER_ASSIGN_OR_RETURN(params::DeleteParametersResult result, store.DeleteParameters(names));
   json out = json::object();
   out["DeletedParameters"] = result.deleted_parameters;
@@ -216,9 +298,10 @@ Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f, co
 }
 
 Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
-                                 const CallContext&) {
+                                 const CallContext& ctx) {
   params::HistoryQuery q;
   COFFER_ASSIGN_OR_RETURN(q.name, f.String("Name", 1, 2048));
+  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParameterHistory", q.name));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   q.with_decryption = decrypt.value_or(false);
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> max, f.OptInt("MaxResults", 1, 50));
@@ -240,7 +323,7 @@ Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
 }
 
 Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
-                                const CallContext&) {
+                                const CallContext& ctx) {
   params::DescribeQuery q;
   COFFER_ASSIGN_OR_RETURN(q.legacy_filters, FiltersField(f, "Filters", true));
   COFFER_ASSIGN_OR_RETURN(q.filters, FiltersField(f, "ParameterFilters", false));
@@ -248,12 +331,14 @@ Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
   q.max_results = static_cast<int>(max.value_or(50));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> token, f.OptString("NextToken"));
   q.next_token = token.value_or("");
+  COFFER_RETURN_IF_ERROR(awsjson::Authorize(ctx, "ssm:DescribeParameters", "*"));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> shared, f.OptBool("Shared"));
   (void)shared;  // nothing is shared across accounts here
   COFFER_ASSIGN_OR_RETURN(params::MetadataPage page, store.DescribeParameters(q));
   json out = json::object();
   out["Parameters"] = json::array();
   for (const params::ParameterMetadata& m : page.parameters) {
+    if (!Allowed(store, ctx, "ssm:DescribeParameters", m.name)) continue;
     out["Parameters"].push_back(RenderMetadata(m));
   }
   if (!page.next_token.empty()) out["NextToken"] = page.next_token;
@@ -261,8 +346,9 @@ Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
 }
 
 Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& f,
-                                   const CallContext&) {
+                                   const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
+  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:LabelParameterVersion", name));
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> version,
                           f.OptInt("ParameterVersion", 0, std::numeric_limits<int64_t>::max()));
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> labels,
@@ -276,8 +362,9 @@ Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& 
 }
 
 Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields& f,
-                                     const CallContext&) {
+                                     const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
+  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:UnlabelParameterVersion", name));
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> version,
                           f.OptInt("ParameterVersion", 0, std::numeric_limits<int64_t>::max()));
   if (!version) {
@@ -294,28 +381,35 @@ Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields
 }
 
 Result<json> AddTagsToResource(params::ParameterStore& store, const Fields& f,
-                               const CallContext&) {
+                               const CallContext& ctx) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
+  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:AddTagsToResource", id, RequestTagKeys(tags)));
   COFFER_RETURN_IF_ERROR(store.AddTags(id, tags));
   return json::object();
 }
 
 Result<json> RemoveTagsFromResource(params::ParameterStore& store, const Fields& f,
-                                    const CallContext&) {
+                                    const CallContext& ctx) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> keys,
                           f.StringList("TagKeys", 0, 1000, 1, 128));
+  {
+    std::map<std::string, std::vector<std::string>> tag_keys;
+    for (const auto& k : keys) tag_keys["aws:TagKeys"].push_back(k);
+    COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:RemoveTagsFromResource", id, tag_keys));
+  }
   COFFER_RETURN_IF_ERROR(store.RemoveTags(id, keys));
   return json::object();
 }
 
 Result<json> ListTagsForResource(params::ParameterStore& store, const Fields& f,
-                                 const CallContext&) {
+                                 const CallContext& ctx) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
+  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:ListTagsForResource", id));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, store.ListTags(id));
   json out = json::object();
   out["TagList"] = json::array();

@@ -32,6 +32,10 @@ WireError MapError(std::string_view service, const Error& e) {
     case Reason::kAccessDenied: return {"AccessDenied", 403};
     case Reason::kUnknownOperation: return {"InvalidAction", 400};
     case Reason::kMalformedPolicy: return {"MalformedPolicyDocument", 400};
+    case Reason::kNoSuchEntity: return {"NoSuchEntity", 404};
+    case Reason::kEntityAlreadyExists: return {"EntityAlreadyExists", 409};
+    case Reason::kDeleteConflict: return {"DeleteConflict", 409};
+    case Reason::kLimitExceeded: return {"LimitExceeded", 409};
     case Reason::kInvalidIdentityToken: return {"InvalidIdentityToken", 400};
     case Reason::kExpiredIdentityToken: return {"ExpiredTokenException", 400};
     case Reason::kIdpRejectedClaim: return {"IDPRejectedClaim", 403};

@@ -1,5 +1,8 @@
 #include "domain/kms/key_directory.h"
 
+#include <algorithm>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -7,6 +10,7 @@
 #include <utility>
 
 #include "domain/kms/internal/records.h"
+#include "domain/page_token.h"
 #include "util/thread_annotations.h"
 
 namespace coffer::domain::kms {
@@ -55,6 +59,42 @@ std::optional<KmsArn> SplitArn(std::string_view text) {
   }
   if (parts[0] != "arn") return std::nullopt;
   return KmsArn{parts[1], parts[2], parts[3], parts[4], rest};
+}
+
+constexpr std::string_view kKeysPageKind = "kms/keys";
+constexpr std::string_view kAliasesPageKind = "kms/aliases";
+constexpr size_t kMaxAliasName = 256;
+
+std::chrono::system_clock::duration Days(int n) { return std::chrono::hours(24) * n; }
+
+Status CheckAliasName(std::string_view name) {
+  auto invalid = [&](std::string_view why) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "Alias " + std::string(name.substr(0, kMaxAliasName)) + " " + std::string(why),
+                Reason::kKmsInvalidAliasName);
+  };
+  if (name.size() > kMaxAliasName) return invalid("is too long");
+  if (!name.starts_with(kAliasPrefix) || name.size() == kAliasPrefix.size()) {
+    return invalid("must begin with 'alias/' followed by a name");
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == ':' || c == '/' || c == '_' || c == '-';
+    if (!ok) return invalid("contains characters outside [a-zA-Z0-9:/_-]");
+  }
+  if (name.starts_with("alias/aws/")) return invalid("must not begin with 'alias/aws/'");
+  return Ok();
+}
+
+std::unexpected<Error> InvalidState(const KeyMetadata& key, std::string_view why) {
+  return Fail(ErrorCode::kFailedPrecondition, key.arn + " " + std::string(why),
+              Reason::kKmsInvalidState);
+}
+
+std::unexpected<Error> ManagedKeyRefused(const KeyMetadata& key, std::string_view op) {
+  return Fail(ErrorCode::kInvalidArgument,
+              std::string(op) + " is not supported on AWS managed key " + key.arn,
+              Reason::kKmsUnsupportedOperation);
 }
 
 }  // namespace
@@ -214,6 +254,9 @@ struct KeyDirectory::Impl {
       meta.state = KeyState::kEnabled;
       meta.aws_managed = true;
       meta.created = clock.Now();
+      meta.rotation_enabled = true;  // AWS-managed keys rotate yearly
+      meta.rotation_period_days = kDefaultRotationPeriodDays;
+      meta.next_rotation = meta.created + Days(kDefaultRotationPeriodDays);
       // Material first, so a key that is visible always has material. If this
       // process loses a race with another server the material stays unused.
       COFFER_RETURN_IF_ERROR(keyring.CreateKey(meta.key_id));
@@ -269,6 +312,99 @@ struct KeyDirectory::Impl {
     }
     return meta;
   }
+  std::string AliasArn(std::string_view alias) const {
+    return "arn:aws:kms:" + region + ":" + account_id + ":" + std::string(alias);
+  }
+
+  // ResolveAny, but an "arn:" input that is not a KMS ARN is InvalidArn.
+  Result<KeyMetadata> ResolveKms(std::string_view input) {
+    if (input.starts_with("arn:")) {
+      auto arn = SplitArn(input);
+      if (!arn || arn->service != "kms" || arn->resource.empty()) {
+        return Fail(ErrorCode::kInvalidArgument, "Invalid arn " + std::string(input.substr(0, 256)),
+                    Reason::kKmsInvalidArn);
+      }
+    }
+    return ResolveAny(input);
+  }
+
+  // Key id or key ARN only; alias forms are unknown key ids.
+  Result<KeyMetadata> ResolveKeyOnly(std::string_view input) {
+    if (input.starts_with(kAliasPrefix)) return InvalidKeyId(input);
+    if (input.starts_with("arn:")) {
+      auto arn = SplitArn(input);
+      if (arn && arn->service == "kms" && arn->resource.starts_with(kAliasPrefix)) {
+        return InvalidKeyId(input);
+      }
+    }
+    return ResolveKms(input);
+  }
+
+  // Reads the key record fresh from storage, applies `change` and commits it
+  // if the record is unchanged since the read (retrying on conflict).
+  Result<KeyMetadata> Mutate(std::string_view key_id,
+                             const std::function<Status(KeyMetadata&)>& change) {
+    std::string key = internal::KeyRecordKey(key_id);
+    for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
+      auto entry = backend.Get(key);
+      if (!entry.has_value()) {
+        if (entry.error().code == ErrorCode::kNotFound) return InvalidKeyId(key_id);
+        return Fail(std::move(entry).error());
+      }
+      COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, internal::DecodeKey(entry->value));
+      COFFER_RETURN_IF_ERROR(change(meta));
+      storage::Txn txn;
+      txn.compares.push_back(storage::Compare{key, entry->mod_revision});
+      txn.writes.push_back(storage::Write::Put(key, internal::EncodeKey(meta)));
+      auto rev = backend.Commit(txn);
+      if (!rev.has_value()) {
+        if (rev.error().code == ErrorCode::kAborted) continue;
+        return Fail(std::move(rev).error());
+      }
+      CacheKey(meta, *rev);
+      return meta;
+    }
+    return Fail(ErrorCode::kAborted, "too many concurrent updates of key " + std::string(key_id),
+                Reason::kCasConflict);
+  }
+
+  struct StoredKey {
+    KeyMetadata meta;
+    storage::Revision revision = 0;
+  };
+  // Every key record, in key-id order.
+  Result<std::vector<StoredKey>> ScanKeys() {
+    std::string prefix(internal::kKeyPrefix);
+    COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
+                            backend.Range(prefix, storage::PrefixEnd(prefix), 0));
+    std::vector<StoredKey> out;
+    out.reserve(range.entries.size());
+    for (const storage::Entry& e : range.entries) {
+      COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, internal::DecodeKey(e.value));
+      out.push_back(StoredKey{std::move(meta), e.mod_revision});
+    }
+    return out;
+  }
+
+  // Alias records: name -> (record, mod revision), in name order.
+  Result<std::vector<std::pair<std::string, internal::AliasRecord>>> ScanAliases() {
+    std::string prefix(internal::kAliasPrefix);
+    COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
+                            backend.Range(prefix, storage::PrefixEnd(prefix), 0));
+    std::vector<std::pair<std::string, internal::AliasRecord>> out;
+    for (const storage::Entry& e : range.entries) {
+      COFFER_ASSIGN_OR_RETURN(internal::AliasRecord rec, internal::DecodeAlias(e.value));
+      out.emplace_back(e.key.substr(internal::kAliasPrefix.size()), std::move(rec));
+    }
+    return out;
+  }
+
+  // Target for CreateAlias / UpdateAlias: key id or ARN, not pending deletion.
+  Result<KeyMetadata> AliasTarget(std::string_view target) {
+    COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, ResolveKeyOnly(target));
+    if (meta.state == KeyState::kPendingDeletion) return InvalidState(meta, "is pending deletion.");
+    return meta;
+  }
 };
 
 KeyDirectory::KeyDirectory(storage::Backend& backend, keyring::Keyring& keyring, util::Clock& clock,
@@ -296,5 +432,411 @@ Result<KeyMetadata> KeyDirectory::Resolve(std::string_view key_id, bool require_
 }
 
 Result<KeyMetadata> KeyDirectory::Get(std::string_view key_id) { return impl_->LookupKey(key_id); }
+
+Status KeyDirectory::CheckUsable(const KeyMetadata& key) {
+  switch (key.state) {
+    case KeyState::kEnabled:
+      return Ok();
+    case KeyState::kDisabled:
+      return Fail(ErrorCode::kFailedPrecondition, key.arn + " is disabled.", Reason::kKeyDisabled);
+    case KeyState::kPendingDeletion:
+      return InvalidState(key, "is pending deletion.");
+  }
+  return InvalidState(key, "is not usable.");
+}
+
+Result<KeyMetadata> KeyDirectory::CreateKey(const CreateKeyRequest& request) {
+  if (request.key_spec != "SYMMETRIC_DEFAULT" || request.key_usage != "ENCRYPT_DECRYPT") {
+    return Fail(ErrorCode::kInvalidArgument,
+                "Only symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage "
+                "ENCRYPT_DECRYPT) are supported.",
+                Reason::kKmsUnsupportedOperation);
+  }
+  if (request.origin != "AWS_KMS" || request.multi_region) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "Only single-region keys with Origin AWS_KMS are supported.",
+                Reason::kKmsUnsupportedOperation);
+  }
+  if (request.description.size() > kMaxDescriptionLength) {
+    return Fail(ErrorCode::kInvalidArgument, "Description must be at most 8192 characters.",
+                Reason::kValidation);
+  }
+  if (request.policy.size() > kMaxPolicyLength) {
+    return Fail(ErrorCode::kInvalidArgument, "Policy must be at most 131072 characters.",
+                Reason::kValidation);
+  }
+  for (const Tag& tag : request.tags) COFFER_RETURN_IF_ERROR(ValidateTag(tag));
+
+  KeyMetadata meta;
+  meta.key_id = impl_->ids.NewUuid();
+  meta.arn = impl_->KeyArn(meta.key_id);
+  meta.description = request.description;
+  meta.state = KeyState::kEnabled;
+  meta.created = impl_->clock.Now();
+  meta.policy = request.policy;
+  // Later tags with the same key replace earlier ones.
+  for (const Tag& tag : request.tags) {
+    auto it = std::find_if(meta.tags.begin(), meta.tags.end(),
+                           [&](const Tag& t) { return t.key == tag.key; });
+    if (it != meta.tags.end()) {
+      it->value = tag.value;
+    } else {
+      meta.tags.push_back(tag);
+    }
+  }
+  COFFER_RETURN_IF_ERROR(impl_->keyring.CreateKey(meta.key_id));
+  std::string key = internal::KeyRecordKey(meta.key_id);
+  storage::Txn txn;
+  txn.compares.push_back(storage::Compare{key, 0});
+  txn.writes.push_back(storage::Write::Put(key, internal::EncodeKey(meta)));
+  COFFER_ASSIGN_OR_RETURN(storage::Revision rev, impl_->backend.Commit(txn));
+  impl_->CacheKey(meta, rev);
+  return meta;
+}
+
+Result<KeyMetadata> KeyDirectory::DescribeKey(std::string_view key_id) {
+  return impl_->ResolveKms(key_id);
+}
+
+Result<KeyPage> KeyDirectory::ListKeys(int limit, std::string_view marker) {
+  limit = std::clamp(limit, 1, kMaxListLimit);
+  std::string start(internal::kKeyPrefix);
+  if (!marker.empty()) {
+    COFFER_ASSIGN_OR_RETURN(std::string after, DecodePageToken(kKeysPageKind, marker));
+    start = internal::KeyRecordKey(after);
+    start.push_back('\0');  // the smallest key after `after`
+  }
+  COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
+                          impl_->backend.Range(start, storage::PrefixEnd(internal::kKeyPrefix),
+                                               static_cast<size_t>(limit) + 1));
+  KeyPage page;
+  for (const storage::Entry& e : range.entries) {
+    if (page.keys.size() == static_cast<size_t>(limit)) {
+      page.next_marker = EncodePageToken(kKeysPageKind, page.keys.back().key_id);
+      break;
+    }
+    COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, internal::DecodeKey(e.value));
+    page.keys.push_back(std::move(meta));
+  }
+  return page;
+}
+
+Status KeyDirectory::EnableKey(std::string_view key_id) {
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKms(key_id));
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(found.key_id, [](KeyMetadata& m) -> Status {
+    if (m.state == KeyState::kPendingDeletion) return InvalidState(m, "is pending deletion.");
+    m.state = KeyState::kEnabled;
+    return Ok();
+  }));
+  return Ok();
+}
+
+Status KeyDirectory::DisableKey(std::string_view key_id) {
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKms(key_id));
+  if (found.aws_managed) return ManagedKeyRefused(found, "DisableKey");
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(found.key_id, [](KeyMetadata& m) -> Status {
+    if (m.state == KeyState::kPendingDeletion) return InvalidState(m, "is pending deletion.");
+    m.state = KeyState::kDisabled;
+    return Ok();
+  }));
+  return Ok();
+}
+
+Status KeyDirectory::EnableKeyRotation(std::string_view key_id, std::optional<int> period_days) {
+  if (period_days &&
+      (*period_days < kMinRotationPeriodDays || *period_days > kMaxRotationPeriodDays)) {
+    return Fail(ErrorCode::kInvalidArgument, "RotationPeriodInDays must be between 90 and 2560.",
+                Reason::kValidation);
+  }
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKeyOnly(key_id));
+  if (found.aws_managed) return ManagedKeyRefused(found, "EnableKeyRotation");
+  util::SystemTime now = impl_->clock.Now();
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(found.key_id, [&](KeyMetadata& m) -> Status {
+    COFFER_RETURN_IF_ERROR(CheckUsable(m));
+    int period = period_days.value_or(kDefaultRotationPeriodDays);
+    if (!m.rotation_enabled || m.rotation_period_days != period || !m.next_rotation) {
+      m.rotation_enabled = true;
+      m.rotation_period_days = period;
+      m.next_rotation = now + Days(period);
+    }
+    return Ok();
+  }));
+  return Ok();
+}
+
+Status KeyDirectory::DisableKeyRotation(std::string_view key_id) {
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKeyOnly(key_id));
+  if (found.aws_managed) return ManagedKeyRefused(found, "DisableKeyRotation");
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(found.key_id, [&](KeyMetadata& m) -> Status {
+    COFFER_RETURN_IF_ERROR(CheckUsable(m));
+    m.rotation_enabled = false;
+    m.next_rotation.reset();
+    return Ok();
+  }));
+  return Ok();
+}
+
+Result<RotationStatus> KeyDirectory::GetKeyRotationStatus(std::string_view key_id) {
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, impl_->ResolveKms(key_id));
+  if (meta.state == KeyState::kPendingDeletion) return InvalidState(meta, "is pending deletion.");
+  RotationStatus status;
+  status.key_arn = meta.arn;
+  status.enabled = meta.rotation_enabled;
+  status.period_days = meta.rotation_period_days;
+  if (meta.rotation_enabled) status.next_rotation = meta.next_rotation;
+  return status;
+}
+
+Result<std::string> KeyDirectory::RotateKeyOnDemand(std::string_view key_id) {
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKeyOnly(key_id));
+  if (found.aws_managed) return ManagedKeyRefused(found, "RotateKeyOnDemand");
+  COFFER_RETURN_IF_ERROR(CheckUsable(found));
+  COFFER_RETURN_IF_ERROR(impl_->keyring.RotateKey(found.key_id));
+  util::SystemTime now = impl_->clock.Now();
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(found.key_id, [&](KeyMetadata& m) -> Status {
+    m.last_rotated = now;
+    return Ok();
+  }));
+  return found.arn;
+}
+
+Result<int> KeyDirectory::RunDueRotations(util::SystemTime now) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<Impl::StoredKey> keys, impl_->ScanKeys());
+  int rotated = 0;
+  std::optional<Error> first_error;
+  for (const Impl::StoredKey& stored : keys) {
+    const KeyMetadata& k = stored.meta;
+    if (k.state != KeyState::kEnabled || !k.rotation_enabled || !k.next_rotation ||
+        *k.next_rotation > now) {
+      continue;
+    }
+    // Claim the rotation first (compare-and-swap on the record), so two
+    // servers running this at once rotate a key only once.
+    bool claimed = false;
+    auto claim = impl_->Mutate(k.key_id, [&](KeyMetadata& m) -> Status {
+      claimed = m.state == KeyState::kEnabled && m.rotation_enabled && m.next_rotation &&
+                *m.next_rotation <= now;
+      if (!claimed) return Ok();  // someone else got there first
+      m.last_rotated = now;
+      m.next_rotation = now + Days(m.rotation_period_days);
+      return Ok();
+    });
+    if (!claim.has_value()) {
+      if (!first_error) first_error = claim.error();
+      continue;
+    }
+    if (!claimed) continue;
+    auto version = impl_->keyring.RotateKey(k.key_id);
+    if (!version.has_value()) {
+      if (!first_error) first_error = version.error();
+      // Make it due again so the next run retries.
+      (void)impl_->Mutate(k.key_id, [&](KeyMetadata& m) -> Status {
+        if (m.rotation_enabled) m.next_rotation = now;
+        return Ok();
+      });
+      continue;
+    }
+    ++rotated;
+  }
+  if (first_error) return Fail(std::move(*first_error));
+  return rotated;
+}
+
+Result<ScheduledDeletion> KeyDirectory::ScheduleKeyDeletion(std::string_view key_id,
+                                                            int window_days) {
+  if (window_days < kMinPendingWindowDays || window_days > kMaxPendingWindowDays) {
+    return Fail(ErrorCode::kInvalidArgument, "PendingWindowInDays must be between 7 and 30.",
+                Reason::kValidation);
+  }
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKms(key_id));
+  if (found.aws_managed) return ManagedKeyRefused(found, "ScheduleKeyDeletion");
+  util::SystemTime now = impl_->clock.Now();
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata meta,
+                          impl_->Mutate(found.key_id, [&](KeyMetadata& m) -> Status {
+                            if (m.state == KeyState::kPendingDeletion) {
+                              return InvalidState(m, "is pending deletion.");
+                            }
+                            m.state = KeyState::kPendingDeletion;
+                            m.deletion_date = now + Days(window_days);
+                            m.pending_window_days = window_days;
+                            return Ok();
+                          }));
+  return ScheduledDeletion{meta.arn, *meta.deletion_date, meta.pending_window_days};
+}
+
+Result<std::string> KeyDirectory::CancelKeyDeletion(std::string_view key_id) {
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKms(key_id));
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata meta,
+                          impl_->Mutate(found.key_id, [&](KeyMetadata& m) -> Status {
+                            if (m.state != KeyState::kPendingDeletion) {
+                              return InvalidState(m, "is not pending deletion.");
+                            }
+                            m.state = KeyState::kDisabled;
+                            m.deletion_date.reset();
+                            m.pending_window_days = 0;
+                            return Ok();
+                          }));
+  return meta.arn;
+}
+
+Result<int> KeyDirectory::RunDueDeletions(util::SystemTime now) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<Impl::StoredKey> keys, impl_->ScanKeys());
+  std::vector<std::pair<std::string, internal::AliasRecord>> aliases;
+  bool any_due = false;
+  for (const Impl::StoredKey& stored : keys) {
+    const KeyMetadata& k = stored.meta;
+    any_due = any_due ||
+              (k.state == KeyState::kPendingDeletion && k.deletion_date && *k.deletion_date <= now);
+  }
+  if (!any_due) return 0;
+  COFFER_ASSIGN_OR_RETURN(aliases, impl_->ScanAliases());
+  int deleted = 0;
+  std::optional<Error> first_error;
+  for (const Impl::StoredKey& stored : keys) {
+    const KeyMetadata& k = stored.meta;
+    if (k.state != KeyState::kPendingDeletion || !k.deletion_date || *k.deletion_date > now) {
+      continue;
+    }
+    // One transaction: the key record (only if unchanged since the scan, so a
+    // concurrent CancelKeyDeletion wins) and every alias pointing at it.
+    storage::Txn txn;
+    std::string key = internal::KeyRecordKey(k.key_id);
+    txn.compares.push_back(storage::Compare{key, stored.revision});
+    txn.writes.push_back(storage::Write::Delete(key));
+    for (const auto& [name, rec] : aliases) {
+      if (rec.target_key_id == k.key_id) {
+        txn.writes.push_back(storage::Write::Delete(internal::AliasRecordKey(name)));
+      }
+    }
+    auto rev = impl_->backend.Commit(txn);
+    if (!rev.has_value()) {
+      // kAborted: changed since the scan (e.g. cancelled); the next run looks again.
+      if (rev.error().code != ErrorCode::kAborted && !first_error) first_error = rev.error();
+      continue;
+    }
+    ++deleted;
+  }
+  if (first_error) return Fail(std::move(*first_error));
+  return deleted;
+}
+
+Status KeyDirectory::CreateAlias(std::string_view alias_name, std::string_view target_key_id) {
+  COFFER_RETURN_IF_ERROR(CheckAliasName(alias_name));
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata target, impl_->AliasTarget(target_key_id));
+  util::SystemTime now = impl_->clock.Now();
+  std::string key = internal::AliasRecordKey(alias_name);
+  storage::Txn txn;
+  txn.compares.push_back(storage::Compare{key, 0});
+  txn.writes.push_back(storage::Write::Put(key, internal::EncodeAlias({target.key_id, now, now})));
+  auto rev = impl_->backend.Commit(txn);
+  if (!rev.has_value()) {
+    if (rev.error().code == ErrorCode::kAborted) {
+      return Fail(ErrorCode::kAlreadyExists,
+                  "An alias with the name " + impl_->AliasArn(alias_name) + " already exists",
+                  Reason::kKmsAliasExists);
+    }
+    return Fail(std::move(rev).error());
+  }
+  impl_->CacheAlias(alias_name, target.key_id, *rev);
+  return Ok();
+}
+
+Status KeyDirectory::UpdateAlias(std::string_view alias_name, std::string_view target_key_id) {
+  COFFER_RETURN_IF_ERROR(CheckAliasName(alias_name));
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata target, impl_->AliasTarget(target_key_id));
+  std::string key = internal::AliasRecordKey(alias_name);
+  for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
+    auto entry = impl_->backend.Get(key);
+    if (!entry.has_value()) {
+      if (entry.error().code == ErrorCode::kNotFound) {
+        return Fail(ErrorCode::kNotFound, "Alias " + impl_->AliasArn(alias_name) + " is not found.",
+                    Reason::kKmsAliasNotFound);
+      }
+      return Fail(std::move(entry).error());
+    }
+    COFFER_ASSIGN_OR_RETURN(internal::AliasRecord rec, internal::DecodeAlias(entry->value));
+    rec.target_key_id = target.key_id;
+    rec.updated = impl_->clock.Now();
+    storage::Txn txn;
+    txn.compares.push_back(storage::Compare{key, entry->mod_revision});
+    txn.writes.push_back(storage::Write::Put(key, internal::EncodeAlias(rec)));
+    auto rev = impl_->backend.Commit(txn);
+    if (!rev.has_value()) {
+      if (rev.error().code == ErrorCode::kAborted) continue;
+      return Fail(std::move(rev).error());
+    }
+    impl_->CacheAlias(alias_name, target.key_id, *rev);
+    return Ok();
+  }
+  return Fail(ErrorCode::kAborted, "too many concurrent updates of " + std::string(alias_name),
+              Reason::kCasConflict);
+}
+
+Status KeyDirectory::DeleteAlias(std::string_view alias_name) {
+  COFFER_RETURN_IF_ERROR(CheckAliasName(alias_name));
+  std::string key = internal::AliasRecordKey(alias_name);
+  auto entry = impl_->backend.Get(key);
+  if (!entry.has_value()) {
+    if (entry.error().code == ErrorCode::kNotFound) {
+      return Fail(ErrorCode::kNotFound, "Alias " + impl_->AliasArn(alias_name) + " is not found.",
+                  Reason::kKmsAliasNotFound);
+    }
+    return Fail(std::move(entry).error());
+  }
+  storage::Txn txn;
+  txn.compares.push_back(storage::Compare{key, entry->mod_revision});
+  txn.writes.push_back(storage::Write::Delete(key));
+  auto rev = impl_->backend.Commit(txn);
+  if (!rev.has_value()) {
+    if (rev.error().code == ErrorCode::kAborted) {  // changed or deleted meanwhile
+      return Fail(ErrorCode::kAborted, "alias " + std::string(alias_name) + " changed meanwhile",
+                  Reason::kCasConflict);
+    }
+    return Fail(std::move(rev).error());
+  }
+  return Ok();
+}
+
+Result<AliasPage> KeyDirectory::ListAliases(std::optional<std::string_view> key_id, int limit,
+                                            std::string_view marker) {
+  limit = std::clamp(limit, 1, kMaxListLimit);
+  std::string after;
+  if (!marker.empty()) {
+    COFFER_ASSIGN_OR_RETURN(after, DecodePageToken(kAliasesPageKind, marker));
+  }
+  std::optional<std::string> filter;
+  if (key_id) {
+    COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, impl_->ResolveKeyOnly(*key_id));
+    filter = meta.key_id;
+  }
+  COFFER_ASSIGN_OR_RETURN(auto records, impl_->ScanAliases());
+  std::map<std::string, AliasEntry> all;
+  for (auto& [name, rec] : records) {
+    if (filter && rec.target_key_id != *filter) continue;
+    AliasEntry e;
+    e.name = name;
+    e.arn = impl_->AliasArn(name);
+    e.target_key_id = rec.target_key_id;
+    e.created = rec.created;
+    e.updated = rec.updated;
+    all.emplace(name, std::move(e));
+  }
+  if (!filter) {
+    for (const ManagedAlias& m : kManagedAliases) {
+      std::string name(m.alias);
+      if (all.contains(name)) continue;
+      all.emplace(name, AliasEntry{name, impl_->AliasArn(name), "", std::nullopt, std::nullopt});
+    }
+  }
+  AliasPage page;
+  for (auto it = after.empty() ? all.begin() : all.upper_bound(after); it != all.end(); ++it) {
+    if (page.aliases.size() == static_cast<size_t>(limit)) {
+      page.next_marker = EncodePageToken(kAliasesPageKind, page.aliases.back().name);
+      break;
+    }
+    page.aliases.push_back(it->second);
+  }
+  return page;
+}
 
 }  // namespace coffer::domain::kms

@@ -17,6 +17,15 @@ enum KeyTag : uint8_t {
   kKeyTagState = 4,
   kKeyTagAwsManaged = 5,
   kKeyTagCreatedMillis = 6,
+  // Added by #3 (optional: absent in records of the first cut).
+  kKeyTagPolicy = 7,
+  kKeyTagTag = 8,  // repeated: u32 key length | key | value
+  kKeyTagDeletionMillis = 9,
+  kKeyTagPendingWindowDays = 10,
+  kKeyTagRotationEnabled = 11,
+  kKeyTagRotationPeriodDays = 12,
+  kKeyTagNextRotationMillis = 13,
+  kKeyTagLastRotatedMillis = 14,
 };
 
 enum AliasTag : uint8_t {
@@ -53,6 +62,11 @@ class Writer {
   }
   void Byte(uint8_t tag, uint8_t v) {
     Bytes(tag, std::string_view(reinterpret_cast<char*>(&v), 1));
+  }
+  void U32(uint8_t tag, uint32_t n) {
+    char buf[4];
+    for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>(n >> (24 - 8 * i));
+    Bytes(tag, std::string_view(buf, 4));
   }
   void Time(uint8_t tag, util::SystemTime t) {
     uint64_t v = static_cast<uint64_t>(util::ToUnixMillis(t));
@@ -99,6 +113,13 @@ Result<util::SystemTime> TimeField(std::string_view what, std::string_view v) {
   return util::FromUnixMillis(static_cast<int64_t>(n));
 }
 
+Result<uint32_t> U32Field(std::string_view what, std::string_view v) {
+  if (v.size() != 4) return Corrupt(what, "bad number");
+  uint32_t n = 0;
+  for (char c : v) n = (n << 8) | static_cast<unsigned char>(c);
+  return n;
+}
+
 Result<bool> BoolField(std::string_view what, std::string_view v) {
   if (v.size() != 1 || static_cast<uint8_t>(v[0]) > 1) return Corrupt(what, "bad flag");
   return v[0] == 1;
@@ -120,6 +141,25 @@ std::string AliasRecordKey(std::string_view alias_name) {
 
 std::string EncodeKey(const KeyMetadata& key) {
   Writer w(kKeyRecordV1);
+  // Optional fields first and the required v1 fields last, so that any
+  // truncation loses a required field and is detected.
+  if (!key.policy.empty()) w.Bytes(kKeyTagPolicy, key.policy);
+  for (const Tag& t : key.tags) {
+    std::string v;
+    uint32_t n = static_cast<uint32_t>(t.key.size());
+    for (int shift = 24; shift >= 0; shift -= 8) v.push_back(static_cast<char>(n >> shift));
+    v += t.key;
+    v += t.value;
+    w.Bytes(kKeyTagTag, v);
+  }
+  if (key.deletion_date) w.Time(kKeyTagDeletionMillis, *key.deletion_date);
+  if (key.pending_window_days > 0) {
+    w.U32(kKeyTagPendingWindowDays, static_cast<uint32_t>(key.pending_window_days));
+  }
+  w.Byte(kKeyTagRotationEnabled, key.rotation_enabled ? 1 : 0);
+  w.U32(kKeyTagRotationPeriodDays, static_cast<uint32_t>(key.rotation_period_days));
+  if (key.next_rotation) w.Time(kKeyTagNextRotationMillis, *key.next_rotation);
+  if (key.last_rotated) w.Time(kKeyTagLastRotatedMillis, *key.last_rotated);
   w.Bytes(kKeyTagId, key.key_id);
   w.Bytes(kKeyTagArn, key.arn);
   w.Bytes(kKeyTagDescription, key.description);
@@ -170,6 +210,42 @@ Result<KeyMetadata> DecodeKey(std::string_view data) {
           }
           case kKeyTagCreatedMillis: {
             COFFER_ASSIGN_OR_RETURN(key.created, TimeField(kWhat, v));
+            break;
+          }
+          case kKeyTagPolicy:
+            key.policy = std::string(v);
+            break;
+          case kKeyTagTag: {
+            COFFER_ASSIGN_OR_RETURN(uint32_t n, U32Field(kWhat, v.substr(0, 4)));
+            if (v.size() - 4 < n) return Corrupt(kWhat, "bad tag");
+            key.tags.push_back(Tag{std::string(v.substr(4, n)), std::string(v.substr(4 + n))});
+            break;
+          }
+          case kKeyTagDeletionMillis: {
+            COFFER_ASSIGN_OR_RETURN(key.deletion_date, TimeField(kWhat, v));
+            break;
+          }
+          case kKeyTagPendingWindowDays: {
+            COFFER_ASSIGN_OR_RETURN(uint32_t n, U32Field(kWhat, v));
+            key.pending_window_days = static_cast<int>(n);
+            break;
+          }
+          case kKeyTagRotationEnabled: {
+            COFFER_ASSIGN_OR_RETURN(key.rotation_enabled, BoolField(kWhat, v));
+            break;
+          }
+          case kKeyTagRotationPeriodDays: {
+            COFFER_ASSIGN_OR_RETURN(uint32_t n, U32Field(kWhat, v));
+            if (n == 0 || n > 100000) return Corrupt(kWhat, "bad rotation period");
+            key.rotation_period_days = static_cast<int>(n);
+            break;
+          }
+          case kKeyTagNextRotationMillis: {
+            COFFER_ASSIGN_OR_RETURN(key.next_rotation, TimeField(kWhat, v));
+            break;
+          }
+          case kKeyTagLastRotatedMillis: {
+            COFFER_ASSIGN_OR_RETURN(key.last_rotated, TimeField(kWhat, v));
             break;
           }
           default:

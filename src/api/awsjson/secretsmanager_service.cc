@@ -1,0 +1,444 @@
+#include "api/awsjson/secretsmanager_service.h"
+
+#include <functional>
+#include <unordered_map>
+
+#include "api/awsjson/errors.h"
+#include "api/awsjson/fields.h"
+#include "domain/secrets/password.h"
+#include "util/encoding.h"
+#include "util/time.h"
+
+namespace coffer::api::awsjson {
+namespace {
+
+namespace sm = domain::secrets;
+using nlohmann::json;
+
+double Epoch(util::SystemTime t) { return util::ToEpochSeconds(t); }
+
+std::unexpected<Error> InvalidParameter(std::string message) {
+  return Fail(ErrorCode::kInvalidArgument, std::move(message), Reason::kSecretInvalidParameter);
+}
+
+// An optional secret member: SecretString (text) or SecretBinary (base64).
+// Length errors name the member, never the value.
+Result<std::optional<sm::SecretValue>> ValueField(const Fields& f, const json& body) {
+  auto string_it = body.find("SecretString");
+  auto binary_it = body.find("SecretBinary");
+  bool has_string = string_it != body.end() && !string_it->is_null();
+  bool has_binary = binary_it != body.end() && !binary_it->is_null();
+  if (has_string && has_binary) {
+    return InvalidParameter(
+        "You can't specify both a binary secret value and a string secret value in the same "
+        "secret.");
+  }
+  if (!has_string && !has_binary) return std::optional<sm::SecretValue>();
+  const json& v = has_string ? *string_it : *binary_it;
+  std::string_view member = has_string ? "SecretString" : "SecretBinary";
+  if (!v.is_string()) {
+    return SerializationError(std::string(v.is_object() ? "Start of structure" : "Value") +
+                              " can not be converted to String (member " + std::string(member) +
+                              ")");
+  }
+  const std::string& text = v.get_ref<const std::string&>();
+  sm::SecretValue out;
+  out.is_binary = has_binary;
+  if (has_binary) {
+    auto decoded = util::Base64Decode(text);
+    if (!decoded) {
+      return SerializationError("Invalid base64 in member SecretBinary");
+    }
+    out.bytes = SecretBytes(*decoded);
+    util::SecureClear(*decoded);
+  } else {
+    out.bytes = SecretBytes(text);
+  }
+  if (out.bytes.size() > sm::kMaxValueSize) {
+    return ValidationError(std::string_view(), f.PathOf(member),
+                           "Member must have length less than or equal to 65536");
+  }
+  return std::optional<sm::SecretValue>(std::move(out));
+}
+
+void RenderValue(json& out, const sm::SecretValue& value) {
+  if (value.is_binary) {
+    out["SecretBinary"] = util::Base64Encode(value.bytes.Reveal());
+  } else {
+    out["SecretString"] = std::string(value.bytes.Reveal());
+  }
+}
+
+json RenderVersioned(const sm::VersionedSecret& s) {
+  json out = json::object();
+  out["ARN"] = s.arn;
+  out["Name"] = s.name;
+  out["VersionId"] = s.version_id;
+  RenderValue(out, s.value);
+  out["VersionStages"] = s.version_stages;
+  out["CreatedDate"] = Epoch(s.created);
+  return out;
+}
+
+json RenderRef(const sm::SecretRef& ref, bool with_stages) {
+  json out = json::object();
+  out["ARN"] = ref.arn;
+  out["Name"] = ref.name;
+  if (ref.version_id) {
+    out["VersionId"] = *ref.version_id;
+    if (with_stages) out["VersionStages"] = ref.version_stages;
+  }
+  return out;
+}
+
+json RenderRules(const sm::RotationRules& r) {
+  json out = json::object();
+  if (r.automatically_after_days) out["AutomaticallyAfterDays"] = *r.automatically_after_days;
+  if (r.duration) out["Duration"] = *r.duration;
+  if (r.schedule_expression) out["ScheduleExpression"] = *r.schedule_expression;
+  return out;
+}
+
+json RenderDescription(const sm::SecretDescription& d, std::string_view stages_member) {
+  json out = json::object();
+  out["ARN"] = d.arn;
+  out["Name"] = d.name;
+  if (d.description) out["Description"] = *d.description;
+  if (d.kms_key_id) out["KmsKeyId"] = *d.kms_key_id;
+  out["RotationEnabled"] = d.rotation_enabled;
+  if (d.rotation_hook) out["RotationLambdaARN"] = *d.rotation_hook;
+  if (d.rotation_rules) out["RotationRules"] = RenderRules(*d.rotation_rules);
+  if (d.last_rotated) out["LastRotatedDate"] = Epoch(*d.last_rotated);
+  out["LastChangedDate"] = Epoch(d.last_changed);
+  if (d.last_accessed) out["LastAccessedDate"] = Epoch(*d.last_accessed);
+  if (d.deleted) out["DeletedDate"] = Epoch(*d.deleted);
+  if (d.next_rotation) out["NextRotationDate"] = Epoch(*d.next_rotation);
+  out["Tags"] = json::array();
+  for (const domain::Tag& t : d.tags) out["Tags"].push_back({{"Key", t.key}, {"Value", t.value}});
+  json stages = json::object();
+  for (const auto& [id, labels] : d.version_ids_to_stages) stages[id] = labels;
+  out[std::string(stages_member)] = std::move(stages);
+  out["CreatedDate"] = Epoch(d.created);
+  return out;
+}
+
+Result<std::vector<domain::Tag>> TagsField(const Fields& f, bool required) {
+  COFFER_ASSIGN_OR_RETURN(auto list, f.OptObjectList("Tags", 0, 1000));
+  std::vector<domain::Tag> tags;
+  if (!list) {
+    if (required) return ValidationError("null", f.PathOf("Tags"), "Member must not be null");
+    return tags;
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    Fields tf(*(*list)[i], f.PathOf("Tags") + "." + std::to_string(i + 1) + ".member");
+    domain::Tag tag;
+    COFFER_ASSIGN_OR_RETURN(tag.key, tf.String("Key", 1, 128));
+    COFFER_ASSIGN_OR_RETURN(tag.value, tf.String("Value", 0, 256));
+    tags.push_back(std::move(tag));
+  }
+  return tags;
+}
+
+Result<std::vector<sm::SecretFilter>> FiltersField(const Fields& f) {
+  COFFER_ASSIGN_OR_RETURN(auto list, f.OptObjectList("Filters", 0, 10));
+  std::vector<sm::SecretFilter> out;
+  if (!list) return out;
+  for (size_t i = 0; i < list->size(); ++i) {
+    Fields ff(*(*list)[i], f.PathOf("Filters") + "." + std::to_string(i + 1) + ".member");
+    sm::SecretFilter filter;
+    COFFER_ASSIGN_OR_RETURN(std::optional<std::string> key, ff.OptString("Key"));
+    if (!key) return InvalidParameter("A filter needs a Key.");
+    static constexpr std::string_view kKeys[] = {
+        "description", "name", "tag-key", "tag-value", "primary-region", "owning-service", "all"};
+    bool known = false;
+    for (std::string_view k : kKeys) known = known || k == *key;
+    if (!known) {
+      return ValidationError(*key, ff.PathOf("Key"),
+                             "Member must satisfy enum value set: [description, name, tag-key, "
+                             "tag-value, primary-region, owning-service, all]");
+    }
+    filter.key = *key;
+    COFFER_ASSIGN_OR_RETURN(auto values, ff.OptStringList("Values", 1, 10, 0, 512));
+    if (!values) return InvalidParameter("A filter needs Values.");
+    filter.values = std::move(*values);
+    out.push_back(std::move(filter));
+  }
+  return out;
+}
+
+using Handler = std::function<Result<json>(sm::SecretStore&, const Fields&, const json&)>;
+
+Result<json> CreateSecret(sm::SecretStore& store, const Fields& f, const json& body) {
+  sm::CreateSecretRequest req;
+  COFFER_ASSIGN_OR_RETURN(req.name, f.String("Name", 1, sm::kMaxNameLength));
+  COFFER_ASSIGN_OR_RETURN(req.client_request_token, f.OptString("ClientRequestToken", 32, 64));
+  COFFER_ASSIGN_OR_RETURN(req.description, f.OptString("Description", 0, 2048));
+  COFFER_ASSIGN_OR_RETURN(req.kms_key_id, f.OptString("KmsKeyId", 0, 2048));
+  COFFER_ASSIGN_OR_RETURN(req.value, ValueField(f, body));
+  COFFER_ASSIGN_OR_RETURN(req.tags, TagsField(f, false));
+  COFFER_ASSIGN_OR_RETURN(auto replicas, f.OptObjectList("AddReplicaRegions", 0, 1000));
+  if (replicas && !replicas->empty()) {
+    return InvalidParameter("Replication to other regions is not supported.");
+  }
+  COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.CreateSecret(req));
+  json out = RenderRef(ref, false);
+  return out;
+}
+
+Result<json> GetSecretValue(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> version, f.OptString("VersionId", 32, 64));
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> stage, f.OptString("VersionStage", 1, 256));
+  COFFER_ASSIGN_OR_RETURN(
+      sm::VersionedSecret s,
+      store.GetSecretValue(id, version ? std::optional<std::string_view>(*version) : std::nullopt,
+                           stage ? std::optional<std::string_view>(*stage) : std::nullopt));
+  return RenderVersioned(s);
+}
+
+Result<json> BatchGetSecretValue(sm::SecretStore& store, const Fields& f, const json&) {
+  sm::BatchGetRequest req;
+  COFFER_ASSIGN_OR_RETURN(auto ids, f.OptStringList("SecretIdList", 1, 20, 1, 2048));
+  if (ids) req.secret_ids = std::move(*ids);
+  COFFER_ASSIGN_OR_RETURN(req.filters, FiltersField(f));
+  COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> max, f.OptInt("MaxResults", 1, 20));
+  if (max) req.max_results = static_cast<int>(*max);
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> token, f.OptString("NextToken", 1, 4096));
+  req.next_token = token.value_or("");
+  COFFER_ASSIGN_OR_RETURN(sm::BatchGetResult result, store.BatchGetSecretValue(req));
+  json out = json::object();
+  out["SecretValues"] = json::array();
+  for (const sm::VersionedSecret& s : result.values) {
+    out["SecretValues"].push_back(RenderVersioned(s));
+  }
+  out["Errors"] = json::array();
+  for (const sm::BatchGetError& e : result.errors) {
+    WireError wire = MapError("secretsmanager", e.error);
+    out["Errors"].push_back({{"SecretId", e.secret_id},
+                             {"ErrorCode", std::string(wire.code)},
+                             {"Message", e.error.message}});
+  }
+  if (!result.next_token.empty()) out["NextToken"] = result.next_token;
+  return out;
+}
+
+Result<json> PutSecretValue(sm::SecretStore& store, const Fields& f, const json& body) {
+  sm::PutSecretValueRequest req;
+  COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(req.client_request_token, f.OptString("ClientRequestToken", 32, 64));
+  COFFER_ASSIGN_OR_RETURN(std::optional<sm::SecretValue> value, ValueField(f, body));
+  if (!value) {
+    return InvalidParameter("You must provide either SecretString or SecretBinary.");
+  }
+  req.value = std::move(*value);
+  COFFER_ASSIGN_OR_RETURN(req.version_stages, f.OptStringList("VersionStages", 1, 20, 1, 256));
+  COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.PutSecretValue(req));
+  return RenderRef(ref, true);
+}
+
+Result<json> UpdateSecret(sm::SecretStore& store, const Fields& f, const json& body) {
+  sm::UpdateSecretRequest req;
+  COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(req.client_request_token, f.OptString("ClientRequestToken", 32, 64));
+  COFFER_ASSIGN_OR_RETURN(req.description, f.OptString("Description", 0, 2048));
+  COFFER_ASSIGN_OR_RETURN(req.kms_key_id, f.OptString("KmsKeyId", 0, 2048));
+  COFFER_ASSIGN_OR_RETURN(req.value, ValueField(f, body));
+  COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.UpdateSecret(req));
+  return RenderRef(ref, false);
+}
+
+Result<json> DescribeSecret(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(sm::SecretDescription d, store.DescribeSecret(id));
+  return RenderDescription(d, "VersionIdsToStages");
+}
+
+Result<json> ListSecrets(sm::SecretStore& store, const Fields& f, const json&) {
+  sm::ListSecretsQuery q;
+  COFFER_ASSIGN_OR_RETURN(std::optional<bool> planned, f.OptBool("IncludePlannedDeletion"));
+  q.include_planned_deletion = planned.value_or(false);
+  COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> max, f.OptInt("MaxResults", 1, 100));
+  q.max_results = static_cast<int>(max.value_or(100));
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> token, f.OptString("NextToken", 1, 4096));
+  q.next_token = token.value_or("");
+  COFFER_ASSIGN_OR_RETURN(q.filters, FiltersField(f));
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> order, f.OptString("SortOrder"));
+  if (order && *order != "asc" && *order != "desc") {
+    return ValidationError(*order, f.PathOf("SortOrder"),
+                           "Member must satisfy enum value set: [asc, desc]");
+  }
+  q.descending = order && *order == "desc";
+  COFFER_ASSIGN_OR_RETURN(sm::SecretPage page, store.ListSecrets(q));
+  json out = json::object();
+  out["SecretList"] = json::array();
+  for (const sm::SecretDescription& d : page.secrets) {
+    out["SecretList"].push_back(RenderDescription(d, "SecretVersionsToStages"));
+  }
+  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
+  return out;
+}
+
+Result<json> ListSecretVersionIds(sm::SecretStore& store, const Fields& f, const json&) {
+  sm::VersionQuery q;
+  COFFER_ASSIGN_OR_RETURN(q.secret_id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> max, f.OptInt("MaxResults", 1, 100));
+  q.max_results = static_cast<int>(max.value_or(100));
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> token, f.OptString("NextToken", 1, 4096));
+  q.next_token = token.value_or("");
+  COFFER_ASSIGN_OR_RETURN(std::optional<bool> deprecated, f.OptBool("IncludeDeprecated"));
+  q.include_deprecated = deprecated.value_or(false);
+  COFFER_ASSIGN_OR_RETURN(sm::VersionPage page, store.ListSecretVersionIds(q));
+  json out = json::object();
+  out["Versions"] = json::array();
+  for (const sm::SecretVersionSummary& v : page.versions) {
+    json entry = json::object();
+    entry["VersionId"] = v.version_id;
+    entry["VersionStages"] = v.version_stages;
+    if (v.last_accessed) entry["LastAccessedDate"] = Epoch(*v.last_accessed);
+    entry["CreatedDate"] = Epoch(v.created);
+    entry["KmsKeyIds"] = v.kms_key_ids;
+    out["Versions"].push_back(std::move(entry));
+  }
+  if (!page.next_token.empty()) out["NextToken"] = page.next_token;
+  out["ARN"] = page.arn;
+  out["Name"] = page.name;
+  return out;
+}
+
+Result<json> DeleteSecret(sm::SecretStore& store, const Fields& f, const json&) {
+  sm::DeleteSecretRequest req;
+  COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(req.recovery_window_days,
+                          f.OptInt("RecoveryWindowInDays", std::numeric_limits<int64_t>::min(),
+                                   std::numeric_limits<int64_t>::max()));
+  COFFER_ASSIGN_OR_RETURN(std::optional<bool> force, f.OptBool("ForceDeleteWithoutRecovery"));
+  req.force_delete_without_recovery = force.value_or(false);
+  COFFER_ASSIGN_OR_RETURN(sm::DeletionResult r, store.DeleteSecret(req));
+  json out = json::object();
+  out["ARN"] = r.arn;
+  out["Name"] = r.name;
+  out["DeletionDate"] = Epoch(r.deletion_date);
+  return out;
+}
+
+Result<json> RestoreSecret(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.RestoreSecret(id));
+  return RenderRef(ref, false);
+}
+
+Result<json> UpdateSecretVersionStage(sm::SecretStore& store, const Fields& f, const json&) {
+  sm::UpdateStageRequest req;
+  COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(req.version_stage, f.String("VersionStage", 1, 256));
+  COFFER_ASSIGN_OR_RETURN(req.remove_from_version_id, f.OptString("RemoveFromVersionId", 32, 64));
+  COFFER_ASSIGN_OR_RETURN(req.move_to_version_id, f.OptString("MoveToVersionId", 32, 64));
+  COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.UpdateSecretVersionStage(req));
+  return RenderRef(ref, false);
+}
+
+Result<json> RotateSecret(sm::SecretStore& store, const Fields& f, const json& body) {
+  sm::RotateSecretRequest req;
+  COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(req.client_request_token, f.OptString("ClientRequestToken", 32, 64));
+  COFFER_ASSIGN_OR_RETURN(req.rotation_hook, f.OptString("RotationLambdaARN", 0, 2048));
+  auto rules_it = body.find("RotationRules");
+  if (rules_it != body.end() && !rules_it->is_null()) {
+    if (!rules_it->is_object()) {
+      return SerializationError("RotationRules must be a structure");
+    }
+    Fields rf(*rules_it, f.PathOf("RotationRules"));
+    sm::RotationRules rules;
+    COFFER_ASSIGN_OR_RETURN(rules.automatically_after_days,
+                            rf.OptInt("AutomaticallyAfterDays", 1, 1000));
+    COFFER_ASSIGN_OR_RETURN(rules.duration, rf.OptString("Duration", 2, 3));
+    COFFER_ASSIGN_OR_RETURN(rules.schedule_expression, rf.OptString("ScheduleExpression", 1, 256));
+    req.rules = std::move(rules);
+  }
+  COFFER_ASSIGN_OR_RETURN(std::optional<bool> immediately, f.OptBool("RotateImmediately"));
+  req.rotate_immediately = immediately.value_or(true);
+  COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.RotateSecret(req));
+  return RenderRef(ref, false);
+}
+
+Result<json> CancelRotateSecret(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.CancelRotateSecret(id));
+  return RenderRef(ref, false);
+}
+
+Result<json> TagResource(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
+  COFFER_RETURN_IF_ERROR(store.TagResource(id, tags));
+  return json::object();
+}
+
+Result<json> UntagResource(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(std::vector<std::string> keys, f.StringList("TagKeys", 0, 1000, 1, 128));
+  COFFER_RETURN_IF_ERROR(store.UntagResource(id, keys));
+  return json::object();
+}
+
+Result<json> GetRandomPassword(sm::SecretStore&, const Fields& f, const json&) {
+  sm::PasswordOptions o;
+  COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> length, f.OptInt("PasswordLength", 1, 4096));
+  o.length = length.value_or(32);
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> exclude,
+                          f.OptString("ExcludeCharacters", 0, 4096));
+  o.exclude_characters = exclude.value_or("");
+  auto flag = [&](std::string_view member, bool fallback) -> Result<bool> {
+    COFFER_ASSIGN_OR_RETURN(std::optional<bool> v, f.OptBool(member));
+    return v.value_or(fallback);
+  };
+  COFFER_ASSIGN_OR_RETURN(o.exclude_numbers, flag("ExcludeNumbers", false));
+  COFFER_ASSIGN_OR_RETURN(o.exclude_punctuation, flag("ExcludePunctuation", false));
+  COFFER_ASSIGN_OR_RETURN(o.exclude_uppercase, flag("ExcludeUppercase", false));
+  COFFER_ASSIGN_OR_RETURN(o.exclude_lowercase, flag("ExcludeLowercase", false));
+  COFFER_ASSIGN_OR_RETURN(o.include_space, flag("IncludeSpace", false));
+  COFFER_ASSIGN_OR_RETURN(o.require_each_included_type, flag("RequireEachIncludedType", true));
+  COFFER_ASSIGN_OR_RETURN(SecretBytes password, sm::GenerateRandomPassword(o));
+  json out = json::object();
+  out["RandomPassword"] = std::string(password.Reveal());
+  return out;
+}
+
+const std::unordered_map<std::string_view, Handler>& Handlers() {
+  static const std::unordered_map<std::string_view, Handler> kHandlers = {
+      {"CreateSecret", CreateSecret},
+      {"GetSecretValue", GetSecretValue},
+      {"BatchGetSecretValue", BatchGetSecretValue},
+      {"PutSecretValue", PutSecretValue},
+      {"UpdateSecret", UpdateSecret},
+      {"DescribeSecret", DescribeSecret},
+      {"ListSecrets", ListSecrets},
+      {"ListSecretVersionIds", ListSecretVersionIds},
+      {"DeleteSecret", DeleteSecret},
+      {"RestoreSecret", RestoreSecret},
+      {"UpdateSecretVersionStage", UpdateSecretVersionStage},
+      {"RotateSecret", RotateSecret},
+      {"CancelRotateSecret", CancelRotateSecret},
+      {"TagResource", TagResource},
+      {"UntagResource", UntagResource},
+      {"GetRandomPassword", GetRandomPassword},
+  };
+  return kHandlers;
+}
+
+}  // namespace
+
+SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store) : store_(store) {}
+
+Result<nlohmann::json> SecretsManagerService::Call(std::string_view operation,
+                                                   const nlohmann::json& body, const CallContext&) {
+  const auto& handlers = Handlers();
+  auto it = handlers.find(operation);
+  if (it == handlers.end()) {
+    return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
+  }
+  Fields fields(body);
+  return it->second(store_, fields, body);
+}
+
+}  // namespace coffer::api::awsjson

@@ -1,0 +1,37 @@
+// Secrets Manager over AWS JSON 1.1 (X-Amz-Target "secretsmanager.<Op>", signing
+// name "secretsmanager"): maps each operation's JSON members (botocore model
+// names) to domain::secrets::SecretStore and back. Timestamps are epoch-seconds
+// numbers, SecretBinary is base64. Coverage: docs/secretsmanager-coverage.md.
+#pragma once
+
+#include <string_view>
+
+#include "api/awsjson/json_service.h"
+#include "domain/secrets/secret_store.h"
+
+namespace coffer::api::awsjson {
+
+// Thread-safe (the store is). `store` must outlive the service.
+class SecretsManagerService final : public JsonService {
+ public:
+  explicit SecretsManagerService(domain::secrets::SecretStore& store);
+
+  std::string_view target_prefix() const override { return "secretsmanager"; }
+  std::string_view signing_name() const override { return "secretsmanager"; }
+
+  // Operations: CreateSecret, GetSecretValue, BatchGetSecretValue,
+  // PutSecretValue, UpdateSecret, DescribeSecret, ListSecrets,
+  // ListSecretVersionIds, DeleteSecret, RestoreSecret, UpdateSecretVersionStage,
+  // RotateSecret, CancelRotateSecret, TagResource, UntagResource,
+  // GetRandomPassword. Field errors are kInvalidArgument with kValidation
+  // (ValidationException), kMalformedInput (SerializationException) or
+  // kSecretInvalidParameter (InvalidParameterException); others come from the
+  // store. No error message carries a secret value.
+  Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
+                              const CallContext& context) override;
+
+ private:
+  domain::secrets::SecretStore& store_;
+};
+
+}  // namespace coffer::api::awsjson
