@@ -15,6 +15,11 @@
 #include "api/awsjson/ssm_service.h"
 #include "api/native/native_api.h"
 #include "api/router/router.h"
+#include "api/awsjson/kms_service.h"
+#include "api/awsjson/secretsmanager_service.h"
+#include "api/awsquery/iam_service.h"
+#include "api/awsquery/query_protocol.h"
+#include "domain/secrets/secret_store.h"
 #include "audit/audit.h"
 #include "auth/authorizer.h"
 #include "auth/authenticator.h"
@@ -216,9 +221,7 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const ServerOptions& optio
 
 ServerContext::ServerContext() = default;
 
-ServerContext::~ServerContext() {
-  if (http) http->Shutdown();
-}
+ServerContext::~ServerContext() { Stop(*this); }
 
 std::string ServerContext::Url() const {
   if (!http) return "";
@@ -300,17 +303,68 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
       std::make_unique<api::awsjson::JsonProtocol>(*context->authenticator, *context->metrics);
   context->json->EnableAudit(*context->audit);
   context->json->EnableAuthorization(
-      [](const auth::Principal&) -> std::shared_ptr<const auth::CompiledPolicies> {
-        return nullptr;  // TODO(coordinator): IAM policies (#4)
+      [identities = context->identities.get(), cache = context->policy_cache.get()](
+          const auth::Principal& principal) -> std::shared_ptr<const auth::CompiledPolicies> {
+        auto resolved = identities->LookupAccessKey(principal.access_key_id);
+        if (!resolved) return nullptr;  // deny: nothing allows an unknown caller
+        auto set = identities->PoliciesFor(*resolved);
+        if (!set) return nullptr;
+        std::vector<auth::PolicyText> texts;
+        texts.reserve((*set)->policies.size());
+        for (const auto& p : (*set)->policies) texts.push_back({p.name, p.document});
+        return cache->Get((*set)->principal, (*set)->generation, texts);
       },
       *context->clock);
   context->json->AddService(std::make_unique<api::awsjson::SsmService>(*context->parameters));
+  context->secrets = std::make_unique<domain::secrets::SecretStore>(
+      *context->backend, *context->keyring, *context->keys, *context->clock, *context->ids,
+      options.region, options.account_id);
+  context->json->AddService(
+      std::make_unique<api::awsjson::SecretsManagerService>(*context->secrets));
+  context->json->AddService(
+      std::make_unique<api::awsjson::KmsService>(*context->keys, *context->keyring));
+
+  context->query =
+      std::make_unique<api::awsquery::QueryProtocol>(*context->authenticator, *context->metrics);
+  {
+    auto iam = std::make_unique<api::awsquery::IamService>(*context->identities,
+                                                            options.account_id);
+    // IAM calls are authorized like every other API: iam:<Op> on the entity's ARN.
+    iam->SetAuthorizer([identities = context->identities.get(),
+                        cache = context->policy_cache.get(), clock = context->clock.get()](
+                           const api::awsquery::QueryContext& ctx, std::string_view action,
+                           std::string_view resource) -> Status {
+      if (ctx.caller == nullptr) {
+        return Fail(ErrorCode::kUnauthenticated, "Missing Authentication Token",
+                    Reason::kMissingAuthenticationToken);
+      }
+      const auth::Principal& principal = ctx.caller->principal;
+      std::shared_ptr<const auth::CompiledPolicies> compiled;
+      if (!principal.is_admin) {
+        auto resolved = identities->LookupAccessKey(principal.access_key_id);
+        if (resolved) {
+          if (auto set = identities->PoliciesFor(*resolved)) {
+            std::vector<auth::PolicyText> texts;
+            for (const auto& p : (*set)->policies) texts.push_back({p.name, p.document});
+            compiled = cache->Get((*set)->principal, (*set)->generation, texts);
+          }
+        }
+      }
+      auth::RequestAuthorization authz(principal, compiled, ctx.source_ip, ctx.secure,
+                                       clock->Now());
+      return authz.Check(action, resource);
+    });
+    context->query->AddService(std::move(iam));
+  }
   context->native = std::make_unique<api::native::NativeApi>(*context->metrics);
   // TODO(server): pass api::awsquery::QueryProtocol::Handle here once it has services (#4).
   context->router = std::make_unique<api::router::Router>(
       *context->native,
       [json = context->json.get()](const api::HttpRequest& request) {
         return json->Handle(request);
+      },
+      [query = context->query.get()](const api::HttpRequest& request) {
+        return query->Handle(request);
       });
 
   if (options.dev) {
@@ -330,6 +384,24 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
           },
           *context->metrics, *context->ids, *context->clock));
   context->http->Start();
+  context->maintenance = std::thread([ctx = context.get()] {
+    std::unique_lock lock(ctx->maintenance_mu);
+    while (!ctx->maintenance_cv.wait_for(lock, std::chrono::minutes(1),
+                                         [ctx] { return ctx->stopping; })) {
+      lock.unlock();
+      util::SystemTime now = ctx->clock->Now();
+      if (auto r = ctx->secrets->RunDueDeletions(now); !r) {
+        util::LogWarn("scheduled secret deletions failed", {{"error", r.error().message}});
+      }
+      if (auto r = ctx->keys->RunDueDeletions(now); !r) {
+        util::LogWarn("scheduled key deletions failed", {{"error", r.error().message}});
+      }
+      if (auto r = ctx->keys->RunDueRotations(now); !r) {
+        util::LogWarn("scheduled key rotations failed", {{"error", r.error().message}});
+      }
+      lock.lock();
+    }
+  });
   util::LogInfo("serving", {{"url", context->Url()},
                             {"data_dir", options.data_dir},
                             {"region", options.region},
@@ -338,6 +410,12 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
 }
 
 void Stop(ServerContext& context) {
+  {
+    std::lock_guard lock(context.maintenance_mu);
+    context.stopping = true;
+  }
+  context.maintenance_cv.notify_all();
+  if (context.maintenance.joinable()) context.maintenance.join();
   if (context.http) context.http->Shutdown();
 }
 

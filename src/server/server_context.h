@@ -3,7 +3,10 @@
 // once by Start() in dependency order and torn down in reverse.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <string_view>
 
@@ -31,6 +34,12 @@ class IdentityStore;
 namespace domain::parameters {
 class ParameterStore;
 }  // namespace domain::parameters
+namespace domain::secrets {
+class SecretStore;
+}  // namespace domain::secrets
+namespace api::awsquery {
+class QueryProtocol;
+}  // namespace api::awsquery
 namespace auth {
 class Authenticator;
 class PolicyCache;
@@ -89,9 +98,16 @@ struct ServerContext {
   std::unique_ptr<auth::PolicyCache> policy_cache;
   std::unique_ptr<audit::FileSink> audit;  // DATA_DIR/audit.log
   std::unique_ptr<domain::parameters::ParameterStore> parameters;
+  std::unique_ptr<domain::secrets::SecretStore> secrets;
   std::unique_ptr<api::awsjson::JsonProtocol> json;
+  std::unique_ptr<api::awsquery::QueryProtocol> query;
   std::unique_ptr<api::native::NativeApi> native;
   std::unique_ptr<api::router::Router> router;
+  // Scheduled work (secret and key deletions, key rotations), every minute.
+  std::thread maintenance;
+  std::mutex maintenance_mu;
+  std::condition_variable maintenance_cv;
+  bool stopping = false;
   std::unique_ptr<HttpServer> http;
 
   // "http://HOST:PORT" with the bound port (IPv6 hosts in brackets).
