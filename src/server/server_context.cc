@@ -326,6 +326,7 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
 
   context->query =
       std::make_unique<api::awsquery::QueryProtocol>(*context->authenticator, *context->metrics);
+  context->query->EnableAudit(*context->audit, *context->clock);
   {
     auto iam = std::make_unique<api::awsquery::IamService>(*context->identities,
                                                             options.account_id);

@@ -430,13 +430,78 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
 
 SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store) : store_(store) {}
 
+namespace {
+
+// The policy check for one call: secretsmanager:<Op> on the secret's ARN (with
+// its secretsmanager:ResourceTag/* keys), on the ARN-to-be for CreateSecret,
+// and on "*" for the account-wide operations; BatchGetSecretValue also needs
+// GetSecretValue on each named secret, as on AWS.
+Status AuthorizeCall(domain::secrets::SecretStore& store, std::string_view operation,
+                     const nlohmann::json& body, const CallContext& ctx) {
+  if (ctx.authz == nullptr) return Ok();
+  std::string action = "secretsmanager:" + std::string(operation);
+  auto base_arn = [&](std::string_view name) {
+    return "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
+           ctx.caller.principal.account_id + ":secret:" + std::string(name);
+  };
+  auto check_secret = [&](std::string_view act, std::string_view id) -> Status {
+    std::map<std::string, std::vector<std::string>> keys;
+    std::string arn;
+    if (auto d = store.DescribeSecret(id)) {
+      arn = d->arn;
+      for (const auto& t : d->tags) keys["secretsmanager:ResourceTag/" + t.key].push_back(t.value);
+    } else {
+      arn = std::string(id).starts_with("arn:") ? std::string(id) : base_arn(id);
+    }
+    return Authorize(ctx, act, arn, keys);
+  };
+  auto string_member = [&](const char* name) -> std::string {
+    auto it = body.find(name);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (operation == "CreateSecret") {
+    std::map<std::string, std::vector<std::string>> keys;
+    if (auto tags = body.find("Tags"); tags != body.end() && tags->is_array()) {
+      for (const auto& t : *tags) {
+        if (t.is_object() && t.contains("Key") && t["Key"].is_string()) {
+          std::string k = t["Key"].get<std::string>();
+          keys["aws:TagKeys"].push_back(k);
+          if (t.contains("Value") && t["Value"].is_string()) {
+            keys["aws:RequestTag/" + k].push_back(t["Value"].get<std::string>());
+          }
+        }
+      }
+    }
+    return Authorize(ctx, action, base_arn(string_member("Name")), keys);
+  }
+  if (operation == "BatchGetSecretValue") {
+    COFFER_RETURN_IF_ERROR(Authorize(ctx, action, "*"));
+    if (auto ids = body.find("SecretIdList"); ids != body.end() && ids->is_array()) {
+      for (const auto& id : *ids) {
+        if (id.is_string()) {
+          COFFER_RETURN_IF_ERROR(
+              check_secret("secretsmanager:GetSecretValue", id.get<std::string>()));
+        }
+      }
+    }
+    return Ok();
+  }
+  std::string id = string_member("SecretId");
+  if (id.empty()) return Authorize(ctx, action, "*");
+  return check_secret(action, id);
+}
+
+}  // namespace
+
 Result<nlohmann::json> SecretsManagerService::Call(std::string_view operation,
-                                                   const nlohmann::json& body, const CallContext&) {
+                                                   const nlohmann::json& body,
+                                                   const CallContext& context) {
   const auto& handlers = Handlers();
   auto it = handlers.find(operation);
   if (it == handlers.end()) {
     return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
   }
+  COFFER_RETURN_IF_ERROR(AuthorizeCall(store_, operation, body, context));
   Fields fields(body);
   return it->second(store_, fields, body);
 }

@@ -195,11 +195,40 @@ bool QueryProtocol::Matches(const HttpRequest& request) {
   return ct.size() >= 33 && IEquals(ct.substr(0, 33), "application/x-www-form-urlencoded");
 }
 
+void QueryProtocol::EnableAudit(audit::Sink& sink, util::Clock& clock) {
+  audit_ = &sink;
+  clock_ = &clock;
+}
+
 HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
   auto started = std::chrono::steady_clock::now();
   QueryService* service = nullptr;
   std::string action = "unknown";
+  std::string principal_arn;
   auto finish = [&](HttpResponse response) {
+    if (audit_ != nullptr) {
+      audit::Record record;
+      record.time = clock_->Now();
+      record.request_id = request.request_id;
+      record.principal_arn = principal_arn;
+      record.source_ip = request.remote_ip;
+      record.api = std::string(service ? service->signing_name() : "query");
+      record.operation = action;
+      record.decision = response.status == 403 ? "denied" : "n/a";
+      record.status = response.status;
+      if (response.status >= 300) {
+        size_t a = response.body.find("<Code>"), b = response.body.find("</Code>");
+        if (a != std::string::npos && b != std::string::npos && b > a) {
+          record.error_code = response.body.substr(a + 6, b - a - 6);
+        }
+      }
+      if (Status written = audit_->Write(record); !written) {
+        response = QueryErrorResponse(service,
+                                      Error{ErrorCode::kUnavailable, Reason::kNone,
+                                            "The request cannot be audited; it was refused."},
+                                      request.request_id);
+      }
+    }
     std::string labels = "api=\"" + std::string(service ? service->signing_name() : "query") +
                          "\",op=\"" + action + "\",code=\"" + std::to_string(response.status) +
                          "\"";
@@ -253,6 +282,13 @@ HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
       return finish(QueryErrorResponse(service, authenticated.error(), request.request_id));
     }
     caller = std::move(*authenticated);
+    principal_arn = caller->principal.arn;
+  }
+  if (audit_ != nullptr && !audit_->Healthy()) {
+    return finish(QueryErrorResponse(service,
+                                     Error{ErrorCode::kUnavailable, Reason::kNone,
+                                           "The request cannot be audited; it was refused."},
+                                     request.request_id));
   }
   QueryContext context{caller ? &*caller : nullptr, request.request_id, request.remote_ip,
                        request.secure};

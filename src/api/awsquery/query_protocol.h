@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "api/http.h"
+#include "audit/audit.h"
+#include "util/time.h"
 #include "auth/authenticator.h"
 #include "util/metrics.h"
 #include "util/result.h"
@@ -81,6 +83,9 @@ class QueryProtocol {
  public:
   QueryProtocol(auth::Authenticator& authenticator, util::Metrics& metrics);
   void AddService(std::unique_ptr<QueryService> service);
+  // Writes one audit record per request and refuses requests while the sink
+  // is unhealthy (fail closed). REQUIRES: before Handle.
+  void EnableAudit(audit::Sink& sink, util::Clock& clock);
 
   // True for a form-encoded POST without X-Amz-Target.
   static bool Matches(const HttpRequest& request);
@@ -89,6 +94,8 @@ class QueryProtocol {
  private:
   auth::Authenticator& authenticator_;
   util::Metrics& metrics_;
+  audit::Sink* audit_ = nullptr;
+  util::Clock* clock_ = nullptr;
   std::vector<std::unique_ptr<QueryService>> services_;
 };
 
