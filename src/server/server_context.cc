@@ -217,6 +217,21 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const ServerOptions& optio
   return Fail(ErrorCode::kInvalidArgument, "unknown storage kind", Reason::kValidation);
 }
 
+// The caller's IAM policies, compiled and cached per principal until IAM
+// changes. Null (nothing allowed) when the caller or its policies cannot be read.
+std::shared_ptr<const auth::CompiledPolicies> CompiledPoliciesFor(
+    domain::iam::IdentityStore& identities, auth::PolicyCache& cache,
+    const auth::Principal& principal) {
+  auto resolved = identities.LookupAccessKey(principal.access_key_id);
+  if (!resolved) return nullptr;
+  auto set = identities.PoliciesFor(*resolved);
+  if (!set) return nullptr;
+  std::vector<auth::PolicyText> texts;
+  texts.reserve((*set)->policies.size());
+  for (const auto& p : (*set)->policies) texts.push_back({p.name, p.document});
+  return cache.Get((*set)->principal, (*set)->generation, texts);
+}
+
 }  // namespace
 
 ServerContext::ServerContext() = default;
@@ -304,15 +319,8 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
   context->json->EnableAudit(*context->audit);
   context->json->EnableAuthorization(
       [identities = context->identities.get(), cache = context->policy_cache.get()](
-          const auth::Principal& principal) -> std::shared_ptr<const auth::CompiledPolicies> {
-        auto resolved = identities->LookupAccessKey(principal.access_key_id);
-        if (!resolved) return nullptr;  // deny: nothing allows an unknown caller
-        auto set = identities->PoliciesFor(*resolved);
-        if (!set) return nullptr;
-        std::vector<auth::PolicyText> texts;
-        texts.reserve((*set)->policies.size());
-        for (const auto& p : (*set)->policies) texts.push_back({p.name, p.document});
-        return cache->Get((*set)->principal, (*set)->generation, texts);
+          const auth::Principal& principal) {
+        return CompiledPoliciesFor(*identities, *cache, principal);
       },
       *context->clock);
   context->json->AddService(std::make_unique<api::awsjson::SsmService>(*context->parameters));
@@ -341,16 +349,7 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
       }
       const auth::Principal& principal = ctx.caller->principal;
       std::shared_ptr<const auth::CompiledPolicies> compiled;
-      if (!principal.is_admin) {
-        auto resolved = identities->LookupAccessKey(principal.access_key_id);
-        if (resolved) {
-          if (auto set = identities->PoliciesFor(*resolved)) {
-            std::vector<auth::PolicyText> texts;
-            for (const auto& p : (*set)->policies) texts.push_back({p.name, p.document});
-            compiled = cache->Get((*set)->principal, (*set)->generation, texts);
-          }
-        }
-      }
+      if (!principal.is_admin) compiled = CompiledPoliciesFor(*identities, *cache, principal);
       auth::RequestAuthorization authz(principal, compiled, ctx.source_ip, ctx.secure,
                                        clock->Now());
       return authz.Check(action, resource);

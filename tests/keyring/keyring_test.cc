@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "storage/memory/memory_backend.h"
+#include "support/matchers.h"
 
 namespace coffer::keyring {
 namespace {
@@ -22,17 +23,6 @@ using storage::memory::MemoryBackend;
 // Compares secret bytes without ever printing them.
 bool SameSecret(const SecretBytes& a, std::string_view b) {
   return crypto::ConstantTimeEquals(a.Reveal(), b);
-}
-
-template <class R>
-::testing::AssertionResult HasError(const R& r, ErrorCode code, Reason reason) {
-  if (r.has_value()) return ::testing::AssertionFailure() << "succeeded unexpectedly";
-  if (r.error().code != code || r.error().reason != reason) {
-    return ::testing::AssertionFailure()
-           << "error " << util::ErrorCodeName(r.error().code) << " reason "
-           << static_cast<int>(r.error().reason) << ": " << r.error().message;
-  }
-  return ::testing::AssertionSuccess();
 }
 
 template <class R>

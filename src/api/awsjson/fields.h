@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/tags.h"
 #include "util/result.h"
 #include "util/secret_bytes.h"
 
@@ -59,6 +60,11 @@ class Fields {
   const nlohmann::json& object_;
   std::string path_;
 };
+
+// The AWS "Tags" member: a list of {Key (1..128), Value (0..256)} objects with
+// at least `min_items` entries. Absent: an empty list, or a ValidationException
+// ("Member must not be null") when `required`.
+Result<std::vector<domain::Tag>> TagList(const Fields& f, bool required, size_t min_items);
 
 // kInvalidArgument (kValidation) with AWS's one-error message.
 std::unexpected<Error> ValidationError(std::string_view shown_value, std::string_view path,

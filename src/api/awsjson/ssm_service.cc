@@ -60,20 +60,7 @@ Result<std::optional<params::ParameterType>> TypeField(const Fields& f) {
 }
 
 Result<std::vector<domain::Tag>> TagsField(const Fields& f, bool required) {
-  COFFER_ASSIGN_OR_RETURN(auto list, f.OptObjectList("Tags", required ? 1 : 0, 1000));
-  std::vector<domain::Tag> tags;
-  if (!list) {
-    if (required) return ValidationError("null", f.PathOf("Tags"), "Member must not be null");
-    return tags;
-  }
-  for (size_t i = 0; i < list->size(); ++i) {
-    Fields tf(*(*list)[i], f.PathOf("Tags") + "." + std::to_string(i + 1) + ".member");
-    domain::Tag tag;
-    COFFER_ASSIGN_OR_RETURN(tag.key, tf.String("Key", 1, 128));
-    COFFER_ASSIGN_OR_RETURN(tag.value, tf.String("Value", 0, 256));
-    tags.push_back(std::move(tag));
-  }
-  return tags;
+  return TagList(f, required, required ? 1 : 0);
 }
 
 Result<std::vector<params::ParameterFilter>> FiltersField(const Fields& f, std::string_view member,

@@ -10,20 +10,10 @@
 #include "crypto/crypto.h"
 #include "domain/kms/internal/records.h"
 #include "storage/memory/memory_backend.h"
+#include "support/matchers.h"
 
 namespace coffer::domain::kms {
 namespace {
-
-template <class R>
-::testing::AssertionResult HasError(const R& r, ErrorCode code, Reason reason) {
-  if (r.has_value()) return ::testing::AssertionFailure() << "succeeded unexpectedly";
-  if (r.error().code != code || r.error().reason != reason) {
-    return ::testing::AssertionFailure()
-           << "error " << util::ErrorCodeName(r.error().code) << " reason "
-           << static_cast<int>(r.error().reason) << ": " << r.error().message;
-  }
-  return ::testing::AssertionSuccess();
-}
 
 class KeyDirectoryTest : public ::testing::Test {
  protected:

@@ -44,19 +44,19 @@ TEST_F(KeyManagementTest, CreateKeyRefusesNonSymmetricKeysWithUnsupportedOperati
   CreateKeyRequest rsa;
   rsa.key_spec = "RSA_2048";
   EXPECT_TRUE(
-      Fails(dir_->CreateKey(rsa), ErrorCode::kInvalidArgument, Reason::kKmsUnsupportedOperation));
+      HasError(dir_->CreateKey(rsa), ErrorCode::kInvalidArgument, Reason::kKmsUnsupportedOperation));
   CreateKeyRequest sign;
   sign.key_usage = "SIGN_VERIFY";
   EXPECT_TRUE(
-      Fails(dir_->CreateKey(sign), ErrorCode::kInvalidArgument, Reason::kKmsUnsupportedOperation));
+      HasError(dir_->CreateKey(sign), ErrorCode::kInvalidArgument, Reason::kKmsUnsupportedOperation));
   CreateKeyRequest external;
   external.origin = "EXTERNAL";
-  EXPECT_TRUE(Fails(dir_->CreateKey(external), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(dir_->CreateKey(external), ErrorCode::kInvalidArgument,
                     Reason::kKmsUnsupportedOperation));
   CreateKeyRequest multi;
   multi.multi_region = true;
   EXPECT_TRUE(
-      Fails(dir_->CreateKey(multi), ErrorCode::kInvalidArgument, Reason::kKmsUnsupportedOperation));
+      HasError(dir_->CreateKey(multi), ErrorCode::kInvalidArgument, Reason::kKmsUnsupportedOperation));
   auto page = dir_->ListKeys(100, "");
   ASSERT_TRUE(page.has_value());
   EXPECT_TRUE(page->keys.empty());
@@ -66,10 +66,10 @@ TEST_F(KeyManagementTest, CreateKeyRefusesNonSymmetricKeysWithUnsupportedOperati
 TEST_F(KeyManagementTest, CreateKeyRejectsLongDescriptionAndBadTag) {
   CreateKeyRequest req;
   req.description = std::string(8193, 'd');
-  EXPECT_TRUE(Fails(dir_->CreateKey(req), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(dir_->CreateKey(req), ErrorCode::kInvalidArgument, Reason::kValidation));
   CreateKeyRequest tagged;
   tagged.tags = {{"aws:reserved", "x"}};
-  EXPECT_TRUE(Fails(dir_->CreateKey(tagged), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(dir_->CreateKey(tagged), ErrorCode::kInvalidArgument, Reason::kValidation));
 }
 
 // DescribeKey of a managed alias reports an AWS-managed key that rotates yearly.
@@ -86,11 +86,11 @@ TEST_F(KeyManagementTest, DescribeManagedAliasReportsAwsManagedRotatingKey) {
 
 // An "arn:" KeyId that is not a KMS ARN is InvalidArn; an unknown key is NotFound.
 TEST_F(KeyManagementTest, DescribeKeyErrorsDistinguishBadArnFromUnknownKey) {
-  EXPECT_TRUE(Fails(dir_->DescribeKey("arn:aws:ssm:us-east-1:000000000000:parameter/x"),
+  EXPECT_TRUE(HasError(dir_->DescribeKey("arn:aws:ssm:us-east-1:000000000000:parameter/x"),
                     ErrorCode::kInvalidArgument, Reason::kKmsInvalidArn));
-  EXPECT_TRUE(Fails(dir_->DescribeKey("arn:nonsense"), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(dir_->DescribeKey("arn:nonsense"), ErrorCode::kInvalidArgument,
                     Reason::kKmsInvalidArn));
-  EXPECT_TRUE(Fails(dir_->DescribeKey("11111111-2222-3333-4444-555555555555"), ErrorCode::kNotFound,
+  EXPECT_TRUE(HasError(dir_->DescribeKey("11111111-2222-3333-4444-555555555555"), ErrorCode::kNotFound,
                     Reason::kInvalidKeyId));
 }
 
@@ -115,7 +115,7 @@ TEST_F(KeyManagementTest, ListKeysPaginatesWithMarkers) {
 
 // A marker that was not issued by ListKeys is InvalidMarker (kInvalidNextToken).
 TEST_F(KeyManagementTest, ListKeysWithForeignMarkerFails) {
-  EXPECT_TRUE(Fails(dir_->ListKeys(10, "not-a-marker!"), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(dir_->ListKeys(10, "not-a-marker!"), ErrorCode::kInvalidArgument,
                     Reason::kInvalidNextToken));
 }
 
@@ -125,7 +125,7 @@ TEST_F(KeyManagementTest, DisableAndEnableChangeState) {
   ASSERT_TRUE(dir_->DisableKey(key.key_id).has_value());
   EXPECT_EQ(dir_->DescribeKey(key.key_id)->state, KeyState::kDisabled);
   EXPECT_TRUE(
-      Fails(dir_->Resolve(key.key_id), ErrorCode::kFailedPrecondition, Reason::kKeyDisabled));
+      HasError(dir_->Resolve(key.key_id), ErrorCode::kFailedPrecondition, Reason::kKeyDisabled));
   ASSERT_TRUE(dir_->EnableKey(key.arn).has_value());
   EXPECT_EQ(dir_->DescribeKey(key.key_id)->state, KeyState::kEnabled);
 }
@@ -134,11 +134,11 @@ TEST_F(KeyManagementTest, DisableAndEnableChangeState) {
 TEST_F(KeyManagementTest, ManagedKeyChangesFailWithUnsupportedOperation) {
   auto managed = dir_->DescribeKey("alias/aws/ssm");
   ASSERT_TRUE(managed.has_value());
-  EXPECT_TRUE(Fails(dir_->DisableKey(managed->key_id), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(dir_->DisableKey(managed->key_id), ErrorCode::kInvalidArgument,
                     Reason::kKmsUnsupportedOperation));
-  EXPECT_TRUE(Fails(dir_->ScheduleKeyDeletion(managed->key_id, 7), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(dir_->ScheduleKeyDeletion(managed->key_id, 7), ErrorCode::kInvalidArgument,
                     Reason::kKmsUnsupportedOperation));
-  EXPECT_TRUE(Fails(dir_->DisableKeyRotation(managed->key_id), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(dir_->DisableKeyRotation(managed->key_id), ErrorCode::kInvalidArgument,
                     Reason::kKmsUnsupportedOperation));
 }
 
@@ -164,12 +164,12 @@ TEST_F(KeyManagementTest, EnableKeyRotationSchedulesNextRotation) {
 TEST_F(KeyManagementTest, EnableKeyRotationRejectsAliasBadPeriodAndDisabledKey) {
   KeyMetadata key = NewKey();
   ASSERT_TRUE(dir_->CreateAlias("alias/app", key.key_id).has_value());
-  EXPECT_TRUE(Fails(dir_->EnableKeyRotation("alias/app", std::nullopt), ErrorCode::kNotFound,
+  EXPECT_TRUE(HasError(dir_->EnableKeyRotation("alias/app", std::nullopt), ErrorCode::kNotFound,
                     Reason::kInvalidKeyId));
-  EXPECT_TRUE(Fails(dir_->EnableKeyRotation(key.key_id, 89), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(dir_->EnableKeyRotation(key.key_id, 89), ErrorCode::kInvalidArgument,
                     Reason::kValidation));
   ASSERT_TRUE(dir_->DisableKey(key.key_id).has_value());
-  EXPECT_TRUE(Fails(dir_->EnableKeyRotation(key.key_id, std::nullopt),
+  EXPECT_TRUE(HasError(dir_->EnableKeyRotation(key.key_id, std::nullopt),
                     ErrorCode::kFailedPrecondition, Reason::kKeyDisabled));
 }
 
@@ -214,7 +214,7 @@ TEST_F(KeyManagementTest, RotateKeyOnDemandAddsVersion) {
   EXPECT_EQ(*keyring_->LatestVersion(key.key_id), 2u);
   EXPECT_FALSE(dir_->GetKeyRotationStatus(key.key_id)->enabled);
   ASSERT_TRUE(dir_->DisableKey(key.key_id).has_value());
-  EXPECT_TRUE(Fails(dir_->RotateKeyOnDemand(key.key_id), ErrorCode::kFailedPrecondition,
+  EXPECT_TRUE(HasError(dir_->RotateKeyOnDemand(key.key_id), ErrorCode::kFailedPrecondition,
                     Reason::kKeyDisabled));
 }
 
@@ -229,27 +229,27 @@ TEST_F(KeyManagementTest, ScheduleAndCancelDeletion) {
   EXPECT_EQ(meta->state, KeyState::kPendingDeletion);
   EXPECT_EQ(meta->pending_window_days, 7);
   // Pending deletion: state-changing operations fail with KMSInvalidState.
-  EXPECT_TRUE(Fails(dir_->ScheduleKeyDeletion(key.key_id, 30), ErrorCode::kFailedPrecondition,
+  EXPECT_TRUE(HasError(dir_->ScheduleKeyDeletion(key.key_id, 30), ErrorCode::kFailedPrecondition,
                     Reason::kKmsInvalidState));
   EXPECT_TRUE(
-      Fails(dir_->EnableKey(key.key_id), ErrorCode::kFailedPrecondition, Reason::kKmsInvalidState));
-  EXPECT_TRUE(Fails(dir_->GetKeyRotationStatus(key.key_id), ErrorCode::kFailedPrecondition,
+      HasError(dir_->EnableKey(key.key_id), ErrorCode::kFailedPrecondition, Reason::kKmsInvalidState));
+  EXPECT_TRUE(HasError(dir_->GetKeyRotationStatus(key.key_id), ErrorCode::kFailedPrecondition,
                     Reason::kKmsInvalidState));
   auto arn = dir_->CancelKeyDeletion(key.key_id);
   ASSERT_TRUE(arn.has_value());
   meta = dir_->DescribeKey(key.key_id);
   EXPECT_EQ(meta->state, KeyState::kDisabled);
   EXPECT_FALSE(meta->deletion_date.has_value());
-  EXPECT_TRUE(Fails(dir_->CancelKeyDeletion(key.key_id), ErrorCode::kFailedPrecondition,
+  EXPECT_TRUE(HasError(dir_->CancelKeyDeletion(key.key_id), ErrorCode::kFailedPrecondition,
                     Reason::kKmsInvalidState));
 }
 
 // PendingWindowInDays outside 7..30 is a validation error.
 TEST_F(KeyManagementTest, ScheduleDeletionRejectsWindowOutOfRange) {
   KeyMetadata key = NewKey();
-  EXPECT_TRUE(Fails(dir_->ScheduleKeyDeletion(key.key_id, 6), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(dir_->ScheduleKeyDeletion(key.key_id, 6), ErrorCode::kInvalidArgument,
                     Reason::kValidation));
-  EXPECT_TRUE(Fails(dir_->ScheduleKeyDeletion(key.key_id, 31), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(dir_->ScheduleKeyDeletion(key.key_id, 31), ErrorCode::kInvalidArgument,
                     Reason::kValidation));
   EXPECT_EQ(dir_->DescribeKey(key.key_id)->state, KeyState::kEnabled);
 }
@@ -266,9 +266,9 @@ TEST_F(KeyManagementTest, RunDueDeletionsDeletesKeyAndAliasesAfterDate) {
   EXPECT_TRUE(dir_->DescribeKey(doomed.key_id).has_value());
   clock_.Advance(std::chrono::seconds(1));
   EXPECT_EQ(*dir_->RunDueDeletions(clock_.Now()), 1);
-  EXPECT_TRUE(Fails(dir_->DescribeKey(doomed.key_id), ErrorCode::kNotFound, Reason::kInvalidKeyId));
+  EXPECT_TRUE(HasError(dir_->DescribeKey(doomed.key_id), ErrorCode::kNotFound, Reason::kInvalidKeyId));
   EXPECT_TRUE(
-      Fails(dir_->DescribeKey("alias/doomed"), ErrorCode::kNotFound, Reason::kInvalidKeyId));
+      HasError(dir_->DescribeKey("alias/doomed"), ErrorCode::kNotFound, Reason::kInvalidKeyId));
   EXPECT_TRUE(dir_->DescribeKey("alias/kept").has_value());
 }
 
@@ -287,11 +287,11 @@ TEST_F(KeyManagementTest, CreateAliasRejectsInvalidNames) {
   KeyMetadata key = NewKey();
   for (std::string_view bad :
        {"app", "alias/", "alias/aws/mine", "alias/has space", "alias/star*"}) {
-    EXPECT_TRUE(Fails(dir_->CreateAlias(bad, key.key_id), ErrorCode::kInvalidArgument,
+    EXPECT_TRUE(HasError(dir_->CreateAlias(bad, key.key_id), ErrorCode::kInvalidArgument,
                       Reason::kKmsInvalidAliasName))
         << bad;
   }
-  EXPECT_TRUE(Fails(dir_->CreateAlias("alias/" + std::string(251, 'a'), key.key_id),
+  EXPECT_TRUE(HasError(dir_->CreateAlias("alias/" + std::string(251, 'a'), key.key_id),
                     ErrorCode::kInvalidArgument, Reason::kKmsInvalidAliasName));
 }
 
@@ -299,17 +299,17 @@ TEST_F(KeyManagementTest, CreateAliasRejectsInvalidNames) {
 TEST_F(KeyManagementTest, CreateAliasTargetAndDuplicateRules) {
   KeyMetadata key = NewKey();
   ASSERT_TRUE(dir_->CreateAlias("alias/a", key.arn).has_value());
-  EXPECT_TRUE(Fails(dir_->CreateAlias("alias/a", key.key_id), ErrorCode::kAlreadyExists,
+  EXPECT_TRUE(HasError(dir_->CreateAlias("alias/a", key.key_id), ErrorCode::kAlreadyExists,
                     Reason::kKmsAliasExists));
   EXPECT_TRUE(
-      Fails(dir_->CreateAlias("alias/b", "alias/a"), ErrorCode::kNotFound, Reason::kInvalidKeyId));
-  EXPECT_TRUE(Fails(dir_->CreateAlias("alias/b", "arn:aws:kms:us-east-1:000000000000:alias/a"),
+      HasError(dir_->CreateAlias("alias/b", "alias/a"), ErrorCode::kNotFound, Reason::kInvalidKeyId));
+  EXPECT_TRUE(HasError(dir_->CreateAlias("alias/b", "arn:aws:kms:us-east-1:000000000000:alias/a"),
                     ErrorCode::kNotFound, Reason::kInvalidKeyId));
-  EXPECT_TRUE(Fails(dir_->CreateAlias("alias/b", "11111111-2222-3333-4444-555555555555"),
+  EXPECT_TRUE(HasError(dir_->CreateAlias("alias/b", "11111111-2222-3333-4444-555555555555"),
                     ErrorCode::kNotFound, Reason::kInvalidKeyId));
   KeyMetadata doomed = NewKey();
   ASSERT_TRUE(dir_->ScheduleKeyDeletion(doomed.key_id, 7).has_value());
-  EXPECT_TRUE(Fails(dir_->CreateAlias("alias/b", doomed.key_id), ErrorCode::kFailedPrecondition,
+  EXPECT_TRUE(HasError(dir_->CreateAlias("alias/b", doomed.key_id), ErrorCode::kFailedPrecondition,
                     Reason::kKmsInvalidState));
   EXPECT_EQ(dir_->DescribeKey("alias/a")->key_id, key.key_id);
 }
@@ -321,13 +321,13 @@ TEST_F(KeyManagementTest, UpdateAndDeleteAlias) {
   ASSERT_TRUE(dir_->CreateAlias("alias/app", a.key_id).has_value());
   ASSERT_TRUE(dir_->UpdateAlias("alias/app", b.key_id).has_value());
   EXPECT_EQ(dir_->DescribeKey("alias/app")->key_id, b.key_id);
-  EXPECT_TRUE(Fails(dir_->UpdateAlias("alias/none", b.key_id), ErrorCode::kNotFound,
+  EXPECT_TRUE(HasError(dir_->UpdateAlias("alias/none", b.key_id), ErrorCode::kNotFound,
                     Reason::kKmsAliasNotFound));
   ASSERT_TRUE(dir_->DeleteAlias("alias/app").has_value());
-  EXPECT_TRUE(Fails(dir_->DescribeKey("alias/app"), ErrorCode::kNotFound, Reason::kInvalidKeyId));
+  EXPECT_TRUE(HasError(dir_->DescribeKey("alias/app"), ErrorCode::kNotFound, Reason::kInvalidKeyId));
   EXPECT_TRUE(
-      Fails(dir_->DeleteAlias("alias/app"), ErrorCode::kNotFound, Reason::kKmsAliasNotFound));
-  EXPECT_TRUE(Fails(dir_->DeleteAlias("alias/aws/ssm"), ErrorCode::kInvalidArgument,
+      HasError(dir_->DeleteAlias("alias/app"), ErrorCode::kNotFound, Reason::kKmsAliasNotFound));
+  EXPECT_TRUE(HasError(dir_->DeleteAlias("alias/aws/ssm"), ErrorCode::kInvalidArgument,
                     Reason::kKmsInvalidAliasName));
 }
 

@@ -52,9 +52,9 @@ TEST_F(KmsCryptoTest, EncryptAcceptsAliasArnAndManagedAlias) {
 // Plaintext must be 1..4096 bytes.
 TEST_F(KmsCryptoTest, EncryptRejectsEmptyAndOversizedPlaintext) {
   KeyMetadata key = NewKey();
-  EXPECT_TRUE(Fails(crypto_->Encrypt(key.key_id, SecretBytes(""), {}), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(crypto_->Encrypt(key.key_id, SecretBytes(""), {}), ErrorCode::kInvalidArgument,
                     Reason::kValidation));
-  EXPECT_TRUE(Fails(crypto_->Encrypt(key.key_id, SecretBytes(std::string(4097, 'x')), {}),
+  EXPECT_TRUE(HasError(crypto_->Encrypt(key.key_id, SecretBytes(std::string(4097, 'x')), {}),
                     ErrorCode::kInvalidArgument, Reason::kValidation));
   EXPECT_TRUE(crypto_->Encrypt(key.key_id, SecretBytes(std::string(4096, 'x')), {}).has_value());
 }
@@ -66,11 +66,11 @@ TEST_F(KmsCryptoTest, EncryptionContextIsBoundAndOrderIndependent) {
   std::string blob = Seal(key, "secret", ctx);
   EncryptionContext same = {{"env", "prod"}, {"app", "orders"}};
   EXPECT_TRUE(crypto_->Decrypt(blob, same, std::nullopt).has_value());
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kInvalidArgument,
                     Reason::kKmsInvalidCiphertext));
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob, {{"app", "orders"}, {"env", "Prod"}}, std::nullopt),
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob, {{"app", "orders"}, {"env", "Prod"}}, std::nullopt),
                     ErrorCode::kInvalidArgument, Reason::kKmsInvalidCiphertext));
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob, {{"app", "orders"}}, std::nullopt),
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob, {{"app", "orders"}}, std::nullopt),
                     ErrorCode::kInvalidArgument, Reason::kKmsInvalidCiphertext));
   // Length prefixes: moving a boundary between key and value changes the context.
   EXPECT_NE(CanonicalContext({{"ab", "c"}}), CanonicalContext({{"a", "bc"}}));
@@ -81,10 +81,10 @@ TEST_F(KmsCryptoTest, DecryptWithOtherKeyIdFailsWithIncorrectKey) {
   KeyMetadata a = NewKey();
   KeyMetadata b = NewKey();
   std::string blob = Seal(a, "secret");
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob, {}, b.key_id), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob, {}, b.key_id), ErrorCode::kInvalidArgument,
                     Reason::kKmsIncorrectKey));
   EXPECT_TRUE(crypto_->Decrypt(blob, {}, a.arn).has_value());
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob, {}, "11111111-2222-3333-4444-555555555555"),
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob, {}, "11111111-2222-3333-4444-555555555555"),
                     ErrorCode::kNotFound, Reason::kInvalidKeyId));
 }
 
@@ -95,18 +95,18 @@ TEST_F(KmsCryptoTest, TamperedOrForeignCiphertextFailsWithInvalidCiphertext) {
   for (size_t i = 0; i < blob.size(); i += 7) {
     std::string bad = blob;
     bad[i] = static_cast<char>(bad[i] ^ 0x01);
-    EXPECT_TRUE(Fails(crypto_->Decrypt(bad, {}, std::nullopt), ErrorCode::kInvalidArgument,
+    EXPECT_TRUE(HasError(crypto_->Decrypt(bad, {}, std::nullopt), ErrorCode::kInvalidArgument,
                       Reason::kKmsInvalidCiphertext))
         << "byte " << i;
   }
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob.substr(0, blob.size() - 1), {}, std::nullopt),
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob.substr(0, blob.size() - 1), {}, std::nullopt),
                     ErrorCode::kInvalidArgument, Reason::kKmsInvalidCiphertext));
-  EXPECT_TRUE(Fails(crypto_->Decrypt("garbage", {}, std::nullopt), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(crypto_->Decrypt("garbage", {}, std::nullopt), ErrorCode::kInvalidArgument,
                     Reason::kKmsInvalidCiphertext));
   // A keyring envelope made for another record kind does not open as KMS ciphertext.
   auto other = keyring_->Encrypt(key.key_id, "ssm/param/x/1", "secret");
   ASSERT_TRUE(other.has_value());
-  EXPECT_TRUE(Fails(crypto_->Decrypt(std::string(kCiphertextMagic) + *other, {}, std::nullopt),
+  EXPECT_TRUE(HasError(crypto_->Decrypt(std::string(kCiphertextMagic) + *other, {}, std::nullopt),
                     ErrorCode::kInvalidArgument, Reason::kKmsInvalidCiphertext));
 }
 
@@ -119,7 +119,7 @@ TEST_F(KmsCryptoTest, CiphertextWithSwappedKeyIdFails) {
   size_t at = blob.find(a.key_id);
   ASSERT_NE(at, std::string::npos);
   blob.replace(at, b.key_id.size(), b.key_id);
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kInvalidArgument,
                     Reason::kKmsInvalidCiphertext));
 }
 
@@ -128,16 +128,16 @@ TEST_F(KmsCryptoTest, KeyStateRulesForCrypto) {
   KeyMetadata key = NewKey();
   std::string blob = Seal(key, "secret");
   ASSERT_TRUE(dir_->DisableKey(key.key_id).has_value());
-  EXPECT_TRUE(Fails(crypto_->Encrypt(key.key_id, SecretBytes("x"), {}),
+  EXPECT_TRUE(HasError(crypto_->Encrypt(key.key_id, SecretBytes("x"), {}),
                     ErrorCode::kFailedPrecondition, Reason::kKeyDisabled));
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kFailedPrecondition,
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kFailedPrecondition,
                     Reason::kKeyDisabled));
   ASSERT_TRUE(dir_->ScheduleKeyDeletion(key.key_id, 7).has_value());
-  EXPECT_TRUE(Fails(crypto_->Encrypt(key.key_id, SecretBytes("x"), {}),
+  EXPECT_TRUE(HasError(crypto_->Encrypt(key.key_id, SecretBytes("x"), {}),
                     ErrorCode::kFailedPrecondition, Reason::kKmsInvalidState));
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kFailedPrecondition,
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kFailedPrecondition,
                     Reason::kKmsInvalidState));
-  EXPECT_TRUE(Fails(crypto_->GenerateDataKey(key.key_id, 32, {}), ErrorCode::kFailedPrecondition,
+  EXPECT_TRUE(HasError(crypto_->GenerateDataKey(key.key_id, 32, {}), ErrorCode::kFailedPrecondition,
                     Reason::kKmsInvalidState));
 }
 
@@ -175,15 +175,15 @@ TEST_F(KmsCryptoTest, ReEncryptMovesToDestinationKeyAndContext) {
   ASSERT_TRUE(re.has_value()) << re.error().message;
   EXPECT_EQ(re->source_key_arn, a.arn);
   EXPECT_EQ(re->key_arn, b.arn);
-  EXPECT_TRUE(Fails(crypto_->Decrypt(re->ciphertext_blob, {{"k", "2"}}, a.key_id),
+  EXPECT_TRUE(HasError(crypto_->Decrypt(re->ciphertext_blob, {{"k", "2"}}, a.key_id),
                     ErrorCode::kInvalidArgument, Reason::kKmsIncorrectKey));
   auto dec = crypto_->Decrypt(re->ciphertext_blob, {{"k", "2"}}, std::nullopt);
   ASSERT_TRUE(dec.has_value());
   EXPECT_TRUE(dec->plaintext.Equals(SecretBytes("payload")));
   // Wrong source context or source key.
-  EXPECT_TRUE(Fails(crypto_->ReEncrypt(blob, {}, std::nullopt, b.key_id, {}),
+  EXPECT_TRUE(HasError(crypto_->ReEncrypt(blob, {}, std::nullopt, b.key_id, {}),
                     ErrorCode::kInvalidArgument, Reason::kKmsInvalidCiphertext));
-  EXPECT_TRUE(Fails(crypto_->ReEncrypt(blob, {{"k", "1"}}, b.key_id, b.key_id, {}),
+  EXPECT_TRUE(HasError(crypto_->ReEncrypt(blob, {{"k", "1"}}, b.key_id, b.key_id, {}),
                     ErrorCode::kInvalidArgument, Reason::kKmsIncorrectKey));
 }
 
@@ -196,9 +196,9 @@ TEST_F(KmsCryptoTest, GenerateDataKeyBlobDecryptsToPlaintext) {
   auto dec = crypto_->Decrypt(dk->ciphertext_blob, {{"purpose", "files"}}, std::nullopt);
   ASSERT_TRUE(dec.has_value());
   EXPECT_TRUE(dec->plaintext.Equals(dk->plaintext));
-  EXPECT_TRUE(Fails(crypto_->GenerateDataKey(key.key_id, 0, {}), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(crypto_->GenerateDataKey(key.key_id, 0, {}), ErrorCode::kInvalidArgument,
                     Reason::kValidation));
-  EXPECT_TRUE(Fails(crypto_->GenerateDataKey(key.key_id, 1025, {}), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(crypto_->GenerateDataKey(key.key_id, 1025, {}), ErrorCode::kInvalidArgument,
                     Reason::kValidation));
 }
 
@@ -209,7 +209,7 @@ TEST_F(KmsCryptoTest, GenerateRandomSizes) {
   EXPECT_EQ(r->size(), 64u);
   EXPECT_FALSE(r->Equals(*KmsCrypto::GenerateRandom(64)));
   EXPECT_TRUE(
-      Fails(KmsCrypto::GenerateRandom(0), ErrorCode::kInvalidArgument, Reason::kValidation));
+      HasError(KmsCrypto::GenerateRandom(0), ErrorCode::kInvalidArgument, Reason::kValidation));
 }
 
 // Decrypt of a ciphertext whose key was deleted is InvalidCiphertext.
@@ -219,7 +219,7 @@ TEST_F(KmsCryptoTest, CiphertextOfDeletedKeyFailsWithInvalidCiphertext) {
   ASSERT_TRUE(dir_->ScheduleKeyDeletion(key.key_id, 7).has_value());
   clock_.Advance(Days(7));
   ASSERT_EQ(*dir_->RunDueDeletions(clock_.Now()), 1);
-  EXPECT_TRUE(Fails(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kInvalidArgument,
+  EXPECT_TRUE(HasError(crypto_->Decrypt(blob, {}, std::nullopt), ErrorCode::kInvalidArgument,
                     Reason::kKmsInvalidCiphertext));
 }
 

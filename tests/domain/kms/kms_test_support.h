@@ -13,19 +13,9 @@
 #include "storage/memory/memory_backend.h"
 #include "util/id_generator.h"
 #include "util/time.h"
+#include "support/matchers.h"
 
 namespace coffer::domain::kms {
-
-template <class R>
-::testing::AssertionResult Fails(const R& r, ErrorCode code, Reason reason) {
-  if (r.has_value()) return ::testing::AssertionFailure() << "succeeded unexpectedly";
-  if (r.error().code != code || r.error().reason != reason) {
-    return ::testing::AssertionFailure()
-           << "error " << util::ErrorCodeName(r.error().code) << " reason "
-           << static_cast<int>(r.error().reason) << ": " << r.error().message;
-  }
-  return ::testing::AssertionSuccess();
-}
 
 class KmsFixture : public ::testing::Test {
  protected:

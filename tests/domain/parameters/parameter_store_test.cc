@@ -16,22 +16,12 @@
 #include "support/faulty_backend.h"
 #include "util/id_generator.h"
 #include "util/time.h"
+#include "support/matchers.h"
 
 namespace coffer::domain::parameters {
 namespace {
 
 constexpr char kUser[] = "arn:aws:iam::000000000000:user/alice";
-
-template <class R>
-::testing::AssertionResult HasError(const R& r, ErrorCode code, Reason reason) {
-  if (r.has_value()) return ::testing::AssertionFailure() << "succeeded unexpectedly";
-  if (r.error().code != code || r.error().reason != reason) {
-    return ::testing::AssertionFailure()
-           << "error " << util::ErrorCodeName(r.error().code) << " reason "
-           << static_cast<int>(r.error().reason) << ": " << r.error().message;
-  }
-  return ::testing::AssertionSuccess();
-}
 
 template <class R>
 ::testing::AssertionResult IsOk(const R& r) {

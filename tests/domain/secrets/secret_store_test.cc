@@ -13,6 +13,7 @@
 #include "storage/memory/memory_backend.h"
 #include "util/id_generator.h"
 #include "util/time.h"
+#include "support/matchers.h"
 
 namespace coffer::domain::secrets {
 namespace {
@@ -23,17 +24,6 @@ constexpr char kTokenA[] = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 constexpr char kTokenB[] = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 constexpr char kTokenC[] = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
 constexpr char kTokenD[] = "dddddddd-dddd-4ddd-8ddd-dddddddddddd";
-
-template <class R>
-::testing::AssertionResult HasError(const R& r, ErrorCode code, Reason reason) {
-  if (r.has_value()) return ::testing::AssertionFailure() << "succeeded unexpectedly";
-  if (r.error().code != code || r.error().reason != reason) {
-    return ::testing::AssertionFailure()
-           << "error " << util::ErrorCodeName(r.error().code) << " reason "
-           << static_cast<int>(r.error().reason) << ": " << r.error().message;
-  }
-  return ::testing::AssertionSuccess();
-}
 
 template <class R>
 ::testing::AssertionResult IsOk(const R& r) {

@@ -1,4 +1,5 @@
 #include "storage/conformance/backend_conformance.h"
+#include "support/matchers.h"
 
 #include <algorithm>
 #include <chrono>
@@ -19,18 +20,6 @@ using ::testing::AssertionSuccess;
 
 // Generous bound on waiting for watch callbacks, so a broken backend fails instead of hanging.
 constexpr auto kWatchTimeout = std::chrono::seconds(60);
-
-template <class T>
-AssertionResult HasError(const Result<T>& r, ErrorCode code, Reason reason = Reason::kNone) {
-  if (r.has_value()) return AssertionFailure() << "expected " << ErrorCodeName(code) << ", got ok";
-  if (r.error().code != code || r.error().reason != reason) {
-    return AssertionFailure() << "expected " << ErrorCodeName(code) << " reason "
-                              << static_cast<int>(reason) << ", got "
-                              << ErrorCodeName(r.error().code) << " reason "
-                              << static_cast<int>(r.error().reason) << ": " << r.error().message;
-  }
-  return AssertionSuccess();
-}
 
 template <class T>
 AssertionResult IsOk(const Result<T>& r) {

@@ -11,6 +11,7 @@
 
 #include "storage/conformance/backend_conformance.h"
 #include "storage/sqlite/temp_dir.h"
+#include "support/matchers.h"
 
 namespace coffer::storage::sqlite {
 namespace {
@@ -55,20 +56,6 @@ class TempSqliteBackend final : public Backend {
 INSTANTIATE_TEST_SUITE_P(Sqlite, BackendConformanceTest,
                          ::testing::Values(BackendFactory{"sqlite", &TempSqliteBackend::Make}),
                          BackendFactoryName);
-
-template <class T>
-::testing::AssertionResult HasError(const Result<T>& r, ErrorCode code,
-                                    Reason reason = Reason::kNone) {
-  if (r.has_value()) {
-    return ::testing::AssertionFailure() << "expected " << ErrorCodeName(code) << ", got ok";
-  }
-  if (r.error().code != code || r.error().reason != reason) {
-    return ::testing::AssertionFailure()
-           << "expected " << ErrorCodeName(code) << ", got " << ErrorCodeName(r.error().code)
-           << " reason " << static_cast<int>(r.error().reason) << ": " << r.error().message;
-  }
-  return ::testing::AssertionSuccess();
-}
 
 template <class T>
 ::testing::AssertionResult IsOk(const Result<T>& r) {
