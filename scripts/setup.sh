@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   libssl-dev libsqlite3-dev sqlite3 libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-boto3 awscli
+  python3 python3-boto3 python3-cryptography python3-psycopg2 awscli
   nginx-light wrk
   etcd-server age gnupg libgpgme-dev postgresql
 )

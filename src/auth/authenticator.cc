@@ -22,6 +22,8 @@ constexpr std::string_view kSignatureMismatchMessage =
     "AWS Secret Access Key and signing method. Consult the service documentation for details.";
 constexpr std::string_view kInvalidTokenMessage =
     "The security token included in the request is invalid.";
+constexpr std::string_view kExpiredTokenMessage =
+    "The security token included in the request is expired";
 
 std::unexpected<Error> Unauthenticated(Reason reason, std::string message) {
   return Fail(ErrorCode::kUnauthenticated, std::move(message), reason);
@@ -191,15 +193,25 @@ struct Authenticator::Impl {
     return derived;
   }
 
-  // The extension point for temporary credentials (STS sessions, #4): ASIA keys
-  // will be resolved from the session store here and `token` checked against
-  // the session (kInvalidSecurityToken / kExpiredSecurityToken). Long-term keys
-  // carry no token, so any token presented with one is refused.
+  // Temporary credentials (STS sessions): the session token must be presented
+  // and equal the session's (constant time), and the session must not have
+  // expired. Long-term keys carry no token, so any token presented with one is
+  // refused.
   Status CheckSessionToken(const domain::iam::IdentityStore::Resolved& resolved,
                            std::string_view token) {
-    (void)resolved;
-    if (token.empty()) return Ok();
-    return Unauthenticated(Reason::kInvalidSecurityToken, std::string(kInvalidTokenMessage));
+    if (!resolved.is_session) {
+      if (token.empty()) return Ok();
+      return Unauthenticated(Reason::kInvalidSecurityToken, std::string(kInvalidTokenMessage));
+    }
+    if (token.empty() ||
+        !crypto::ConstantTimeEquals(token, resolved.session.session_token.Reveal())) {
+      return Unauthenticated(Reason::kInvalidSecurityToken, std::string(kInvalidTokenMessage));
+    }
+    if (resolved.session.Expired(clock.Now())) {
+      return Unauthenticated(Reason::kExpiredSecurityToken,
+                             std::string(kExpiredTokenMessage));
+    }
+    return Ok();
   }
 };
 
@@ -341,6 +353,10 @@ Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) 
   out.principal.account_id = impl_->identities.account_id();
   out.principal.access_key_id = std::string(auth.access_key_id);
   out.principal.is_admin = resolved->user.is_admin;
+  if (resolved->is_session) {
+    out.principal.role_name = std::move(resolved->session.role_name);
+    out.principal.session_name = std::move(resolved->session.session_name);
+  }
   out.scope = Scope{std::string(auth.date), std::string(auth.region), std::string(auth.service)};
   return out;
 }

@@ -28,6 +28,8 @@ struct HttpCall {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::chrono::milliseconds timeout{10000};
+  // PEM bundle of CAs to trust for https instead of the system's ("": system).
+  std::string ca_file;
 };
 
 // Performs one request. kUnavailable when the server cannot be reached or the

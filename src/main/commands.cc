@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "audit/audit.h"
 #include "cli/login.h"
@@ -36,11 +37,13 @@ void AddLoggingFlags(CLI::App& command, LoggingFlags& flags) {
 
 // coffer server --dev --data-dir DIR --listen HOST:PORT [--region R] [--account-id A]
 //               [--storage sqlite|memory] [--io-threads N] [--log-level L] [--log-file F]
+//               [--oidc-ca-file PEM] [--oidc-jwks ISSUER=FILE ...]
 Runner AddServer(CLI::App& command) {
   struct Flags {
     server::ServerOptions options;
     LoggingFlags logging;
     std::string storage = "sqlite";
+    std::vector<std::string> static_jwks;
   };
   auto flags = std::make_shared<Flags>();
   auto& o = flags->options;
@@ -60,12 +63,26 @@ Runner AddServer(CLI::App& command) {
       ->capture_default_str();
   command.add_option("--io-threads", o.http.io_threads, "io threads (0 = one per core)")
       ->check(CLI::Range(0, 1024));
+  command.add_option("--oidc-ca-file", o.oidc_ca_file,
+                     "PEM CA bundle to trust when fetching OIDC issuers' keys (default: system)")
+      ->check(CLI::ExistingFile);
+  command.add_option("--oidc-jwks", flags->static_jwks,
+                     "ISSUER=FILE: use this JWKS file for ISSUER instead of fetching (repeatable)");
   AddLoggingFlags(command, flags->logging);
 
   return [flags]() -> int {
     auto& options = flags->options;
     options.storage =
         flags->storage == "memory" ? server::StorageKind::kMemory : server::StorageKind::kSqlite;
+    for (const std::string& pair : flags->static_jwks) {
+      size_t eq = pair.rfind('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size()) {
+        std::fprintf(stderr, "coffer server: --oidc-jwks wants ISSUER=FILE, got '%s'\n",
+                     pair.c_str());
+        return 2;
+      }
+      options.oidc_static_jwks.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
+    }
     if (!options.dev) {
       std::fprintf(stderr,
                    "coffer server: production mode (sealed root key, unseal) is not implemented "

@@ -19,10 +19,13 @@
 #include "api/awsjson/secretsmanager_service.h"
 #include "api/awsquery/iam_service.h"
 #include "api/awsquery/query_protocol.h"
+#include "api/awsquery/sts_service.h"
 #include "domain/secrets/secret_store.h"
 #include "audit/audit.h"
 #include "auth/authorizer.h"
 #include "auth/authenticator.h"
+#include "auth/oidc.h"
+#include "client/http_client.h"
 #include "domain/iam/identity_store.h"
 #include "domain/kms/key_directory.h"
 #include "domain/parameters/parameter_store.h"
@@ -232,6 +235,33 @@ std::shared_ptr<const auth::CompiledPolicies> CompiledPoliciesFor(
   return cache.Get((*set)->principal, (*set)->generation, texts);
 }
 
+// Fetches OIDC discovery documents and JWKS for auth::OidcVerifier over
+// client/ (libcurl): GET, 5 s timeout, 200 only, at most 1 MiB.
+class CurlFetcher final : public auth::HttpFetcher {
+ public:
+  explicit CurlFetcher(std::string ca_file) : ca_file_(std::move(ca_file)) {}
+
+  Result<std::string> Fetch(const std::string& url) override {
+    client::HttpCall call;
+    call.url = url;
+    call.timeout = std::chrono::seconds(5);
+    call.ca_file = ca_file_;
+    call.headers = {{"Accept", "application/json"}};
+    COFFER_ASSIGN_OR_RETURN(client::HttpResult result, client::Perform(call));
+    if (result.status != 200) {
+      return Fail(ErrorCode::kUnavailable,
+                  url + " answered HTTP " + std::to_string(result.status));
+    }
+    if (result.body.size() > (1u << 20)) {
+      return Fail(ErrorCode::kUnavailable, url + " answered more than 1 MiB");
+    }
+    return std::move(result.body);
+  }
+
+ private:
+  std::string ca_file_;
+};
+
 }  // namespace
 
 ServerContext::ServerContext() = default;
@@ -356,8 +386,35 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
     });
     context->query->AddService(std::move(iam));
   }
+  context->oidc_fetcher = std::make_unique<CurlFetcher>(options.oidc_ca_file);
+  context->oidc = std::make_unique<auth::OidcVerifier>(*context->oidc_fetcher, *context->clock);
+  for (const auto& [issuer, file] : options.oidc_static_jwks) {
+    auto text = ReadSmallFile(file);
+    if (!text) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "cannot read the static JWKS " + file + ": " + text.error().message);
+    }
+    if (Status set = context->oidc->SetStaticJwks(issuer, *text); !set) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the static JWKS " + file + " does not parse: " + set.error().message);
+    }
+  }
+  // STS: AssumeRole asks the caller's identity policies (sts:AssumeRole on the
+  // role) unless the trust policy names the caller itself.
+  context->query->AddService(std::make_unique<api::awsquery::StsService>(
+      *context->identities, *context->oidc, *context->clock,
+      [identities = context->identities.get(), cache = context->policy_cache.get(),
+       clock = context->clock.get()](const api::awsquery::QueryContext& ctx,
+                                     std::string_view action, std::string_view resource) {
+        if (ctx.caller == nullptr) return false;
+        const auth::Principal& principal = ctx.caller->principal;
+        std::shared_ptr<const auth::CompiledPolicies> compiled;
+        if (!principal.is_admin) compiled = CompiledPoliciesFor(*identities, *cache, principal);
+        auth::RequestAuthorization authz(principal, compiled, ctx.source_ip, ctx.secure,
+                                         clock->Now());
+        return authz.Allowed(action, resource);
+      }));
   context->native = std::make_unique<api::native::NativeApi>(*context->metrics);
-  // TODO(server): pass api::awsquery::QueryProtocol::Handle here once it has services (#4).
   context->router = std::make_unique<api::router::Router>(
       *context->native,
       [json = context->json.get()](const api::HttpRequest& request) {

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -42,6 +44,8 @@ class QueryProtocol;
 }  // namespace api::awsquery
 namespace auth {
 class Authenticator;
+class HttpFetcher;
+class OidcVerifier;
 class PolicyCache;
 }  // namespace auth
 namespace audit {
@@ -74,6 +78,12 @@ struct ServerOptions {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   StorageKind storage = StorageKind::kSqlite;
+  // OIDC federation (STS AssumeRoleWithWebIdentity): a PEM CA bundle to trust
+  // when fetching issuers' discovery documents and JWKS ("" = the system's),
+  // and static JWKS files for issuers that cannot be reached (air-gapped),
+  // as (issuer URL, file path) pairs.
+  std::string oidc_ca_file;
+  std::vector<std::pair<std::string, std::string>> oidc_static_jwks;
   // Limits, timeouts and threads; host and port are taken from `listen`.
   HttpServerOptions http;
 };
@@ -96,6 +106,8 @@ struct ServerContext {
   std::unique_ptr<domain::iam::IdentityStore> identities;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::PolicyCache> policy_cache;
+  std::unique_ptr<auth::HttpFetcher> oidc_fetcher;
+  std::unique_ptr<auth::OidcVerifier> oidc;
   std::unique_ptr<audit::FileSink> audit;  // DATA_DIR/audit.log
   std::unique_ptr<domain::parameters::ParameterStore> parameters;
   std::unique_ptr<domain::secrets::SecretStore> secrets;

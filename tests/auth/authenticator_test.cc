@@ -463,6 +463,62 @@ TEST_F(AuthenticatorTest, ChangedSecretInvalidatesCachedSigningKey) {
   EXPECT_TRUE(AuthenticateAt(new_signed, "20261128T091057Z").has_value());
 }
 
+// Temporary credentials: an STS session signs like any key while it lasts,
+// with its token; without the token, with another token, or after it expires
+// it is refused.
+class SessionAuthenticatorTest : public AuthenticatorTest {
+ protected:
+  void SetUp() override {
+    AuthenticatorTest::SetUp();
+    domain::iam::NewRole role;
+    role.name = "app";
+    role.assume_role_policy =
+        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]})";
+    ASSERT_TRUE(identities_->CreateRole(role).has_value());
+    auto session = identities_->CreateSession("app", "build-42", std::chrono::seconds(900), {}, {});
+    ASSERT_TRUE(session.has_value()) << session.error().message;
+    session_ = std::move(*session);
+  }
+
+  OwnedRequest SessionRequest(std::string_view token) {
+    OwnedRequest r = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+    if (!token.empty()) r.headers.emplace_back("X-Amz-Security-Token", std::string(token));
+    SignRequest(r, "20261128T091057Z", "ssm", session_.secret_access_key.Reveal(),
+                session_.access_key_id);
+    return r;
+  }
+
+  domain::iam::Session session_;
+};
+
+TEST_F(SessionAuthenticatorTest, SessionWithItsTokenVerifiesAsTheAssumedRole) {
+  auto r = AuthenticateAt(SessionRequest(session_.session_token.Reveal()), "20261128T091057Z");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->principal.arn, "arn:aws:sts::000000000000:assumed-role/app/build-42");
+  EXPECT_EQ(r->principal.role_name, "app");
+  EXPECT_EQ(r->principal.session_name, "build-42");
+  EXPECT_TRUE(r->principal.user_name.empty());
+  EXPECT_FALSE(r->principal.is_admin);
+}
+
+TEST_F(SessionAuthenticatorTest, SessionWithoutTokenFailsWithInvalidSecurityToken) {
+  ExpectError(AuthenticateAt(SessionRequest(""), "20261128T091057Z"),
+              Reason::kInvalidSecurityToken);
+}
+
+TEST_F(SessionAuthenticatorTest, SessionWithAnotherTokenFailsWithInvalidSecurityToken) {
+  std::string token(session_.session_token.Reveal());
+  token.back() = token.back() == 'A' ? 'B' : 'A';
+  ExpectError(AuthenticateAt(SessionRequest(token), "20261128T091057Z"),
+              Reason::kInvalidSecurityToken);
+}
+
+TEST_F(SessionAuthenticatorTest, ExpiredSessionFailsWithExpiredSecurityToken) {
+  OwnedRequest r = SessionRequest(session_.session_token.Reveal());
+  // 900 s later the session is over; the signature itself is still in its window.
+  ExpectError(AuthenticateAt(r, "20261128T092557Z"), Reason::kExpiredSecurityToken);
+}
+
 // PeekScope reads region and service without verifying anything.
 TEST_F(AuthenticatorTest, PeekScopeReturnsCredentialScope) {
   auto scope = Authenticator::PeekScope(*OwnedRequest(Capture().at(0)).Header("Authorization"));
