@@ -387,7 +387,10 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
     context->query->AddService(std::move(iam));
   }
   context->oidc_fetcher = std::make_unique<CurlFetcher>(options.oidc_ca_file);
-  context->oidc = std::make_unique<auth::OidcVerifier>(*context->oidc_fetcher, *context->clock);
+  // An unknown kid refetches the issuer's JWKS at most every 5 s (key rotation
+  // is picked up at once; a flood of made-up kids costs one fetch per 5 s).
+  context->oidc = std::make_unique<auth::OidcVerifier>(*context->oidc_fetcher, *context->clock,
+                                                       std::chrono::seconds(5));
   for (const auto& [issuer, file] : options.oidc_static_jwks) {
     auto text = ReadSmallFile(file);
     if (!text) {

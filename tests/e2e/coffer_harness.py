@@ -363,6 +363,7 @@ class CofferServer(Target):
         self.proc = None
         self.runs = 0
         self.log_files = []
+        self.server_env = {}  # extra environment for the server process (e.g. libfaketime)
 
     def start(self, timeout=20):
         self.runs += 1
@@ -373,7 +374,7 @@ class CofferServer(Target):
                 "--listen", "127.0.0.1:0"] + self.extra_args
         with open(out, "wb") as fo, open(err, "wb") as fe:
             self.proc = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
-                                         env=_clean_env())
+                                         env=dict(_clean_env(), **self.server_env))
         m = _wait_for_line(out, r"listening on (http://127\.0\.0\.1:(\d+))", self.proc, timeout)
         if not m:
             rc = self.proc.poll()
