@@ -10,7 +10,7 @@ PACKAGES=(
   libcli11-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-boto3 python3-cryptography python3-psycopg2 awscli
   nginx-light wrk
-  etcd-server age gnupg libgpgme-dev postgresql
+  etcd-server age gnupg libgpgme-dev postgresql faketime
 )
 
 missing=()
