@@ -110,6 +110,7 @@ Result<AwsResponse> SignedCall(const AwsConfig& config, std::string_view service
   call.url = config.endpoint;
   call.headers = std::move(headers);
   call.body = std::move(body);
+  call.timeout = config.timeout;
   COFFER_ASSIGN_OR_RETURN(HttpResult r, Perform(call));
   AwsResponse out;
   out.status = r.status;

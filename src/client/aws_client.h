@@ -4,6 +4,7 @@
 // helpers, and AWS error bodies turned into Errors that name the AWS code.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@ struct AwsConfig {
   std::string endpoint;  // "http://127.0.0.1:8080"
   std::string region = "us-east-1";
   std::optional<Credentials> credentials;  // absent: unsigned calls only
+  std::chrono::milliseconds timeout{10000};  // per call, connect to last byte
 };
 
 // Resolves credentials and region from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /

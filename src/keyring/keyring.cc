@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "util/check.h"
 #include "util/encoding.h"
+#include "util/log.h"
 
 namespace coffer::keyring {
 namespace {
@@ -281,7 +282,7 @@ Result<ParsedRecord> ParseRecord(std::string_view key_id, std::string_view rec) 
     return Fail(
         ErrorCode::kDataLoss,
         "key material record for " + std::string(key_id) + " is corrupt: " + std::string(what),
-        Reason::kCiphertextMalformed);
+        Reason::kKeyMaterialDamaged);
   };
   if (rec.size() < 2 || static_cast<uint8_t>(rec[0]) != kRecordV1) return corrupt("format byte");
   size_t fp_len = static_cast<unsigned char>(rec[1]);
@@ -325,7 +326,7 @@ Result<SecretBytes> UnwrapMaterial(const RootKey& root, std::string_view fingerp
     return Fail(ErrorCode::kDataLoss,
                 "key material of " + std::string(key_id) + " version " + std::to_string(version) +
                     " failed authentication (tampered or corrupt)",
-                Reason::kCiphertextTampered);
+                Reason::kKeyMaterialDamaged);
   }
   return std::move(*opened);
 }
@@ -378,7 +379,7 @@ Result<std::shared_ptr<const Keyring::KeyMaterial>> Keyring::Decode(std::string_
     // The material opened under our root key, so the stored fingerprint itself was altered.
     return Fail(ErrorCode::kDataLoss,
                 "key material record for " + std::string(key_id) + " has a tampered fingerprint",
-                Reason::kCiphertextTampered);
+                Reason::kKeyMaterialDamaged);
   }
   return std::shared_ptr<const KeyMaterial>(std::move(km));
 }
@@ -399,8 +400,17 @@ Status Keyring::Reload() {
   std::map<std::string, std::shared_ptr<const KeyMaterial>, std::less<>> loaded;
   for (const storage::Entry& entry : range.entries) {
     std::string key_id = entry.key.substr(kRecordPrefix.size());
-    COFFER_ASSIGN_OR_RETURN(auto km, Decode(key_id, entry));
-    loaded.emplace(std::move(key_id), std::move(km));
+    auto km = Decode(key_id, entry);
+    if (!km.has_value()) {
+      // One damaged key must not take every other key down with it: it stays
+      // out of the cache, and each use reads it again and fails the same way
+      // (kDataLoss, kKeyMaterialDamaged). Another root key is fatal.
+      if (km.error().reason != Reason::kKeyMaterialDamaged) return Fail(std::move(km).error());
+      util::LogError("key material is damaged; values under this key cannot be used",
+                     {{"key_id", key_id}, {"error", km.error().message}});
+      continue;
+    }
+    loaded.emplace(std::move(key_id), std::move(*km));
   }
   for (auto& [key_id, km] : loaded) Install(key_id, std::move(km));
   return Ok();
@@ -569,6 +579,18 @@ Result<std::string> Keyring::Rewrap(std::string_view aad, std::string_view envel
   if (d.key.version == km->versions.size()) return std::string(envelope);
   return Seal(d.key.key_id, *km, aad, d.plaintext.Reveal());
 }
+
+Result<std::optional<std::string>> Keyring::RewrapIfStale(std::string_view aad,
+                                                          std::string_view envelope) {
+  COFFER_ASSIGN_OR_RETURN(EnvelopeView v, ParseEnvelope(envelope));
+  COFFER_ASSIGN_OR_RETURN(auto km, Find(v.key_id, true));
+  if (v.version == km->versions.size()) return std::optional<std::string>();
+  COFFER_ASSIGN_OR_RETURN(Decrypted d, Decrypt(aad, envelope));
+  COFFER_ASSIGN_OR_RETURN(std::string fresh, Seal(v.key_id, *km, aad, d.plaintext.Reveal()));
+  return std::optional<std::string>(std::move(fresh));
+}
+
+Status Keyring::Refresh() { return Reload(); }
 
 Result<KeyVersionRef> Keyring::Inspect(std::string_view envelope) {
   COFFER_ASSIGN_OR_RETURN(EnvelopeView v, ParseEnvelope(envelope));

@@ -13,9 +13,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/backend.h"
 #include "util/result.h"
@@ -57,6 +59,16 @@ struct Decrypted {
   KeyVersionRef key;
 };
 
+// What one re-wrap pass over stored envelopes did (RewrapIfStale over a
+// record kind): envelopes looked at, envelopes re-encrypted under the newest
+// version of their key, and the records that could not be (named by record
+// identity and error message, never by value).
+struct RewrapReport {
+  int64_t scanned = 0;
+  int64_t rewrapped = 0;
+  std::vector<std::string> failures;
+};
+
 // Thread-safe. Unwrapped material is cached in memory; a key or version the
 // cache does not know is looked up in storage again (another server may have
 // created or rotated it).
@@ -64,7 +76,9 @@ class Keyring {
  public:
   // Loads wrapped key material from `backend` and unwraps it with `root`.
   // kFailedPrecondition (Reason::kRootKeyMismatch) when the stored material was
-  // wrapped by another root key; kDataLoss when a record is tampered with.
+  // wrapped by another root key. A record that is tampered with or corrupt is
+  // logged and left out: every later use of that key fails with kDataLoss
+  // (Reason::kKeyMaterialDamaged), and the other keys keep working.
   static Result<std::unique_ptr<Keyring>> Open(storage::Backend& backend, RootKey root,
                                                util::Clock& clock);
 
@@ -85,11 +99,21 @@ class Keyring {
   // Opens an envelope made by Encrypt with the same `aad`.
   // kDataLoss (kCiphertextTampered) if the envelope or aad does not match;
   // kDataLoss (kCiphertextMalformed) if it is not an envelope;
+  // kDataLoss (kKeyMaterialDamaged) if its key's stored material is damaged;
   // kNotFound (kKeyNotFound / kKeyVersionNotFound) if its key is unknown.
   Result<Decrypted> Decrypt(std::string_view aad, std::string_view envelope);
   // Decrypts and re-encrypts under the newest version of the same key (no-op
   // copy if already newest). Same errors as Decrypt.
   Result<std::string> Rewrap(std::string_view aad, std::string_view envelope);
+  // Re-wrap of stored values: nullopt when `envelope` is already under the
+  // newest version of its key (nothing decrypted); otherwise the same plaintext
+  // sealed again under the newest version, with the same `aad`. Errors as
+  // Decrypt. Call Refresh() first to see rotations made by another server.
+  Result<std::optional<std::string>> RewrapIfStale(std::string_view aad,
+                                                   std::string_view envelope);
+  // Re-reads every key's material from storage (keys created or rotated by
+  // another server). Errors as Open.
+  Status Refresh();
 
   // Reads the key reference from an envelope without decrypting it.
   // kDataLoss (kCiphertextMalformed) if it is not an envelope.

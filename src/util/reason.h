@@ -24,6 +24,7 @@ enum class Reason {
   kKeyDisabled,
   kKeyVersionNotFound,
   kRootKeyMismatch,
+  kKeyMaterialDamaged,  // stored key material does not open under the root key (tampered)
 
   // auth/ (SigV4)
   kMissingAuthenticationToken,
@@ -36,6 +37,7 @@ enum class Reason {
   kExpiredSecurityToken,
   kAccessDenied,
   kMalformedPolicy,
+  kPublicPolicy,  // a resource policy grants broad access and BlockPublicPolicy is set
   kInvalidIdentityToken,
   kExpiredIdentityToken,
   kIdpRejectedClaim,

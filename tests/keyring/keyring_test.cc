@@ -285,10 +285,16 @@ TEST_F(KeyringTest, OpenWithAnotherRootKeyFailsWithRootKeyMismatch) {
   EXPECT_TRUE(HasError(other, ErrorCode::kFailedPrecondition, Reason::kRootKeyMismatch));
 }
 
-// Any flipped byte of a stored key material record is detected at load.
-TEST_F(KeyringTest, TamperedStoredMaterialFailsWithDataLoss) {
+// Any flipped byte of a stored key material record is detected: the keyring
+// still opens (other keys keep working), and every use of the damaged key fails
+// with kDataLoss (kKeyMaterialDamaged) instead of sealing or opening anything.
+TEST_F(KeyringTest, TamperedStoredMaterialFailsWithKeyMaterialDamaged) {
   ASSERT_TRUE(keyring_->CreateKey("k").has_value());
   ASSERT_TRUE(keyring_->RotateKey("k").has_value());
+  ASSERT_TRUE(keyring_->CreateKey("other").has_value());
+  auto sealed = keyring_->Encrypt("k", "r", "value");
+  auto other = keyring_->Encrypt("other", "r", "fine");
+  ASSERT_TRUE(sealed.has_value() && other.has_value());
   auto entry = backend_.Get("keyring/k");
   ASSERT_TRUE(entry.has_value());
   const std::string original = entry->value;
@@ -299,10 +305,58 @@ TEST_F(KeyringTest, TamperedStoredMaterialFailsWithDataLoss) {
     txn.writes.push_back(storage::Write::Put("keyring/k", bad));
     ASSERT_TRUE(backend_.Commit(txn).has_value());
     auto opened = Keyring::Open(backend_, RootKey::FromMaterial(root_.material()), clock_);
-    ASSERT_FALSE(opened.has_value()) << "byte " << i;
-    EXPECT_EQ(opened.error().code, ErrorCode::kDataLoss)
-        << "byte " << i << ": " << opened.error().message;
+    ASSERT_TRUE(opened.has_value()) << "byte " << i << ": " << opened.error().message;
+    Keyring& k = **opened;
+    EXPECT_TRUE(HasError(k.Decrypt("r", *sealed), ErrorCode::kDataLoss,
+                         Reason::kKeyMaterialDamaged))
+        << "byte " << i;
+    EXPECT_TRUE(HasError(k.Encrypt("k", "r", "x"), ErrorCode::kDataLoss,
+                         Reason::kKeyMaterialDamaged))
+        << "byte " << i;
+    EXPECT_FALSE(k.HasKey("k")) << "byte " << i;
+    auto fine = k.Decrypt("r", *other);
+    ASSERT_TRUE(fine.has_value()) << "byte " << i;
+    EXPECT_TRUE(SameSecret(fine->plaintext, "fine"));
   }
+}
+
+// RewrapIfStale leaves an envelope under the newest version alone and re-seals
+// an older one under the newest version with the same aad and plaintext.
+TEST_F(KeyringTest, RewrapIfStaleResealsOnlyOlderVersions) {
+  ASSERT_TRUE(keyring_->CreateKey("k").has_value());
+  auto old_env = keyring_->Encrypt("k", "rec/1", "value");
+  ASSERT_TRUE(old_env.has_value());
+  auto unchanged = keyring_->RewrapIfStale("rec/1", *old_env);
+  ASSERT_TRUE(unchanged.has_value());
+  EXPECT_FALSE(unchanged->has_value());
+  ASSERT_TRUE(keyring_->RotateKey("k").has_value());
+  auto fresh = keyring_->RewrapIfStale("rec/1", *old_env);
+  ASSERT_TRUE(fresh.has_value() && fresh->has_value());
+  EXPECT_EQ(Keyring::Inspect(**fresh)->version, 2u);
+  auto opened = keyring_->Decrypt("rec/1", **fresh);
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_TRUE(SameSecret(opened->plaintext, "value"));
+  EXPECT_TRUE(HasError(keyring_->Decrypt("rec/2", **fresh), ErrorCode::kDataLoss,
+                       Reason::kCiphertextTampered));
+  EXPECT_FALSE(keyring_->RewrapIfStale("rec/1", **fresh)->has_value());
+  // The aad still has to match.
+  EXPECT_TRUE(HasError(keyring_->RewrapIfStale("rec/2", *old_env), ErrorCode::kDataLoss,
+                       Reason::kCiphertextTampered));
+}
+
+// Refresh picks up a rotation made through another keyring on the same storage.
+TEST_F(KeyringTest, RefreshSeesRotationByAnotherInstance) {
+  ASSERT_TRUE(keyring_->CreateKey("k").has_value());
+  auto env = keyring_->Encrypt("k", "r", "v");
+  ASSERT_TRUE(env.has_value());
+  auto other = OpenWith(root_);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->RotateKey("k").has_value());
+  EXPECT_FALSE(keyring_->RewrapIfStale("r", *env)->has_value());  // cache still at version 1
+  ASSERT_TRUE(keyring_->Refresh().has_value());
+  auto fresh = keyring_->RewrapIfStale("r", *env);
+  ASSERT_TRUE(fresh.has_value() && fresh->has_value());
+  EXPECT_EQ(Keyring::Inspect(**fresh)->version, 2u);
 }
 
 // The stored record never holds the raw key material or the root key.

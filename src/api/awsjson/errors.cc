@@ -103,6 +103,15 @@ constexpr auto kTable = std::to_array<Row>({
     {"secretsmanager", C::kInvalidArgument, R::kInvalidNextToken, "InvalidNextTokenException", 400,
      true},
     {"secretsmanager", C::kAborted, R::kTooManyUpdates, "InternalServiceError", 500, true},
+    {"secretsmanager", C::kInvalidArgument, R::kMalformedPolicy,
+     "MalformedPolicyDocumentException", 400, true},
+    {"secretsmanager", C::kInvalidArgument, R::kPublicPolicy, "PublicPolicyException", 400, true},
+
+    // Stored KMS key material that no longer opens under the root key: a
+    // server-side fault, named in the message (never a value).
+    {"ssm", C::kDataLoss, R::kKeyMaterialDamaged, "InternalServerError", 500, true},
+    {"secretsmanager", C::kDataLoss, R::kKeyMaterialDamaged, "InternalServiceError", 500, true},
+    {"kms", C::kDataLoss, R::kKeyMaterialDamaged, "KMSInternalException", 500, false},
 
     // Every JSON service: framing and validation.
     {"*", C::kInvalidArgument, R::kValidation, "ValidationException", 400, false},

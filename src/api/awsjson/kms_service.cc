@@ -168,6 +168,8 @@ struct Deps {
   kms::KeyDirectory& keys;
   kms::KmsCrypto& crypto;
   const CallContext& ctx;
+  domain::parameters::ParameterStore* parameters = nullptr;  // RewrapStoredValues only
+  domain::secrets::SecretStore* secrets = nullptr;
 };
 
 // --- authorization -------------------------------------------------------------
@@ -186,24 +188,43 @@ std::string GuessArn(Deps& d, std::string_view input) {
   return ArnPrefix(d) + "key/" + std::string(input);
 }
 
+using ConditionKeys = std::map<std::string, std::vector<std::string>>;
+
+// The condition keys an encryption context gives a request, as AWS KMS does:
+// kms:EncryptionContext:<key> = value for each pair, and
+// kms:EncryptionContextKeys = every key.
+ConditionKeys ContextKeys(const kms::EncryptionContext& context) {
+  ConditionKeys out;
+  auto& names = out["kms:EncryptionContextKeys"];
+  for (const auto& [k, v] : context) {
+    out["kms:EncryptionContext:" + k] = {v};
+    names.push_back(k);
+  }
+  return out;
+}
+
 // Checks `action` on the key `key_id` resolves to (or on the ARN it names when
 // it does not resolve, so that an unauthorized caller learns nothing). The
 // domain call that follows reports a resolution error.
-Status AuthorizeKey(Deps& d, std::string_view action, std::string_view key_id) {
+// `context_keys`: the request's kms:EncryptionContext:* keys (ContextKeys()).
+Status AuthorizeKey(Deps& d, std::string_view action, std::string_view key_id,
+                    const ConditionKeys& context_keys = {}) {
   if (d.ctx.authz == nullptr) return Ok();
   auto meta = d.keys.DescribeKey(key_id);
-  return Authorize(d.ctx, action, meta.has_value() ? meta->arn : GuessArn(d, key_id));
+  return Authorize(d.ctx, action, meta.has_value() ? meta->arn : GuessArn(d, key_id),
+                   context_keys);
 }
 
 // Checks `action` on the key a ciphertext blob names ("*" if it names none).
-Status AuthorizeBlob(Deps& d, std::string_view action, std::string_view blob) {
+Status AuthorizeBlob(Deps& d, std::string_view action, std::string_view blob,
+                     const ConditionKeys& context_keys = {}) {
   if (d.ctx.authz == nullptr) return Ok();
   std::string resource = "*";
   if (blob.starts_with(kms::kCiphertextMagic)) {
     auto ref = keyring::Keyring::Inspect(blob.substr(kms::kCiphertextMagic.size()));
     if (ref.has_value()) resource = ArnPrefix(d) + "key/" + ref->key_id;
   }
-  return Authorize(d.ctx, action, resource);
+  return Authorize(d.ctx, action, resource, context_keys);
 }
 
 using Handler = std::function<Result<json>(Deps&, const Fields&, const json&)>;
@@ -350,7 +371,8 @@ Result<json> RotateKeyOnDemand(Deps& d, const Fields& f, const json&) {
   COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:RotateKeyOnDemand", key_id));
   COFFER_ASSIGN_OR_RETURN(std::string arn, d.keys.RotateKeyOnDemand(key_id));
   json out = json::object();
-  out["KeyId"] = arn;
+  // AWS answers the key id here (not the ARN, unlike Schedule/CancelKeyDeletion).
+  out["KeyId"] = arn.substr(arn.rfind('/') + 1);
   return out;
 }
 
@@ -435,7 +457,7 @@ Result<json> Encrypt(Deps& d, const Fields& f, const json& body) {
   COFFER_ASSIGN_OR_RETURN(kms::EncryptionContext context, ContextField(body, "EncryptionContext"));
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
   COFFER_RETURN_IF_ERROR(AlgorithmField(f, "EncryptionAlgorithm"));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:Encrypt", key_id));
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:Encrypt", key_id, ContextKeys(context)));
   COFFER_ASSIGN_OR_RETURN(kms::EncryptResult r, d.crypto.Encrypt(key_id, plaintext, context));
   json out = json::object();
   out["CiphertextBlob"] = util::Base64Encode(r.ciphertext_blob);
@@ -452,7 +474,7 @@ Result<json> Decrypt(Deps& d, const Fields& f, const json& body) {
   COFFER_RETURN_IF_ERROR(AlgorithmField(f, "EncryptionAlgorithm"));
   std::optional<std::string_view> expected;
   if (key_id) expected = *key_id;
-  COFFER_RETURN_IF_ERROR(AuthorizeBlob(d, "kms:Decrypt", blob));
+  COFFER_RETURN_IF_ERROR(AuthorizeBlob(d, "kms:Decrypt", blob, ContextKeys(context)));
   COFFER_ASSIGN_OR_RETURN(kms::DecryptResult r, d.crypto.Decrypt(blob, context, expected));
   json out = json::object();
   out["KeyId"] = r.key_arn;
@@ -474,8 +496,10 @@ Result<json> ReEncrypt(Deps& d, const Fields& f, const json& body) {
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
   std::optional<std::string_view> expected;
   if (source_key) expected = *source_key;
-  COFFER_RETURN_IF_ERROR(AuthorizeBlob(d, "kms:ReEncryptFrom", blob));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:ReEncryptTo", destination));
+  COFFER_RETURN_IF_ERROR(
+      AuthorizeBlob(d, "kms:ReEncryptFrom", blob, ContextKeys(source_context)));
+  COFFER_RETURN_IF_ERROR(
+      AuthorizeKey(d, "kms:ReEncryptTo", destination, ContextKeys(destination_context)));
   COFFER_ASSIGN_OR_RETURN(
       kms::ReEncryptResult r,
       d.crypto.ReEncrypt(blob, source_context, expected, destination, destination_context));
@@ -509,7 +533,7 @@ Result<kms::DataKey> MakeDataKey(Deps& d, const Fields& f, const json& body,
   COFFER_ASSIGN_OR_RETURN(kms::EncryptionContext context, ContextField(body, "EncryptionContext"));
   COFFER_ASSIGN_OR_RETURN(size_t size, DataKeySize(f));
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, action, key_id));
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, action, key_id, ContextKeys(context)));
   return d.crypto.GenerateDataKey(key_id, size, context);
 }
 
@@ -551,6 +575,41 @@ Result<json> GenerateRandom(Deps& d, const Fields& f, const json&) {
   return out;
 }
 
+json RenderRewrap(const keyring::RewrapReport& r) {
+  return {{"Scanned", r.scanned}, {"Rewrapped", r.rewrapped}};
+}
+
+// Coffer's own operation (not in AWS KMS): re-wraps stored parameter and
+// secret values under the newest version of their key (kms_service.h).
+Result<json> RewrapStoredValues(Deps& d, const Fields& f, const json&) {
+  if (d.parameters == nullptr || d.secrets == nullptr) {
+    return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
+  }
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> key_id, OptKeyIdField(f, "KeyId"));
+  if (key_id) {
+    COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:RewrapStoredValues", *key_id));
+  } else {
+    COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:RewrapStoredValues", "*"));
+  }
+  std::optional<std::string> resolved;
+  if (key_id) {
+    COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.DescribeKey(*key_id));
+    resolved = meta.key_id;
+  }
+  std::optional<std::string_view> filter;
+  if (resolved) filter = *resolved;
+  COFFER_ASSIGN_OR_RETURN(keyring::RewrapReport parameters, d.parameters->RewrapValues(filter));
+  COFFER_ASSIGN_OR_RETURN(keyring::RewrapReport secrets, d.secrets->RewrapValues(filter));
+  json out = json::object();
+  out["Parameters"] = RenderRewrap(parameters);
+  out["Secrets"] = RenderRewrap(secrets);
+  out["Failures"] = json::array();
+  for (const auto* r : {&parameters, &secrets}) {
+    for (const std::string& failure : r->failures) out["Failures"].push_back(failure);
+  }
+  return out;
+}
+
 const std::unordered_map<std::string_view, Handler>& Handlers() {
   static const std::unordered_map<std::string_view, Handler> kHandlers = {
       {"CreateKey", CreateKey},
@@ -574,6 +633,7 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"GenerateDataKey", GenerateDataKey},
       {"GenerateDataKeyWithoutPlaintext", GenerateDataKeyWithoutPlaintext},
       {"GenerateRandom", GenerateRandom},
+      {"RewrapStoredValues", RewrapStoredValues},
   };
   return kHandlers;
 }
@@ -583,6 +643,12 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
 KmsService::KmsService(domain::kms::KeyDirectory& keys, keyring::Keyring& keyring)
     : keys_(keys), crypto_(keys, keyring) {}
 
+void KmsService::EnableRewrap(domain::parameters::ParameterStore& parameters,
+                              domain::secrets::SecretStore& secrets) {
+  parameters_ = &parameters;
+  secrets_ = &secrets;
+}
+
 Result<nlohmann::json> KmsService::Call(std::string_view operation, const nlohmann::json& body,
                                         const CallContext& context) {
   const auto& handlers = Handlers();
@@ -590,7 +656,7 @@ Result<nlohmann::json> KmsService::Call(std::string_view operation, const nlohma
   if (it == handlers.end()) {
     return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
   }
-  Deps deps{keys_, crypto_, context};
+  Deps deps{keys_, crypto_, context, parameters_, secrets_};
   Fields fields(body);
   return it->second(deps, fields, body);
 }

@@ -9,6 +9,8 @@
 #include "api/awsjson/json_service.h"
 #include "domain/kms/key_directory.h"
 #include "domain/kms/kms_crypto.h"
+#include "domain/parameters/parameter_store.h"
+#include "domain/secrets/secret_store.h"
 #include "keyring/keyring.h"
 
 namespace coffer::api::awsjson {
@@ -26,15 +28,28 @@ class KmsService final : public JsonService {
   // EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus,
   // RotateKeyOnDemand, ScheduleKeyDeletion, CancelKeyDeletion, CreateAlias,
   // UpdateAlias, DeleteAlias, ListAliases, Encrypt, Decrypt, ReEncrypt,
-  // GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom.
+  // GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom; and,
+  // once EnableRewrap() ran, Coffer's own RewrapStoredValues.
   // Field errors are kInvalidArgument with kValidation (ValidationException)
   // or kMalformedInput (SerializationException); others come from the domain.
   Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
                               const CallContext& context) override;
 
+  // Serves RewrapStoredValues (a Coffer extension, IAM action
+  // kms:RewrapStoredValues on the key ARN, or "*" without KeyId): re-encrypts
+  // the stored values of `parameters` and `secrets` that are under an older
+  // version of their KMS key's material under the newest version
+  // (ParameterStore/SecretStore::RewrapValues). Request {"KeyId"?}; answer
+  // {"Parameters": {"Scanned", "Rewrapped"}, "Secrets": {...}, "Failures":
+  // [record: message]}. Call before serving; both must outlive the service.
+  void EnableRewrap(domain::parameters::ParameterStore& parameters,
+                    domain::secrets::SecretStore& secrets);
+
  private:
   domain::kms::KeyDirectory& keys_;
   domain::kms::KmsCrypto crypto_;
+  domain::parameters::ParameterStore* parameters_ = nullptr;
+  domain::secrets::SecretStore* secrets_ = nullptr;
 };
 
 }  // namespace coffer::api::awsjson

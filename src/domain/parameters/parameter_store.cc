@@ -715,6 +715,63 @@ Status ParameterStore::DeleteParameter(std::string_view name_view) {
   });
 }
 
+Result<keyring::RewrapReport> ParameterStore::RewrapValues(
+    std::optional<std::string_view> key_id) {
+  COFFER_RETURN_IF_ERROR(impl_->keyring.Refresh());
+  std::string prefix(internal::kHeadPrefix);
+  COFFER_ASSIGN_OR_RETURN(storage::RangeResult heads,
+                          impl_->backend.Range(prefix, storage::PrefixEnd(prefix), 0));
+  keyring::RewrapReport report;
+  for (const storage::Entry& head_entry : heads.entries) {
+    std::string name = head_entry.key.substr(prefix.size());
+    keyring::RewrapReport one;
+    COFFER_RETURN_IF_ERROR(impl_->Mutate(name, [&](const std::optional<Impl::Loaded>& loaded,
+                                                   storage::Txn& txn) -> Status {
+      one = keyring::RewrapReport();  // a retry starts over
+      if (!loaded) return Ok();       // deleted meanwhile
+      for (int64_t version = loaded->head.oldest; version <= loaded->head.latest; ++version) {
+        // Each rewritten record is guarded too, so a racing write retries.
+        std::string vkey = internal::VersionKey(name, version);
+        auto entry = impl_->backend.Get(vkey);
+        if (!entry) {
+          if (entry.error().code == ErrorCode::kNotFound) continue;
+          return Fail(entry.error());
+        }
+        std::string what = "parameter " + name + " version " + std::to_string(version);
+        auto record = internal::DecodeVersion(entry->value);
+        if (!record) {
+          one.failures.push_back(what + ": " + record.error().message);
+          continue;
+        }
+        auto sealed_by = keyring::Keyring::Inspect(record->envelope);
+        if (sealed_by && key_id && sealed_by->key_id != *key_id) continue;
+        ++one.scanned;
+        if (!sealed_by) {
+          one.failures.push_back(what + ": " + sealed_by.error().message);
+          continue;
+        }
+        auto fresh = impl_->keyring.RewrapIfStale(internal::ValueAad(name, version),
+                                                  record->envelope);
+        if (!fresh) {
+          if (fresh.error().code == ErrorCode::kUnavailable) return Fail(fresh.error());
+          one.failures.push_back(what + ": " + fresh.error().message);
+          continue;
+        }
+        if (!*fresh) continue;
+        record->envelope = std::move(**fresh);
+        txn.compares.push_back(storage::Compare{vkey, entry->mod_revision});
+        txn.writes.push_back(storage::Write::Put(vkey, internal::EncodeVersion(*record)));
+        ++one.rewrapped;
+      }
+      return Ok();
+    }));
+    report.scanned += one.scanned;
+    report.rewrapped += one.rewrapped;
+    for (std::string& f : one.failures) report.failures.push_back(std::move(f));
+  }
+  return report;
+}
+
 Result<DeleteParametersResult> ParameterStore::DeleteParameters(
     const std::vector<std::string>& names) {
   if (names.empty() || names.size() > 10) {

@@ -247,6 +247,15 @@ class ParameterStore {
   // Sorted by key. kNotFound (kInvalidResourceId).
   Result<std::vector<Tag>> ListTags(std::string_view name);
 
+  // Re-wrap after a KMS key rotation: re-encrypts every retained version's
+  // value whose envelope is under an older version of its key's material under
+  // the newest version (same plaintext, version and metadata), each parameter
+  // in one compare-and-swap transaction. With `key_id` (a resolved KMS key id),
+  // only values sealed under that key are looked at. A version that cannot be
+  // re-wrapped (damaged ciphertext or key material) is listed in `failures` and
+  // the pass goes on; storage errors end it. Safe while the server serves.
+  Result<keyring::RewrapReport> RewrapValues(std::optional<std::string_view> key_id);
+
   const std::string& region() const { return region_; }
   const std::string& account_id() const { return account_id_; }
 

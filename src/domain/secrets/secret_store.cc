@@ -552,6 +552,19 @@ struct SecretStore::Impl {
   }
 
   Result<SecretValue> Open(const std::string& arn, const VersionRecord& record) {
+    // As on AWS, a value reads only while its KMS key exists and is enabled.
+    if (auto sealed_by = keyring::Keyring::Inspect(record.envelope)) {
+      auto key = keys.Get(sealed_by->key_id);
+      if (!key && key.error().code != ErrorCode::kNotFound) return Fail(key.error());
+      if (!key || key->state != kms::KeyState::kEnabled) {
+        return Fail(ErrorCode::kFailedPrecondition,
+                    "Secrets Manager can't decrypt the protected secret text using the provided "
+                    "KMS key: " +
+                        (key ? key->arn + " is not enabled."
+                             : std::string("the KMS key no longer exists.")),
+                    Reason::kSecretDecryptionFailure);
+      }
+    }
     auto opened = keyring.Decrypt(internal::ValueAad(arn, record.id), record.envelope);
     if (!opened) {
       Error e = opened.error();
@@ -1157,6 +1170,65 @@ Result<int> SecretStore::RunDueDeletions(util::SystemTime now) {
   return removed;
 }
 
+Result<keyring::RewrapReport> SecretStore::RewrapValues(std::optional<std::string_view> key_id) {
+  COFFER_RETURN_IF_ERROR(impl_->keyring.Refresh());
+  COFFER_ASSIGN_OR_RETURN(auto all, impl_->AllHeads());
+  keyring::RewrapReport report;
+  for (const auto& [name, seen] : all) {
+    keyring::RewrapReport one;
+    auto done = impl_->Mutate(
+        name, seen.arn,
+        [&](const std::string& name, HeadRecord& head, storage::Txn& txn) -> Result<bool> {
+          one = keyring::RewrapReport();  // a retry starts over
+          for (const VersionInfo& v : head.versions) {
+            if (!v.has_value) continue;
+            // Read from storage, not the cache, and guard the record itself: a
+            // re-seal racing with this pass makes the commit fail and retry.
+            std::string vkey = internal::VersionKey(name, v.id);
+            auto entry = impl_->backend.Get(vkey);
+            if (!entry) {
+              if (entry.error().code == ErrorCode::kNotFound) continue;
+              return Fail(entry.error());
+            }
+            std::string what = "secret " + head.arn + " version " + v.id;
+            auto record = internal::DecodeVersion(entry->value);
+            if (!record) {
+              one.failures.push_back(what + ": " + record.error().message);
+              continue;
+            }
+            auto sealed_by = keyring::Keyring::Inspect(record->envelope);
+            if (sealed_by && key_id && sealed_by->key_id != *key_id) continue;
+            ++one.scanned;
+            if (!sealed_by) {
+              one.failures.push_back(what + ": " + sealed_by.error().message);
+              continue;
+            }
+            auto fresh = impl_->keyring.RewrapIfStale(internal::ValueAad(head.arn, v.id),
+                                                      record->envelope);
+            if (!fresh) {
+              if (fresh.error().code == ErrorCode::kUnavailable) return Fail(fresh.error());
+              one.failures.push_back(what + ": " + fresh.error().message);
+              continue;
+            }
+            if (!*fresh) continue;
+            record->envelope = std::move(**fresh);
+            txn.compares.push_back(storage::Compare{vkey, entry->mod_revision});
+            txn.writes.push_back(storage::Write::Put(vkey, internal::EncodeVersion(*record)));
+            ++one.rewrapped;
+          }
+          return false;  // the head is unchanged
+        });
+    if (!done) {
+      if (done.error().reason == Reason::kSecretNotFound) continue;  // deleted meanwhile
+      return Fail(done.error());
+    }
+    report.scanned += one.scanned;
+    report.rewrapped += one.rewrapped;
+    for (std::string& f : one.failures) report.failures.push_back(std::move(f));
+  }
+  return report;
+}
+
 Result<SecretRef> SecretStore::UpdateSecretVersionStage(const UpdateStageRequest& request) {
   COFFER_RETURN_IF_ERROR(CheckLength(request.version_stage, "versionStage", 1, 256));
   if (request.remove_from_version_id) {
@@ -1360,6 +1432,61 @@ Status SecretStore::UntagResource(std::string_view secret_id,
         return changed;
       }));
   return Ok();
+}
+
+Result<SecretRef> SecretStore::PutResourcePolicy(std::string_view secret_id,
+                                                 std::string_view document) {
+  COFFER_RETURN_IF_ERROR(CheckLength(document, "resourcePolicy", 1, kMaxResourcePolicyLength));
+  SecretRef ref;
+  COFFER_ASSIGN_OR_RETURN(
+      ref.name,
+      impl_->MutateId(secret_id,
+                      [&](const std::string&, HeadRecord& head, storage::Txn&) -> Result<bool> {
+                        if (head.deleted_ms != 0) return ScheduledForDeletion();
+                        ref.arn = head.arn;
+                        if (head.resource_policy == document) return false;
+                        head.resource_policy = std::string(document);
+                        head.last_changed_ms = impl_->NowMs();
+                        return true;
+                      }));
+  return ref;
+}
+
+Result<SecretPolicy> SecretStore::GetResourcePolicy(std::string_view secret_id) {
+  COFFER_ASSIGN_OR_RETURN(Impl::Located loc, impl_->Locate(secret_id));
+  const HeadRecord& head = loc.loaded->head;
+  SecretPolicy out{head.arn, loc.name, std::nullopt};
+  if (!head.resource_policy.empty()) out.resource_policy = head.resource_policy;
+  return out;
+}
+
+Result<SecretRef> SecretStore::DeleteResourcePolicy(std::string_view secret_id) {
+  SecretRef ref;
+  COFFER_ASSIGN_OR_RETURN(
+      ref.name,
+      impl_->MutateId(secret_id,
+                      [&](const std::string&, HeadRecord& head, storage::Txn&) -> Result<bool> {
+                        if (head.deleted_ms != 0) return ScheduledForDeletion();
+                        ref.arn = head.arn;
+                        if (head.resource_policy.empty()) return false;
+                        head.resource_policy.clear();
+                        head.last_changed_ms = impl_->NowMs();
+                        return true;
+                      }));
+  return ref;
+}
+
+Result<SecretAccessInfo> SecretStore::AccessInfo(std::string_view secret_id) {
+  COFFER_ASSIGN_OR_RETURN(Impl::Located loc, impl_->Locate(secret_id));
+  const HeadRecord& head = loc.loaded->head;
+  SecretAccessInfo out;
+  out.arn = head.arn;
+  out.name = std::move(loc.name);
+  out.tags.reserve(head.tags.size());
+  for (const auto& [k, v] : head.tags) out.tags.push_back(Tag{k, v});
+  out.resource_policy = head.resource_policy;
+  out.revision = static_cast<uint64_t>(loc.loaded->revision);
+  return out;
 }
 
 Result<std::vector<RotationInfo>> SecretStore::ListRotationsDue(util::SystemTime now) {

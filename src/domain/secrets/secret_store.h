@@ -50,6 +50,7 @@ inline constexpr size_t kMinTokenLength = 32;
 inline constexpr size_t kMaxTokenLength = 64;
 inline constexpr size_t kMaxStagesPerVersion = 20;
 inline constexpr size_t kMaxTags = 50;
+inline constexpr size_t kMaxResourcePolicyLength = 20480;
 // Deprecated (unlabelled) versions beyond this many are purged, except those
 // younger than kDeprecatedVersionMinAge.
 inline constexpr size_t kMaxVersions = 100;
@@ -217,6 +218,25 @@ struct BatchGetResult {
   std::string next_token;
 };
 
+// GetResourcePolicy.
+struct SecretPolicy {
+  std::string arn;
+  std::string name;
+  std::optional<std::string> resource_policy;  // the document as stored; none when unset
+};
+
+// What authorization needs to know about a secret, on every call that names
+// one (served from the in-memory cache).
+struct SecretAccessInfo {
+  std::string arn;
+  std::string name;
+  std::vector<Tag> tags;        // sorted by key
+  std::string resource_policy;  // "" = none
+  // Changes whenever the secret's head record changes (policy, tags, ...): a
+  // compiled form of resource_policy may be cached under (arn, revision).
+  uint64_t revision = 0;
+};
+
 // Rotation state as the rotation engine sees it.
 struct RotationInfo {
   std::string arn;
@@ -318,6 +338,15 @@ class SecretStore {
   // Idempotent; safe to run from several servers. Returns how many it removed.
   Result<int> RunDueDeletions(util::SystemTime now);
 
+  // Re-wrap after a KMS key rotation: re-encrypts every stored version value
+  // whose envelope is under an older version of its key's material under the
+  // newest version (same plaintext, version id, stages and key), each secret in
+  // one compare-and-swap transaction. With `key_id` (a resolved KMS key id),
+  // only values sealed under that key are looked at. A version that cannot be
+  // re-wrapped (damaged ciphertext or key material) is listed in `failures`
+  // and the pass goes on; storage errors end it. Safe while the server serves.
+  Result<keyring::RewrapReport> RewrapValues(std::optional<std::string_view> key_id);
+
   // Moves or removes one staging label. Rules: a label attached elsewhere moves
   // only with remove_from_version_id naming its holder; AWSCURRENT can only be
   // moved, and moving it moves AWSPREVIOUS to the version it left. Errors:
@@ -348,6 +377,22 @@ class SecretStore {
   Status TagResource(std::string_view secret_id, const std::vector<Tag>& tags);
   // Removes tag keys (absent keys are ignored). kNotFound (kSecretNotFound).
   Status UntagResource(std::string_view secret_id, const std::vector<std::string>& keys);
+
+  // --- Resource policies (documents are validated by the caller; stored as given) ---
+
+  // Attaches `document` as the secret's resource policy, replacing any other.
+  // Errors: kNotFound (kSecretNotFound); kFailedPrecondition
+  // (kSecretScheduledForDeletion); kInvalidArgument (kValidation: empty or
+  // longer than kMaxResourcePolicyLength).
+  Result<SecretRef> PutResourcePolicy(std::string_view secret_id, std::string_view document);
+  // kNotFound (kSecretNotFound). Works on a secret pending deletion.
+  Result<SecretPolicy> GetResourcePolicy(std::string_view secret_id);
+  // Removes the resource policy (no-op when none). kNotFound (kSecretNotFound);
+  // kFailedPrecondition (kSecretScheduledForDeletion).
+  Result<SecretRef> DeleteResourcePolicy(std::string_view secret_id);
+  // ARN, tags and resource policy of a secret, for authorization. kNotFound
+  // (kSecretNotFound). Works on a secret pending deletion.
+  Result<SecretAccessInfo> AccessInfo(std::string_view secret_id);
 
   // --- For the rotation engine ---
 

@@ -223,5 +223,35 @@ TEST_F(KmsCryptoTest, CiphertextOfDeletedKeyFailsWithInvalidCiphertext) {
                     Reason::kKmsInvalidCiphertext));
 }
 
+// Damaged key material (it no longer opens under the root key) is reported as
+// such, kDataLoss / kKeyMaterialDamaged, not as an invalid ciphertext, and never
+// yields a plaintext; another key keeps working.
+TEST_F(KmsCryptoTest, DamagedKeyMaterialFailsWithKeyMaterialDamaged) {
+  KeyMetadata key = NewKey();
+  KeyMetadata other = NewKey();
+  auto enc = crypto_->Encrypt(key.key_id, SecretBytes("hello"), {});
+  auto fine = crypto_->Encrypt(other.key_id, SecretBytes("fine"), {});
+  ASSERT_TRUE(enc.has_value() && fine.has_value());
+  auto entry = backend_.Get("keyring/" + key.key_id);
+  ASSERT_TRUE(entry.has_value());
+  std::string bad = entry->value;
+  bad[bad.size() - 5] = static_cast<char>(bad[bad.size() - 5] ^ 1);
+  storage::Txn txn;
+  txn.writes.push_back(storage::Write::Put("keyring/" + key.key_id, bad));
+  ASSERT_TRUE(backend_.Commit(txn).has_value());
+  // A server starting on this store: the keyring opens, the damaged key is left out.
+  auto reopened = keyring::Keyring::Open(backend_, root_, clock_);
+  ASSERT_TRUE(reopened.has_value());
+  KeyDirectory dir(backend_, **reopened, clock_, ids_, "us-east-1", "000000000000");
+  KmsCrypto crypto(dir, **reopened);
+  EXPECT_TRUE(HasError(crypto.Decrypt(enc->ciphertext_blob, {}, std::nullopt),
+                       ErrorCode::kDataLoss, Reason::kKeyMaterialDamaged));
+  EXPECT_TRUE(HasError(crypto.Encrypt(key.key_id, SecretBytes("x"), {}), ErrorCode::kDataLoss,
+                       Reason::kKeyMaterialDamaged));
+  auto ok = crypto.Decrypt(fine->ciphertext_blob, {}, std::nullopt);
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_TRUE(ok->plaintext.Equals(SecretBytes("fine")));
+}
+
 }  // namespace
 }  // namespace coffer::domain::kms

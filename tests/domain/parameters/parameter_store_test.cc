@@ -767,5 +767,55 @@ TEST_F(ParameterStoreTest, FailedCommitChangesNothing) {
   EXPECT_TRUE(p->value.Reveal() == "v");
 }
 
+// RewrapValues re-seals retained versions under an older key version under the
+// newest one, with values, versions, labels and metadata unchanged; the key
+// filter limits it; a second pass finds nothing stale.
+TEST_F(ParameterStoreTest, RewrapValuesResealsStaleVersionsOnly) {
+  auto key = keys_->CreateKey(kms::CreateKeyRequest{});
+  ASSERT_TRUE(IsOk(key));
+  PutParameterRequest req;
+  req.name = "/rw/secure";
+  req.value = SecretBytes("v1");
+  req.type = ParameterType::kSecureString;
+  req.key_id = key->key_id;
+  ASSERT_TRUE(IsOk(store_->PutParameter(req, kUser)));
+  req.value = SecretBytes("v2");
+  req.overwrite = true;
+  ASSERT_TRUE(IsOk(store_->PutParameter(req, kUser)));
+  ASSERT_TRUE(IsOk(store_->LabelParameterVersion("/rw/secure", 1, {"old"})));
+  ASSERT_TRUE(IsOk(Put("/rw/plain", "p")));  // under the default alias/aws/ssm key
+  auto key_version = [&](int64_t v) {
+    auto e = backend_.Get(internal::VersionKey("/rw/secure", v));
+    return keyring::Keyring::Inspect(internal::DecodeVersion(e->value)->envelope)->version;
+  };
+  auto before = store_->GetParameterHistory(HistoryQuery{"/rw/secure", true, 50, ""});
+  ASSERT_TRUE(IsOk(before));
+  ASSERT_TRUE(IsOk(keyring_->RotateKey(key->key_id)));
+
+  auto r = store_->RewrapValues(key->key_id);
+  ASSERT_TRUE(IsOk(r));
+  EXPECT_EQ(r->scanned, 2);
+  EXPECT_EQ(r->rewrapped, 2);
+  EXPECT_TRUE(r->failures.empty());
+  EXPECT_EQ(key_version(1), 2u);
+  EXPECT_EQ(key_version(2), 2u);
+  auto all = store_->RewrapValues(std::nullopt);
+  ASSERT_TRUE(IsOk(all));
+  EXPECT_EQ(all->scanned, 3);
+  EXPECT_EQ(all->rewrapped, 0);
+
+  EXPECT_TRUE(ValueIs("/rw/secure:old", "v1"));
+  EXPECT_TRUE(ValueIs("/rw/secure", "v2"));
+  EXPECT_TRUE(ValueIs("/rw/plain", "p"));
+  auto after = store_->GetParameterHistory(HistoryQuery{"/rw/secure", true, 50, ""});
+  ASSERT_TRUE(IsOk(after));
+  ASSERT_EQ(after->entries.size(), before->entries.size());
+  for (size_t i = 0; i < after->entries.size(); ++i) {
+    EXPECT_EQ(after->entries[i].metadata.version, before->entries[i].metadata.version);
+    EXPECT_EQ(after->entries[i].labels, before->entries[i].labels);
+    EXPECT_EQ(after->entries[i].metadata.last_modified, before->entries[i].metadata.last_modified);
+  }
+}
+
 }  // namespace
 }  // namespace coffer::domain::parameters

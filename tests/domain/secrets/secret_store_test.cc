@@ -725,5 +725,179 @@ TEST_F(SecretStoreTest, SecondStoreSeesWritesThroughWatch) {
   EXPECT_TRUE(second->value.bytes.Equals(SecretBytes("v2")));
 }
 
+constexpr char kPolicy[] =
+    R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},)"
+    R"("Action":"secretsmanager:GetSecretValue","Resource":"*"}]})";
+
+// A resource policy is stored as given, read back, replaced and removed; every
+// change moves the revision that compiled forms are cached under.
+TEST_F(SecretStoreTest, ResourcePolicyRoundTrip) {
+  ASSERT_TRUE(IsOk(Create("p", Str("v"))));
+  auto none = store_->GetResourcePolicy("p");
+  ASSERT_TRUE(IsOk(none));
+  EXPECT_FALSE(none->resource_policy.has_value());
+  auto before = store_->AccessInfo("p");
+  ASSERT_TRUE(IsOk(before));
+  EXPECT_EQ(before->resource_policy, "");
+
+  auto put = store_->PutResourcePolicy("p", kPolicy);
+  ASSERT_TRUE(IsOk(put));
+  EXPECT_EQ(put->name, "p");
+  EXPECT_EQ(put->arn, before->arn);
+  auto got = store_->GetResourcePolicy(before->arn);
+  ASSERT_TRUE(IsOk(got));
+  EXPECT_EQ(got->resource_policy, std::optional<std::string>(kPolicy));
+  auto after = store_->AccessInfo("p");
+  ASSERT_TRUE(IsOk(after));
+  EXPECT_EQ(after->resource_policy, kPolicy);
+  EXPECT_NE(after->revision, before->revision);
+
+  // A store that starts later reads it from storage.
+  SecretStore other(backend_, *keyring_, *keys_, clock_, ids_, "us-east-1", "000000000000");
+  EXPECT_EQ(other.AccessInfo("p")->resource_policy, kPolicy);
+
+  ASSERT_TRUE(IsOk(store_->DeleteResourcePolicy("p")));
+  EXPECT_FALSE(store_->GetResourcePolicy("p")->resource_policy.has_value());
+  EXPECT_EQ(other.AccessInfo("p")->resource_policy, "");
+  EXPECT_TRUE(IsOk(store_->DeleteResourcePolicy("p")));  // no policy: a no-op
+}
+
+// Resource policy calls name their errors: unknown secret, pending deletion, length.
+TEST_F(SecretStoreTest, ResourcePolicyErrors) {
+  EXPECT_TRUE(HasError(store_->PutResourcePolicy("nope", kPolicy), ErrorCode::kNotFound,
+                       Reason::kSecretNotFound));
+  EXPECT_TRUE(
+      HasError(store_->GetResourcePolicy("nope"), ErrorCode::kNotFound, Reason::kSecretNotFound));
+  EXPECT_TRUE(HasError(store_->AccessInfo("nope"), ErrorCode::kNotFound, Reason::kSecretNotFound));
+  ASSERT_TRUE(IsOk(Create("d", Str("v"))));
+  EXPECT_TRUE(HasError(store_->PutResourcePolicy("d", ""), ErrorCode::kInvalidArgument,
+                       Reason::kValidation));
+  EXPECT_TRUE(
+      HasError(store_->PutResourcePolicy("d", std::string(kMaxResourcePolicyLength + 1, ' ')),
+               ErrorCode::kInvalidArgument, Reason::kValidation));
+  ASSERT_TRUE(IsOk(store_->DeleteSecret(DeleteSecretRequest{"d", 7, false})));
+  EXPECT_TRUE(HasError(store_->PutResourcePolicy("d", kPolicy), ErrorCode::kFailedPrecondition,
+                       Reason::kSecretScheduledForDeletion));
+  EXPECT_TRUE(HasError(store_->DeleteResourcePolicy("d"), ErrorCode::kFailedPrecondition,
+                       Reason::kSecretScheduledForDeletion));
+  EXPECT_TRUE(IsOk(store_->GetResourcePolicy("d")));
+}
+
+// Heads written before resource policies existed (format 1) still decode.
+TEST_F(SecretStoreTest, FormatOneHeadStillDecodes) {
+  internal::HeadRecord head;
+  head.arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:old-AbCdEf";
+  head.tags["team"] = "pay";
+  std::string v2 = internal::EncodeHead(head);
+  ASSERT_EQ(v2.front(), '\x02');
+  ASSERT_EQ(v2.back(), '\x00');  // the empty policy string
+  std::string v1 = "\x01" + v2.substr(1, v2.size() - 2);
+  auto decoded = internal::DecodeHead(v1);
+  ASSERT_TRUE(IsOk(decoded));
+  EXPECT_EQ(decoded->arn, head.arn);
+  EXPECT_EQ(decoded->tags, head.tags);
+  EXPECT_EQ(decoded->resource_policy, "");
+  head.resource_policy = kPolicy;
+  EXPECT_EQ(internal::DecodeHead(internal::EncodeHead(head))->resource_policy, kPolicy);
+}
+
+// A value reads only while its KMS key is enabled (as on AWS); writes under a
+// disabled key fail with EncryptionFailure and change nothing.
+TEST_F(SecretStoreTest, DisabledKeyMakesValuesUnreadable) {
+  auto key = keys_->CreateKey(kms::CreateKeyRequest{});
+  ASSERT_TRUE(IsOk(key));
+  CreateSecretRequest req;
+  req.name = "k";
+  req.kms_key_id = key->key_id;
+  req.value = Str("v1");
+  ASSERT_TRUE(IsOk(store_->CreateSecret(req)));
+  ASSERT_TRUE(IsOk(keys_->DisableKey(key->key_id)));
+  EXPECT_TRUE(HasError(Get("k"), ErrorCode::kFailedPrecondition, Reason::kSecretDecryptionFailure));
+  EXPECT_TRUE(HasError(Put("k", Str("v2"), kTokenB), ErrorCode::kFailedPrecondition,
+                       Reason::kSecretEncryptionFailure));
+  ASSERT_TRUE(IsOk(keys_->EnableKey(key->key_id)));
+  EXPECT_TRUE(ValueIs("k", "v1"));
+}
+
+// RewrapValues re-seals versions under an older key version under the newest
+// one, keeps values, ids and stages, honours the key filter, and is a no-op
+// once everything is current.
+TEST_F(SecretStoreTest, RewrapValuesResealsStaleVersionsOnly) {
+  auto k1 = keys_->CreateKey(kms::CreateKeyRequest{});
+  auto k2 = keys_->CreateKey(kms::CreateKeyRequest{});
+  ASSERT_TRUE(IsOk(k1) && IsOk(k2));
+  CreateSecretRequest req;
+  req.name = "a";
+  req.kms_key_id = k1->key_id;
+  req.value = Str("a1");
+  req.client_request_token = kTokenA;
+  ASSERT_TRUE(IsOk(store_->CreateSecret(req)));
+  ASSERT_TRUE(IsOk(Put("a", Bin("a2"), kTokenB)));
+  req.name = "b";
+  req.kms_key_id = k2->key_id;
+  req.value = Str("b1");
+  ASSERT_TRUE(IsOk(store_->CreateSecret(req)));
+  auto version_of = [&](const std::string& name, const std::string& id) {
+    auto e = backend_.Get(internal::VersionKey(name, id));
+    auto rec = internal::DecodeVersion(e->value);
+    return keyring::Keyring::Inspect(rec->envelope)->version;
+  };
+  ASSERT_TRUE(IsOk(keyring_->RotateKey(k1->key_id)));
+  ASSERT_TRUE(IsOk(keyring_->RotateKey(k2->key_id)));
+
+  auto only_k1 = store_->RewrapValues(k1->key_id);
+  ASSERT_TRUE(IsOk(only_k1));
+  EXPECT_EQ(only_k1->scanned, 2);
+  EXPECT_EQ(only_k1->rewrapped, 2);
+  EXPECT_TRUE(only_k1->failures.empty());
+  EXPECT_EQ(version_of("a", kTokenA), 2u);
+  EXPECT_EQ(version_of("a", kTokenB), 2u);
+  auto all = store_->RewrapValues(std::nullopt);
+  ASSERT_TRUE(IsOk(all));
+  EXPECT_EQ(all->scanned, 3);
+  EXPECT_EQ(all->rewrapped, 1);
+  EXPECT_EQ(store_->RewrapValues(std::nullopt)->rewrapped, 0);
+
+  EXPECT_TRUE(ValueIs("a", "a1", "AWSPREVIOUS"));
+  auto current = Get("a");
+  ASSERT_TRUE(IsOk(current));
+  EXPECT_TRUE(current->value.is_binary);
+  EXPECT_TRUE(current->value.bytes.Equals(SecretBytes("a2")));
+  EXPECT_EQ(current->version_id, kTokenB);
+  EXPECT_EQ(StagesOf("a", kTokenA), Stages{"AWSPREVIOUS"});
+  EXPECT_TRUE(ValueIs("b", "b1"));
+}
+
+// A version whose ciphertext was altered is reported, not re-wrapped, and the
+// pass carries on with the others.
+TEST_F(SecretStoreTest, RewrapValuesReportsDamagedVersions) {
+  auto key = keys_->CreateKey(kms::CreateKeyRequest{});
+  ASSERT_TRUE(IsOk(key));
+  CreateSecretRequest req;
+  req.kms_key_id = key->key_id;
+  req.name = "bad";
+  req.value = Str("x");
+  req.client_request_token = kTokenA;
+  ASSERT_TRUE(IsOk(store_->CreateSecret(req)));
+  req.name = "good";
+  req.value = Str("y");
+  ASSERT_TRUE(IsOk(store_->CreateSecret(req)));
+  auto e = backend_.Get(internal::VersionKey("bad", kTokenA));
+  auto rec = internal::DecodeVersion(e->value);
+  rec->envelope.back() = static_cast<char>(rec->envelope.back() ^ 1);
+  storage::Txn txn;
+  txn.writes.push_back(
+      storage::Write::Put(internal::VersionKey("bad", kTokenA), internal::EncodeVersion(*rec)));
+  ASSERT_TRUE(IsOk(backend_.Commit(txn)));
+  ASSERT_TRUE(IsOk(keyring_->RotateKey(key->key_id)));
+  auto r = store_->RewrapValues(std::nullopt);
+  ASSERT_TRUE(IsOk(r));
+  EXPECT_EQ(r->scanned, 2);
+  EXPECT_EQ(r->rewrapped, 1);
+  ASSERT_EQ(r->failures.size(), 1u);
+  EXPECT_NE(r->failures[0].find("version " + std::string(kTokenA)), std::string::npos);
+  EXPECT_TRUE(ValueIs("good", "y"));
+}
+
 }  // namespace
 }  // namespace coffer::domain::secrets
