@@ -26,6 +26,9 @@ struct Principal {
   std::string user_name;     // set for IAM users ("" for role sessions)
   std::string role_name;     // set for role sessions (temporary credentials)
   std::string session_name;  // the role session's name
+  // For role sessions: the role's ARN (arn:aws:iam::ACCT:role/PATH/NAME); when
+  // empty, authorization assumes the path "/" from role_name.
+  std::string role_arn;
 };
 
 // What api/ builds from an HTTP request for verification. Views point into the

@@ -1,5 +1,6 @@
 #include "auth/authorizer.h"
 
+#include <cctype>
 #include <mutex>
 
 #include "util/log.h"
@@ -7,15 +8,72 @@
 namespace coffer::auth {
 namespace {
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 bool ReadsResourceTags(const Policy& policy) {
   for (const Statement& st : policy.statements) {
     for (const ConditionClause& c : st.conditions) {
-      std::string key = c.key;
-      for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (key.find(":resourcetag/") != std::string::npos) return true;
+      if (c.key_lower.find(":resourcetag/") != std::string::npos) return true;
     }
   }
   return false;
+}
+
+// The request's own condition keys, one bit each in CompiledPolicies::request_keys.
+enum RequestKey : uint32_t {
+  kPrincipalArn = 1u << 0,
+  kPrincipalAccount = 1u << 1,
+  kUserId = 1u << 2,
+  kUserName = 1u << 3,
+  kSourceIp = 1u << 4,
+  kSecureTransport = 1u << 5,
+  kCurrentTime = 1u << 6,
+  kEpochTime = 1u << 7,
+};
+
+uint32_t RequestKeyBit(std::string_view lower_key) {
+  static constexpr std::pair<std::string_view, RequestKey> kKeys[] = {
+      {"aws:principalarn", kPrincipalArn},
+      {"aws:principalaccount", kPrincipalAccount},
+      {"aws:userid", kUserId},
+      {"aws:username", kUserName},
+      {"aws:sourceip", kSourceIp},
+      {"aws:securetransport", kSecureTransport},
+      {"aws:currenttime", kCurrentTime},
+      {"aws:epochtime", kEpochTime}};
+  for (const auto& [name, bit] : kKeys) {
+    if (name == lower_key) return bit;
+  }
+  return 0;
+}
+
+// The request keys named by ${...} variables in `text`.
+uint32_t VariableKeys(std::string_view text) {
+  uint32_t bits = 0;
+  for (size_t at = text.find("${"); at != std::string_view::npos; at = text.find("${", at + 2)) {
+    size_t end = text.find('}', at + 2);
+    if (end == std::string_view::npos) break;
+    bits |= RequestKeyBit(Lower(text.substr(at + 2, end - at - 2)));
+  }
+  return bits;
+}
+
+// Every request key a policy can read: condition keys and the variables in
+// Resource/NotResource and condition values.
+uint32_t RequestKeysOf(const Policy& policy) {
+  uint32_t bits = 0;
+  for (const Statement& st : policy.statements) {
+    for (const std::string& r : st.resources) bits |= VariableKeys(r);
+    for (const ConditionClause& c : st.conditions) {
+      bits |= RequestKeyBit(c.key_lower);
+      for (const std::string& v : c.values) bits |= VariableKeys(v);
+    }
+  }
+  return bits;
 }
 
 std::string DescribeDecider(const Decision& d) {
@@ -28,28 +86,35 @@ std::string DescribeDecider(const Decision& d) {
 
 }  // namespace
 
-std::shared_ptr<const CompiledPolicies> PolicyCache::Get(const std::string& principal_key,
+std::shared_ptr<const CompiledPolicies> PolicyCache::Find(std::string_view key,
+                                                          uint64_t generation) {
+  std::shared_lock lock(mu_);
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.generation == generation) return it->second.compiled;
+  return nullptr;
+}
+
+std::shared_ptr<const CompiledPolicies> PolicyCache::Get(const std::string& key,
                                                          uint64_t generation,
                                                          const std::vector<PolicyText>& texts) {
-  {
-    std::shared_lock lock(mu_);
-    auto it = entries_.find(principal_key);
-    if (it != entries_.end() && it->second.generation == generation) return it->second.compiled;
-  }
+  if (auto hit = Find(key, generation)) return hit;
   auto compiled = std::make_shared<CompiledPolicies>();
   for (const PolicyText& t : texts) {
-    auto parsed = ParsePolicy(t.document, /*require_resource=*/true);
+    auto parsed = kind_ == PolicyKind::kResource
+                      ? ParseResourcePolicy(t.document)
+                      : ParsePolicy(t.document, /*require_resource=*/true);
     if (!parsed) {
       util::LogWarn("stored policy no longer parses; ignored",
                     {{"policy", t.name}, {"error", parsed.error().message}});
       continue;
     }
     compiled->uses_resource_tags = compiled->uses_resource_tags || ReadsResourceTags(*parsed);
+    compiled->request_keys |= RequestKeysOf(*parsed);
     compiled->policies.push_back({t.name, std::make_shared<Policy>(std::move(*parsed))});
   }
   std::unique_lock lock(mu_);
   if (entries_.size() > 10000) entries_.clear();  // bound; entries are cheap to rebuild
-  entries_[principal_key] = Entry{generation, compiled};
+  entries_[key] = Entry{generation, compiled};
   return compiled;
 }
 
@@ -57,41 +122,96 @@ RequestAuthorization::RequestAuthorization(const Principal& principal,
                                            std::shared_ptr<const CompiledPolicies> policies,
                                            std::string_view source_ip, bool secure,
                                            util::SystemTime now)
-    : principal_(principal), policies_(std::move(policies)) {
-  base_.principal_arn = principal.arn;
-  base_.principal_account = principal.account_id;
-  base_.Set("aws:PrincipalArn", principal.arn);
-  base_.Set("aws:PrincipalAccount", principal.account_id);
-  base_.Set("aws:userid", principal.user_id);
-  if (!principal.user_name.empty()) base_.Set("aws:username", principal.user_name);
-  base_.Set("aws:SourceIp", std::string(source_ip));
-  base_.Set("aws:SecureTransport", secure ? "true" : "false");
-  base_.Set("aws:CurrentTime", util::FormatIso8601(now));
-  base_.Set("aws:EpochTime", std::to_string(util::ToUnixMillis(now) / 1000));
+    : principal_(principal),
+      policies_(std::move(policies)),
+      source_ip_(source_ip),
+      secure_(secure),
+      now_(now) {
+  context_.principal_arn = principal.arn;
+  context_.principal_account = principal.account_id;
+  if (!principal.role_arn.empty()) {
+    context_.role_arn = principal.role_arn;
+  } else if (!principal.role_name.empty()) {
+    context_.role_arn = "arn:aws:iam::" + principal.account_id + ":role/" + principal.role_name;
+  }
+}
+
+void RequestAuthorization::FillRequestKeys(uint32_t wanted) {
+  uint32_t missing = wanted & ~filled_keys_;
+  if (missing == 0) return;
+  filled_keys_ |= missing;
+  // For a role session aws:PrincipalArn is the role's ARN, as on AWS.
+  if (missing & kPrincipalArn) {
+    context_.Set("aws:PrincipalArn",
+                 context_.role_arn.empty() ? principal_.arn : context_.role_arn);
+  }
+  if (missing & kPrincipalAccount) context_.Set("aws:PrincipalAccount", principal_.account_id);
+  if (missing & kUserId) context_.Set("aws:userid", principal_.user_id);
+  if ((missing & kUserName) && !principal_.user_name.empty()) {
+    context_.Set("aws:username", principal_.user_name);
+  }
+  if (missing & kSourceIp) context_.Set("aws:SourceIp", source_ip_);
+  if (missing & kSecureTransport) context_.Set("aws:SecureTransport", secure_ ? "true" : "false");
+  if (missing & kCurrentTime) context_.Set("aws:CurrentTime", util::FormatIso8601(now_));
+  if (missing & kEpochTime) {
+    context_.Set("aws:EpochTime", std::to_string(util::ToUnixMillis(now_) / 1000));
+  }
 }
 
 bool RequestAuthorization::NeedsResourceTags() const {
   return policies_ && !principal_.is_admin && policies_->uses_resource_tags;
 }
 
-Decision RequestAuthorization::Evaluate(
-    std::string_view action, std::string_view resource,
-    const std::map<std::string, std::vector<std::string>>& extra_keys) {
-  if (principal_.is_admin) return Decision{Decision::Kind::kAllow, "admin", "", -1};
-  if (!policies_) return Decision{};
-  RequestContext ctx = base_;
-  ctx.action = std::string(action);
-  ctx.resource = std::string(resource);
-  for (const auto& [k, values] : extra_keys) {
-    for (const auto& v : values) ctx.Add(k, v);
+RequestAuthorization::Outcome RequestAuthorization::Evaluate(
+    std::string_view action, std::string_view resource, const KeyMap& extra_keys,
+    const CompiledPolicies* resource_policy) {
+  if (principal_.is_admin) return {Decision{Decision::Kind::kAllow, "admin", "", -1}, false};
+  if (!policies_ && resource_policy == nullptr) return {};
+  FillRequestKeys((policies_ ? policies_->request_keys : 0) |
+                  (resource_policy ? resource_policy->request_keys : 0));
+  // The context is reused across the request's checks rather than copied for
+  // each: set this check's facts, evaluate, then take the per-call keys out.
+  context_.action.assign(action);
+  context_.resource.assign(resource);
+  constexpr size_t kAbsent = static_cast<size_t>(-1);
+  std::vector<std::pair<std::string, size_t>> added;  // lower-cased key, previous count
+  if (!extra_keys.empty()) {
+    added.reserve(extra_keys.size());
+    for (const auto& [key, values] : extra_keys) {
+      std::string lower = Lower(key);
+      auto [it, inserted] = context_.keys.try_emplace(lower);
+      added.emplace_back(std::move(lower), inserted ? kAbsent : it->second.size());
+      it->second.insert(it->second.end(), values.begin(), values.end());
+    }
   }
-  return auth::Evaluate(policies_->policies, ctx);
+
+  Outcome out;
+  Decision identity = policies_ ? auth::Evaluate(policies_->policies, context_) : Decision{};
+  out.decision = identity;
+  if (identity.kind != Decision::Kind::kExplicitDeny && resource_policy != nullptr) {
+    Decision by_resource = EvaluateResourcePolicy(resource_policy->policies, context_);
+    if (by_resource.kind == Decision::Kind::kExplicitDeny ||
+        (by_resource.allowed() && !identity.allowed())) {
+      out = {std::move(by_resource), true};
+    }
+  }
+
+  for (auto& [key, before] : added) {
+    auto it = context_.keys.find(key);
+    if (before == kAbsent) {
+      context_.keys.erase(it);
+    } else {
+      it->second.resize(before);
+    }
+  }
+  return out;
 }
 
-Status RequestAuthorization::Check(
-    std::string_view action, std::string_view resource,
-    const std::map<std::string, std::vector<std::string>>& extra_keys) {
-  Decision d = Evaluate(action, resource, extra_keys);
+Status RequestAuthorization::Check(std::string_view action, std::string_view resource,
+                                   const KeyMap& extra_keys,
+                                   const CompiledPolicies* resource_policy) {
+  Outcome outcome = Evaluate(action, resource, extra_keys, resource_policy);
+  const Decision& d = outcome.decision;
   // The request's decision for audit: the first deny, else the last allow.
   if (decision_ != "explicit-deny" && decision_ != "implicit-deny") {
     decision_ = d.kind == Decision::Kind::kAllow          ? "allow"
@@ -101,19 +221,22 @@ Status RequestAuthorization::Check(
     resource_ = std::string(resource);
   }
   if (d.allowed()) return Ok();
-  std::string message = "User: " + principal_.arn + " is not authorized to perform: " +
-                        std::string(action) + " on resource: " + std::string(resource);
-  message += d.kind == Decision::Kind::kExplicitDeny
-                 ? " with an explicit deny in an identity-based policy"
-                 : " because no identity-based policy allows the " + std::string(action) +
-                       " action";
+  std::string message = "User: " + principal_.arn +
+                        " is not authorized to perform: " + std::string(action) +
+                        " on resource: " + std::string(resource);
+  if (d.kind == Decision::Kind::kExplicitDeny) {
+    message += outcome.by_resource_policy ? " with an explicit deny in a resource-based policy"
+                                          : " with an explicit deny in an identity-based policy";
+  } else {
+    message += " because no identity-based policy allows the " + std::string(action) + " action";
+  }
   return Fail(ErrorCode::kPermissionDenied, std::move(message), Reason::kAccessDenied);
 }
 
-bool RequestAuthorization::Allowed(
-    std::string_view action, std::string_view resource,
-    const std::map<std::string, std::vector<std::string>>& extra_keys) {
-  return Evaluate(action, resource, extra_keys).allowed();
+bool RequestAuthorization::Allowed(std::string_view action, std::string_view resource,
+                                   const KeyMap& extra_keys,
+                                   const CompiledPolicies* resource_policy) {
+  return Evaluate(action, resource, extra_keys, resource_policy).decision.allowed();
 }
 
 }  // namespace coffer::auth

@@ -1,9 +1,10 @@
-// Authorization of one request: the caller's policies (compiled once per
-// principal and cached until IAM changes) evaluated for each action/resource
-// the request touches, with the request's condition keys (aws:username,
-// aws:PrincipalArn, aws:SourceIp, aws:CurrentTime, aws:SecureTransport, plus
-// per-call keys such as ssm:ResourceTag/*). The decisions are kept for the
-// audit record.
+// Authorization of one request: the caller's identity policies (compiled once
+// per principal and cached until IAM changes) and, for resources that carry
+// one (Secrets Manager secrets), the resource policy, evaluated for each
+// action/resource the request touches with the request's condition keys
+// (aws:username, aws:PrincipalArn, aws:SourceIp, aws:CurrentTime,
+// aws:SecureTransport, plus per-call keys such as ssm:ResourceTag/*). The
+// decisions are kept for the audit record.
 #pragma once
 
 #include <cstdint>
@@ -31,24 +32,39 @@ struct PolicyText {
 struct CompiledPolicies {
   std::vector<NamedPolicy> policies;
   bool uses_resource_tags = false;  // some condition reads */ResourceTag/*
+  // Which of the request's own keys (aws:username, aws:SourceIp, ...) some
+  // condition or ${variable} reads, one bit each: a request context fills only
+  // those.
+  uint32_t request_keys = 0;
 };
 
-// Compiles policy sets and caches them per principal for one IAM generation.
-// Thread-safe.
+enum class PolicyKind {
+  kIdentity,  // users', groups' and roles' policies: Resource required (ParsePolicy)
+  kResource,  // a resource's policy: Principal required (ParseResourcePolicy)
+};
+
+// Compiles policy sets and caches them under a key (a principal or access key
+// id, a resource ARN) for one generation (IAM's change counter, a record's
+// revision). Thread-safe.
 class PolicyCache {
  public:
-  // The compiled form of `texts` for `principal_key` at `generation` (IAM's
-  // change counter). A document that no longer parses is skipped (it was
-  // validated when stored) and reported in the log.
-  std::shared_ptr<const CompiledPolicies> Get(const std::string& principal_key,
-                                              uint64_t generation,
+  explicit PolicyCache(PolicyKind kind = PolicyKind::kIdentity) : kind_(kind) {}
+
+  // The compiled form of `texts` for `key` at `generation`. A document that
+  // no longer parses is skipped (it was validated when stored) and reported in
+  // the log.
+  std::shared_ptr<const CompiledPolicies> Get(const std::string& key, uint64_t generation,
                                               const std::vector<PolicyText>& texts);
+  // What Get cached for `key` at exactly `generation`; null when nothing is.
+  // For callers that can skip reading the texts on a hit (the hot path).
+  std::shared_ptr<const CompiledPolicies> Find(std::string_view key, uint64_t generation);
 
  private:
   struct Entry {
     uint64_t generation = 0;
     std::shared_ptr<const CompiledPolicies> compiled;
   };
+  const PolicyKind kind_;
   std::shared_mutex mu_;
   std::map<std::string, Entry, std::less<>> entries_ COFFER_GUARDED_BY(mu_);
 };
@@ -56,23 +72,31 @@ class PolicyCache {
 // Per-request authorization state. Not thread-safe (one request, one thread).
 class RequestAuthorization {
  public:
+  using KeyMap = std::map<std::string, std::vector<std::string>>;
+
   // `policies` may be null for an administrator (is_admin) principal.
-  RequestAuthorization(const Principal& principal,
-                       std::shared_ptr<const CompiledPolicies> policies,
+  // `principal` must outlive this object.
+  RequestAuthorization(const Principal& principal, std::shared_ptr<const CompiledPolicies> policies,
                        std::string_view source_ip, bool secure, util::SystemTime now);
 
   // Allowed, or kPermissionDenied (Reason::kAccessDenied) with AWS's message:
   // "User: <arn> is not authorized to perform: <action> on resource: <resource>
   // [because no identity-based policy allows the <action> action |
-  //  with an explicit deny in an identity-based policy]".
-  Status Check(std::string_view action, std::string_view resource,
-               const std::map<std::string, std::vector<std::string>>& extra_keys = {});
+  //  with an explicit deny in an identity-based policy |
+  //  with an explicit deny in a resource-based policy]".
+  // `resource_policy` (null: none) is the resource's own policy: as on AWS for
+  // a caller of the same account, the request is allowed when the identity
+  // policies or the resource policy allow it and neither denies it explicitly.
+  // An administrator is always allowed.
+  Status Check(std::string_view action, std::string_view resource, const KeyMap& extra_keys = {},
+               const CompiledPolicies* resource_policy = nullptr);
   // The same decision without the error (for filtering list results); it is
   // not recorded as the request's decision.
-  bool Allowed(std::string_view action, std::string_view resource,
-               const std::map<std::string, std::vector<std::string>>& extra_keys = {});
+  bool Allowed(std::string_view action, std::string_view resource, const KeyMap& extra_keys = {},
+               const CompiledPolicies* resource_policy = nullptr);
 
-  // Whether any policy reads resource tags (so callers fetch tags only then).
+  // Whether any identity policy reads resource tags (so callers fetch tags
+  // only then); a resource policy says so in its own CompiledPolicies.
   bool NeedsResourceTags() const;
 
   // For the audit record: "allow", "explicit-deny", "implicit-deny" or "" (no
@@ -82,12 +106,27 @@ class RequestAuthorization {
   const std::string& resource() const { return resource_; }
 
  private:
-  Decision Evaluate(std::string_view action, std::string_view resource,
-                    const std::map<std::string, std::vector<std::string>>& extra_keys);
+  struct Outcome {
+    Decision decision;
+    bool by_resource_policy = false;  // the deciding statement is the resource policy's
+  };
+  Outcome Evaluate(std::string_view action, std::string_view resource, const KeyMap& extra_keys,
+                   const CompiledPolicies* resource_policy);
+
+  // Adds the request keys of `wanted` (CompiledPolicies::request_keys bits)
+  // that the context does not hold yet.
+  void FillRequestKeys(uint32_t wanted);
 
   const Principal& principal_;
   std::shared_ptr<const CompiledPolicies> policies_;
-  RequestContext base_;
+  // The request's facts; action, resource and the per-call keys are set for
+  // each evaluation and the per-call keys removed again after it. Its request
+  // keys are filled on first need (most policies read one or two of them).
+  RequestContext context_;
+  uint32_t filled_keys_ = 0;
+  std::string source_ip_;
+  bool secure_ = false;
+  util::SystemTime now_;
   std::string decision_;
   std::string decided_by_;
   std::string resource_;

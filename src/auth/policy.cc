@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include "util/time.h"
@@ -18,9 +20,13 @@ namespace {
 
 using nlohmann::json;
 
+// ASCII case folding: policy grammar, keys and actions are ASCII, and this is
+// what std::tolower does in the "C" locale, without a call per character.
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
 std::string Lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) c = AsciiLower(c);
   return out;
 }
 
@@ -120,6 +126,7 @@ Result<std::vector<ConditionClause>> ParseConditions(const json& v) {
     for (const auto& [key, values] : block.items()) {
       ConditionClause c = base;
       c.key = key;
+      c.key_lower = Lower(key);
       COFFER_ASSIGN_OR_RETURN(c.values, StringList(values, "condition value", true));
       out.push_back(std::move(c));
     }
@@ -188,35 +195,49 @@ Result<Statement> ParseStatement(const json& s, bool require_resource) {
 
 // --- matching -----------------------------------------------------------------
 
-char Fold(char c, bool ignore_case) {
-  return ignore_case ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
-}
+char Fold(char c, bool ignore_case) { return ignore_case ? AsciiLower(c) : c; }
 
 // Replaces ${key} with the request's value of key; ${*}, ${?}, ${$} are the
 // literal escapes. An unknown variable leaves the pattern unmatchable, as AWS
 // treats a missing variable.
+// Lower-cases a short ASCII string into `buf` without allocating; longer
+// ones into `spill`.
+template <size_t N>
+std::string_view LowerInto(std::string_view s, char (&buf)[N], std::string& spill) {
+  if (s.size() <= N) {
+    for (size_t i = 0; i < s.size(); ++i) buf[i] = AsciiLower(s[i]);
+    return std::string_view(buf, s.size());
+  }
+  spill = Lower(s);
+  return spill;
+}
+
 bool Substitute(std::string_view pattern, const RequestContext& request, std::string* out) {
   out->clear();
   size_t i = 0;
   while (i < pattern.size()) {
-    if (pattern[i] == '$' && i + 1 < pattern.size() && pattern[i + 1] == '{') {
-      size_t end = pattern.find('}', i + 2);
-      if (end == std::string_view::npos) {
-        out->append(pattern.substr(i));
-        break;
-      }
-      std::string_view name = pattern.substr(i + 2, end - i - 2);
-      if (name == "*" || name == "?" || name == "$") {
-        out->append(name);
-      } else {
-        auto it = request.keys.find(Lower(name));
-        if (it == request.keys.end() || it->second.size() != 1) return false;
-        out->append(it->second.front());
-      }
-      i = end + 1;
-    } else {
-      out->push_back(pattern[i++]);
+    size_t at = pattern.find("${", i);
+    if (at == std::string_view::npos) {
+      out->append(pattern.substr(i));
+      break;
     }
+    out->append(pattern.substr(i, at - i));
+    size_t end = pattern.find('}', at + 2);
+    if (end == std::string_view::npos) {
+      out->append(pattern.substr(at));
+      break;
+    }
+    std::string_view name = pattern.substr(at + 2, end - at - 2);
+    if (name == "*" || name == "?" || name == "$") {
+      out->append(name);
+    } else {
+      char buf[64];
+      std::string spill;
+      auto it = request.keys.find(LowerInto(name, buf, spill));
+      if (it == request.keys.end() || it->second.size() != 1) return false;
+      out->append(it->second.front());
+    }
+    i = end + 1;
   }
   return true;
 }
@@ -226,15 +247,16 @@ bool MatchWithVariables(std::string_view pattern, std::string_view text,
   if (pattern.find("${") == std::string_view::npos) {
     return WildcardMatch(pattern, text, ignore_case);
   }
-  std::string expanded;
+  std::string& expanded = request.scratch;  // reused: no allocation per evaluation
   if (!Substitute(pattern, request, &expanded)) return false;
   return WildcardMatch(expanded, text, ignore_case);
 }
 
+// Actions in statements are lower-cased when parsed, as `action_lower` is.
 bool ActionMatches(const Statement& st, std::string_view action_lower) {
   bool any = false;
   for (const auto& a : st.actions) {
-    if (WildcardMatch(a, action_lower, false)) {
+    if (WildcardMatch(a, action_lower, /*ignore_case=*/false)) {
       any = true;
       break;
     }
@@ -254,14 +276,36 @@ bool ResourceMatches(const Statement& st, const RequestContext& request) {
   return st.not_resource ? !any : any;
 }
 
-bool PrincipalMatches(const Statement& st, const RequestContext& request) {
+// Who takes part in an evaluation: every statement (identity policies), or
+// those whose Principal names the caller (trust and resource policies, which
+// differ in what an account principal means in an Allow).
+enum class PrincipalMode { kNone, kTrust, kResource };
+
+// Does `entry` ("ACCT" or "arn:aws:iam::ACCT:root") name `account`?
+bool NamesAccount(std::string_view entry, std::string_view account) {
+  if (account.empty()) return false;
+  if (entry == account) return true;
+  constexpr std::string_view kPrefix = "arn:aws:iam::";
+  constexpr std::string_view kSuffix = ":root";
+  return entry.size() == kPrefix.size() + account.size() + kSuffix.size() &&
+         entry.starts_with(kPrefix) && entry.ends_with(kSuffix) &&
+         entry.substr(kPrefix.size(), account.size()) == account;
+}
+
+bool PrincipalMatches(const Statement& st, const RequestContext& request, PrincipalMode mode) {
   if (!st.principal.present) return false;
   const PrincipalSpec& p = st.principal;
+  // In a resource policy an account principal is a delegation in an Allow (it
+  // grants nothing itself) but covers each of the account's callers in a Deny
+  // and in NotPrincipal.
+  bool accounts_count =
+      mode == PrincipalMode::kTrust || st.not_principal || st.effect == Effect::kDeny;
   bool match = p.any;
   for (const auto& a : p.aws) {
     if (match) break;
-    if (a == request.principal_arn || a == request.principal_account ||
-        a == "arn:aws:iam::" + request.principal_account + ":root") {
+    if ((!request.principal_arn.empty() && a == request.principal_arn) ||
+        (!request.role_arn.empty() && a == request.role_arn) ||
+        (accounts_count && NamesAccount(a, request.principal_account))) {
       match = true;
     }
   }
@@ -296,26 +340,62 @@ std::optional<int64_t> ParseDate(const std::string& s) {
   return std::nullopt;
 }
 
-bool ParseIp(const std::string& s, int* family, unsigned char addr[16]) {
-  if (inet_pton(AF_INET, s.c_str(), addr) == 1) {
+// Dotted-quad IPv4 ("127.0.0.1"), strictly: four decimal octets of 1-3
+// digits, no leading "+", nothing after. What inet_pton(AF_INET) accepts.
+bool ParseIpv4(std::string_view s, unsigned char addr[4]) {
+  size_t i = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+    size_t start = i;
+    unsigned value = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+      value = value * 10 + static_cast<unsigned>(s[i] - '0');
+      ++i;
+    }
+    if (i == start || value > 255) return false;
+    if (i - start > 1 && s[start] == '0') return false;  // inet_pton refuses leading zeros
+    addr[octet] = static_cast<unsigned char>(value);
+  }
+  return i == s.size();
+}
+
+// Parses an IPv4 or IPv6 address without allocating (inet_pton needs a NUL).
+bool ParseIp(std::string_view s, int* family, unsigned char addr[16]) {
+  if (s.find(':') == std::string_view::npos) {
+    *family = AF_INET;
+    return ParseIpv4(s, addr);
+  }
+  char text[INET6_ADDRSTRLEN + 1];
+  if (s.empty() || s.size() >= sizeof text) return false;
+  s.copy(text, s.size());
+  text[s.size()] = '\0';
+  if (inet_pton(AF_INET, text, addr) == 1) {
     *family = AF_INET;
     return true;
   }
-  if (inet_pton(AF_INET6, s.c_str(), addr) == 1) {
+  if (inet_pton(AF_INET6, text, addr) == 1) {
     *family = AF_INET6;
     return true;
   }
   return false;
 }
 
-bool IpInCidr(const std::string& ip, const std::string& cidr) {
-  std::string net = cidr;
+bool IpInCidr(std::string_view ip, std::string_view cidr) {
+  std::string_view net = cidr;
   int prefix = -1;
-  if (auto slash = cidr.find('/'); slash != std::string::npos) {
+  if (auto slash = cidr.find('/'); slash != std::string_view::npos) {
     net = cidr.substr(0, slash);
-    auto n = ParseNumber(cidr.substr(slash + 1));
-    if (!n) return false;
-    prefix = static_cast<int>(*n);
+    std::string_view bits_text = cidr.substr(slash + 1);
+    unsigned bits = 0;
+    auto [end, ec] = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
+    if (bits_text.empty() || ec != std::errc() || end != bits_text.data() + bits_text.size() ||
+        bits > 128) {
+      return false;
+    }
+    prefix = static_cast<int>(bits);
   }
   int fa, fb;
   unsigned char a[16], b[16];
@@ -323,11 +403,12 @@ bool IpInCidr(const std::string& ip, const std::string& cidr) {
   int bits = fa == AF_INET ? 32 : 128;
   if (prefix < 0) prefix = bits;
   if (prefix > bits) return false;
-  for (int i = 0; i < prefix; ++i) {
-    int byte = i / 8, bit = 7 - i % 8;
-    if (((a[byte] >> bit) & 1) != ((b[byte] >> bit) & 1)) return false;
-  }
-  return true;
+  int whole = prefix / 8;
+  if (std::memcmp(a, b, static_cast<size_t>(whole)) != 0) return false;
+  int rest = prefix % 8;
+  if (rest == 0) return true;
+  unsigned mask = (0xFFu << (8 - rest)) & 0xFFu;
+  return (a[whole] & mask) == (b[whole] & mask);
 }
 
 // Does one request value satisfy the (positive form of the) operator against
@@ -387,7 +468,7 @@ bool IsNegated(std::string_view op) {
 }
 
 bool ConditionHolds(const ConditionClause& c, const RequestContext& request) {
-  auto it = request.keys.find(Lower(c.key));
+  auto it = request.keys.find(c.key_lower);
   const std::vector<std::string>* values = it == request.keys.end() ? nullptr : &it->second;
   if (c.op == "Null") {
     bool want_absent = !c.values.empty() && Lower(c.values.front()) == "true";
@@ -426,8 +507,8 @@ bool ConditionHolds(const ConditionClause& c, const RequestContext& request) {
 }
 
 bool StatementApplies(const Statement& st, const RequestContext& request,
-                      const std::string& action_lower, bool with_principal) {
-  if (with_principal && !PrincipalMatches(st, request)) return false;
+                      std::string_view action_lower, PrincipalMode mode) {
+  if (mode != PrincipalMode::kNone && !PrincipalMatches(st, request, mode)) return false;
   if (!ActionMatches(st, action_lower)) return false;
   if (!ResourceMatches(st, request)) return false;
   for (const auto& c : st.conditions) {
@@ -437,14 +518,16 @@ bool StatementApplies(const Statement& st, const RequestContext& request,
 }
 
 Decision EvaluateImpl(const std::vector<NamedPolicy>& policies, const RequestContext& request,
-                      bool with_principal) {
-  std::string action_lower = Lower(request.action);
+                      PrincipalMode mode) {
+  char buf[128];
+  std::string spill;
+  std::string_view action_lower = LowerInto(request.action, buf, spill);
   Decision allow;
   for (const auto& np : policies) {
     if (!np.policy) continue;
     int index = 0;
     for (const Statement& st : np.policy->statements) {
-      if (StatementApplies(st, request, action_lower, with_principal)) {
+      if (StatementApplies(st, request, action_lower, mode)) {
         if (st.effect == Effect::kDeny) {
           return Decision{Decision::Kind::kExplicitDeny, np.name, st.sid, index};
         }
@@ -461,19 +544,47 @@ Decision EvaluateImpl(const std::vector<NamedPolicy>& policies, const RequestCon
 }  // namespace
 
 bool WildcardMatch(std::string_view pattern, std::string_view text, bool ignore_case) {
-  // Iterative glob with single-star backtracking: O(n*m) worst case, no recursion.
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  auto same = [ignore_case](char a, char b) {
+    return Fold(a, ignore_case) == Fold(b, ignore_case);
+  };
+  // Fast paths for what policies mostly hold: "*", literals, and patterns
+  // whose literal head already differs from the text (other services' ARNs,
+  // other paths, other actions).
+  if (pattern.size() == 1 && pattern[0] == '*') return true;
+  size_t head = std::min(pattern.find('*'), pattern.find('?'));
+  if (head == std::string_view::npos) {
+    if (pattern.size() != text.size()) return false;
+    if (!ignore_case) return pattern == text;
+    head = pattern.size();
+  }
+  if (text.size() < head) return false;
+  if (!ignore_case) {
+    if (pattern.substr(0, head) != text.substr(0, head)) return false;
+  } else {
+    for (size_t i = 0; i < head; ++i) {
+      if (!same(pattern[i], text[i])) return false;
+    }
+  }
+  // Iterative glob with single-star backtracking from the end of the head:
+  // O(n*m) worst case, no recursion.
+  size_t p = head, t = head, star = std::string_view::npos, mark = 0;
   while (t < text.size()) {
-    if (p < pattern.size() &&
-        (pattern[p] == '?' || Fold(pattern[p], ignore_case) == Fold(text[t], ignore_case))) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
+    if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       mark = t;
+    } else if (p < pattern.size() && (pattern[p] == '?' || same(pattern[p], text[t]))) {
+      ++p;
+      ++t;
     } else if (star != std::string_view::npos) {
       p = star + 1;
       t = ++mark;
+      // Let the star swallow up to the next place where the literal after it
+      // can match (every retry before that fails on its first character).
+      if (p < pattern.size() && pattern[p] != '*' && pattern[p] != '?') {
+        while (t < text.size() && !same(pattern[p], text[t])) ++t;
+        if (t == text.size()) return false;
+        mark = t;
+      }
     } else {
       return false;
     }
@@ -524,13 +635,48 @@ Result<Policy> ParsePolicy(std::string_view text, bool require_resource) {
   return policy;
 }
 
+Result<Policy> ParseResourcePolicy(std::string_view text) {
+  COFFER_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(text, /*require_resource=*/false));
+  for (const Statement& st : policy.statements) {
+    if (!st.principal.present) {
+      return Malformed("each statement of a resource policy needs a Principal or NotPrincipal");
+    }
+  }
+  return policy;
+}
+
+bool GrantsPublicAccess(const Policy& policy) {
+  static constexpr std::string_view kNarrowingKeys[] = {
+      "aws:principalarn",  "aws:principalaccount", "aws:principalorgid", "aws:userid",
+      "aws:username",      "aws:sourceip",         "aws:sourcevpc",      "aws:sourcevpce",
+      "aws:sourceaccount", "aws:sourcearn"};
+  for (const Statement& st : policy.statements) {
+    if (st.effect != Effect::kAllow) continue;
+    bool everyone = st.not_principal || st.principal.any;
+    if (!everyone) continue;
+    bool narrowed = false;
+    for (const ConditionClause& c : st.conditions) {
+      if (IsNegated(c.op) || c.op == "Null" || c.if_exists) continue;
+      std::string key = Lower(c.key);
+      for (std::string_view k : kNarrowingKeys) narrowed = narrowed || key == k;
+    }
+    if (!narrowed) return true;
+  }
+  return false;
+}
+
 Decision Evaluate(const std::vector<NamedPolicy>& policies, const RequestContext& request) {
-  return EvaluateImpl(policies, request, false);
+  return EvaluateImpl(policies, request, PrincipalMode::kNone);
 }
 
 Decision EvaluateWithPrincipal(const std::vector<NamedPolicy>& policies,
                                const RequestContext& request) {
-  return EvaluateImpl(policies, request, true);
+  return EvaluateImpl(policies, request, PrincipalMode::kTrust);
+}
+
+Decision EvaluateResourcePolicy(const std::vector<NamedPolicy>& policies,
+                                const RequestContext& request) {
+  return EvaluateImpl(policies, request, PrincipalMode::kResource);
 }
 
 }  // namespace coffer::auth

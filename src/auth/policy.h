@@ -33,6 +33,7 @@ struct ConditionClause {
   bool if_exists = false;
   enum class SetQualifier { kNone, kForAnyValue, kForAllValues } qualifier = SetQualifier::kNone;
   std::string key;        // condition key as written (matched case-insensitively)
+  std::string key_lower;  // `key` lower-cased, as RequestContext::keys holds it
   std::vector<std::string> values;
 };
 
@@ -61,6 +62,19 @@ struct Policy {
 // statement; trust policies have none.
 Result<Policy> ParsePolicy(std::string_view json, bool require_resource);
 
+// Parses a resource policy (a Secrets Manager secret's): as ParsePolicy with
+// Resource optional, and every statement must name its principals (Principal
+// or NotPrincipal). kInvalidArgument (kMalformedPolicy) otherwise.
+Result<Policy> ParseResourcePolicy(std::string_view json);
+
+// Whether a resource policy grants broad ("public") access: an Allow statement
+// whose principal is everyone ("*", {"AWS": "*"}, or a NotPrincipal) and that
+// no condition narrows to known callers (aws:PrincipalArn, aws:PrincipalAccount,
+// aws:PrincipalOrgID, aws:userid, aws:username, aws:SourceIp, aws:SourceVpc,
+// aws:SourceVpce, aws:SourceAccount, aws:SourceArn). What BlockPublicPolicy
+// refuses.
+bool GrantsPublicAccess(const Policy& policy);
+
 // The facts about one request that policies are evaluated against.
 struct RequestContext {
   std::string action;    // "ssm:GetParameter" (any case)
@@ -73,6 +87,13 @@ struct RequestContext {
   std::string principal_arn;
   std::string principal_account;
   std::string federated_provider;
+  // For a role session (principal_arn is then the assumed-role ARN): the
+  // role's ARN, which a Principal element may name instead of the session's.
+  std::string role_arn;
+  // Scratch space of evaluation (policy variables are expanded into it), kept
+  // so that evaluating a context many times does not allocate. A context is
+  // therefore used by one thread at a time.
+  mutable std::string scratch;
 
   void Set(std::string key, std::string value);
   void Add(std::string key, std::string value);
@@ -96,10 +117,20 @@ struct NamedPolicy {
 // Evaluates identity policies: explicit deny > allow > implicit deny.
 Decision Evaluate(const std::vector<NamedPolicy>& policies, const RequestContext& request);
 
-// Evaluates a trust or resource policy: statements whose Principal matches
-// the request's principal (or federated provider) take part.
+// Evaluates a trust policy: statements whose Principal matches the request's
+// principal (its ARN, role_arn, account as "ACCT" or "arn:aws:iam::ACCT:root",
+// "*") or federated provider take part.
 Decision EvaluateWithPrincipal(const std::vector<NamedPolicy>& policies,
                                const RequestContext& request);
+
+// Evaluates a resource policy for a caller of the resource's own account, as
+// AWS does: a statement takes part when its Principal names the caller (its
+// ARN; for a role session also the role's ARN; or "*"). An account principal
+// ("ACCT" or "arn:aws:iam::ACCT:root") names every caller of that account in a
+// Deny (and in NotPrincipal), but in an Allow it grants nothing by itself: AWS
+// delegates it to the account's identity policies, which are evaluated anyway.
+Decision EvaluateResourcePolicy(const std::vector<NamedPolicy>& policies,
+                                const RequestContext& request);
 
 // `*` matches any run (including empty), `?` exactly one character.
 bool WildcardMatch(std::string_view pattern, std::string_view text, bool ignore_case);

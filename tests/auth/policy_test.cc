@@ -99,6 +99,48 @@ TEST(PolicyTest, QuestionMarkMatchesOneCharacter) {
   EXPECT_TRUE(WildcardMatch("SSM:*", "ssm:get", true));
 }
 
+// A plain recursive glob: the reference WildcardMatch's fast paths must agree with.
+bool ReferenceGlob(std::string_view p, std::string_view t, bool ignore_case) {
+  if (p.empty()) return t.empty();
+  if (p[0] == '*') {
+    for (size_t i = 0; i <= t.size(); ++i) {
+      if (ReferenceGlob(p.substr(1), t.substr(i), ignore_case)) return true;
+    }
+    return false;
+  }
+  if (t.empty()) return false;
+  auto fold = [&](char c) {
+    return ignore_case ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
+  };
+  if (p[0] != '?' && fold(p[0]) != fold(t[0])) return false;
+  return ReferenceGlob(p.substr(1), t.substr(1), ignore_case);
+}
+
+// WildcardMatch agrees with the plain glob on many small patterns and texts,
+// literal '*' in the text, case folding and ARN-shaped backtracking included.
+TEST(PolicyTest, WildcardMatchAgreesWithReferenceGlob) {
+  EXPECT_TRUE(WildcardMatch("a*", "a*b", false));
+  EXPECT_TRUE(WildcardMatch("arn:aws:ssm:*:*:parameter/home/bob/*",
+                            "arn:aws:ssm:us-east-1:000000000000:parameter/home/bob/x", false));
+  EXPECT_FALSE(WildcardMatch("arn:aws:ssm:*:*:parameter/home/bob/*",
+                             "arn:aws:ssm:us-east-1:000000000000:parameter/bench/app/x", false));
+  EXPECT_TRUE(WildcardMatch("ARN:*:X", "arn:a:b:x", true));
+  unsigned state = 12345;
+  auto next = [&] { return state = state * 1103515245u + 12345u, (state >> 16) & 0x7fff; };
+  const char alphabet[] = "ab:A*?";
+  for (int i = 0; i < 20000; ++i) {
+    std::string pattern, text;
+    for (unsigned n = next() % 7; n > 0; --n) pattern.push_back(alphabet[next() % 6]);
+    for (unsigned n = next() % 9; n > 0; --n)
+      text.push_back(alphabet[next() % 4 + (next() % 8 == 0 ? 2 : 0)]);
+    for (bool ignore_case : {false, true}) {
+      ASSERT_EQ(WildcardMatch(pattern, text, ignore_case),
+                ReferenceGlob(pattern, text, ignore_case))
+          << "pattern '" << pattern << "' text '" << text << "' ignore_case " << ignore_case;
+    }
+  }
+}
+
 // String conditions with StringLike, as GitHub OIDC trust policies use.
 TEST(PolicyTest, StringLikeConditionOnSubClaim) {
   auto ps = Policies({R"({"Statement":[{"Effect":"Allow","Action":"ssm:GetParameter","Resource":"*",
@@ -147,6 +189,37 @@ TEST(PolicyTest, TypedOperators) {
   r.Set("aws:CurrentTime", "2026-11-28T09:00:00Z");
   r.Set("aws:SecureTransport", "false");
   EXPECT_FALSE(Evaluate(ps, r).allowed());
+}
+
+// CIDR ranges of any prefix length, IPv4 and IPv6; a bare address is a /32 (/128).
+TEST(PolicyTest, IpAddressPrefixes) {
+  auto allowed = [](std::string_view cidr, std::string ip) {
+    auto ps = Policies({std::string(R"({"Statement":[{"Effect":"Allow","Action":"*","Resource":"*",
+        "Condition":{"IpAddress":{"aws:SourceIp":")") +
+                        std::string(cidr) + R"("}}}]})"});
+    auto r = Request("ssm:GetParameter", "x");
+    r.Set("aws:SourceIp", std::move(ip));
+    return Evaluate(ps, r).allowed();
+  };
+  EXPECT_TRUE(allowed("10.1.2.0/23", "10.1.3.255"));
+  EXPECT_FALSE(allowed("10.1.2.0/23", "10.1.4.0"));
+  EXPECT_TRUE(allowed("0.0.0.0/0", "203.0.113.9"));
+  EXPECT_TRUE(allowed("192.0.2.7", "192.0.2.7"));
+  EXPECT_FALSE(allowed("192.0.2.7", "192.0.2.8"));
+  EXPECT_TRUE(allowed("192.0.2.0/31", "192.0.2.1"));
+  EXPECT_FALSE(allowed("192.0.2.0/31", "192.0.2.2"));
+  EXPECT_TRUE(allowed("2001:db8::/33", "2001:db8:7fff::1"));
+  EXPECT_FALSE(allowed("2001:db8::/33", "2001:db8:8000::1"));
+  EXPECT_FALSE(allowed("2001:db8::/32", "10.0.0.1"));
+  EXPECT_FALSE(allowed("10.0.0.0/33", "10.0.0.1"));
+  EXPECT_FALSE(allowed("10.0.0.0/x", "10.0.0.1"));
+  EXPECT_FALSE(allowed("10.0.0.0/8", "not-an-ip"));
+  for (std::string_view bad : {"10.0.0", "10.0.0.1.", "10.0.0.256", "10.0.0.01", "10..0.1",
+                               "10.0.0.1x", "+10.0.0.1", "10.0.0.1000", ""}) {
+    EXPECT_FALSE(allowed("0.0.0.0/0", std::string(bad))) << bad;
+  }
+  EXPECT_TRUE(allowed("0.0.0.0/0", "0.0.0.0"));
+  EXPECT_TRUE(allowed("255.255.255.255", "255.255.255.255"));
 }
 
 // ForAllValues is vacuously true on a missing key; ForAnyValue needs one match.
@@ -198,6 +271,130 @@ TEST(PolicyTest, MalformedDocumentsAreRejected) {
     EXPECT_EQ(p.error().code, ErrorCode::kInvalidArgument);
     EXPECT_EQ(p.error().reason, Reason::kMalformedPolicy);
   }
+}
+
+std::vector<NamedPolicy> ResourcePolicy(std::string_view doc) {
+  auto p = ParseResourcePolicy(doc);
+  EXPECT_TRUE(p.has_value()) << (p ? "" : p.error().message);
+  return {{"rp", std::make_shared<Policy>(std::move(*p))}};
+}
+
+RequestContext Caller(std::string arn) {
+  RequestContext r = Request("secretsmanager:GetSecretValue",
+                             "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf");
+  r.principal_arn = std::move(arn);
+  r.principal_account = "000000000000";
+  return r;
+}
+
+// A resource policy statement applies to the callers its Principal names: the
+// exact ARN or "*"; other callers are not affected.
+TEST(PolicyTest, ResourcePolicyAllowsNamedPrincipalOrWildcard) {
+  auto alice = ResourcePolicy(R"({"Statement":[{"Effect":"Allow",
+      "Principal":{"AWS":"arn:aws:iam::000000000000:user/alice"},
+      "Action":"secretsmanager:GetSecretValue","Resource":"*"}]})");
+  EXPECT_TRUE(
+      EvaluateResourcePolicy(alice, Caller("arn:aws:iam::000000000000:user/alice")).allowed());
+  EXPECT_EQ(EvaluateResourcePolicy(alice, Caller("arn:aws:iam::000000000000:user/bob")).kind,
+            Decision::Kind::kImplicitDeny);
+  auto anyone = ResourcePolicy(R"({"Statement":[{"Effect":"Allow","Principal":"*",
+      "Action":"secretsmanager:*"}]})");
+  EXPECT_TRUE(
+      EvaluateResourcePolicy(anyone, Caller("arn:aws:iam::000000000000:user/bob")).allowed());
+  auto anyone_aws = ResourcePolicy(R"({"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},
+      "Action":"secretsmanager:*","Resource":"*"}]})");
+  EXPECT_TRUE(
+      EvaluateResourcePolicy(anyone_aws, Caller("arn:aws:iam::000000000000:user/bob")).allowed());
+}
+
+// An account principal in an Allow is a delegation to the account's identity
+// policies (it allows nobody by itself); in a Deny it covers every caller of
+// the account, in both spellings.
+TEST(PolicyTest, ResourcePolicyAccountPrincipalDelegatesAllowButDenies) {
+  auto allow_root = ResourcePolicy(R"({"Statement":[{"Effect":"Allow",
+      "Principal":{"AWS":"arn:aws:iam::000000000000:root"},
+      "Action":"secretsmanager:GetSecretValue","Resource":"*"}]})");
+  EXPECT_EQ(EvaluateResourcePolicy(allow_root, Caller("arn:aws:iam::000000000000:user/bob")).kind,
+            Decision::Kind::kImplicitDeny);
+  for (std::string_view principal : {"arn:aws:iam::000000000000:root", "000000000000"}) {
+    auto deny = ResourcePolicy(std::string(R"({"Statement":[{"Sid":"NoOne","Effect":"Deny",
+        "Principal":{"AWS":")") +
+                               std::string(principal) +
+                               R"("},"Action":"secretsmanager:*","Resource":"*"}]})");
+    auto d = EvaluateResourcePolicy(deny, Caller("arn:aws:iam::000000000000:user/bob"));
+    EXPECT_EQ(d.kind, Decision::Kind::kExplicitDeny) << principal;
+    EXPECT_EQ(d.sid, "NoOne");
+    // Another account's root names nobody here.
+    auto other = ResourcePolicy(R"({"Statement":[{"Effect":"Deny",
+        "Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"*","Resource":"*"}]})");
+    EXPECT_EQ(EvaluateResourcePolicy(other, Caller("arn:aws:iam::000000000000:user/bob")).kind,
+              Decision::Kind::kImplicitDeny);
+  }
+  // The trust-policy evaluation keeps treating the account as a match.
+  EXPECT_TRUE(
+      EvaluateWithPrincipal(allow_root, Caller("arn:aws:iam::000000000000:user/bob")).allowed());
+}
+
+// A role session is named by its session ARN and by its role's ARN.
+TEST(PolicyTest, ResourcePolicyMatchesRoleSessionByRoleOrSessionArn) {
+  auto by_role = ResourcePolicy(R"({"Statement":[{"Effect":"Allow",
+      "Principal":{"AWS":"arn:aws:iam::000000000000:role/app"},
+      "Action":"secretsmanager:GetSecretValue","Resource":"*"}]})");
+  auto by_session = ResourcePolicy(R"({"Statement":[{"Effect":"Allow",
+      "Principal":{"AWS":"arn:aws:sts::000000000000:assumed-role/app/run-1"},
+      "Action":"secretsmanager:GetSecretValue","Resource":"*"}]})");
+  auto r = Caller("arn:aws:sts::000000000000:assumed-role/app/run-1");
+  r.role_arn = "arn:aws:iam::000000000000:role/app";
+  EXPECT_TRUE(EvaluateResourcePolicy(by_role, r).allowed());
+  EXPECT_TRUE(EvaluateResourcePolicy(by_session, r).allowed());
+  auto other = Caller("arn:aws:sts::000000000000:assumed-role/app/run-2");
+  other.role_arn = "arn:aws:iam::000000000000:role/other";
+  EXPECT_FALSE(EvaluateResourcePolicy(by_role, other).allowed());
+  EXPECT_FALSE(EvaluateResourcePolicy(by_session, other).allowed());
+}
+
+// Deny with NotPrincipal refuses everyone except the listed principals.
+TEST(PolicyTest, ResourcePolicyDenyNotPrincipalExemptsListed) {
+  auto ps = ResourcePolicy(R"({"Statement":[{"Effect":"Deny",
+      "NotPrincipal":{"AWS":"arn:aws:iam::000000000000:user/ops"},
+      "Action":"secretsmanager:*","Resource":"*"}]})");
+  EXPECT_EQ(EvaluateResourcePolicy(ps, Caller("arn:aws:iam::000000000000:user/ops")).kind,
+            Decision::Kind::kImplicitDeny);
+  EXPECT_EQ(EvaluateResourcePolicy(ps, Caller("arn:aws:iam::000000000000:user/dev")).kind,
+            Decision::Kind::kExplicitDeny);
+}
+
+// Resource policies need a Principal in each statement; Resource is optional.
+TEST(PolicyTest, ResourcePolicyNeedsPrincipal) {
+  auto missing = ParseResourcePolicy(
+      R"({"Statement":[{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"}]})");
+  EXPECT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().reason, Reason::kMalformedPolicy);
+  EXPECT_FALSE(ParseResourcePolicy("{not json").has_value());
+  EXPECT_TRUE(ParseResourcePolicy(
+                  R"({"Statement":{"Effect":"Allow","Principal":"*","Action":"secretsmanager:*"}})")
+                  .has_value());
+}
+
+// Broad access: a wildcard principal in an Allow that no condition narrows.
+TEST(PolicyTest, GrantsPublicAccessDetectsWildcardAllows) {
+  auto check = [](std::string_view doc) {
+    auto p = ParseResourcePolicy(doc);
+    EXPECT_TRUE(p.has_value()) << doc;
+    return p.has_value() && GrantsPublicAccess(*p);
+  };
+  EXPECT_TRUE(check(R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"*"}]})"));
+  EXPECT_TRUE(check(
+      R"({"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::000000000000:user/a","*"]},"Action":"*"}]})"));
+  EXPECT_TRUE(check(
+      R"({"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::000000000000:user/a"},"Action":"*"}]})"));
+  EXPECT_TRUE(check(R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"*",
+      "Condition":{"StringNotEquals":{"aws:PrincipalAccount":"111111111111"}}}]})"));
+  EXPECT_FALSE(check(R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"*",
+      "Condition":{"StringEquals":{"aws:PrincipalAccount":"000000000000"}}}]})"));
+  EXPECT_FALSE(check(R"({"Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]})"));
+  EXPECT_FALSE(check(
+      R"({"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/a"},"Action":"*"}]})"));
 }
 
 }  // namespace

@@ -31,19 +31,23 @@ struct CallContext {
 };
 
 // Checks `action` on `resource` for the caller (allowed when context.authz is
-// null). kPermissionDenied (kAccessDenied) with AWS's message otherwise.
+// null), with the resource's own policy when it has one (`resource_policy`).
+// kPermissionDenied (kAccessDenied) with AWS's message otherwise.
 inline Status Authorize(const CallContext& context, std::string_view action,
                         std::string_view resource,
-                        const std::map<std::string, std::vector<std::string>>& keys = {}) {
+                        const std::map<std::string, std::vector<std::string>>& keys = {},
+                        const auth::CompiledPolicies* resource_policy = nullptr) {
   if (context.authz == nullptr) return Ok();
-  return context.authz->Check(action, resource, keys);
+  return context.authz->Check(action, resource, keys, resource_policy);
 }
 
 // Same decision, for filtering list results (not recorded as the request's decision).
 inline bool IsAllowed(const CallContext& context, std::string_view action,
                       std::string_view resource,
-                      const std::map<std::string, std::vector<std::string>>& keys = {}) {
-  return context.authz == nullptr || context.authz->Allowed(action, resource, keys);
+                      const std::map<std::string, std::vector<std::string>>& keys = {},
+                      const auth::CompiledPolicies* resource_policy = nullptr) {
+  return context.authz == nullptr ||
+         context.authz->Allowed(action, resource, keys, resource_policy);
 }
 
 // Implementations are thread-safe (called from every io thread at once).

@@ -5,6 +5,7 @@
 
 #include "api/awsjson/errors.h"
 #include "api/awsjson/fields.h"
+#include "auth/policy.h"
 #include "domain/secrets/password.h"
 #include "util/encoding.h"
 #include "util/time.h"
@@ -105,7 +106,8 @@ json RenderDescription(const sm::SecretDescription& d, std::string_view stages_m
   out["Name"] = d.name;
   if (d.description) out["Description"] = *d.description;
   if (d.kms_key_id) out["KmsKeyId"] = *d.kms_key_id;
-  out["RotationEnabled"] = d.rotation_enabled;
+  // As on AWS, absent until rotation has been configured once.
+  if (d.rotation_enabled || d.rotation_hook) out["RotationEnabled"] = d.rotation_enabled;
   if (d.rotation_hook) out["RotationLambdaARN"] = *d.rotation_hook;
   if (d.rotation_rules) out["RotationRules"] = RenderRules(*d.rotation_rules);
   if (d.last_rotated) out["LastRotatedDate"] = Epoch(*d.last_rotated);
@@ -391,6 +393,71 @@ Result<json> GetRandomPassword(sm::SecretStore&, const Fields& f, const json&) {
   return out;
 }
 
+// ResourcePolicy as a parsed resource policy: MalformedPolicyDocumentException
+// (kMalformedPolicy) with the parser's reason when it is not one.
+Result<auth::Policy> ParseResourcePolicyMember(const std::string& document) {
+  auto parsed = auth::ParseResourcePolicy(document);
+  if (!parsed) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "This resource policy contains a syntax error: " + parsed.error().message,
+                Reason::kMalformedPolicy);
+  }
+  return parsed;
+}
+
+Result<json> PutResourcePolicy(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(std::string document,
+                          f.String("ResourcePolicy", 1, sm::kMaxResourcePolicyLength));
+  COFFER_ASSIGN_OR_RETURN(std::optional<bool> block, f.OptBool("BlockPublicPolicy"));
+  COFFER_ASSIGN_OR_RETURN(auth::Policy policy, ParseResourcePolicyMember(document));
+  if (block.value_or(false) && auth::GrantsPublicAccess(policy)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "The BlockPublicPolicy parameter is set to true, and the resource policy did not "
+                "prevent broad access to the secret.",
+                Reason::kPublicPolicy);
+  }
+  COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.PutResourcePolicy(id, document));
+  return RenderRef(ref, false);
+}
+
+Result<json> GetResourcePolicy(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(sm::SecretPolicy p, store.GetResourcePolicy(id));
+  json out = json::object();
+  out["ARN"] = p.arn;
+  out["Name"] = p.name;
+  if (p.resource_policy) out["ResourcePolicy"] = *p.resource_policy;
+  return out;
+}
+
+Result<json> DeleteResourcePolicy(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.DeleteResourcePolicy(id));
+  return RenderRef(ref, false);
+}
+
+// Syntax (MalformedPolicyDocumentException) and broad access (a failed check
+// named BROAD_ACCESS). The secret, when named, must exist.
+Result<json> ValidateResourcePolicy(sm::SecretStore& store, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> id, f.OptString("SecretId", 1, 2048));
+  COFFER_ASSIGN_OR_RETURN(std::string document,
+                          f.String("ResourcePolicy", 1, sm::kMaxResourcePolicyLength));
+  if (id) COFFER_RETURN_IF_ERROR(store.AccessInfo(*id));
+  COFFER_ASSIGN_OR_RETURN(auth::Policy policy, ParseResourcePolicyMember(document));
+  json errors = json::array();
+  if (auth::GrantsPublicAccess(policy)) {
+    errors.push_back({{"CheckName", "BROAD_ACCESS"},
+                      {"ErrorMessage",
+                       "The resource policy grants access to every principal (a wildcard "
+                       "principal without a condition that narrows it)."}});
+  }
+  json out = json::object();
+  out["PolicyValidationPassed"] = errors.empty();
+  out["ValidationErrors"] = std::move(errors);
+  return out;
+}
+
 const std::unordered_map<std::string_view, Handler>& Handlers() {
   static const std::unordered_map<std::string_view, Handler> kHandlers = {
       {"CreateSecret", CreateSecret},
@@ -409,38 +476,76 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"TagResource", TagResource},
       {"UntagResource", UntagResource},
       {"GetRandomPassword", GetRandomPassword},
+      {"PutResourcePolicy", PutResourcePolicy},
+      {"GetResourcePolicy", GetResourcePolicy},
+      {"DeleteResourcePolicy", DeleteResourcePolicy},
+      {"ValidateResourcePolicy", ValidateResourcePolicy},
   };
   return kHandlers;
 }
 
 }  // namespace
 
-SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store) : store_(store) {}
+SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store)
+    : store_(store), resource_policies_(auth::PolicyKind::kResource) {}
 
 namespace {
 
+// What one secret contributes to a policy check: its ARN, its
+// secretsmanager:ResourceTag/* keys (only when some policy reads them) and its
+// compiled resource policy (null when it has none).
+struct SecretFacts {
+  std::string arn;
+  std::map<std::string, std::vector<std::string>> keys;
+  std::shared_ptr<const auth::CompiledPolicies> resource_policy;
+};
+
+// The facts of the secret `id` names. For an id that names no secret, only
+// the ARN it would have, so that a denial does not reveal whether it exists.
+// REQUIRES: ctx.authz != nullptr.
+SecretFacts FactsOf(domain::secrets::SecretStore& store, auth::PolicyCache& policies,
+                    const CallContext& ctx, std::string_view id) {
+  SecretFacts facts;
+  auto info = store.AccessInfo(id);
+  if (!info) {
+    facts.arn = std::string(id).starts_with("arn:")
+                    ? std::string(id)
+                    : "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
+                          ctx.caller.principal.account_id + ":secret:" + std::string(id);
+    return facts;
+  }
+  facts.arn = std::move(info->arn);
+  if (!info->resource_policy.empty()) {
+    // Compiled once per (ARN, head revision): the hot path only looks it up.
+    facts.resource_policy = policies.Find(facts.arn, info->revision);
+    if (!facts.resource_policy) {
+      facts.resource_policy = policies.Get(
+          facts.arn, info->revision,
+          {{"secret/" + info->name + "/resource-policy", std::move(info->resource_policy)}});
+    }
+  }
+  bool wants_tags = ctx.authz->NeedsResourceTags() ||
+                    (facts.resource_policy && facts.resource_policy->uses_resource_tags);
+  if (wants_tags) {
+    for (const auto& t : info->tags) {
+      facts.keys["secretsmanager:ResourceTag/" + t.key].push_back(t.value);
+    }
+  }
+  return facts;
+}
+
 // The policy check for one call: secretsmanager:<Op> on the secret's ARN (with
-// its secretsmanager:ResourceTag/* keys), on the ARN-to-be for CreateSecret,
-// and on "*" for the account-wide operations; BatchGetSecretValue also needs
-// GetSecretValue on each named secret, as on AWS.
-Status AuthorizeCall(domain::secrets::SecretStore& store, std::string_view operation,
-                     const nlohmann::json& body, const CallContext& ctx) {
+// its secretsmanager:ResourceTag/* keys and its resource policy), on the
+// ARN-to-be for CreateSecret, and on "*" for the account-wide operations;
+// BatchGetSecretValue also needs GetSecretValue on each named secret, as on AWS.
+Status AuthorizeCall(domain::secrets::SecretStore& store, auth::PolicyCache& policies,
+                     std::string_view operation, const nlohmann::json& body,
+                     const CallContext& ctx) {
   if (ctx.authz == nullptr) return Ok();
   std::string action = "secretsmanager:" + std::string(operation);
-  auto base_arn = [&](std::string_view name) {
-    return "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
-           ctx.caller.principal.account_id + ":secret:" + std::string(name);
-  };
   auto check_secret = [&](std::string_view act, std::string_view id) -> Status {
-    std::map<std::string, std::vector<std::string>> keys;
-    std::string arn;
-    if (auto d = store.DescribeSecret(id)) {
-      arn = d->arn;
-      for (const auto& t : d->tags) keys["secretsmanager:ResourceTag/" + t.key].push_back(t.value);
-    } else {
-      arn = std::string(id).starts_with("arn:") ? std::string(id) : base_arn(id);
-    }
-    return Authorize(ctx, act, arn, keys);
+    SecretFacts facts = FactsOf(store, policies, ctx, id);
+    return Authorize(ctx, act, facts.arn, facts.keys, facts.resource_policy.get());
   };
   auto string_member = [&](const char* name) -> std::string {
     auto it = body.find(name);
@@ -459,7 +564,10 @@ Status AuthorizeCall(domain::secrets::SecretStore& store, std::string_view opera
         }
       }
     }
-    return Authorize(ctx, action, base_arn(string_member("Name")), keys);
+    return Authorize(ctx, action,
+                     "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
+                         ctx.caller.principal.account_id + ":secret:" + string_member("Name"),
+                     keys);
   }
   if (operation == "BatchGetSecretValue") {
     COFFER_RETURN_IF_ERROR(Authorize(ctx, action, "*"));
@@ -478,6 +586,31 @@ Status AuthorizeCall(domain::secrets::SecretStore& store, std::string_view opera
   return check_secret(action, id);
 }
 
+// BatchGetSecretValue by Filters reads secrets nobody named up front: each
+// value the caller may not GetSecretValue is moved to Errors (AccessDeniedException).
+void DropUnreadable(domain::secrets::SecretStore& store, auth::PolicyCache& policies,
+                    const CallContext& ctx, nlohmann::json& result) {
+  if (ctx.authz == nullptr || !result.contains("SecretValues")) return;
+  nlohmann::json kept = nlohmann::json::array();
+  for (auto& value : result["SecretValues"]) {
+    std::string arn = value.value("ARN", "");
+    SecretFacts facts = FactsOf(store, policies, ctx, arn);
+    if (IsAllowed(ctx, "secretsmanager:GetSecretValue", facts.arn, facts.keys,
+                  facts.resource_policy.get())) {
+      kept.push_back(std::move(value));
+      continue;
+    }
+    result["Errors"].push_back(
+        {{"SecretId", arn},
+         {"ErrorCode", "AccessDeniedException"},
+         {"Message", "User: " + ctx.caller.principal.arn +
+                         " is not authorized to perform: secretsmanager:GetSecretValue on "
+                         "resource: " +
+                         arn}});
+  }
+  result["SecretValues"] = std::move(kept);
+}
+
 }  // namespace
 
 Result<nlohmann::json> SecretsManagerService::Call(std::string_view operation,
@@ -488,9 +621,13 @@ Result<nlohmann::json> SecretsManagerService::Call(std::string_view operation,
   if (it == handlers.end()) {
     return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
   }
-  COFFER_RETURN_IF_ERROR(AuthorizeCall(store_, operation, body, context));
+  COFFER_RETURN_IF_ERROR(AuthorizeCall(store_, resource_policies_, operation, body, context));
   Fields fields(body);
-  return it->second(store_, fields, body);
+  Result<nlohmann::json> result = it->second(store_, fields, body);
+  if (result && operation == "BatchGetSecretValue" && !body.contains("SecretIdList")) {
+    DropUnreadable(store_, resource_policies_, context, *result);
+  }
+  return result;
 }
 
 }  // namespace coffer::api::awsjson

@@ -23,7 +23,15 @@ class SecretsManagerService final : public JsonService {
   // PutSecretValue, UpdateSecret, DescribeSecret, ListSecrets,
   // ListSecretVersionIds, DeleteSecret, RestoreSecret, UpdateSecretVersionStage,
   // RotateSecret, CancelRotateSecret, TagResource, UntagResource,
-  // GetRandomPassword. Field errors are kInvalidArgument with kValidation
+  // GetRandomPassword, PutResourcePolicy, GetResourcePolicy,
+  // DeleteResourcePolicy, ValidateResourcePolicy. With authorization on
+  // (context.authz), every call naming a secret is checked against the
+  // caller's identity policies and the secret's resource policy (compiled once
+  // per policy revision and cached here); BatchGetSecretValue by Filters leaves
+  // out, as AccessDeniedException entries in Errors, the secrets the caller may
+  // not read. A resource policy that does not parse is
+  // MalformedPolicyDocumentException (kMalformedPolicy); one that grants broad
+  // access with BlockPublicPolicy is PublicPolicyException (kPublicPolicy). Field errors are kInvalidArgument with kValidation
   // (ValidationException), kMalformedInput (SerializationException) or
   // kSecretInvalidParameter (InvalidParameterException); others come from the
   // store. No error message carries a secret value.
@@ -32,6 +40,7 @@ class SecretsManagerService final : public JsonService {
 
  private:
   domain::secrets::SecretStore& store_;
+  auth::PolicyCache resource_policies_;  // by secret ARN, at the head's revision
 };
 
 }  // namespace coffer::api::awsjson

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/awsjson/errors.h"
+#include "auth/authorizer.h"
 #include "domain/kms/key_directory.h"
 #include "domain/secrets/secret_store.h"
 #include "keyring/keyring.h"
@@ -156,7 +157,7 @@ TEST_F(SecretsManagerServiceTest, DescribeAndListShapes) {
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ((*d)["VersionIdsToStages"][kTokenA], json::array({"AWSCURRENT"}));
   EXPECT_EQ((*d)["Description"], "d");
-  EXPECT_EQ((*d)["RotationEnabled"], false);
+  EXPECT_FALSE(d->contains("RotationEnabled"));  // never configured: absent, as on AWS
   EXPECT_TRUE((*d)["LastChangedDate"].is_number());
   EXPECT_TRUE((*d)["CreatedDate"].is_number());
   EXPECT_FALSE(d->contains("DeletedDate"));
@@ -247,6 +248,164 @@ TEST_F(SecretsManagerServiceTest, TagsAndRandomPassword) {
   ASSERT_TRUE(pw.has_value());
   EXPECT_EQ((*pw)["RandomPassword"].get<std::string>().size(), 20u);
   EXPECT_EQ(WireCode(Call("GetRandomPassword", {{"PasswordLength", 0}})), "ValidationException");
+}
+
+constexpr char kBobArn[] = "arn:aws:iam::000000000000:user/bob";
+
+std::string PolicyFor(std::string_view effect, std::string_view principal) {
+  return json{{"Version", "2012-10-17"},
+              {"Statement", json::array({{{"Sid", "S"},
+                                          {"Effect", effect},
+                                          {"Principal", {{"AWS", principal}}},
+                                          {"Action", "secretsmanager:GetSecretValue"},
+                                          {"Resource", "*"}}})}}
+      .dump();
+}
+
+// Put/Get/DeleteResourcePolicy answer botocore's shapes; the document comes
+// back verbatim and is gone after the delete.
+TEST_F(SecretsManagerServiceTest, ResourcePolicyShapes) {
+  ASSERT_TRUE(Call("CreateSecret", {{"Name", "rp"}, {"SecretString", kCanary}}).has_value());
+  std::string doc = PolicyFor("Allow", kBobArn);
+  auto put = Call("PutResourcePolicy", {{"SecretId", "rp"}, {"ResourcePolicy", doc}});
+  ASSERT_TRUE(put.has_value());
+  EXPECT_EQ(put->size(), 2u);
+  EXPECT_EQ((*put)["Name"], "rp");
+  EXPECT_TRUE((*put)["ARN"].get<std::string>().starts_with(
+      "arn:aws:secretsmanager:us-east-1:000000000000:secret:rp-"));
+  auto got = Call("GetResourcePolicy", {{"SecretId", (*put)["ARN"]}});
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ((*got)["ResourcePolicy"], doc);
+  EXPECT_EQ((*got)["Name"], "rp");
+  auto deleted = Call("DeleteResourcePolicy", {{"SecretId", "rp"}});
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(*deleted, *put);
+  got = Call("GetResourcePolicy", {{"SecretId", "rp"}});
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->contains("ResourcePolicy"));
+  EXPECT_EQ(WireCode(Call("GetResourcePolicy", {{"SecretId", "missing"}})),
+            "ResourceNotFoundException");
+}
+
+// Bad documents are refused before anything is stored.
+TEST_F(SecretsManagerServiceTest, ResourcePolicyValidation) {
+  ASSERT_TRUE(Call("CreateSecret", {{"Name", "rv"}, {"SecretString", "v"}}).has_value());
+  for (std::string_view doc :
+       {std::string_view("{not json"),
+        std::string_view(
+            R"({"Statement":[{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"}]})"),
+        std::string_view(
+            R"({"Statement":[{"Effect":"Permit","Principal":"*","Action":"x:y"}]})")}) {
+    EXPECT_EQ(WireCode(Call("PutResourcePolicy", {{"SecretId", "rv"}, {"ResourcePolicy", doc}})),
+              "MalformedPolicyDocumentException")
+        << doc;
+  }
+  EXPECT_EQ(WireCode(Call("PutResourcePolicy", {{"SecretId", "rv"}, {"ResourcePolicy", ""}})),
+            "ValidationException");
+  std::string open = PolicyFor("Allow", "*");
+  EXPECT_EQ(
+      WireCode(Call("PutResourcePolicy",
+                    {{"SecretId", "rv"}, {"ResourcePolicy", open}, {"BlockPublicPolicy", true}})),
+      "PublicPolicyException");
+  EXPECT_FALSE(Call("GetResourcePolicy", {{"SecretId", "rv"}})->contains("ResourcePolicy"));
+  EXPECT_TRUE(
+      Call("PutResourcePolicy", {{"SecretId", "rv"}, {"ResourcePolicy", open}}).has_value());
+  EXPECT_EQ(WireCode(Call("PutResourcePolicy", {{"SecretId", "missing"},
+                                                {"ResourcePolicy", PolicyFor("Allow", kBobArn)}})),
+            "ResourceNotFoundException");
+
+  auto ok = Call("ValidateResourcePolicy", {{"ResourcePolicy", PolicyFor("Allow", kBobArn)}});
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(*ok, json({{"PolicyValidationPassed", true}, {"ValidationErrors", json::array()}}));
+  auto broad = Call("ValidateResourcePolicy", {{"SecretId", "rv"}, {"ResourcePolicy", open}});
+  ASSERT_TRUE(broad.has_value());
+  EXPECT_EQ((*broad)["PolicyValidationPassed"], false);
+  EXPECT_EQ((*broad)["ValidationErrors"][0]["CheckName"], "BROAD_ACCESS");
+  EXPECT_EQ(WireCode(Call("ValidateResourcePolicy", {{"ResourcePolicy", "[]"}})),
+            "MalformedPolicyDocumentException");
+  EXPECT_EQ(
+      WireCode(Call("ValidateResourcePolicy", {{"SecretId", "missing"}, {"ResourcePolicy", open}})),
+      "ResourceNotFoundException");
+}
+
+class SecretsManagerAuthorizationTest : public SecretsManagerServiceTest {
+ protected:
+  SecretsManagerAuthorizationTest() {
+    bob_.principal.arn = kBobArn;
+    bob_.principal.user_name = "bob";
+    bob_.principal.user_id = "AIDABOB";
+    bob_.principal.account_id = "000000000000";
+    bob_.principal.access_key_id = "AKIABOB";
+    bob_.scope.region = "us-east-1";
+  }
+
+  // A call by bob with `identity` as his identity policies (none when empty).
+  Result<json> CallAsBob(std::string_view op, const json& body, std::string identity = "") {
+    std::vector<auth::PolicyText> texts;
+    if (!identity.empty()) texts.push_back({"bob-inline", std::move(identity)});
+    auth::RequestAuthorization authz(bob_.principal,
+                                     identities_.Get("user/bob", ++generation_, texts), "127.0.0.1",
+                                     false, clock_.Now());
+    CallContext ctx{bob_, "req-2", "127.0.0.1", &authz};
+    return service_->Call(op, body, ctx);
+  }
+
+  auth::Authenticated bob_;
+  auth::PolicyCache identities_;
+  uint64_t generation_ = 0;
+};
+
+constexpr char kReadAll[] = R"({"Statement":[{"Effect":"Allow","Action":"secretsmanager:*",
+    "Resource":"*"}]})";
+
+// A resource policy alone lets a user without identity policies read the
+// secret; deleting it takes effect on the next call.
+TEST_F(SecretsManagerAuthorizationTest, ResourcePolicyGrantsAndItsDeletionRevokes) {
+  ASSERT_TRUE(Call("CreateSecret", {{"Name", "shared"}, {"SecretString", kCanary}}).has_value());
+  EXPECT_EQ(WireCode(CallAsBob("GetSecretValue", {{"SecretId", "shared"}})),
+            "AccessDeniedException");
+  ASSERT_TRUE(Call("PutResourcePolicy",
+                   {{"SecretId", "shared"}, {"ResourcePolicy", PolicyFor("Allow", kBobArn)}})
+                  .has_value());
+  auto got = CallAsBob("GetSecretValue", {{"SecretId", "shared"}});
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE((*got)["SecretString"] == kCanary);
+  // Only the action the policy names.
+  EXPECT_EQ(WireCode(CallAsBob("DescribeSecret", {{"SecretId", "shared"}})),
+            "AccessDeniedException");
+  ASSERT_TRUE(Call("DeleteResourcePolicy", {{"SecretId", "shared"}}).has_value());
+  EXPECT_EQ(WireCode(CallAsBob("GetSecretValue", {{"SecretId", "shared"}})),
+            "AccessDeniedException");
+}
+
+// An explicit Deny in the resource policy beats bob's identity Allow, also
+// inside BatchGetSecretValue.
+TEST_F(SecretsManagerAuthorizationTest, ResourcePolicyDenyBeatsIdentityAllow) {
+  ASSERT_TRUE(Call("CreateSecret", {{"Name", "locked"}, {"SecretString", kCanary}}).has_value());
+  ASSERT_TRUE(Call("CreateSecret", {{"Name", "open"}, {"SecretString", "o"}}).has_value());
+  ASSERT_TRUE(CallAsBob("GetSecretValue", {{"SecretId", "locked"}}, kReadAll).has_value());
+  ASSERT_TRUE(Call("PutResourcePolicy",
+                   {{"SecretId", "locked"}, {"ResourcePolicy", PolicyFor("Deny", kBobArn)}})
+                  .has_value());
+  auto denied = CallAsBob("GetSecretValue", {{"SecretId", "locked"}}, kReadAll);
+  EXPECT_EQ(WireCode(denied), "AccessDeniedException");
+  EXPECT_NE(denied.error().message.find("explicit deny in a resource-based policy"),
+            std::string::npos);
+  EXPECT_EQ(WireCode(CallAsBob("BatchGetSecretValue",
+                               {{"SecretIdList", json::array({"open", "locked"})}}, kReadAll)),
+            "AccessDeniedException");
+  // By filters: the readable secret comes back, the other one is an error entry.
+  auto batch =
+      CallAsBob("BatchGetSecretValue",
+                {{"Filters", json::array({{{"Key", "name"}, {"Values", {""}}}})}}, kReadAll);
+  ASSERT_TRUE(batch.has_value()) << batch.error().message;
+  ASSERT_EQ((*batch)["SecretValues"].size(), 1u);
+  EXPECT_EQ((*batch)["SecretValues"][0]["Name"], "open");
+  ASSERT_EQ((*batch)["Errors"].size(), 1u);
+  EXPECT_EQ((*batch)["Errors"][0]["ErrorCode"], "AccessDeniedException");
+  EXPECT_EQ(batch->dump().find(kCanary), std::string::npos);
+  // The resource policy also guards the policy calls themselves.
+  EXPECT_TRUE(CallAsBob("GetResourcePolicy", {{"SecretId", "locked"}}, kReadAll).has_value());
 }
 
 }  // namespace

@@ -7,7 +7,10 @@ namespace coffer::domain::secrets::internal {
 namespace {
 
 // Persisted: the first varint of every record. Never reuse a number.
-constexpr uint64_t kHeadFormat = 1;
+// Head format 2 = format 1 + the resource policy (a trailing string); format 1
+// records (no policy) are still read.
+constexpr uint64_t kHeadFormatV1 = 1;
+constexpr uint64_t kHeadFormat = 2;
 constexpr uint64_t kVersionFormat = 1;
 
 std::unexpected<Error> Malformed(std::string message) {
@@ -91,13 +94,16 @@ std::string EncodeHead(const HeadRecord& h) {
     w.PutString(v.key_name);
     w.PutString(v.kms_key_id);
   }
+  w.PutString(h.resource_policy);
   return std::move(w).Release();
 }
 
 Result<HeadRecord> DecodeHead(std::string_view bytes) {
   RecordReader r(bytes);
   COFFER_ASSIGN_OR_RETURN(uint64_t format, r.Varint());
-  if (format != kHeadFormat) return Malformed("unknown secret head format");
+  if (format != kHeadFormat && format != kHeadFormatV1) {
+    return Malformed("unknown secret head format");
+  }
   HeadRecord h;
   COFFER_ASSIGN_OR_RETURN(h.arn, r.String());
   COFFER_ASSIGN_OR_RETURN(h.has_description, r.Bool());
@@ -133,6 +139,9 @@ Result<HeadRecord> DecodeHead(std::string_view bytes) {
     COFFER_ASSIGN_OR_RETURN(v.key_name, r.String());
     COFFER_ASSIGN_OR_RETURN(v.kms_key_id, r.String());
     h.versions.push_back(std::move(v));
+  }
+  if (format >= kHeadFormat) {
+    COFFER_ASSIGN_OR_RETURN(h.resource_policy, r.String());
   }
   COFFER_RETURN_IF_ERROR(r.ExpectEnd());
   if (h.arn.empty()) return Malformed("secret head without ARN");

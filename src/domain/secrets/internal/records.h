@@ -50,6 +50,7 @@ struct HeadRecord {
   RotationRecord rotation;
   std::map<std::string, std::string, std::less<>> tags;
   std::vector<VersionInfo> versions;  // creation order
+  std::string resource_policy;        // the policy document as given; "" = none
 };
 
 // "sm/v/<name>/<hex of version id>".
