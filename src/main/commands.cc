@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <fstream>
@@ -14,6 +16,7 @@
 
 #include "audit/audit.h"
 #include "cli/login.h"
+#include "cli/kms_rewrap.h"
 #include "server/process.h"
 #include "server/server_context.h"
 #include "util/log.h"
@@ -38,12 +41,18 @@ void AddLoggingFlags(CLI::App& command, LoggingFlags& flags) {
 // coffer server --dev --data-dir DIR --listen HOST:PORT [--region R] [--account-id A]
 //               [--storage sqlite|memory] [--io-threads N] [--log-level L] [--log-file F]
 //               [--oidc-ca-file PEM] [--oidc-jwks ISSUER=FILE ...]
+//               [--rotation-hook-timeout S] [--rotation-retry-min S] [--rotation-retry-max S]
+//               [--rotation-check-interval S] [--rotation-workers N] [--rotation-endpoint-url URL]
 Runner AddServer(CLI::App& command) {
   struct Flags {
     server::ServerOptions options;
     LoggingFlags logging;
     std::string storage = "sqlite";
     std::vector<std::string> static_jwks;
+    int64_t rotation_hook_timeout = 60;
+    int64_t rotation_retry_min = 30;
+    int64_t rotation_retry_max = 3600;
+    int64_t rotation_check_interval = 60;
   };
   auto flags = std::make_shared<Flags>();
   auto& o = flags->options;
@@ -63,15 +72,50 @@ Runner AddServer(CLI::App& command) {
       ->capture_default_str();
   command.add_option("--io-threads", o.http.io_threads, "io threads (0 = one per core)")
       ->check(CLI::Range(0, 1024));
+  command.add_flag("--unsafe-skip-authorization", o.unsafe_skip_authorization,
+                   "BENCHMARKING ONLY: do not evaluate IAM policies on SSM, Secrets Manager and "
+                   "KMS calls (every authenticated caller may do everything there)");
   command.add_option("--oidc-ca-file", o.oidc_ca_file,
                      "PEM CA bundle to trust when fetching OIDC issuers' keys (default: system)")
       ->check(CLI::ExistingFile);
   command.add_option("--oidc-jwks", flags->static_jwks,
                      "ISSUER=FILE: use this JWKS file for ISSUER instead of fetching (repeatable)");
+  command.add_option("--rotation-hook-timeout", flags->rotation_hook_timeout,
+                     "seconds a rotation hook may take for one step")
+      ->check(CLI::Range(1, 3000))
+      ->capture_default_str();
+  command.add_option("--rotation-retry-min", flags->rotation_retry_min,
+                     "seconds before the first retry of a failed rotation step (then doubling)")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  command.add_option("--rotation-retry-max", flags->rotation_retry_max,
+                     "longest wait in seconds between retries of a failed rotation step")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  command.add_option("--rotation-check-interval", flags->rotation_check_interval,
+                     "seconds between full scans for due rotations (changes made through this "
+                     "server are seen at once)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  command.add_option("--rotation-workers", o.rotation.workers,
+                     "rotations of different secrets that may run at the same time")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  command.add_option("--rotation-endpoint-url", o.rotation_endpoint_url,
+                     "URL rotation hooks use to reach this server (default: the listen URL)");
   AddLoggingFlags(command, flags->logging);
 
   return [flags]() -> int {
     auto& options = flags->options;
+    if (flags->rotation_retry_min > flags->rotation_retry_max) {
+      std::fprintf(stderr,
+                   "coffer server: --rotation-retry-min must not exceed --rotation-retry-max\n");
+      return 2;
+    }
+    options.rotation.step_timeout = std::chrono::seconds(flags->rotation_hook_timeout);
+    options.rotation.retry_min = std::chrono::seconds(flags->rotation_retry_min);
+    options.rotation.retry_max = std::chrono::seconds(flags->rotation_retry_max);
+    options.rotation.check_interval = std::chrono::seconds(flags->rotation_check_interval);
     options.storage =
         flags->storage == "memory" ? server::StorageKind::kMemory : server::StorageKind::kSqlite;
     for (const std::string& pair : flags->static_jwks) {
@@ -204,6 +248,30 @@ Runner AddAudit(CLI::App& command) {
   };
 }
 
+// coffer kms rewrap [--endpoint-url URL] [--key-id KEY]
+Runner AddKms(CLI::App& command) {
+  auto options = std::make_shared<cli::RewrapOptions>();
+  command.require_subcommand(1);
+  CLI::App* rewrap = command.add_subcommand(
+      "rewrap",
+      "re-encrypt stored parameter and secret values under the newest version of their KMS "
+      "key (after a key rotation); plaintexts and versions do not change");
+  rewrap->add_option("--endpoint-url", options->endpoint,
+                     "the running server (default: $AWS_ENDPOINT_URL)");
+  rewrap->add_option("--key-id", options->key_id,
+                     "only values under this KMS key (key id, ARN or alias; default: every key)");
+  return [options]() -> int {
+    util::SystemClock clock;
+    Status status = cli::KmsRewrap(*options, clock, std::cout);
+    std::cout.flush();
+    if (!status) {
+      std::fprintf(stderr, "coffer kms rewrap: %s\n", status.error().message.c_str());
+      return 1;
+    }
+    return 0;
+  };
+}
+
 // coffer version
 Runner AddVersion(CLI::App&) {
   return [] {
@@ -224,6 +292,7 @@ constexpr CommandSpec kCommands[] = {
     {"server", "run the secrets server", AddServer},
     {"login", "trade an OIDC token (GitHub Actions) for short-lived credentials", AddLogin},
     {"audit", "verify or read the audit log", AddAudit},
+    {"kms", "KMS administration: re-wrap stored values after a key rotation", AddKms},
     {"version", "print the version", AddVersion},
 };
 

@@ -31,6 +31,7 @@
 #include "domain/parameters/parameter_store.h"
 #include "keyring/keyring.h"
 #include "server/process.h"
+#include "server/rotation_hooks.h"
 #include "storage/backend.h"
 #include "storage/memory/memory_backend.h"
 #include "storage/sqlite/sqlite_backend.h"
@@ -220,11 +221,16 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const ServerOptions& optio
   return Fail(ErrorCode::kInvalidArgument, "unknown storage kind", Reason::kValidation);
 }
 
-// The caller's IAM policies, compiled and cached per principal until IAM
-// changes. Null (nothing allowed) when the caller or its policies cannot be read.
+// The caller's IAM policies, compiled and cached until IAM changes. Null
+// (nothing allowed) when the caller or its policies cannot be read.
+// The cache is keyed by the access key the authenticator already verified (a
+// key belongs to one user or session for its whole life), so the hot path is
+// one lookup at IAM's current generation; only a miss resolves the key again
+// and reads the policy texts.
 std::shared_ptr<const auth::CompiledPolicies> CompiledPoliciesFor(
     domain::iam::IdentityStore& identities, auth::PolicyCache& cache,
     const auth::Principal& principal) {
+  if (auto hit = cache.Find(principal.access_key_id, identities.generation())) return hit;
   auto resolved = identities.LookupAccessKey(principal.access_key_id);
   if (!resolved) return nullptr;
   auto set = identities.PoliciesFor(*resolved);
@@ -232,7 +238,7 @@ std::shared_ptr<const auth::CompiledPolicies> CompiledPoliciesFor(
   std::vector<auth::PolicyText> texts;
   texts.reserve((*set)->policies.size());
   for (const auto& p : (*set)->policies) texts.push_back({p.name, p.document});
-  return cache.Get((*set)->principal, (*set)->generation, texts);
+  return cache.Get(principal.access_key_id, (*set)->generation, texts);
 }
 
 // Fetches OIDC discovery documents and JWKS for auth::OidcVerifier over
@@ -347,20 +353,30 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
   context->json =
       std::make_unique<api::awsjson::JsonProtocol>(*context->authenticator, *context->metrics);
   context->json->EnableAudit(*context->audit);
-  context->json->EnableAuthorization(
-      [identities = context->identities.get(), cache = context->policy_cache.get()](
-          const auth::Principal& principal) {
-        return CompiledPoliciesFor(*identities, *cache, principal);
-      },
-      *context->clock);
+  if (options.unsafe_skip_authorization) {
+    util::LogWarn("AUTHORIZATION IS OFF for SSM, Secrets Manager and KMS "
+                  "(--unsafe-skip-authorization): every authenticated caller may do everything; "
+                  "for benchmarks only");
+  } else {
+    context->json->EnableAuthorization(
+        [identities = context->identities.get(), cache = context->policy_cache.get()](
+            const auth::Principal& principal) {
+          return CompiledPoliciesFor(*identities, *cache, principal);
+        },
+        *context->clock);
+  }
   context->json->AddService(std::make_unique<api::awsjson::SsmService>(*context->parameters));
   context->secrets = std::make_unique<domain::secrets::SecretStore>(
       *context->backend, *context->keyring, *context->keys, *context->clock, *context->ids,
       options.region, options.account_id);
   context->json->AddService(
       std::make_unique<api::awsjson::SecretsManagerService>(*context->secrets));
-  context->json->AddService(
-      std::make_unique<api::awsjson::KmsService>(*context->keys, *context->keyring));
+  {
+    auto kms = std::make_unique<api::awsjson::KmsService>(*context->keys, *context->keyring);
+    // `coffer kms rewrap` calls it (RewrapStoredValues).
+    kms->EnableRewrap(*context->parameters, *context->secrets);
+    context->json->AddService(std::move(kms));
+  }
 
   context->query =
       std::make_unique<api::awsquery::QueryProtocol>(*context->authenticator, *context->metrics);
@@ -444,23 +460,41 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
           },
           *context->metrics, *context->ids, *context->clock));
   context->http->Start();
+  // Rotation: hooks call this server back with credentials scoped to the secret.
+  context->rotation_credentials = std::make_unique<RotationCredentials>(*context->identities);
+  HookInvokerOptions hook_options;
+  hook_options.endpoint_url =
+      options.rotation_endpoint_url.empty() ? context->Url() : options.rotation_endpoint_url;
+  hook_options.region = options.region;
+  context->rotation_hooks = std::make_unique<HookInvoker>(*context->rotation_credentials,
+                                                          *context->clock, hook_options);
+  context->rotation = std::make_unique<domain::secrets::RotationEngine>(
+      *context->secrets, *context->backend, *context->rotation_hooks, *context->clock,
+      *context->ids, *context->metrics, options.rotation);
+  context->rotation->Start();
   context->maintenance = std::thread([ctx = context.get()] {
     std::unique_lock lock(ctx->maintenance_mu);
-    while (!ctx->maintenance_cv.wait_for(lock, std::chrono::minutes(1),
-                                         [ctx] { return ctx->stopping; })) {
+    // The first pass runs at start: work that fell due while no server ran is
+    // done now, not a minute later.
+    do {
       lock.unlock();
       util::SystemTime now = ctx->clock->Now();
       if (auto r = ctx->secrets->RunDueDeletions(now); !r) {
         util::LogWarn("scheduled secret deletions failed", {{"error", r.error().message}});
+      } else if (*r > 0) {
+        util::LogInfo("deleted secrets whose recovery window ended", {{"count", *r}});
       }
       if (auto r = ctx->keys->RunDueDeletions(now); !r) {
         util::LogWarn("scheduled key deletions failed", {{"error", r.error().message}});
+      } else if (*r > 0) {
+        util::LogInfo("deleted KMS keys whose pending window ended", {{"count", *r}});
       }
       if (auto r = ctx->keys->RunDueRotations(now); !r) {
         util::LogWarn("scheduled key rotations failed", {{"error", r.error().message}});
       }
       lock.lock();
-    }
+    } while (!ctx->maintenance_cv.wait_for(lock, std::chrono::minutes(1),
+                                           [ctx] { return ctx->stopping; }));
   });
   util::LogInfo("serving", {{"url", context->Url()},
                             {"data_dir", options.data_dir},
@@ -470,6 +504,8 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
 }
 
 void Stop(ServerContext& context) {
+  if (context.rotation_hooks) context.rotation_hooks->Shutdown();
+  if (context.rotation) context.rotation->Stop();
   {
     std::lock_guard lock(context.maintenance_mu);
     context.stopping = true;

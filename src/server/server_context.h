@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "domain/secrets/rotation.h"
 #include "server/http_server.h"
 #include "util/result.h"
 
@@ -64,6 +65,9 @@ class Router;
 
 namespace coffer::server {
 
+class RotationCredentials;
+class HookInvoker;
+
 enum class StorageKind {
   kSqlite,  // DATA_DIR/coffer.db (the default)
   kMemory,  // nothing persists: for tests and throw-away dev servers
@@ -84,8 +88,17 @@ struct ServerOptions {
   // as (issuer URL, file path) pairs.
   std::string oidc_ca_file;
   std::vector<std::pair<std::string, std::string>> oidc_static_jwks;
+  // Benchmarking only (bench/authz_load.py measures the cost of authorization
+  // against it): the JSON APIs (SSM, Secrets Manager, KMS) skip policy
+  // evaluation entirely; IAM and STS still authorize. Logged loudly at start.
+  bool unsafe_skip_authorization = false;
   // Limits, timeouts and threads; host and port are taken from `listen`.
   HttpServerOptions http;
+  // Secret rotation (docs/rotation-hooks.md): hook timeout, retry backoff,
+  // rescan interval and workers of the engine, and the URL that hooks call
+  // back ("" = this server's own URL).
+  domain::secrets::RotationOptions rotation;
+  std::string rotation_endpoint_url;
 };
 
 // Owns the parts of a running server. Members are declared in dependency
@@ -121,6 +134,11 @@ struct ServerContext {
   std::condition_variable maintenance_cv;
   bool stopping = false;
   std::unique_ptr<HttpServer> http;
+  // Secret rotation: started once the listener serves (hooks call back over
+  // HTTP), stopped first (running hooks are killed).
+  std::unique_ptr<RotationCredentials> rotation_credentials;
+  std::unique_ptr<HookInvoker> rotation_hooks;
+  std::unique_ptr<domain::secrets::RotationEngine> rotation;
 
   // "http://HOST:PORT" with the bound port (IPv6 hosts in brackets).
   std::string Url() const;

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""The authorization matrix: five principals against every API family, every cell asserted.
+
+Principals (all set up through IAM and STS calls, with boto3):
+  alice     user in group `payments`: ssm:* on /payments/*, an explicit Deny on writes to
+            /payments/prod/*, secretsmanager:* on payments/*, KMS use only with the encryption
+            context team=payments, and (shared `self-service` policy) iam:GetUser on
+            user/${aws:username}; may list by path from / (results filtered)
+  carol     user in group `search`: NotAction (everything but writes) on /search/*, reads of any
+            parameter or secret tagged team=search (ssm:/secretsmanager:ResourceTag), self-service
+  app       role `orders-app` assumed by user `deployer` (AssumeRole; the trust policy names
+            the user): /orders/* from 127.0.0.0/8 only (aws:SourceIp), secrets orders/*, KMS
+            Encrypt while aws:CurrentTime is after 2020 (DateGreaterThan) and never before
+  ci        role `ci-api` assumed with a web identity token from a GitHub-shaped issuer:
+            /ci/* and the secret ci/* only
+  deployer  user with no policy of its own: may only assume `orders-app`
+
+Each call in CALLS is made by every principal; the set of principals that may make it is
+written next to it, and every other principal must get the service's AccessDenied error.
+GetCallerIdentity is allowed for everyone, as on AWS. List results (GetParametersByPath,
+DescribeParameters) hold only what the caller may read.
+
+Usage: e2e_authz_matrix.py --coffer build/coffer   (Debian python3: boto3, cryptography)
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import coffer_harness as h  # noqa: E402
+
+ACCT = "000000000000"
+DENIED = {"ssm": "AccessDeniedException", "secretsmanager": "AccessDeniedException",
+          "kms": "AccessDeniedException", "iam": "AccessDenied", "sts": "AccessDenied"}
+PRINCIPALS = ("alice", "carol", "app", "ci", "deployer")
+
+
+def doc(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def ssm_arn(path):
+    return f"arn:aws:ssm:*:{ACCT}:parameter{path}"
+
+
+def sm_arn(name):
+    return f"arn:aws:secretsmanager:*:{ACCT}:secret:{name}"
+
+
+PAYMENTS = doc(
+    {"Sid": "TeamParameters", "Effect": "Allow", "Action": "ssm:*",
+     "Resource": ssm_arn("/payments/*")},
+    {"Sid": "BrowseFromRoot", "Effect": "Allow", "Action": "ssm:GetParametersByPath",
+     "Resource": ssm_arn("/")},
+    {"Sid": "NoProdWrites", "Effect": "Deny",
+     "Action": ["ssm:PutParameter", "ssm:DeleteParameter"], "Resource": ssm_arn("/payments/prod/*")},
+    {"Sid": "TeamSecrets", "Effect": "Allow", "Action": "secretsmanager:*",
+     "Resource": sm_arn("payments/*")},
+    {"Sid": "TeamCrypto", "Effect": "Allow",
+     "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+     "Condition": {"StringEquals": {"kms:EncryptionContext:team": "payments"}}})
+SEARCH = doc(
+    {"Sid": "ReadOnlyByNotAction", "Effect": "Allow",
+     "NotAction": ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters"],
+     "Resource": ssm_arn("/search/*")},
+    {"Sid": "TaggedParameters", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*",
+     "Condition": {"StringEquals": {"ssm:ResourceTag/team": "search"}}},
+    {"Sid": "TaggedSecrets", "Effect": "Allow",
+     "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*",
+     "Condition": {"StringEquals": {"secretsmanager:ResourceTag/team": "search"}}})
+SELF_SERVICE = doc(
+    {"Effect": "Allow", "Action": ["iam:GetUser", "iam:ListAccessKeys"],
+     "Resource": f"arn:aws:iam::{ACCT}:user/${{aws:username}}"})
+ORDERS_APP = doc(
+    {"Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParameters"],
+     "Resource": [ssm_arn("/orders/*"), ssm_arn("/orders-external/*")],
+     "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}},
+    {"Effect": "Deny", "Action": "ssm:GetParameter", "Resource": ssm_arn("/orders-external/*"),
+     "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sm_arn("orders/*")},
+    {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+     "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}},
+    {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": "*",
+     "Condition": {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}})
+CI_API = doc(
+    {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": ssm_arn("/ci/*")},
+    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sm_arn("ci/*")})
+
+
+def calls(key_id):
+    """(label, service, operation, kwargs, principals allowed)."""
+    a, c, app, ci, dep = PRINCIPALS
+    return [
+        # SSM
+        ("read /payments/dev/db", "ssm", "get_parameter", {"Name": "/payments/dev/db"}, {a}),
+        ("write /payments/dev/new", "ssm", "put_parameter",
+         {"Name": "/payments/dev/new", "Value": "v", "Type": "String", "Overwrite": True}, {a}),
+        ("write /payments/prod/db (explicit deny)", "ssm", "put_parameter",
+         {"Name": "/payments/prod/db", "Value": "v", "Type": "String", "Overwrite": True}, set()),
+        ("delete /payments/prod/db (explicit deny)", "ssm", "delete_parameter",
+         {"Name": "/payments/prod/db"}, set()),
+        ("read /search/index (NotAction)", "ssm", "get_parameter", {"Name": "/search/index"}, {c}),
+        ("tag /search/index (NotAction)", "ssm", "add_tags_to_resource",
+         {"ResourceType": "Parameter", "ResourceId": "/search/index",
+          "Tags": [{"Key": "owner", "Value": "carol"}]}, {c}),
+        ("write /search/index (NotAction)", "ssm", "put_parameter",
+         {"Name": "/search/index", "Value": "v", "Type": "String", "Overwrite": True}, set()),
+        ("read /orders/db", "ssm", "get_parameter", {"Name": "/orders/db"}, {app}),
+        ("read /orders/shared (tag team=search)", "ssm", "get_parameter",
+         {"Name": "/orders/shared"}, {c, app}),
+        ("read /orders-external/key (IP deny)", "ssm", "get_parameter",
+         {"Name": "/orders-external/key"}, set()),
+        ("read /ci/token", "ssm", "get_parameter", {"Name": "/ci/token"}, {ci}),
+        ("read /public/motd", "ssm", "get_parameter", {"Name": "/public/motd"}, set()),
+        # Secrets Manager
+        ("secret payments/stripe", "secretsmanager", "get_secret_value",
+         {"SecretId": "payments/stripe"}, {a}),
+        ("update payments/stripe", "secretsmanager", "put_secret_value",
+         {"SecretId": "payments/stripe", "SecretString": "rotated"}, {a}),
+        ("create payments/new", "secretsmanager", "create_secret",
+         {"Name": "payments/new", "SecretString": "x"}, {a}),
+        ("secret search/es (tag)", "secretsmanager", "get_secret_value",
+         {"SecretId": "search/es"}, {c}),
+        ("describe search/es (tag)", "secretsmanager", "describe_secret",
+         {"SecretId": "search/es"}, {c}),
+        ("secret orders/api", "secretsmanager", "get_secret_value",
+         {"SecretId": "orders/api"}, {app}),
+        ("secret ci/deploy-key", "secretsmanager", "get_secret_value",
+         {"SecretId": "ci/deploy-key"}, {ci}),
+        ("delete search/es", "secretsmanager", "delete_secret",
+         {"SecretId": "search/es", "RecoveryWindowInDays": 7}, set()),
+        # KMS
+        ("encrypt, context team=payments", "kms", "encrypt",
+         {"KeyId": key_id, "Plaintext": b"x", "EncryptionContext": {"team": "payments"}},
+         {a, app}),
+        ("encrypt, context team=search", "kms", "encrypt",
+         {"KeyId": key_id, "Plaintext": b"x", "EncryptionContext": {"team": "search"}}, {app}),
+        ("data key, context team=payments", "kms", "generate_data_key",
+         {"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": {"team": "payments"}}, {a}),
+        ("create key", "kms", "create_key", {}, set()),
+        # IAM
+        ("get-user alice (${aws:username})", "iam", "get_user", {"UserName": "alice"}, {a}),
+        ("get-user carol (${aws:username})", "iam", "get_user", {"UserName": "carol"}, {c}),
+        ("list-users", "iam", "list_users", {}, set()),
+        ("create-user", "iam", "create_user", {"UserName": "mallory"}, set()),
+        # STS
+        ("get-caller-identity", "sts", "get_caller_identity", {}, set(PRINCIPALS)),
+        ("assume orders-app", "sts", "assume_role",
+         {"RoleArn": f"arn:aws:iam::{ACCT}:role/orders-app", "RoleSessionName": "matrix"}, {dep}),
+        ("assume ci-api", "sts", "assume_role",
+         {"RoleArn": f"arn:aws:iam::{ACCT}:role/ci-api", "RoleSessionName": "matrix"}, set()),
+    ]
+
+
+def body(args, ck):
+    if args.target != "coffer":
+        h.skip("this test drives Coffer's IAM and STS")
+    try:
+        import boto3  # noqa: F401
+        import botocore.exceptions
+        import oidc_issuer
+    except ImportError as e:
+        h.skip(f"needs boto3 and cryptography ({e})")
+    t = h.CofferServer(args.coffer)
+    issuer = oidc_issuer.TestIssuer(t.work).start()
+    t.extra_args = ["--oidc-ca-file", issuer.ca_file]
+    t.start()
+    try:
+        run(t, issuer, ck, botocore.exceptions.ClientError)
+    finally:
+        t.stop()
+        issuer.stop()
+        t.cleanup()
+
+
+def run(t, issuer, ck, ClientError):
+    admin = {s: t.boto3_client(s) for s in ("ssm", "secretsmanager", "kms", "iam", "sts")}
+    iam = admin["iam"]
+
+    # --- identities ------------------------------------------------------------------------
+    keys = {}
+    for user in ("alice", "carol", "deployer"):
+        iam.create_user(UserName=user)
+        k = iam.create_access_key(UserName=user)["AccessKey"]
+        keys[user] = (k["AccessKeyId"], k["SecretAccessKey"])
+    arns = {}
+    for name, text in (("payments-team", PAYMENTS), ("search-team", SEARCH),
+                       ("self-service", SELF_SERVICE)):
+        arns[name] = iam.create_policy(PolicyName=name, PolicyDocument=text)["Policy"]["Arn"]
+    for group, user, team in (("payments", "alice", "payments-team"),
+                              ("search", "carol", "search-team")):
+        iam.create_group(GroupName=group)
+        iam.add_user_to_group(GroupName=group, UserName=user)
+        iam.attach_group_policy(GroupName=group, PolicyArn=arns[team])
+        iam.attach_group_policy(GroupName=group, PolicyArn=arns["self-service"])
+    iam.create_role(RoleName="orders-app", AssumeRolePolicyDocument=doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:user/deployer"},
+         "Action": "sts:AssumeRole"}))
+    iam.put_role_policy(RoleName="orders-app", PolicyName="orders", PolicyDocument=ORDERS_APP)
+    host = issuer.url[len("https://"):]
+    iam.create_open_id_connect_provider(Url=issuer.url, ClientIDList=["sts.amazonaws.com"],
+                                        ThumbprintList=[issuer.thumbprint])
+    iam.create_role(RoleName="ci-api", AssumeRolePolicyDocument=doc(
+        {"Effect": "Allow",
+         "Principal": {"Federated": f"arn:aws:iam::{ACCT}:oidc-provider/{host}"},
+         "Action": "sts:AssumeRoleWithWebIdentity",
+         "Condition": {"StringLike": {f"{host}:sub": "repo:acme/api:*"}}}))
+    iam.put_role_policy(RoleName="ci-api", PolicyName="ci", PolicyDocument=CI_API)
+
+    # --- data ------------------------------------------------------------------------------
+    ssm = admin["ssm"]
+    for name in ("/payments/dev/db", "/payments/prod/db", "/payments/dev/cache", "/search/index",
+                 "/orders/db", "/orders-external/key", "/ci/token", "/public/motd"):
+        ssm.put_parameter(Name=name, Value="value-of-" + name, Type="SecureString")
+    ssm.put_parameter(Name="/orders/shared", Value="shared", Type="String",
+                      Tags=[{"Key": "team", "Value": "search"}])
+    sm = admin["secretsmanager"]
+    sm.create_secret(Name="payments/stripe", SecretString="sk_live")
+    sm.create_secret(Name="search/es", SecretString="es", Tags=[{"Key": "team", "Value": "search"}])
+    sm.create_secret(Name="orders/api", SecretString="orders")
+    sm.create_secret(Name="ci/deploy-key", SecretString="deploy")
+    key_id = admin["kms"].create_key()["KeyMetadata"]["KeyId"]
+
+    # --- sessions --------------------------------------------------------------------------
+    def clients(akid, secret, token=None):
+        return {s: t.boto3_client(s, access_key=akid, secret_key=secret, aws_session_token=token,
+                                  max_attempts=1)
+                for s in ("ssm", "secretsmanager", "kms", "iam", "sts")}
+
+    who = {"alice": clients(*keys["alice"]), "carol": clients(*keys["carol"]),
+           "deployer": clients(*keys["deployer"])}
+    c = who["deployer"]["sts"].assume_role(RoleArn=f"arn:aws:iam::{ACCT}:role/orders-app",
+                                           RoleSessionName="orders-1")["Credentials"]
+    who["app"] = clients(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+    c = admin["sts"].assume_role_with_web_identity(
+        RoleArn=f"arn:aws:iam::{ACCT}:role/ci-api", RoleSessionName="gh-7",
+        WebIdentityToken=issuer.mint())["Credentials"]
+    who["ci"] = clients(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+
+    # --- the matrix --------------------------------------------------------------------------
+    allowed_cells = denied_cells = 0
+    for label, service, op, kwargs, allowed in calls(key_id):
+        for p in PRINCIPALS:
+            try:
+                getattr(who[p][service], op)(**kwargs)
+                outcome = "allowed"
+            except ClientError as e:
+                outcome = e.response["Error"]["Code"]
+            if p in allowed:
+                allowed_cells += 1
+                ck.eq(outcome, "allowed", f"{p}: {label}")
+            else:
+                denied_cells += 1
+                ck.eq(outcome, DENIED[service], f"{p}: {label} is denied")
+    ck.note(f"matrix: {allowed_cells} allowed and {denied_cells} denied cells asserted")
+
+    # --- explicit deny names itself; list results are filtered --------------------------------
+    try:
+        who["alice"]["ssm"].put_parameter(Name="/payments/prod/db", Value="x", Type="String",
+                                          Overwrite=True)
+    except ClientError as e:
+        ck.true("explicit deny" in e.response["Error"]["Message"],
+                "the explicit deny is named", e.response["Error"]["Message"])
+    names = sorted(p["Name"] for p in who["alice"]["ssm"].get_parameters_by_path(
+        Path="/", Recursive=True)["Parameters"])
+    ck.eq(names, ["/payments/dev/cache", "/payments/dev/db", "/payments/dev/new",
+                  "/payments/prod/db"], "alice's GetParametersByPath / holds only /payments")
+    try:
+        who["alice"]["ssm"].describe_parameters()
+        ck.true(False, "DescribeParameters needs Resource * (alice has only paths)")
+    except ClientError as e:
+        ck.eq(e.response["Error"]["Code"], "AccessDeniedException",
+              "DescribeParameters needs Resource * (alice has only paths)")
+    try:
+        who["app"]["ssm"].get_parameters_by_path(Path="/orders", Recursive=True)
+        ck.true(False, "app may not list: no GetParametersByPath in its policy")
+    except ClientError as e:
+        ck.eq(e.response["Error"]["Code"], "AccessDeniedException", "app may not list by path")
+    r = who["app"]["ssm"].get_parameters(Names=["/orders/db", "/orders/shared"])
+    ck.eq(sorted(p["Name"] for p in r["Parameters"]), ["/orders/db", "/orders/shared"],
+          "GetParameters returns every readable name")
+    try:
+        who["app"]["ssm"].get_parameters(Names=["/orders/db", "/payments/dev/db"])
+        ck.true(False, "GetParameters with one unreadable name is refused as a whole")
+    except ClientError as e:
+        ck.eq(e.response["Error"]["Code"], "AccessDeniedException",
+              "GetParameters with one unreadable name is refused as a whole (as on AWS)")
+
+    # --- changes take effect on the next request (the policy cache follows IAM) ------------
+    iam.detach_group_policy(GroupName="payments", PolicyArn=arns["payments-team"])
+    try:
+        who["alice"]["ssm"].get_parameter(Name="/payments/dev/db")
+        ck.true(False, "alice denied once the team policy is detached")
+    except ClientError as e:
+        ck.eq(e.response["Error"]["Code"], "AccessDeniedException",
+              "alice denied once the team policy is detached")
+
+
+if __name__ == "__main__":
+    sys.exit(h.run_main("e2e_authz_matrix", body))
