@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -169,6 +170,21 @@ FileSink::~FileSink() {
 
 Status FileSink::Write(const Record& record) {
   std::string fields = RecordJson(record);
+  if (!record.value_ids.empty()) {
+    size_t n = std::min(record.value_ids.size(), kMaxValueIdsPerRecord);
+    fields += ",\"values\":[";
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) fields += ',';
+      fields += '"';
+      fields += HashIdentifier(record.value_ids[i]);
+      fields += '"';
+    }
+    fields += ']';
+    if (record.value_ids.size() > n) {
+      fields += ",\"values_more\":";
+      fields += std::to_string(record.value_ids.size() - n);
+    }
+  }
   std::lock_guard lock(mu_);
   std::string line;
   line.reserve(fields.size() + 200);

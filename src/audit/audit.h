@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/result.h"
 #include "util/secret_bytes.h"
@@ -37,6 +38,11 @@ struct Record {
   std::string decided_by; // policy name / statement sid that decided ("" if none)
   int status = 0;         // HTTP status
   std::string error_code; // AWS error code, "" on success
+  // Which stored values the request read or wrote, as "<ARN>#<version>". The
+  // file sink writes only each one's HMAC under the log key ("values"), so a
+  // reader of the log can tell whether two requests touched the same value
+  // version, and the key holder can check a guess, but the log names none.
+  std::vector<std::string> value_ids;
 };
 
 // Where audit records go. Implementations are thread-safe; Write is durable
@@ -95,7 +101,11 @@ struct VerifyReport {
 // the file cannot be read.
 Result<VerifyReport> VerifyLog(const std::string& path, const SecretBytes& key);
 
-// Renders a record as the JSON object body used in the log (without seq/prev/mac).
+// Renders a record as the JSON object body used in the log (without seq/prev/mac
+// and without value_ids, which only a sink with a key can render).
 std::string RecordJson(const Record& record);
+
+// At most this many value ids are written per record; "values_more" counts the rest.
+inline constexpr size_t kMaxValueIdsPerRecord = 100;
 
 }  // namespace coffer::audit

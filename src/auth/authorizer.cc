@@ -76,14 +76,6 @@ uint32_t RequestKeysOf(const Policy& policy) {
   return bits;
 }
 
-std::string DescribeDecider(const Decision& d) {
-  if (d.policy_name.empty()) return "";
-  std::string out = d.policy_name;
-  out += '#';
-  out += d.sid.empty() ? std::to_string(d.statement_index) : d.sid;
-  return out;
-}
-
 }  // namespace
 
 std::shared_ptr<const CompiledPolicies> PolicyCache::Find(std::string_view key,
@@ -214,10 +206,8 @@ Status RequestAuthorization::Check(std::string_view action, std::string_view res
   const Decision& d = outcome.decision;
   // The request's decision for audit: the first deny, else the last allow.
   if (decision_ != "explicit-deny" && decision_ != "implicit-deny") {
-    decision_ = d.kind == Decision::Kind::kAllow          ? "allow"
-                : d.kind == Decision::Kind::kExplicitDeny ? "explicit-deny"
-                                                          : "implicit-deny";
-    decided_by_ = DescribeDecider(d);
+    decision_ = d.KindName();
+    decided_by_ = d.Describe();
     resource_ = std::string(resource);
   }
   if (d.allowed()) return Ok();

@@ -669,6 +669,27 @@ Decision Evaluate(const std::vector<NamedPolicy>& policies, const RequestContext
   return EvaluateImpl(policies, request, PrincipalMode::kNone);
 }
 
+std::string_view Decision::KindName() const {
+  switch (kind) {
+    case Kind::kAllow:
+      return "allow";
+    case Kind::kExplicitDeny:
+      return "explicit-deny";
+    case Kind::kImplicitDeny:
+      break;
+  }
+  return "implicit-deny";
+}
+
+std::string Decision::Describe() const {
+  if (policy_name.empty()) return "";
+  std::string out = policy_name;
+  if (sid.empty() && statement_index < 0) return out;  // no statement: "admin"
+  out += '#';
+  out += sid.empty() ? std::to_string(statement_index) : sid;
+  return out;
+}
+
 Decision EvaluateWithPrincipal(const std::vector<NamedPolicy>& policies,
                                const RequestContext& request) {
   return EvaluateImpl(policies, request, PrincipalMode::kTrust);

@@ -107,6 +107,11 @@ struct Decision {
   int statement_index = -1;
 
   bool allowed() const { return kind == Kind::kAllow; }
+  // "allow" | "explicit-deny" | "implicit-deny", as audit records spell it.
+  std::string_view KindName() const;
+  // "<policy>#<sid or statement index>" ("admin" for the admin), or "" for an
+  // implicit deny.
+  std::string Describe() const;
 };
 
 struct NamedPolicy {

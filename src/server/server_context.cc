@@ -398,7 +398,9 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
       if (!principal.is_admin) compiled = CompiledPoliciesFor(*identities, *cache, principal);
       auth::RequestAuthorization authz(principal, compiled, ctx.source_ip, ctx.secure,
                                        clock->Now());
-      return authz.Check(action, resource);
+      Status checked = authz.Check(action, resource);
+      if (ctx.audit != nullptr) ctx.audit->Record(resource, authz.decision(), authz.decided_by());
+      return checked;
     });
     context->query->AddService(std::move(iam));
   }

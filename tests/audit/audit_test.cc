@@ -140,5 +140,40 @@ TEST_F(AuditTest, KeyFileIsPrivateAndStable) {
   EXPECT_TRUE(k1->Equals(*k2));
 }
 
+TEST_F(AuditTest, ValueIdsAreWrittenOnlyAsMacs) {
+  const std::string id = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf#v1-token";
+  {
+    auto sink = FileSink::Open(path_, key_);
+    ASSERT_TRUE(sink.has_value());
+    Record r = MakeRecord(1);
+    r.value_ids = {id, id + "x"};
+    ASSERT_TRUE((*sink)->Write(r).has_value());
+    std::vector<std::string> many(kMaxValueIdsPerRecord + 3, id);
+    r.value_ids = many;
+    ASSERT_TRUE((*sink)->Write(r).has_value());
+    ASSERT_TRUE((*sink)->Write(MakeRecord(2)).has_value());
+    std::vector<std::string> lines = Lines();
+    ASSERT_EQ(lines.size(), 3u);
+    std::string mac = (*sink)->HashIdentifier(id);
+    EXPECT_EQ(mac.size(), 32u);
+    EXPECT_NE(lines[0].find("\"values\":[\"" + mac + "\",\""), std::string::npos);
+    EXPECT_EQ(lines[0].find("v1-token"), std::string::npos);
+    EXPECT_NE(lines[1].find("\"values_more\":3"), std::string::npos);
+    EXPECT_EQ(lines[2].find("\"values\""), std::string::npos);
+  }
+  // The ids are covered by the chain like every other field.
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok) << report->problem;
+  std::vector<std::string> lines = Lines();
+  size_t at = lines[0].find("\"values\":[\"") + 11;
+  lines[0][at] = lines[0][at] == '0' ? '1' : '0';
+  SetLines(lines);
+  report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_line, 1u);
+}
+
 }  // namespace
 }  // namespace coffer::audit

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The authorization matrix: five principals against every API family, every cell asserted.
 
-Principals (all set up through IAM and STS calls, with boto3):
+Principals (users, access keys, groups, managed and inline policies, roles and the OIDC
+provider are created with the real `aws iam` CLI, /usr/bin/aws; sessions with boto3's STS):
   alice     user in group `payments`: ssm:* on /payments/*, an explicit Deny on writes to
             /payments/prod/*, secretsmanager:* on payments/*, KMS use only with the encryption
             context team=payments, and (shared `self-service` policy) iam:GetUser on
@@ -20,9 +21,17 @@ written next to it, and every other principal must get the service's AccessDenie
 GetCallerIdentity is allowed for everyone, as on AWS. List results (GetParametersByPath,
 DescribeParameters) hold only what the caller may read.
 
+Audit: every boto3 request's id must appear in the audit log exactly once with its operation,
+its caller's ARN, its HTTP status and, for the matrix cells, the decision (allow naming the
+policy statement, or a deny with AccessDenied); the number of records must equal the number of
+requests made (boto3 calls plus one per `aws` CLI command). The stored values are canaries that
+must appear in no log.
+
 Usage: e2e_authz_matrix.py --coffer build/coffer   (Debian python3: boto3, cryptography)
 """
 
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -175,57 +184,93 @@ def body(args, ck):
 
 
 def run(t, issuer, ck, ClientError):
-    admin = {s: t.boto3_client(s) for s in ("ssm", "secretsmanager", "kms", "iam", "sts")}
-    iam = admin["iam"]
+    # Every boto3 API call, as the server answered it: (operation, request id, HTTP status).
+    # Clients make one attempt per call, so calls and HTTP requests are one to one.
+    sent = []
 
-    # --- identities ------------------------------------------------------------------------
+    def record(http_response, parsed, model, **_):
+        sent.append((model.name, parsed.get("ResponseMetadata", {}).get("RequestId", ""),
+                     http_response.status_code))
+
+    def client(service, **kw):
+        c = t.boto3_client(service, max_attempts=1, **kw)
+        c.meta.events.register("after-call", record)
+        return c
+
+    admin = {s: client(s) for s in ("ssm", "secretsmanager", "kms", "iam", "sts")}
+    iam = admin["iam"]
+    canaries = []
+
+    def canary():
+        canaries.append(h.new_canary())
+        return canaries[-1]
+
+    # --- identities, through the real `aws iam` CLI -----------------------------------------
+    cli_requests = 0
+
+    def aws_iam(*args):
+        nonlocal cli_requests
+        cli_requests += 1
+        res = t.aws(["iam"] + list(args))
+        if res.rc != 0:
+            raise RuntimeError(f"aws iam {args[0]} failed: {res.err.strip()[:300]}")
+        return res.json
+
     keys = {}
     for user in ("alice", "carol", "deployer"):
-        iam.create_user(UserName=user)
-        k = iam.create_access_key(UserName=user)["AccessKey"]
+        aws_iam("create-user", "--user-name", user)
+        k = aws_iam("create-access-key", "--user-name", user)["AccessKey"]
         keys[user] = (k["AccessKeyId"], k["SecretAccessKey"])
     arns = {}
     for name, text in (("payments-team", PAYMENTS), ("search-team", SEARCH),
                        ("self-service", SELF_SERVICE)):
-        arns[name] = iam.create_policy(PolicyName=name, PolicyDocument=text)["Policy"]["Arn"]
+        arns[name] = aws_iam("create-policy", "--policy-name", name,
+                             "--policy-document", text)["Policy"]["Arn"]
     for group, user, team in (("payments", "alice", "payments-team"),
                               ("search", "carol", "search-team")):
-        iam.create_group(GroupName=group)
-        iam.add_user_to_group(GroupName=group, UserName=user)
-        iam.attach_group_policy(GroupName=group, PolicyArn=arns[team])
-        iam.attach_group_policy(GroupName=group, PolicyArn=arns["self-service"])
-    iam.create_role(RoleName="orders-app", AssumeRolePolicyDocument=doc(
+        aws_iam("create-group", "--group-name", group)
+        aws_iam("add-user-to-group", "--group-name", group, "--user-name", user)
+        aws_iam("attach-group-policy", "--group-name", group, "--policy-arn", arns[team])
+        aws_iam("attach-group-policy", "--group-name", group, "--policy-arn",
+                arns["self-service"])
+    aws_iam("create-role", "--role-name", "orders-app", "--assume-role-policy-document", doc(
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:user/deployer"},
          "Action": "sts:AssumeRole"}))
-    iam.put_role_policy(RoleName="orders-app", PolicyName="orders", PolicyDocument=ORDERS_APP)
+    aws_iam("put-role-policy", "--role-name", "orders-app", "--policy-name", "orders",
+            "--policy-document", ORDERS_APP)
     host = issuer.url[len("https://"):]
-    iam.create_open_id_connect_provider(Url=issuer.url, ClientIDList=["sts.amazonaws.com"],
-                                        ThumbprintList=[issuer.thumbprint])
-    iam.create_role(RoleName="ci-api", AssumeRolePolicyDocument=doc(
+    aws_iam("create-open-id-connect-provider", "--url", issuer.url,
+            "--client-id-list", "sts.amazonaws.com", "--thumbprint-list", issuer.thumbprint)
+    aws_iam("create-role", "--role-name", "ci-api", "--assume-role-policy-document", doc(
         {"Effect": "Allow",
          "Principal": {"Federated": f"arn:aws:iam::{ACCT}:oidc-provider/{host}"},
          "Action": "sts:AssumeRoleWithWebIdentity",
          "Condition": {"StringLike": {f"{host}:sub": "repo:acme/api:*"}}}))
-    iam.put_role_policy(RoleName="ci-api", PolicyName="ci", PolicyDocument=CI_API)
+    aws_iam("put-role-policy", "--role-name", "ci-api", "--policy-name", "ci",
+            "--policy-document", CI_API)
+    listed = {r["RoleName"] for r in aws_iam("list-roles")["Roles"]}
+    ck.true({"orders-app", "ci-api"} <= listed, "aws iam list-roles shows both roles")
+    ck.eq(aws_iam("get-user", "--user-name", "alice")["User"]["UserName"], "alice",
+          "aws iam get-user")
 
     # --- data ------------------------------------------------------------------------------
     ssm = admin["ssm"]
     for name in ("/payments/dev/db", "/payments/prod/db", "/payments/dev/cache", "/search/index",
                  "/orders/db", "/orders-external/key", "/ci/token", "/public/motd"):
-        ssm.put_parameter(Name=name, Value="value-of-" + name, Type="SecureString")
-    ssm.put_parameter(Name="/orders/shared", Value="shared", Type="String",
+        ssm.put_parameter(Name=name, Value=canary(), Type="SecureString")
+    ssm.put_parameter(Name="/orders/shared", Value=canary(), Type="String",
                       Tags=[{"Key": "team", "Value": "search"}])
     sm = admin["secretsmanager"]
-    sm.create_secret(Name="payments/stripe", SecretString="sk_live")
-    sm.create_secret(Name="search/es", SecretString="es", Tags=[{"Key": "team", "Value": "search"}])
-    sm.create_secret(Name="orders/api", SecretString="orders")
-    sm.create_secret(Name="ci/deploy-key", SecretString="deploy")
+    sm.create_secret(Name="payments/stripe", SecretString=canary())
+    sm.create_secret(Name="search/es", SecretString=canary(),
+                     Tags=[{"Key": "team", "Value": "search"}])
+    sm.create_secret(Name="orders/api", SecretString=canary())
+    sm.create_secret(Name="ci/deploy-key", SecretString=canary())
     key_id = admin["kms"].create_key()["KeyMetadata"]["KeyId"]
 
     # --- sessions --------------------------------------------------------------------------
     def clients(akid, secret, token=None):
-        return {s: t.boto3_client(s, access_key=akid, secret_key=secret, aws_session_token=token,
-                                  max_attempts=1)
+        return {s: client(s, access_key=akid, secret_key=secret, aws_session_token=token)
                 for s in ("ssm", "secretsmanager", "kms", "iam", "sts")}
 
     who = {"alice": clients(*keys["alice"]), "carol": clients(*keys["carol"]),
@@ -239,6 +284,12 @@ def run(t, issuer, ck, ClientError):
     who["ci"] = clients(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
 
     # --- the matrix --------------------------------------------------------------------------
+    caller_arn = {"alice": f"arn:aws:iam::{ACCT}:user/alice",
+                  "carol": f"arn:aws:iam::{ACCT}:user/carol",
+                  "deployer": f"arn:aws:iam::{ACCT}:user/deployer",
+                  "app": f"arn:aws:sts::{ACCT}:assumed-role/orders-app/orders-1",
+                  "ci": f"arn:aws:sts::{ACCT}:assumed-role/ci-api/gh-7"}
+    cells = {}  # request id -> (label, principal, allowed?)
     allowed_cells = denied_cells = 0
     for label, service, op, kwargs, allowed in calls(key_id):
         for p in PRINCIPALS:
@@ -247,6 +298,7 @@ def run(t, issuer, ck, ClientError):
                 outcome = "allowed"
             except ClientError as e:
                 outcome = e.response["Error"]["Code"]
+            cells[sent[-1][1]] = (label, p, p in allowed)
             if p in allowed:
                 allowed_cells += 1
                 ck.eq(outcome, "allowed", f"{p}: {label}")
@@ -295,6 +347,64 @@ def run(t, issuer, ck, ClientError):
     except ClientError as e:
         ck.eq(e.response["Error"]["Code"], "AccessDeniedException",
               "alice denied once the team policy is detached")
+
+    # --- the audit names values read only by their HMAC under the log key ------------------
+    first = sm.get_secret_value(SecretId="payments/stripe")
+    read_ids = [sent[-1][1]]
+    sm.get_secret_value(SecretId="payments/stripe")
+    read_ids.append(sent[-1][1])
+    put = sm.put_secret_value(SecretId="payments/stripe", SecretString=canary())
+    read_ids.append(sent[-1][1])
+    p = ssm.get_parameter(Name="/payments/dev/db", WithDecryption=True)["Parameter"]
+    read_ids.append(sent[-1][1])
+    with open(os.path.join(t.data_dir, "audit.key"), "rb") as f:
+        audit_key = bytes.fromhex(f.read().decode())
+
+    def value_mac(arn, version):
+        return hmac.new(audit_key, f"{arn}#{version}".encode(), hashlib.sha256).digest()[:16].hex()
+
+    check_audit(t, ck, sent, cli_requests, cells, caller_arn)
+    with open(os.path.join(t.data_dir, "audit.log")) as f:
+        by_id = {r["request_id"]: r for r in map(json.loads, f)}
+    got = [by_id.get(rid, {}).get("values") for rid in read_ids]
+    ck.eq(got, [[value_mac(first["ARN"], first["VersionId"])]] * 2 +
+          [[value_mac(put["ARN"], put["VersionId"])], [value_mac(p["ARN"], p["Version"])]],
+          "audit records name the value versions read and written by HMAC only")
+    logs = t.logs()
+    with open(os.path.join(t.data_dir, "audit.log"), "rb") as f:
+        logs += f.read()
+    ck.eq(sum(1 for c in canaries if c.encode() in logs), 0,
+          f"none of the {len(canaries)} stored values appears in the server or audit log")
+
+
+def check_audit(t, ck, sent, cli_requests, cells, caller_arn):
+    with open(os.path.join(t.data_dir, "audit.log")) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    by_id = {}
+    for r in records:
+        by_id.setdefault(r.get("request_id", ""), []).append(r)
+    ck.eq(len(records), len(sent) + cli_requests,
+          "one audit record per request (boto3 calls + aws CLI commands)")
+    missing = [op for op, rid, _ in sent if len(by_id.get(rid, [])) != 1]
+    ck.eq(missing, [], "every boto3 request's id is in the audit log exactly once")
+    wrong = [(op, rid) for op, rid, status in sent
+             if len(by_id.get(rid, [])) == 1 and
+             (by_id[rid][0].get("operation") != op or by_id[rid][0].get("status") != status)]
+    ck.eq(wrong, [], "audit records carry each request's operation and HTTP status")
+    bad_cells = []
+    for rid, (label, p, allowed) in cells.items():
+        r = (by_id.get(rid) or [{}])[0]
+        if r.get("principal") != caller_arn[p]:
+            bad_cells.append((label, p, "principal", r.get("principal")))
+        elif label == "get-caller-identity":
+            continue  # needs no permission: nothing decides it
+        elif allowed and (r.get("decision") != "allow" or "#" not in r.get("decided_by", "")):
+            bad_cells.append((label, p, r.get("decision"), r.get("decided_by")))
+        elif not allowed and (r.get("decision") not in ("explicit-deny", "implicit-deny", "denied")
+                              or not r.get("error_code", "").startswith("AccessDenied")):
+            bad_cells.append((label, p, r.get("decision"), r.get("error_code")))
+    ck.eq(bad_cells, [], f"the audit record of each of the {len(cells)} matrix cells names the "
+                         "caller and the decision (allow with its statement, or AccessDenied)")
 
 
 if __name__ == "__main__":

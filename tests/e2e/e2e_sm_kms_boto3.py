@@ -769,7 +769,17 @@ def key_links(t, ck, c, s, k1):
                 SecretId="keys/custom")
         c.error(sm.put_secret_value, "EncryptionFailure", "put under a disabled key",
                 SecretId="keys/custom", SecretString="x")
+        c.error(ssm.get_parameter, "InvalidKeyId", "SecureString under a disabled key",
+                Name="/keys/custom", WithDecryption=True)
+        c.error(ssm.get_parameters_by_path, "InvalidKeyId", "by path under a disabled key",
+                Path="/keys", WithDecryption=True)
+        ck.eq(ssm.get_parameter(Name="/keys/custom")["Parameter"]["Type"], "SecureString",
+              "without decryption a SecureString reads under a disabled key")
+        c.error(ssm.put_parameter, "InvalidKeyId", "PutParameter under a disabled key",
+                Name="/keys/custom", Value="x", Type="SecureString", KeyId=k1, Overwrite=True)
         kms.enable_key(KeyId=k1)
+        ck.secret_eq(ssm.get_parameter(Name="/keys/custom", WithDecryption=True)
+                     ["Parameter"]["Value"], s[10], "parameter readable again after EnableKey")
         ck.secret_eq(sm.get_secret_value(SecretId="keys/custom")["SecretString"], s[9],
                      "readable again after EnableKey")
     # UpdateSecret KmsKeyId: values re-sealed under the new key, still readable.

@@ -42,6 +42,7 @@ constexpr auto kTable = std::to_array<Row>({
     {"ssm", C::kNotFound, R::kKeyNotFound, "InvalidKeyId", 400, false},
     {"ssm", C::kFailedPrecondition, R::kKeyDisabled, "InvalidKeyId", 400, false},
     {"ssm", C::kInvalidArgument, R::kInvalidKeyId, "InvalidKeyId", 400, false},
+    {"ssm", C::kFailedPrecondition, R::kKmsInvalidState, "InvalidKeyId", 400, false},
     {"ssm", C::kInvalidArgument, R::kUnsupportedParameterType, "UnsupportedParameterType", 400,
      false},
     {"ssm", C::kInvalidArgument, R::kInvalidFilterKey, "InvalidFilterKey", 400, false},

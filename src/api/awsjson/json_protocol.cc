@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "api/awsjson/errors.h"
 #include "util/check.h"
@@ -27,6 +29,33 @@ bool IsIdentifier(std::string_view s) {
     }
   }
   return true;
+}
+
+// The stored values an answer carries or a write created, as "<ARN>#<version>"
+// for the audit record: objects with an "ARN" and a "VersionId" (Secrets
+// Manager), or with an "ARN", a numeric "Version" and a "Value" (a parameter).
+void CollectValueIds(const nlohmann::json& j, int depth, std::vector<std::string>& out) {
+  if (depth > 3) return;
+  if (j.is_array()) {
+    for (const auto& item : j) {
+      if (item.is_object() || item.is_array()) CollectValueIds(item, depth + 1, out);
+    }
+    return;
+  }
+  if (!j.is_object()) return;
+  if (auto arn = j.find("ARN"); arn != j.end() && arn->is_string()) {
+    const std::string& name = arn->get_ref<const std::string&>();
+    auto version_id = j.find("VersionId");
+    auto version = j.find("Version");
+    if (version_id != j.end() && version_id->is_string()) {
+      out.push_back(name + "#" + version_id->get_ref<const std::string&>());
+    } else if (version != j.end() && version->is_number_integer() && j.contains("Value")) {
+      out.push_back(name + "#" + std::to_string(version->get<int64_t>()));
+    }
+  }
+  for (const auto& [key, child] : j.items()) {
+    if (child.is_object() || child.is_array()) CollectValueIds(child, depth + 1, out);
+  }
 }
 
 }  // namespace
@@ -102,6 +131,7 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
   std::string principal_arn;
   std::string error_code;
   std::optional<auth::RequestAuthorization> authz;
+  std::vector<std::string> value_ids;
   bool unauthenticated = false;
   [&] {
     if (service == nullptr) {
@@ -172,6 +202,7 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
       code_label = render_error(result.error());
       return;
     }
+    if (audit_ != nullptr) CollectValueIds(*result, 0, value_ids);
     response.status = 200;
     response.SetHeader("Content-Type", std::string(kContentType));
     response.body = result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -195,6 +226,7 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
     if (record.decision.empty()) record.decision = "n/a";
     record.status = response.status;
     if (response.status >= 300) record.error_code = code_label;
+    record.value_ids = std::move(value_ids);
     if (Status written = audit_->Write(record); !written) {
       util::LogError("audit write failed; request refused",
                      {{"request_id", request.request_id}, {"error", written.error().message}});

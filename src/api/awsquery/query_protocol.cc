@@ -200,11 +200,19 @@ void QueryProtocol::EnableAudit(audit::Sink& sink, util::Clock& clock) {
   clock_ = &clock;
 }
 
+void AuditNote::Record(std::string_view resource_arn, std::string_view kind, std::string by) {
+  if (decision == "explicit-deny" || decision == "implicit-deny") return;
+  resource = std::string(resource_arn);
+  decision = std::string(kind);
+  decided_by = std::move(by);
+}
+
 HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
   auto started = std::chrono::steady_clock::now();
   QueryService* service = nullptr;
   std::string action = "unknown";
   std::string principal_arn;
+  AuditNote note;
   auto finish = [&](HttpResponse response) {
     if (audit_ != nullptr) {
       audit::Record record;
@@ -214,7 +222,11 @@ HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
       record.source_ip = request.remote_ip;
       record.api = std::string(service ? service->signing_name() : "query");
       record.operation = action;
-      record.decision = response.status == 403 ? "denied" : "n/a";
+      record.resource = note.resource;
+      record.decision = note.decision;
+      record.decided_by = note.decided_by;
+      // Refused before any policy was read (signature, unknown action, bad input).
+      if (record.decision.empty()) record.decision = response.status == 403 ? "denied" : "n/a";
       record.status = response.status;
       if (response.status >= 300) {
         size_t a = response.body.find("<Code>"), b = response.body.find("</Code>");
@@ -291,7 +303,7 @@ HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
                                      request.request_id));
   }
   QueryContext context{caller ? &*caller : nullptr, request.request_id, request.remote_ip,
-                       request.secure};
+                       request.secure, &note};
   auto result = service->Call(*act, *params, context);
   if (!result) {
     if (result.error().code == ErrorCode::kInternal) {

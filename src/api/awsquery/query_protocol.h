@@ -56,12 +56,25 @@ class Xml {
 };
 std::string XmlEscape(std::string_view text);
 
+// What a service tells the audit record about its authorization decision.
+struct AuditNote {
+  std::string resource;    // the ARN the decision was about
+  std::string decision;    // "allow" | "explicit-deny" | "implicit-deny"
+  std::string decided_by;  // "<policy>#<statement>", "" for an implicit deny
+
+  // Keeps the first deny, else the latest allow (as the JSON front does).
+  void Record(std::string_view resource_arn, std::string_view kind, std::string by);
+};
+
 struct QueryContext {
   // Null for an unsigned call (AssumeRoleWithWebIdentity).
   const auth::Authenticated* caller;
   std::string_view request_id;
   std::string_view source_ip;
   bool secure;
+  // Where the service notes its authorization decision for the audit record;
+  // null when nothing is audited.
+  AuditNote* audit = nullptr;
 };
 
 // One query-protocol service. Thread-safe.

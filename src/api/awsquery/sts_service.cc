@@ -240,19 +240,36 @@ Result<std::string> StsService::AssumeRole(const QueryParams& params,
   // then needs the caller's identity policies to allow too. An explicit deny
   // in the trust policy refuses either way.
   bool direct = false, via_account = false;
+  std::string decided_by;  // the trust statement that let the caller in
+  auto note = [&](std::string_view kind, std::string by) {
+    if (context.audit != nullptr) context.audit->Record(role.arn, kind, std::move(by));
+  };
   for (const std::string& arn : principal_arns) {
     request.principal_arn = arn;
     request.principal_account.clear();
     auth::Decision d = auth::EvaluateWithPrincipal(trust, request);
-    if (d.kind == auth::Decision::Kind::kExplicitDeny) return AccessDenied(denied);
+    if (d.kind == auth::Decision::Kind::kExplicitDeny) {
+      note(d.KindName(), d.Describe());
+      return AccessDenied(denied);
+    }
+    if (d.allowed() && !direct) decided_by = d.Describe();
     direct |= d.allowed();
     request.principal_account = caller.account_id;
     d = auth::EvaluateWithPrincipal(trust, request);
-    if (d.kind == auth::Decision::Kind::kExplicitDeny) return AccessDenied(denied);
+    if (d.kind == auth::Decision::Kind::kExplicitDeny) {
+      note(d.KindName(), d.Describe());
+      return AccessDenied(denied);
+    }
+    if (d.allowed() && !direct && decided_by.empty()) decided_by = d.Describe() + "+identity";
     via_account |= d.allowed();
   }
-  bool identity_allows = identity_check_ && identity_check_(context, "sts:AssumeRole", role.arn);
-  if (!direct && !(via_account && identity_allows)) return AccessDenied(denied);
+  bool identity_allows =
+      !direct && identity_check_ && identity_check_(context, "sts:AssumeRole", role.arn);
+  if (!direct && !(via_account && identity_allows)) {
+    note("implicit-deny", "");
+    return AccessDenied(denied);
+  }
+  note("allow", std::move(decided_by));
 
   iam::SessionSource source;
   source.principal_arn = caller.arn;
@@ -335,6 +352,9 @@ Result<std::string> StsService::AssumeRoleWithWebIdentity(const QueryParams& par
   request.Set("sts:RoleSessionName", session_name);
   if (!source_identity.empty()) request.Set("sts:SourceIdentity", source_identity);
   auth::Decision decision = auth::EvaluateWithPrincipal(trust, request);
+  if (context.audit != nullptr) {
+    context.audit->Record(role.arn, decision.KindName(), decision.Describe());
+  }
   if (!decision.allowed()) {
     util::LogInfo("web identity not trusted by role",
                   {{"role", role.arn}, {"issuer", issuer}, {"sub", claims.sub}});

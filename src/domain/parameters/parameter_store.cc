@@ -252,6 +252,23 @@ struct ParameterStore::Impl {
     if (record.meta.type == ParameterType::kSecureString && !with_decryption) {
       return SecretBytes(util::Base64Encode(record.envelope));
     }
+    if (record.meta.type == ParameterType::kSecureString) {
+      // As on AWS, a SecureString decrypts only while its KMS key exists and is
+      // enabled (String values are sealed too, but AWS uses no KMS key for them).
+      if (auto sealed_by = keyring::Keyring::Inspect(record.envelope)) {
+        auto key = keys.Get(sealed_by->key_id);
+        if (!key && key.error().code != ErrorCode::kNotFound) return Fail(key.error());
+        if (!key || key->state != kms::KeyState::kEnabled) {
+          return Fail(ErrorCode::kFailedPrecondition,
+                      "The KMS key that protects parameter " + std::string(name) +
+                          (!key ? " no longer exists."
+                                : key->state == kms::KeyState::kDisabled
+                                      ? " (" + key->arn + ") is disabled."
+                                      : " (" + key->arn + ") is pending deletion."),
+                      Reason::kKeyDisabled);
+        }
+      }
+    }
     COFFER_ASSIGN_OR_RETURN(keyring::Decrypted opened,
                             keyring.Decrypt(internal::ValueAad(name, record.version),
                                             record.envelope));

@@ -202,7 +202,9 @@ class ParameterStore {
   // `name` may be "name", "name:<version>", "name:<label>" or a parameter ARN
   // (optionally with the selector). kNotFound (kParameterNotFound) when the name
   // or label is unknown; kNotFound (kParameterVersionNotFound) when the version is
-  // not retained; kDataLoss when the stored ciphertext does not open.
+  // not retained; kDataLoss when the stored ciphertext does not open;
+  // kFailedPrecondition (kKeyDisabled) when decrypting a SecureString whose KMS
+  // key is disabled, pending deletion or gone (GetParameters/ByPath alike).
   Result<Parameter> GetParameter(std::string_view name, bool with_decryption);
 
   // Up to 10 names (as GetParameter); unknown ones go to invalid_parameters.

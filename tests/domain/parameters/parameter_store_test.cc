@@ -817,5 +817,36 @@ TEST_F(ParameterStoreTest, RewrapValuesResealsStaleVersionsOnly) {
   }
 }
 
+// A SecureString reads only while its KMS key is enabled, as on AWS; without
+// decryption, and for String values, the key's state does not matter.
+TEST_F(ParameterStoreTest, SecureStringNeedsAnEnabledKey) {
+  auto key = keys_->CreateKey(kms::CreateKeyRequest{});
+  ASSERT_TRUE(IsOk(key));
+  PutParameterRequest req;
+  req.name = "/k/secure";
+  req.value = SecretBytes("s3cr3t");
+  req.type = ParameterType::kSecureString;
+  req.key_id = key->key_id;
+  ASSERT_TRUE(IsOk(store_->PutParameter(req, kUser)));
+  ASSERT_TRUE(IsOk(Put("/k/plain", "p")));
+
+  ASSERT_TRUE(IsOk(keys_->DisableKey(key->key_id)));
+  EXPECT_TRUE(HasError(store_->GetParameter("/k/secure", true), ErrorCode::kFailedPrecondition,
+                       Reason::kKeyDisabled));
+  EXPECT_TRUE(HasError(store_->GetParameters({"/k/secure", "/k/plain"}, true),
+                       ErrorCode::kFailedPrecondition, Reason::kKeyDisabled));
+  EXPECT_TRUE(IsOk(store_->GetParameter("/k/secure", false)));
+  EXPECT_TRUE(ValueIs("/k/plain", "p"));
+  req.overwrite = true;
+  EXPECT_FALSE(IsOk(store_->PutParameter(req, kUser)));
+
+  ASSERT_TRUE(IsOk(keys_->EnableKey(key->key_id)));
+  EXPECT_TRUE(ValueIs("/k/secure", "s3cr3t"));
+  ASSERT_TRUE(IsOk(keys_->ScheduleKeyDeletion(key->key_id, 7)));
+  EXPECT_TRUE(HasError(store_->GetParameter("/k/secure", true), ErrorCode::kFailedPrecondition,
+                       Reason::kKeyDisabled));
+  EXPECT_TRUE(ValueIs("/k/plain", "p"));
+}
+
 }  // namespace
 }  // namespace coffer::domain::parameters
