@@ -68,7 +68,9 @@ PAYMENTS = doc(
      "Resource": sm_arn("payments/*")},
     {"Sid": "TeamCrypto", "Effect": "Allow",
      "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
-     "Condition": {"StringEquals": {"kms:EncryptionContext:team": "payments"}}})
+     "Condition": {"StringEquals": {"kms:EncryptionContext:team": "payments"}}},
+    {"Sid": "TeamKeys", "Effect": "Allow", "Action": "kms:CreateKey", "Resource": "*",
+     "Condition": {"StringEquals": {"aws:RequestTag/team": "payments"}}})
 SEARCH = doc(
     {"Sid": "ReadOnlyByNotAction", "Effect": "Allow",
      "NotAction": ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters"],
@@ -77,7 +79,20 @@ SEARCH = doc(
      "Condition": {"StringEquals": {"ssm:ResourceTag/team": "search"}}},
     {"Sid": "TaggedSecrets", "Effect": "Allow",
      "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*",
-     "Condition": {"StringEquals": {"secretsmanager:ResourceTag/team": "search"}}})
+     "Condition": {"StringEquals": {"secretsmanager:ResourceTag/team": "search"}}},
+    {"Sid": "TlsOnly", "Effect": "Deny", "Action": "ssm:GetParameter",
+     "Resource": ssm_arn("/search/tls/*"), "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    {"Sid": "CreateOnlyTagged", "Effect": "Allow",
+     "Action": ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+     "Resource": sm_arn("search/*"),
+     "Condition": {"StringEquals": {"aws:RequestTag/team": "search"}}},
+    {"Sid": "Deletes", "Effect": "Allow", "Action": "secretsmanager:DeleteSecret",
+     "Resource": sm_arn("search/*")},
+    {"Sid": "LongRecoveryWindow", "Effect": "Deny", "Action": "secretsmanager:DeleteSecret",
+     "Resource": "*",
+     "Condition": {"NumericLessThan": {"secretsmanager:RecoveryWindowInDays": "14"}}},
+    {"Sid": "NoForcedDeletes", "Effect": "Deny", "Action": "secretsmanager:DeleteSecret",
+     "Resource": "*", "Condition": {"Bool": {"secretsmanager:ForceDeleteWithoutRecovery": "true"}}})
 SELF_SERVICE = doc(
     {"Effect": "Allow", "Action": ["iam:GetUser", "iam:ListAccessKeys"],
      "Resource": f"arn:aws:iam::{ACCT}:user/${{aws:username}}"})
@@ -113,6 +128,8 @@ def calls(key_id):
         ("tag /search/index (NotAction)", "ssm", "add_tags_to_resource",
          {"ResourceType": "Parameter", "ResourceId": "/search/index",
           "Tags": [{"Key": "owner", "Value": "carol"}]}, {c}),
+        ("read /search/tls/key (Bool aws:SecureTransport deny)", "ssm", "get_parameter",
+         {"Name": "/search/tls/key"}, set()),
         ("write /search/index (NotAction)", "ssm", "put_parameter",
          {"Name": "/search/index", "Value": "v", "Type": "String", "Overwrite": True}, set()),
         ("read /orders/db", "ssm", "get_parameter", {"Name": "/orders/db"}, {app}),
@@ -137,8 +154,22 @@ def calls(key_id):
          {"SecretId": "orders/api"}, {app}),
         ("secret ci/deploy-key", "secretsmanager", "get_secret_value",
          {"SecretId": "ci/deploy-key"}, {ci}),
-        ("delete search/es", "secretsmanager", "delete_secret",
-         {"SecretId": "search/es", "RecoveryWindowInDays": 7}, set()),
+        ("delete search/es, 7-day window (NumericLessThan deny)", "secretsmanager",
+         "delete_secret", {"SecretId": "search/es", "RecoveryWindowInDays": 7}, set()),
+        ("delete search/es, forced (Bool deny)", "secretsmanager", "delete_secret",
+         {"SecretId": "search/es", "ForceDeleteWithoutRecovery": True}, set()),
+        ("create search/new tagged team=search (aws:RequestTag)", "secretsmanager",
+         "create_secret", {"Name": "search/new", "SecretString": "x",
+                           "Tags": [{"Key": "team", "Value": "search"}]}, {c}),
+        ("create search/new2 tagged team=payments (aws:RequestTag)", "secretsmanager",
+         "create_secret", {"Name": "search/new2", "SecretString": "x",
+                           "Tags": [{"Key": "team", "Value": "payments"}]}, set()),
+        ("tag search/new team=search (aws:RequestTag)", "secretsmanager", "tag_resource",
+         {"SecretId": "search/new", "Tags": [{"Key": "team", "Value": "search"}]}, {c}),
+        ("tag search/new team=other (aws:RequestTag)", "secretsmanager", "tag_resource",
+         {"SecretId": "search/new", "Tags": [{"Key": "team", "Value": "other"}]}, set()),
+        ("delete search/new, 30-day window", "secretsmanager", "delete_secret",
+         {"SecretId": "search/new", "RecoveryWindowInDays": 30}, {c}),
         # KMS
         ("encrypt, context team=payments", "kms", "encrypt",
          {"KeyId": key_id, "Plaintext": b"x", "EncryptionContext": {"team": "payments"}},
@@ -148,6 +179,8 @@ def calls(key_id):
         ("data key, context team=payments", "kms", "generate_data_key",
          {"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": {"team": "payments"}}, {a}),
         ("create key", "kms", "create_key", {}, set()),
+        ("create key tagged team=payments (aws:RequestTag)", "kms", "create_key",
+         {"Tags": [{"TagKey": "team", "TagValue": "payments"}]}, {a}),
         # IAM
         ("get-user alice (${aws:username})", "iam", "get_user", {"UserName": "alice"}, {a}),
         ("get-user carol (${aws:username})", "iam", "get_user", {"UserName": "carol"}, {c}),
@@ -256,6 +289,7 @@ def run(t, issuer, ck, ClientError):
     # --- data ------------------------------------------------------------------------------
     ssm = admin["ssm"]
     for name in ("/payments/dev/db", "/payments/prod/db", "/payments/dev/cache", "/search/index",
+                 "/search/tls/key",
                  "/orders/db", "/orders-external/key", "/ci/token", "/public/motd"):
         ssm.put_parameter(Name=name, Value=canary(), Type="SecureString")
     ssm.put_parameter(Name="/orders/shared", Value=canary(), Type="String",

@@ -288,7 +288,12 @@ Result<json> CreateKey(Deps& d, const Fields& f, const json&) {
       req.tags.push_back(std::move(tag));
     }
   }
-  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:CreateKey", "*"));
+  std::map<std::string, std::vector<std::string>> request_tags;
+  for (const domain::Tag& tag : req.tags) {
+    request_tags["aws:TagKeys"].push_back(tag.key);
+    request_tags["aws:RequestTag/" + tag.key].push_back(tag.value);
+  }
+  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:CreateKey", "*", request_tags));
   COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.CreateKey(req));
   json out = json::object();
   out["KeyMetadata"] = RenderKey(meta, d.keys.account_id());

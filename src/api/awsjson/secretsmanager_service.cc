@@ -543,8 +543,40 @@ Status AuthorizeCall(domain::secrets::SecretStore& store, auth::PolicyCache& pol
                      const CallContext& ctx) {
   if (ctx.authz == nullptr) return Ok();
   std::string action = "secretsmanager:" + std::string(operation);
+  // aws:RequestTag/* and aws:TagKeys for the calls that set or remove tags.
+  std::map<std::string, std::vector<std::string>> request_keys;
+  if (auto tags = body.find("Tags"); tags != body.end() && tags->is_array()) {
+    for (const auto& t : *tags) {
+      if (t.is_object() && t.contains("Key") && t["Key"].is_string()) {
+        std::string k = t["Key"].get<std::string>();
+        request_keys["aws:TagKeys"].push_back(k);
+        if (t.contains("Value") && t["Value"].is_string()) {
+          request_keys["aws:RequestTag/" + k].push_back(t["Value"].get<std::string>());
+        }
+      }
+    }
+  }
+  if (auto keys = body.find("TagKeys"); keys != body.end() && keys->is_array()) {
+    for (const auto& k : *keys) {
+      if (k.is_string()) request_keys["aws:TagKeys"].push_back(k.get<std::string>());
+    }
+  }
+  if (operation == "DeleteSecret") {
+    // AWS's condition keys for deletions, so that a policy can insist on a
+    // recovery window (NumericGreaterThanEquals) or refuse forced deletion.
+    if (auto w = body.find("RecoveryWindowInDays"); w != body.end() && w->is_number_integer()) {
+      request_keys["secretsmanager:RecoveryWindowInDays"].push_back(
+          std::to_string(w->get<int64_t>()));
+    }
+    auto force = body.find("ForceDeleteWithoutRecovery");
+    request_keys["secretsmanager:ForceDeleteWithoutRecovery"].push_back(
+        force != body.end() && force->is_boolean() && force->get<bool>() ? "true" : "false");
+  }
   auto check_secret = [&](std::string_view act, std::string_view id) -> Status {
     SecretFacts facts = FactsOf(store, policies, ctx, id);
+    for (const auto& [k, v] : request_keys) {
+      facts.keys[k].insert(facts.keys[k].end(), v.begin(), v.end());
+    }
     return Authorize(ctx, act, facts.arn, facts.keys, facts.resource_policy.get());
   };
   auto string_member = [&](const char* name) -> std::string {
@@ -552,22 +584,10 @@ Status AuthorizeCall(domain::secrets::SecretStore& store, auth::PolicyCache& pol
     return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   if (operation == "CreateSecret") {
-    std::map<std::string, std::vector<std::string>> keys;
-    if (auto tags = body.find("Tags"); tags != body.end() && tags->is_array()) {
-      for (const auto& t : *tags) {
-        if (t.is_object() && t.contains("Key") && t["Key"].is_string()) {
-          std::string k = t["Key"].get<std::string>();
-          keys["aws:TagKeys"].push_back(k);
-          if (t.contains("Value") && t["Value"].is_string()) {
-            keys["aws:RequestTag/" + k].push_back(t["Value"].get<std::string>());
-          }
-        }
-      }
-    }
     return Authorize(ctx, action,
                      "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
                          ctx.caller.principal.account_id + ":secret:" + string_member("Name"),
-                     keys);
+                     request_keys);
   }
   if (operation == "BatchGetSecretValue") {
     COFFER_RETURN_IF_ERROR(Authorize(ctx, action, "*"));
