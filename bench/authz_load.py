@@ -255,7 +255,8 @@ def main():
             except Exception as e:  # report, keep cleaning up
                 print(f"stop: {e}")
             server.cleanup()
-        shutil.rmtree(work, ignore_errors=True)
+        if not os.environ.get("COFFER_BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
 
     summary = {"duration_s": args.duration, "rounds": args.rounds, "threads": args.threads,
                "connections": args.connections, "loadavg_end": os.getloadavg()[0]}
