@@ -590,6 +590,26 @@ Result<std::optional<std::string>> Keyring::RewrapIfStale(std::string_view aad,
   return std::optional<std::string>(std::move(fresh));
 }
 
+Result<std::optional<std::string>> Keyring::RewrapForPass(
+    std::string_view aad, std::string_view envelope, std::optional<std::string_view> only_key,
+    std::string_view what, RewrapReport& report) {
+  auto sealed_by = Inspect(envelope);
+  if (sealed_by && only_key && sealed_by->key_id != *only_key) return std::optional<std::string>();
+  ++report.scanned;
+  if (!sealed_by) {
+    report.failures.push_back(std::string(what) + ": " + sealed_by.error().message);
+    return std::optional<std::string>();
+  }
+  auto fresh = RewrapIfStale(aad, envelope);
+  if (!fresh) {
+    if (fresh.error().code == ErrorCode::kUnavailable) return Fail(fresh.error());
+    report.failures.push_back(std::string(what) + ": " + fresh.error().message);
+    return std::optional<std::string>();
+  }
+  if (*fresh) ++report.rewrapped;
+  return fresh;
+}
+
 Status Keyring::Refresh() { return Reload(); }
 
 Result<KeyVersionRef> Keyring::Inspect(std::string_view envelope) {

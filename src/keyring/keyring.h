@@ -111,6 +111,16 @@ class Keyring {
   // Decrypt. Call Refresh() first to see rotations made by another server.
   Result<std::optional<std::string>> RewrapIfStale(std::string_view aad,
                                                    std::string_view envelope);
+  // One stored envelope's part of a re-wrap pass, for the stores: skipped
+  // (nullopt, not counted) when `only_key` is set and names another key;
+  // otherwise counted in report.scanned, and a stale envelope comes back
+  // re-sealed and counted in report.rewrapped. A value that cannot be re-sealed
+  // goes to report.failures as "<what>: <error>" and gives nullopt; only
+  // kUnavailable (storage) is returned as an error, to end the pass.
+  Result<std::optional<std::string>> RewrapForPass(std::string_view aad,
+                                                   std::string_view envelope,
+                                                   std::optional<std::string_view> only_key,
+                                                   std::string_view what, RewrapReport& report);
   // Re-reads every key's material from storage (keys created or rotated by
   // another server). Errors as Open.
   Status Refresh();

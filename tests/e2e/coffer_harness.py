@@ -47,6 +47,19 @@ def skip(message):
     sys.exit(SKIP)
 
 
+def read_varint(buf, pos):
+    """Decodes the LEB128 varint at buf[pos]: (value, position after it). Storage records
+    (docs/formats/storage-keys.md) use them; the tests that tamper with records read them."""
+    shift, out = 0, 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        out |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return out, pos
+        shift += 7
+
+
 def new_canary():
     """A unique value that must never show up in logs or data files in plaintext."""
     return "CANARY-" + secrets.token_hex(12)

@@ -25,17 +25,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coffer_harness as h  # noqa: E402
 
 
-def read_varint(buf, pos):
-    shift, out = 0, 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        out |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return out, pos
-        shift += 7
-
-
 def envelope_key(env):
     """(key id, key version) named by an envelope."""
     assert env[0] == 0xC1, "not an envelope"
@@ -52,13 +41,13 @@ def stored_envelopes(data_dir):
         out = {}
         for k, v in rows.fetchall():
             k, v = bytes(k).decode(), bytes(v)
-            _, pos = read_varint(v, 0)  # format
+            _, pos = h.read_varint(v, 0)  # format
             if k.startswith("ssm/"):
-                _, pos = read_varint(v, pos)  # version (zigzag)
+                _, pos = h.read_varint(v, pos)  # version (zigzag)
             else:
-                n, pos = read_varint(v, pos)  # version id
+                n, pos = h.read_varint(v, pos)  # version id
                 pos += n + 1  # id bytes, is_binary
-            n, pos = read_varint(v, pos)
+            n, pos = h.read_varint(v, pos)
             out[k] = envelope_key(v[pos:pos + n])
         return out
     finally:

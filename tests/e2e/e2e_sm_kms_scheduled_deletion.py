@@ -24,17 +24,6 @@ import coffer_harness as h  # noqa: E402
 DAY_MS = 24 * 3600 * 1000
 
 
-def read_varint(buf, pos):
-    shift, out = 0, 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        out |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return out, pos
-        shift += 7
-
-
 def varint(n):
     out = bytearray()
     while n >= 0x80:
@@ -52,17 +41,17 @@ def move_secret_deletion(record, deleted_ms, deletion_ms):
     """The head record with new deleted_ms / deletion_ms. Layout: format varint, arn (string),
     has_description (byte), description, key_name (strings), then signed varints created,
     last_changed, last_accessed, deleted, deletion; the rest is kept as it is."""
-    _, pos = read_varint(record, 0)
-    n, pos = read_varint(record, pos)
+    _, pos = h.read_varint(record, 0)
+    n, pos = h.read_varint(record, pos)
     pos += n + 1
     for _ in range(2):
-        n, pos = read_varint(record, pos)
+        n, pos = h.read_varint(record, pos)
         pos += n
     for _ in range(3):
-        _, pos = read_varint(record, pos)
+        _, pos = h.read_varint(record, pos)
     start = pos
-    old_deleted, pos = read_varint(record, pos)
-    old_deletion, pos = read_varint(record, pos)
+    old_deleted, pos = h.read_varint(record, pos)
+    old_deletion, pos = h.read_varint(record, pos)
     assert old_deleted and old_deletion, "the head is not scheduled for deletion"
     return record[:start] + varint(zigzag(deleted_ms)) + varint(zigzag(deletion_ms)) + \
         record[pos:]

@@ -32,24 +32,13 @@ TOKEN = "7a7a7a7a-1111-4222-8333-444444444444"
 MAGIC = b"CKMS1"
 
 
-def read_varint(buf, pos):
-    shift, out = 0, 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        out |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return out, pos
-        shift += 7
-
-
 def secret_envelope_span(record):
     """(start, end) of the envelope in a secret version record:
     format varint | id (varint-length string) | is_binary (1 byte) | envelope (string)."""
-    _, pos = read_varint(record, 0)
-    n, pos = read_varint(record, pos)
+    _, pos = h.read_varint(record, 0)
+    n, pos = h.read_varint(record, pos)
     pos += n + 1
-    n, pos = read_varint(record, pos)
+    n, pos = h.read_varint(record, pos)
     return pos, pos + n
 
 

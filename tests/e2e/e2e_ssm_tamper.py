@@ -27,22 +27,11 @@ def vkey(name, version):
     return f"ssm/v/{name}/{version:010d}".encode()
 
 
-def read_varint(buf, pos):
-    shift, out = 0, 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        out |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return out, pos
-        shift += 7
-
-
 def envelope_span(record):
     """(start, end) of the envelope bytes inside a version record."""
-    _, pos = read_varint(record, 0)  # format
-    _, pos = read_varint(record, pos)  # version (zigzag)
-    n, pos = read_varint(record, pos)  # envelope length
+    _, pos = h.read_varint(record, 0)  # format
+    _, pos = h.read_varint(record, pos)  # version (zigzag)
+    n, pos = h.read_varint(record, pos)  # envelope length
     return pos, pos + n
 
 

@@ -1196,25 +1196,14 @@ Result<keyring::RewrapReport> SecretStore::RewrapValues(std::optional<std::strin
               one.failures.push_back(what + ": " + record.error().message);
               continue;
             }
-            auto sealed_by = keyring::Keyring::Inspect(record->envelope);
-            if (sealed_by && key_id && sealed_by->key_id != *key_id) continue;
-            ++one.scanned;
-            if (!sealed_by) {
-              one.failures.push_back(what + ": " + sealed_by.error().message);
-              continue;
-            }
-            auto fresh = impl_->keyring.RewrapIfStale(internal::ValueAad(head.arn, v.id),
-                                                      record->envelope);
-            if (!fresh) {
-              if (fresh.error().code == ErrorCode::kUnavailable) return Fail(fresh.error());
-              one.failures.push_back(what + ": " + fresh.error().message);
-              continue;
-            }
-            if (!*fresh) continue;
-            record->envelope = std::move(**fresh);
+            COFFER_ASSIGN_OR_RETURN(
+                std::optional<std::string> fresh,
+                impl_->keyring.RewrapForPass(internal::ValueAad(head.arn, v.id),
+                                             record->envelope, key_id, what, one));
+            if (!fresh) continue;
+            record->envelope = std::move(*fresh);
             txn.compares.push_back(storage::Compare{vkey, entry->mod_revision});
             txn.writes.push_back(storage::Write::Put(vkey, internal::EncodeVersion(*record)));
-            ++one.rewrapped;
           }
           return false;  // the head is unchanged
         });
