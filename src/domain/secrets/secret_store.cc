@@ -1426,19 +1426,7 @@ Status SecretStore::UntagResource(std::string_view secret_id,
 Result<SecretRef> SecretStore::PutResourcePolicy(std::string_view secret_id,
                                                  std::string_view document) {
   COFFER_RETURN_IF_ERROR(CheckLength(document, "resourcePolicy", 1, kMaxResourcePolicyLength));
-  SecretRef ref;
-  COFFER_ASSIGN_OR_RETURN(
-      ref.name,
-      impl_->MutateId(secret_id,
-                      [&](const std::string&, HeadRecord& head, storage::Txn&) -> Result<bool> {
-                        if (head.deleted_ms != 0) return ScheduledForDeletion();
-                        ref.arn = head.arn;
-                        if (head.resource_policy == document) return false;
-                        head.resource_policy = std::string(document);
-                        head.last_changed_ms = impl_->NowMs();
-                        return true;
-                      }));
-  return ref;
+  return SetResourcePolicy(secret_id, document);
 }
 
 Result<SecretPolicy> SecretStore::GetResourcePolicy(std::string_view secret_id) {
@@ -1450,6 +1438,11 @@ Result<SecretPolicy> SecretStore::GetResourcePolicy(std::string_view secret_id) 
 }
 
 Result<SecretRef> SecretStore::DeleteResourcePolicy(std::string_view secret_id) {
+  return SetResourcePolicy(secret_id, "");
+}
+
+Result<SecretRef> SecretStore::SetResourcePolicy(std::string_view secret_id,
+                                                 std::string_view document) {
   SecretRef ref;
   COFFER_ASSIGN_OR_RETURN(
       ref.name,
@@ -1457,8 +1450,8 @@ Result<SecretRef> SecretStore::DeleteResourcePolicy(std::string_view secret_id) 
                       [&](const std::string&, HeadRecord& head, storage::Txn&) -> Result<bool> {
                         if (head.deleted_ms != 0) return ScheduledForDeletion();
                         ref.arn = head.arn;
-                        if (head.resource_policy.empty()) return false;
-                        head.resource_policy.clear();
+                        if (head.resource_policy == document) return false;
+                        head.resource_policy = std::string(document);
                         head.last_changed_ms = impl_->NowMs();
                         return true;
                       }));

@@ -409,6 +409,8 @@ class SecretStore {
   const std::string& account_id() const { return account_id_; }
 
  private:
+  // Put (document non-empty) or delete (empty) the resource policy.
+  Result<SecretRef> SetResourcePolicy(std::string_view secret_id, std::string_view document);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string region_;
