@@ -114,6 +114,12 @@ constexpr auto kTable = std::to_array<Row>({
     {"secretsmanager", C::kDataLoss, R::kKeyMaterialDamaged, "InternalServiceError", 500, true},
     {"kms", C::kDataLoss, R::kKeyMaterialDamaged, "KMSInternalException", 500, false},
 
+    // The request could not be audited (or storage is unavailable): refused as
+    // a server-side fault, which SDKs retry.
+    {"ssm", C::kUnavailable, R::kNone, "InternalServerError", 500, true},
+    {"secretsmanager", C::kUnavailable, R::kNone, "InternalServiceError", 500, true},
+    {"kms", C::kUnavailable, R::kNone, "KMSInternalException", 500, false},
+
     // Every JSON service: framing and validation.
     {"*", C::kInvalidArgument, R::kValidation, "ValidationException", 400, false},
     {"*", C::kInvalidArgument, R::kMalformedInput, "SerializationException", 400, false},

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/awsjson/ssm_service.h"
+#include "audit/audit.h"
 #include "auth/authenticator.h"
 #include "domain/iam/identity_store.h"
 #include "domain/kms/key_directory.h"
@@ -321,6 +322,65 @@ TEST_F(JsonProtocolTest, ValuesNeverAppearInErrorsOrMetrics) {
   ExpectError(responses[1], 400, "ParameterPatternMismatchException");
   ExpectError(responses[2], 400, "ValidationException");
   ExpectError(responses[3], 400, "InvalidKeyId");
+}
+
+// An audit sink that fails while `failing` is set, keeping what it was given.
+class FlakySink final : public audit::Sink {
+ public:
+  Status Write(const audit::Record& record) override {
+    if (failing) {
+      healthy_ = false;
+      return Fail(ErrorCode::kUnavailable, "disk full");
+    }
+    healthy_ = true;
+    records.push_back(record);
+    return Ok();
+  }
+  bool Healthy() const override { return healthy_; }
+
+  bool failing = false;
+  std::vector<audit::Record> records;
+
+ private:
+  bool healthy_ = true;
+};
+
+// Fail closed: a request whose record cannot be written is answered with an
+// error, and from then on requests are refused before they run (nothing
+// changes) until a record can be written again.
+TEST_F(JsonProtocolTest, UnauditableRequestsAreRefused) {
+  FlakySink sink;
+  protocol_->EnableAudit(sink);
+  auto put = [&](const char* value) {
+    return Raw("PutParameter", json{{"Name", "/audited"}, {"Value", value}, {"Type", "String"},
+                                    {"Overwrite", true}}
+                                   .dump());
+  };
+  ASSERT_EQ(put("one").status, 200);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].operation, "PutParameter");
+
+  sink.failing = true;
+  ExpectError(put("two"), 500, "InternalServerError");  // ran, but its answer is withheld
+  ExpectError(put("three"), 500, "InternalServerError");  // refused before it runs
+  ExpectError(Raw("GetParameter", json{{"Name", "/audited"}}.dump()), 500,
+              "InternalServerError");
+  auto stored = store_->GetParameter("/audited", true);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(stored->value.Reveal() == "two");  // "three" never ran
+  EXPECT_EQ(stored->version, 2);
+
+  sink.failing = false;
+  // The first request after the outage is refused (the sink was unhealthy when
+  // it arrived) but audited, which makes the sink healthy again.
+  ExpectError(put("four"), 500, "InternalServerError");
+  EXPECT_EQ(put("five").status, 200);
+  stored = store_->GetParameter("/audited", true);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(stored->value.Reveal() == "five");
+  ASSERT_EQ(sink.records.size(), 3u);
+  EXPECT_EQ(sink.records[1].status, 500);
+  EXPECT_EQ(sink.records[2].status, 200);
 }
 
 // Requests are counted by api, operation and code.

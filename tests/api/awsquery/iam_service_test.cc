@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/awsquery/query_protocol.h"
+#include "audit/audit.h"
 #include "auth/authenticator.h"
 #include "domain/iam/identity_store.h"
 #include "keyring/keyring.h"
@@ -521,6 +522,79 @@ TEST_F(IamServiceTest, AuthorizerHookCanRefuse) {
   EXPECT_EQ(seen[0].second, "arn:aws:iam::000000000000:user/ci/alice");
   EXPECT_EQ(seen[2].second, "*");
   EXPECT_TRUE(identities_->GetUser("alice").has_value());
+}
+
+// ---------------------------------------------------------------- audit
+
+class RecordingSink final : public audit::Sink {
+ public:
+  Status Write(const audit::Record& record) override {
+    if (failing) {
+      healthy_ = false;
+      return Fail(ErrorCode::kUnavailable, "disk full");
+    }
+    healthy_ = true;
+    records.push_back(record);
+    return Ok();
+  }
+  bool Healthy() const override { return healthy_; }
+
+  bool failing = false;
+  std::vector<audit::Record> records;
+
+ private:
+  bool healthy_ = true;
+};
+
+// The audit record of an IAM call names the resource, the decision and the
+// statement the authorizer noted; a call refused before the authorizer ran
+// says "denied"/"n/a".
+TEST_F(IamServiceTest, AuditRecordsCarryTheAuthorizersDecision) {
+  RecordingSink sink;
+  protocol_->EnableAudit(sink, clock_);
+  service_->SetAuthorizer([](const QueryContext& ctx, std::string_view action,
+                             std::string_view resource) -> Status {
+    bool allowed = action != "iam:DeleteUser";
+    if (ctx.audit != nullptr) {
+      ctx.audit->Record(resource, allowed ? "allow" : "explicit-deny",
+                        allowed ? "policy/p#Allow" : "policy/p#NoDeletes");
+    }
+    if (allowed) return coffer::Ok();
+    return Fail(ErrorCode::kPermissionDenied, "not authorized", Reason::kAccessDenied);
+  });
+  Ok("CreateUser", {{"UserName", "alice"}});
+  Err("DeleteUser", {{"UserName", "alice"}}, 403, "AccessDenied");
+  Raw("CreateUser", {{"UserName", "bob"}}, /*sign=*/false);
+  ASSERT_EQ(sink.records.size(), 3u);
+  const audit::Record& created = sink.records[0];
+  EXPECT_EQ(created.operation, "CreateUser");
+  EXPECT_EQ(created.resource, "arn:aws:iam::000000000000:user/alice");
+  EXPECT_EQ(created.decision, "allow");
+  EXPECT_EQ(created.decided_by, "policy/p#Allow");
+  EXPECT_EQ(created.status, 200);
+  const audit::Record& refused = sink.records[1];
+  EXPECT_EQ(refused.decision, "explicit-deny");
+  EXPECT_EQ(refused.decided_by, "policy/p#NoDeletes");
+  EXPECT_EQ(refused.error_code, "AccessDenied");
+  EXPECT_EQ(sink.records[2].status, 403);
+  EXPECT_EQ(sink.records[2].decided_by, "");
+  EXPECT_TRUE(identities_->GetUser("alice").has_value());
+}
+
+// Fail closed: once a record cannot be written, calls are refused before they
+// run until a record can be written again.
+TEST_F(IamServiceTest, UnauditableCallsAreRefused) {
+  RecordingSink sink;
+  protocol_->EnableAudit(sink, clock_);
+  sink.failing = true;
+  Err("CreateUser", {{"UserName", "carol"}}, 503, "ServiceUnavailable");  // ran, answer withheld
+  Err("CreateUser", {{"UserName", "dave"}}, 503, "ServiceUnavailable");   // refused before running
+  EXPECT_TRUE(identities_->GetUser("carol").has_value());
+  EXPECT_FALSE(identities_->GetUser("dave").has_value());
+  sink.failing = false;
+  Err("CreateUser", {{"UserName", "dave"}}, 503, "ServiceUnavailable");  // audited: healthy again
+  Ok("CreateUser", {{"UserName", "dave"}});
+  EXPECT_TRUE(identities_->GetUser("dave").has_value());
 }
 
 }  // namespace
