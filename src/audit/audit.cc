@@ -39,6 +39,50 @@ void AppendField(std::string& out, std::string_view name, std::string_view value
   out += '"';
 }
 
+// The head file: "<seq, 20 digits> <last mac> <head mac>\n", a fixed length so
+// that it is rewritten in place.
+std::string HeadMac(const SecretBytes& key, std::string_view seq, std::string_view mac) {
+  std::string input = "coffer-audit-head\n";
+  input.append(seq);
+  input += '\n';
+  input.append(mac);
+  return util::HexEncode(crypto::AsView(crypto::HmacSha256(key.Reveal(), input)));
+}
+
+std::string HeadLine(const SecretBytes& key, uint64_t seq, std::string_view mac) {
+  std::string digits = std::to_string(seq);
+  std::string padded = std::string(20 - std::min<size_t>(20, digits.size()), '0') + digits;
+  std::string out = padded;
+  out += ' ';
+  out.append(mac);
+  out += ' ';
+  out += HeadMac(key, padded, mac);
+  out += '\n';
+  return out;
+}
+
+struct Head {
+  uint64_t seq = 0;
+  std::string mac;
+};
+
+// Reads `<log>.head`: nullopt if there is none (or it is empty: created by a
+// sink that stopped before writing it, which tells no more than no file), an
+// error message if it is not a head written under `key`.
+Result<std::optional<Head>> ReadHead(const std::string& path, const SecretBytes& key) {
+  std::ifstream in(path + ".head");
+  if (!in || in.peek() == std::ifstream::traits_type::eof()) return std::optional<Head>();
+  std::string seq, mac, tag;
+  if (!(in >> seq >> mac >> tag) || seq.size() != 20 || mac.size() != 64 ||
+      seq.find_first_not_of("0123456789") != std::string::npos) {
+    return Fail(ErrorCode::kDataLoss, "the head file " + path + ".head is malformed");
+  }
+  if (!crypto::ConstantTimeEquals(HeadMac(key, seq, mac), tag)) {
+    return Fail(ErrorCode::kDataLoss, "the head file " + path + ".head fails its MAC (altered)");
+  }
+  return std::optional<Head>(Head{std::stoull(seq), mac});
+}
+
 Status WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -143,7 +187,8 @@ Result<std::unique_ptr<FileSink>> FileSink::Open(const std::string& path, Secret
   uint64_t next_seq = 1;
   std::string last_mac(kGenesis);
   struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular && st.st_size > 0) {
     std::ifstream in(path);
     std::string line, last;
     while (std::getline(in, line)) {
@@ -157,15 +202,57 @@ Result<std::unique_ptr<FileSink>> FileSink::Open(const std::string& path, Secret
     next_seq = parsed.seq + 1;
     last_mac = parsed.mac;
   }
-  return std::unique_ptr<FileSink>(new FileSink(fd, std::move(key), next_seq, std::move(last_mac)));
+  // A head that names a later record means the log lost its newest records:
+  // continuing would overwrite the evidence, so refuse (fail closed). A head
+  // behind the log is a crash between the two writes; the next write fixes it.
+  if (!regular) {  // a device or pipe: no chain to continue, no head file beside it
+    return std::unique_ptr<FileSink>(new FileSink(fd, -1, std::move(key), next_seq, last_mac));
+  }
+  auto head = ReadHead(path, key);
+  if (!head) {
+    ::close(fd);
+    return Fail(head.error());
+  }
+  if (*head && (*head)->seq >= next_seq) {
+    ::close(fd);
+    return Fail(ErrorCode::kDataLoss,
+                "audit log " + path + " ends at record " + std::to_string(next_seq - 1) +
+                    " but its head file names record " + std::to_string((*head)->seq) +
+                    ": records were removed. Check it with `coffer audit verify`, then move "
+                    "the log and its .head file aside to start a new log.");
+  }
+  int head_fd = ::open((path + ".head").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (head_fd < 0) {
+    ::close(fd);
+    return Fail(ErrorCode::kUnavailable,
+                "cannot open audit head " + path + ".head: " + std::strerror(errno));
+  }
+  if (!*head) {  // a new log (or one from before head files): say where it stands now
+    std::string line = HeadLine(key, next_seq - 1, last_mac);
+    if (::pwrite(head_fd, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size())) {
+      ::close(fd);
+      ::close(head_fd);
+      return Fail(ErrorCode::kUnavailable, "cannot write audit head " + path + ".head");
+    }
+  }
+  return std::unique_ptr<FileSink>(
+      new FileSink(fd, head_fd, std::move(key), next_seq, std::move(last_mac)));
 }
 
-FileSink::FileSink(int fd, SecretBytes key, uint64_t next_seq, std::string last_mac)
-    : fd_(fd), key_(std::move(key)), next_seq_(next_seq), last_mac_(std::move(last_mac)) {}
+FileSink::FileSink(int fd, int head_fd, SecretBytes key, uint64_t next_seq, std::string last_mac)
+    : fd_(fd),
+      head_fd_(head_fd),
+      key_(std::move(key)),
+      next_seq_(next_seq),
+      last_mac_(std::move(last_mac)) {}
 
 FileSink::~FileSink() {
   ::fsync(fd_);
   ::close(fd_);
+  if (head_fd_ >= 0) {
+    ::fsync(head_fd_);
+    ::close(head_fd_);
+  }
 }
 
 Status FileSink::Write(const Record& record) {
@@ -199,6 +286,15 @@ Status FileSink::Write(const Record& record) {
   line += mac;
   line += "\"}\n";
   Status written = WriteAll(fd_, line);
+  if (written && head_fd_ >= 0) {
+    std::string head = HeadLine(key_, next_seq_, mac);
+    ssize_t n = ::pwrite(head_fd_, head.data(), head.size(), 0);
+    if (n != static_cast<ssize_t>(head.size())) {
+      written = Fail(ErrorCode::kUnavailable,
+                     std::string("audit head write failed: ") +
+                         (n < 0 ? std::strerror(errno) : "short write"));
+    }
+  }
   healthy_.store(written.has_value());
   if (!written) return written;
   ++next_seq_;
@@ -254,6 +350,26 @@ Result<VerifyReport> VerifyLog(const std::string& path, const SecretBytes& key) 
     ++report.records;
   }
   report.last_mac = prev;
+  if (!report.ok) return report;
+  auto head = ReadHead(path, key);
+  if (!head) {
+    report.ok = false;
+    report.first_bad_line = line_no + 1;
+    report.problem = head.error().message;
+  } else if (!*head) {
+    report.note = "no head file: removal of the newest records cannot be detected";
+  } else if ((*head)->seq > report.records) {
+    report.ok = false;
+    report.first_bad_line = report.records + 1;
+    report.problem = "missing: the log ends at record " + std::to_string(report.records) +
+                     " but its head file names record " + std::to_string((*head)->seq) +
+                     " (the newest records were removed)";
+  } else if ((*head)->seq == report.records &&
+             !crypto::ConstantTimeEquals((*head)->mac, report.last_mac)) {
+    report.ok = false;
+    report.first_bad_line = report.records;
+    report.problem = "the last record is not the one the head file names (replaced)";
+  }
   return report;
 }
 

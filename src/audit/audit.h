@@ -6,9 +6,13 @@
 // The file sink chains records: each line carries the MAC of the previous one
 // and its own MAC = HMAC-SHA256(log key, previous MAC || line body), so that
 // removing, reordering or editing any record is detected by VerifyLog(), which
-// names the first bad record. (Truncating the newest records is detectable
-// only against an outside copy of the last MAC, which `coffer audit tail`
-// prints.)
+// names the first bad record. Removing the newest records leaves a shorter
+// chain that is valid by itself, so the sink also keeps a head file next to
+// the log (`<log>.head`: the last record's seq and MAC, under a MAC of their
+// own), rewritten after every record: a log that ends before its head is
+// reported by VerifyLog and refused by Open. (Removing both the tail and the
+// head is detectable only against an outside copy of the last MAC, which
+// `coffer audit verify` prints.)
 #pragma once
 
 #include <atomic>
@@ -63,7 +67,8 @@ class FileSink final : public Sink {
  public:
   // Opens (creating, 0600) `path` for appending and continues the chain from
   // its last record. `key` is the log's HMAC key (32 bytes).
-  // kDataLoss if the existing file's last line does not parse.
+  // kDataLoss if the existing file's last line does not parse, or if the head
+  // file names a later record than the log's last one (records were removed).
   static Result<std::unique_ptr<FileSink>> Open(const std::string& path, SecretBytes key);
   ~FileSink() override;
 
@@ -75,11 +80,12 @@ class FileSink final : public Sink {
   std::string HashIdentifier(std::string_view identifier) const;
 
  private:
-  FileSink(int fd, SecretBytes key, uint64_t next_seq, std::string last_mac);
+  FileSink(int fd, int head_fd, SecretBytes key, uint64_t next_seq, std::string last_mac);
 
   std::mutex mu_;
   std::atomic<bool> healthy_{true};
   int fd_;
+  int head_fd_;
   SecretBytes key_;
   uint64_t next_seq_ COFFER_GUARDED_BY(mu_);
   std::string last_mac_ COFFER_GUARDED_BY(mu_);  // hex
@@ -94,9 +100,11 @@ struct VerifyReport {
   uint64_t first_bad_line = 0;  // 1-based line number of the first bad record
   std::string problem;          // what is wrong with it
   std::string last_mac;
+  std::string note;             // something short of a failure (e.g. no head file)
 };
 
-// Checks the whole chain of the log at `path` under `key`.
+// Checks the whole chain of the log at `path` under `key`, and the log's end
+// against `<path>.head` when that file exists.
 // Returns a report (ok=false names the first bad record); an Error only when
 // the file cannot be read.
 Result<VerifyReport> VerifyLog(const std::string& path, const SecretBytes& key);

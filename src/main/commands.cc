@@ -244,6 +244,7 @@ Runner AddAudit(CLI::App& command) {
     }
     std::printf("audit log %s: %llu records, chain intact, last mac %s\n", file.c_str(),
                 static_cast<unsigned long long>(report->records), report->last_mac.c_str());
+    if (!report->note.empty()) std::printf("note: %s\n", report->note.c_str());
     return 0;
   };
 }

@@ -175,5 +175,74 @@ TEST_F(AuditTest, ValueIdsAreWrittenOnlyAsMacs) {
   EXPECT_EQ(report->first_bad_line, 1u);
 }
 
+// Removing the newest records leaves a valid shorter chain; the head file
+// names the record that went missing, and the sink refuses to continue such a log.
+TEST_F(AuditTest, RemovedNewestRecordsAreNamedThroughTheHead) {
+  WriteRecords(5);
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_TRUE(report->note.empty()) << report->note;
+
+  std::vector<std::string> lines = Lines();
+  lines.pop_back();
+  lines.pop_back();
+  SetLines(lines);
+  report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_line, 4u);
+  EXPECT_NE(report->problem.find("names record 5"), std::string::npos) << report->problem;
+
+  auto reopened = FileSink::Open(path_, key_);
+  ASSERT_FALSE(reopened.has_value());
+  EXPECT_EQ(reopened.error().code, ErrorCode::kDataLoss);
+  EXPECT_NE(reopened.error().message.find("records were removed"), std::string::npos);
+}
+
+// The head file carries its own MAC: editing it (to hide a removal) is named.
+TEST_F(AuditTest, AlteredHeadIsReported) {
+  WriteRecords(3);
+  std::string head_path = path_ + ".head";
+  std::string head;
+  {
+    std::ifstream in(head_path);
+    std::getline(in, head);
+  }
+  ASSERT_EQ(head.size(), 150u);
+  head[19] = '2';  // claim that record 2 is the last
+  {
+    std::ofstream out(head_path, std::ios::trunc);
+    out << head << "\n";
+  }
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->ok);
+  EXPECT_NE(report->problem.find("fails its MAC"), std::string::npos) << report->problem;
+  EXPECT_FALSE(FileSink::Open(path_, key_).has_value());
+}
+
+// Without a head file (a copy of the log alone) the chain is still checked,
+// with a note; a sink continuing a log whose head lags (a crash between the
+// two writes) carries on and brings the head up to date.
+TEST_F(AuditTest, MissingOrLaggingHeadIsTolerated) {
+  WriteRecords(3);
+  std::filesystem::remove(path_ + ".head");
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_FALSE(report->note.empty());
+  {
+    auto sink = FileSink::Open(path_, key_);
+    ASSERT_TRUE(sink.has_value());
+    ASSERT_TRUE((*sink)->Write(MakeRecord(4)).has_value());
+  }
+  report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->records, 4u);
+  EXPECT_TRUE(report->note.empty());
+}
+
 }  // namespace
 }  // namespace coffer::audit

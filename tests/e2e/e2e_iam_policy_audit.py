@@ -183,6 +183,19 @@ def body(args, ck):
         p = subprocess.run(verify, capture_output=True, text=True)
         ck.true(p.returncode != 0 and "line 8" in p.stdout, "a deleted record is detected",
                 p.stdout)
+        # The newest records removed: the chain that is left is valid by itself, the head
+        # file beside the log names the first missing record, and the server will not start.
+        with open(log_path, "w") as f:
+            f.write("\n".join(lines[:-2]) + "\n")
+        p = subprocess.run(verify, capture_output=True, text=True)
+        ck.true(p.returncode != 0 and f"record {len(lines) - 1} " in p.stdout
+                and "missing" in p.stdout, "removing the newest records is detected", p.stdout)
+        restarted = subprocess.run([args.coffer, "server", "--dev", "--data-dir", t.data_dir,
+                                    "--listen", "127.0.0.1:0"],
+                                   capture_output=True, text=True, timeout=30)
+        ck.true(restarted.returncode != 0 and "records were removed" in restarted.stderr,
+                "the server refuses to continue a log that lost its newest records",
+                restarted.stderr[-300:])
         t.assert_no_canary_in_logs(ck, [canary])
     finally:
         t.cleanup()
