@@ -8,12 +8,17 @@ provider are created with the real `aws iam` CLI, /usr/bin/aws; sessions with bo
             context team=payments, and (shared `self-service` policy) iam:GetUser on
             user/${aws:username}; may list by path from / (results filtered)
   carol     user in group `search`: NotAction (everything but writes) on /search/*, reads of any
-            parameter or secret tagged team=search (ssm:/secretsmanager:ResourceTag), self-service
+            parameter or secret tagged team=search (ssm:/secretsmanager:ResourceTag), /shared/*
+            for user names like car* but not carl (StringLike + StringNotEquals), TLS-only
+            /search/tls/* (Bool), secrets created and tagged only with team=search
+            (aws:RequestTag), deletions only with a 14+ day window and never forced
+            (NumericLessThan, Bool), self-service
   app       role `orders-app` assumed by user `deployer` (AssumeRole; the trust policy names
             the user): /orders/* from 127.0.0.0/8 only (aws:SourceIp), secrets orders/*, KMS
             Encrypt while aws:CurrentTime is after 2020 (DateGreaterThan) and never before
   ci        role `ci-api` assumed with a web identity token from a GitHub-shaped issuer:
-            /ci/* and the secret ci/* only
+            /ci/* and the secret ci/*; any parameter for a ci-* role (ArnLike on
+            aws:PrincipalArn) cut back by a Deny with NotResource to /ci/* and /shared/v?
   deployer  user with no policy of its own: may only assume `orders-app`
 
 Each call in CALLS is made by every principal; the set of principals that may make it is
@@ -80,6 +85,10 @@ SEARCH = doc(
     {"Sid": "TaggedSecrets", "Effect": "Allow",
      "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*",
      "Condition": {"StringEquals": {"secretsmanager:ResourceTag/team": "search"}}},
+    {"Sid": "SharedForCarFolk", "Effect": "Allow", "Action": "ssm:GetParameter",
+     "Resource": ssm_arn("/shared/*"),
+     "Condition": {"StringLike": {"aws:username": "car*"},
+                   "StringNotEquals": {"aws:username": "carl"}}},
     {"Sid": "TlsOnly", "Effect": "Deny", "Action": "ssm:GetParameter",
      "Resource": ssm_arn("/search/tls/*"), "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
     {"Sid": "CreateOnlyTagged", "Effect": "Allow",
@@ -109,7 +118,13 @@ ORDERS_APP = doc(
      "Condition": {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}})
 CI_API = doc(
     {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": ssm_arn("/ci/*")},
-    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sm_arn("ci/*")})
+    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sm_arn("ci/*")},
+    # Broad on its face (any parameter, for any ci-* role) ...
+    {"Sid": "AnyCiRole", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*",
+     "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:role/ci-*"}}},
+    # ... and cut back to /ci/* and /shared/v<one character> by a Deny with NotResource.
+    {"Sid": "OnlyCiPaths", "Effect": "Deny", "Action": "ssm:GetParameter",
+     "NotResource": [ssm_arn("/ci/*"), ssm_arn("/shared/v?")]})
 
 
 def calls(key_id):
@@ -138,7 +153,12 @@ def calls(key_id):
         ("read /orders-external/key (IP deny)", "ssm", "get_parameter",
          {"Name": "/orders-external/key"}, set()),
         ("read /ci/token", "ssm", "get_parameter", {"Name": "/ci/token"}, {ci}),
-        ("read /public/motd", "ssm", "get_parameter", {"Name": "/public/motd"}, set()),
+        ("read /public/motd (NotResource deny for ci)", "ssm", "get_parameter",
+         {"Name": "/public/motd"}, set()),
+        ("read /shared/v1 (ArnLike, ?, StringLike)", "ssm", "get_parameter",
+         {"Name": "/shared/v1"}, {c, ci}),
+        ("read /shared/v10 (? is one character)", "ssm", "get_parameter",
+         {"Name": "/shared/v10"}, {c}),
         # Secrets Manager
         ("secret payments/stripe", "secretsmanager", "get_secret_value",
          {"SecretId": "payments/stripe"}, {a}),
@@ -289,7 +309,7 @@ def run(t, issuer, ck, ClientError):
     # --- data ------------------------------------------------------------------------------
     ssm = admin["ssm"]
     for name in ("/payments/dev/db", "/payments/prod/db", "/payments/dev/cache", "/search/index",
-                 "/search/tls/key",
+                 "/search/tls/key", "/shared/v1", "/shared/v10",
                  "/orders/db", "/orders-external/key", "/ci/token", "/public/motd"):
         ssm.put_parameter(Name=name, Value=canary(), Type="SecureString")
     ssm.put_parameter(Name="/orders/shared", Value=canary(), Type="String",
