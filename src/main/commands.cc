@@ -127,6 +127,11 @@ Runner AddServer(CLI::App& command) {
       }
       options.oidc_static_jwks.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
     }
+    if (options.unsafe_skip_authorization && !options.dev) {
+      std::fprintf(stderr, "coffer server: --unsafe-skip-authorization is for benchmarks in "
+                           "--dev mode only\n");
+      return 2;
+    }
     if (!options.dev) {
       std::fprintf(stderr,
                    "coffer server: production mode (sealed root key, unseal) is not implemented "
