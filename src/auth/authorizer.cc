@@ -3,6 +3,7 @@
 #include <cctype>
 #include <mutex>
 
+#include "util/check.h"
 #include "util/log.h"
 
 namespace coffer::auth {
@@ -96,9 +97,19 @@ std::shared_ptr<const CompiledPolicies> PolicyCache::Get(const std::string& key,
                       ? ParseResourcePolicy(t.document)
                       : ParsePolicy(t.document, /*require_resource=*/true);
     if (!parsed) {
-      util::LogWarn("stored policy no longer parses; ignored",
-                    {{"policy", t.name}, {"error", parsed.error().message}});
-      continue;
+      // Fail closed: ignoring it could drop a Deny, so it denies everything
+      // instead (and the audit record names it as the deciding policy).
+      util::LogError("stored policy no longer parses; it denies every request until fixed",
+                     {{"policy", t.name}, {"error", parsed.error().message}});
+      constexpr std::string_view kDenyAll =
+          R"({"Version":"2012-10-17","Statement":[{"Sid":"Unreadable","Effect":"Deny",)"
+          R"("Action":"*","Resource":"*"}]})";
+      constexpr std::string_view kDenyAllResource =
+          R"({"Version":"2012-10-17","Statement":[{"Sid":"Unreadable","Effect":"Deny",)"
+          R"("Principal":"*","Action":"*","Resource":"*"}]})";
+      parsed = kind_ == PolicyKind::kResource ? ParseResourcePolicy(kDenyAllResource)
+                                              : ParsePolicy(kDenyAll, /*require_resource=*/true);
+      COFFER_CHECK(parsed.has_value());
     }
     compiled->uses_resource_tags = compiled->uses_resource_tags || ReadsResourceTags(*parsed);
     compiled->request_keys |= RequestKeysOf(*parsed);

@@ -216,13 +216,26 @@ TEST_F(AuthorizerTest, PolicyCacheFindsOnlyTheCachedGeneration) {
   EXPECT_EQ(identity_cache_.Get("user/x", 1, {}), compiled);
 }
 
-// Each kind of cache parses its own kind of document and skips the others.
-TEST_F(AuthorizerTest, PolicyCacheParsesByKind) {
+// Fail closed: a stored document that does not parse as its kind (here: each
+// kind of cache given the other kind) is not skipped, which could drop a Deny,
+// but denies everything, and the audit names it.
+TEST_F(AuthorizerTest, UnreadablePolicyDeniesEverything) {
   std::string resource_doc =
       R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"secretsmanager:*"}]})";
-  EXPECT_EQ(identity_cache_.Get("a", 1, {{"rp", resource_doc}})->policies.size(), 0u);
+  auto identity = identity_cache_.Get(
+      "a", 1, {{"read", std::string(kAllowRead)}, {"broken", resource_doc}});
+  ASSERT_EQ(identity->policies.size(), 2u);
+  auto authz = Authz(User("a"), identity);
+  EXPECT_FALSE(authz.Check("secretsmanager:GetSecretValue", kSecretArn).has_value());
+  EXPECT_EQ(authz.decision(), "explicit-deny");
+  EXPECT_EQ(authz.decided_by(), "broken#Unreadable");
+
   EXPECT_EQ(resource_cache_.Get("a", 1, {{"rp", resource_doc}})->policies.size(), 1u);
-  EXPECT_EQ(resource_cache_.Get("b", 1, {{"id", std::string(kAllowRead)}})->policies.size(), 0u);
+  auto resource = resource_cache_.Get("b", 1, {{"id", std::string(kAllowRead)}});
+  auto as_b = Authz(User("b"), Identity("user/b", {{"read", std::string(kAllowRead)}}));
+  EXPECT_FALSE(as_b.Check("secretsmanager:GetSecretValue", kSecretArn, {}, resource.get())
+                   .has_value());
+  EXPECT_EQ(as_b.decision(), "explicit-deny");
 }
 
 }  // namespace
