@@ -1,6 +1,7 @@
 #include "audit/audit.h"
 
 #include <gtest/gtest.h>
+#include <atomic>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "crypto/crypto.h"
@@ -242,6 +244,34 @@ TEST_F(AuditTest, MissingOrLaggingHeadIsTolerated) {
   EXPECT_TRUE(report->ok) << report->problem;
   EXPECT_EQ(report->records, 4u);
   EXPECT_TRUE(report->note.empty());
+}
+
+// Verifying a log that a server is appending to never reports a false
+// removal: the head is read before the log, and written after each record.
+TEST_F(AuditTest, VerifyWhileWritingSeesNoFalseRemoval) {
+  auto sink = FileSink::Open(path_, key_);
+  ASSERT_TRUE(sink.has_value());
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 3000; ++i) ASSERT_TRUE((*sink)->Write(MakeRecord(i)).has_value());
+    done = true;
+  });
+  int verified = 0;
+  while (!done || verified == 0) {
+    auto report = VerifyLog(path_, key_);
+    ASSERT_TRUE(report.has_value());
+    // A line being appended may be read half-written; only a removal would be wrong.
+    if (!report->ok) {
+      EXPECT_EQ(report->problem.find("removed"), std::string::npos) << report->problem;
+      EXPECT_EQ(report->problem.find("head"), std::string::npos) << report->problem;
+    }
+    ++verified;
+  }
+  writer.join();
+  auto final_report = VerifyLog(path_, key_);
+  ASSERT_TRUE(final_report.has_value());
+  EXPECT_TRUE(final_report->ok) << final_report->problem;
+  EXPECT_EQ(final_report->records, 3000u);
 }
 
 }  // namespace
