@@ -13,6 +13,7 @@
 
 #include "api/awsjson/ssm_service.h"
 #include "audit/audit.h"
+#include "support/recording_audit_sink.h"
 #include "auth/authenticator.h"
 #include "domain/iam/identity_store.h"
 #include "domain/kms/key_directory.h"
@@ -324,32 +325,11 @@ TEST_F(JsonProtocolTest, ValuesNeverAppearInErrorsOrMetrics) {
   ExpectError(responses[3], 400, "InvalidKeyId");
 }
 
-// An audit sink that fails while `failing` is set, keeping what it was given.
-class FlakySink final : public audit::Sink {
- public:
-  Status Write(const audit::Record& record) override {
-    if (failing) {
-      healthy_ = false;
-      return Fail(ErrorCode::kUnavailable, "disk full");
-    }
-    healthy_ = true;
-    records.push_back(record);
-    return Ok();
-  }
-  bool Healthy() const override { return healthy_; }
-
-  bool failing = false;
-  std::vector<audit::Record> records;
-
- private:
-  bool healthy_ = true;
-};
-
 // Fail closed: a request whose record cannot be written is answered with an
 // error, and from then on requests are refused before they run (nothing
 // changes) until a record can be written again.
 TEST_F(JsonProtocolTest, UnauditableRequestsAreRefused) {
-  FlakySink sink;
+  coffer::testing::RecordingAuditSink sink;
   protocol_->EnableAudit(sink);
   auto put = [&](const char* value) {
     return Raw("PutParameter", json{{"Name", "/audited"}, {"Value", value}, {"Type", "String"},

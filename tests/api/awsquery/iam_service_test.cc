@@ -11,6 +11,7 @@
 
 #include "api/awsquery/query_protocol.h"
 #include "audit/audit.h"
+#include "support/recording_audit_sink.h"
 #include "auth/authenticator.h"
 #include "domain/iam/identity_store.h"
 #include "keyring/keyring.h"
@@ -526,31 +527,11 @@ TEST_F(IamServiceTest, AuthorizerHookCanRefuse) {
 
 // ---------------------------------------------------------------- audit
 
-class RecordingSink final : public audit::Sink {
- public:
-  Status Write(const audit::Record& record) override {
-    if (failing) {
-      healthy_ = false;
-      return Fail(ErrorCode::kUnavailable, "disk full");
-    }
-    healthy_ = true;
-    records.push_back(record);
-    return Ok();
-  }
-  bool Healthy() const override { return healthy_; }
-
-  bool failing = false;
-  std::vector<audit::Record> records;
-
- private:
-  bool healthy_ = true;
-};
-
 // The audit record of an IAM call names the resource, the decision and the
 // statement the authorizer noted; a call refused before the authorizer ran
 // says "denied"/"n/a".
 TEST_F(IamServiceTest, AuditRecordsCarryTheAuthorizersDecision) {
-  RecordingSink sink;
+  coffer::testing::RecordingAuditSink sink;
   protocol_->EnableAudit(sink, clock_);
   service_->SetAuthorizer([](const QueryContext& ctx, std::string_view action,
                              std::string_view resource) -> Status {
@@ -584,7 +565,7 @@ TEST_F(IamServiceTest, AuditRecordsCarryTheAuthorizersDecision) {
 // Fail closed: once a record cannot be written, calls are refused before they
 // run until a record can be written again.
 TEST_F(IamServiceTest, UnauditableCallsAreRefused) {
-  RecordingSink sink;
+  coffer::testing::RecordingAuditSink sink;
   protocol_->EnableAudit(sink, clock_);
   sink.failing = true;
   Err("CreateUser", {{"UserName", "carol"}}, 503, "ServiceUnavailable");  // ran, answer withheld
