@@ -411,6 +411,8 @@ def run(t, issuer, ck, ClientError):
     read_ids.append(sent[-1][1])
     p = ssm.get_parameter(Name="/payments/dev/db", WithDecryption=True)["Parameter"]
     read_ids.append(sent[-1][1])
+    ssm.get_parameter_history(Name="/payments/dev/db", WithDecryption=True)
+    read_ids.append(sent[-1][1])
     with open(os.path.join(t.data_dir, "audit.key"), "rb") as f:
         audit_key = bytes.fromhex(f.read().decode())
 
@@ -422,7 +424,8 @@ def run(t, issuer, ck, ClientError):
         by_id = {r["request_id"]: r for r in map(json.loads, f)}
     got = [by_id.get(rid, {}).get("values") for rid in read_ids]
     ck.eq(got, [[value_mac(first["ARN"], first["VersionId"])]] * 2 +
-          [[value_mac(put["ARN"], put["VersionId"])], [value_mac(p["ARN"], p["Version"])]],
+          [[value_mac(put["ARN"], put["VersionId"])], [value_mac(p["ARN"], p["Version"])],
+           [value_mac(p["ARN"], v) for v in range(1, p["Version"] + 1)]],
           "audit records name the value versions read and written by HMAC only")
     logs = t.logs()
     with open(os.path.join(t.data_dir, "audit.log"), "rb") as f:

@@ -33,28 +33,33 @@ bool IsIdentifier(std::string_view s) {
 
 // The stored values an answer carries or a write created, as "<ARN>#<version>"
 // for the audit record: objects with an "ARN" and a "VersionId" (Secrets
-// Manager), or with an "ARN", a numeric "Version" and a "Value" (a parameter).
-void CollectValueIds(const nlohmann::json& j, int depth, std::vector<std::string>& out) {
+// Manager), or with a numeric "Version" and a "Value" (a parameter; its "ARN",
+// or for GetParameterHistory's entries, which have none, the ARN the request
+// was authorized on, `resource`).
+void CollectValueIds(const nlohmann::json& j, int depth, std::string_view resource,
+                     std::vector<std::string>& out) {
   if (depth > 3) return;
   if (j.is_array()) {
     for (const auto& item : j) {
-      if (item.is_object() || item.is_array()) CollectValueIds(item, depth + 1, out);
+      if (item.is_object() || item.is_array()) CollectValueIds(item, depth + 1, resource, out);
     }
     return;
   }
   if (!j.is_object()) return;
-  if (auto arn = j.find("ARN"); arn != j.end() && arn->is_string()) {
-    const std::string& name = arn->get_ref<const std::string&>();
-    auto version_id = j.find("VersionId");
-    auto version = j.find("Version");
-    if (version_id != j.end() && version_id->is_string()) {
-      out.push_back(name + "#" + version_id->get_ref<const std::string&>());
-    } else if (version != j.end() && version->is_number_integer() && j.contains("Value")) {
-      out.push_back(name + "#" + std::to_string(version->get<int64_t>()));
-    }
+  auto arn = j.find("ARN");
+  bool has_arn = arn != j.end() && arn->is_string();
+  auto version_id = j.find("VersionId");
+  auto version = j.find("Version");
+  if (has_arn && version_id != j.end() && version_id->is_string()) {
+    out.push_back(arn->get_ref<const std::string&>() + "#" +
+                  version_id->get_ref<const std::string&>());
+  } else if (version != j.end() && version->is_number_integer() && j.contains("Value") &&
+             (has_arn || !resource.empty())) {
+    out.push_back((has_arn ? arn->get_ref<const std::string&>() : std::string(resource)) + "#" +
+                  std::to_string(version->get<int64_t>()));
   }
   for (const auto& [key, child] : j.items()) {
-    if (child.is_object() || child.is_array()) CollectValueIds(child, depth + 1, out);
+    if (child.is_object() || child.is_array()) CollectValueIds(child, depth + 1, resource, out);
   }
 }
 
@@ -202,7 +207,9 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
       code_label = render_error(result.error());
       return;
     }
-    if (audit_ != nullptr) CollectValueIds(*result, 0, value_ids);
+    if (audit_ != nullptr) {
+      CollectValueIds(*result, 0, authz ? std::string_view(authz->resource()) : "", value_ids);
+    }
     response.status = 200;
     response.SetHeader("Content-Type", std::string(kContentType));
     response.body = result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
