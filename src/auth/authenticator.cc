@@ -355,6 +355,7 @@ Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) 
   out.principal.is_admin = resolved->user.is_admin;
   if (resolved->is_session) {
     out.principal.role_name = std::move(resolved->session.role_name);
+    out.principal.role_arn = std::move(resolved->session.role_arn);  // with the role's path
     out.principal.session_name = std::move(resolved->session.session_name);
   }
   out.scope = Scope{std::string(auth.date), std::string(auth.region), std::string(auth.service)};

@@ -51,8 +51,8 @@ class PolicyCache {
   explicit PolicyCache(PolicyKind kind = PolicyKind::kIdentity) : kind_(kind) {}
 
   // The compiled form of `texts` for `key` at `generation`. A document that
-  // no longer parses is skipped (it was validated when stored) and reported in
-  // the log.
+  // no longer parses (it was validated when stored) is reported in the log and
+  // compiled as a deny of everything, so that losing it can never allow more.
   std::shared_ptr<const CompiledPolicies> Get(const std::string& key, uint64_t generation,
                                               const std::vector<PolicyText>& texts);
   // What Get cached for `key` at exactly `generation`; null when nothing is.

@@ -39,6 +39,15 @@ std::string Quoted(std::string_view s) {
   return out;
 }
 
+// "NAME=value" for a secret value, built in place (no temporary copy of the
+// value is left behind unzeroed).
+std::string EnvVar(std::string_view name, std::string_view value) {
+  std::string out;
+  out.reserve(name.size() + 1 + value.size());
+  out.append(name).append("=").append(value);
+  return out;
+}
+
 // The session name for a step: "<step>-<token>", reduced to STS's [\w+=,.@-]{2,64}.
 std::string SessionName(const sm::RotationStepCall& call) {
   std::string name = std::string(sm::RotationStepName(call.step)) + "-" + call.token;
@@ -264,8 +273,8 @@ Status HookInvoker::RunExecutable(const sm::RotationStepCall& call,
       "TMPDIR=" + workdir,
       "LANG=C.UTF-8",
       "AWS_ACCESS_KEY_ID=" + session.access_key_id,
-      "AWS_SECRET_ACCESS_KEY=" + std::string(session.secret_access_key.Reveal()),
-      "AWS_SESSION_TOKEN=" + std::string(session.session_token.Reveal()),
+      EnvVar("AWS_SECRET_ACCESS_KEY", session.secret_access_key.Reveal()),
+      EnvVar("AWS_SESSION_TOKEN", session.session_token.Reveal()),
       "AWS_REGION=" + options_.region,
       "AWS_DEFAULT_REGION=" + options_.region,
       "AWS_ENDPOINT_URL=" + options_.endpoint_url,
@@ -428,15 +437,19 @@ Status HookInvoker::CallHttp(const sm::RotationStepCall& call,
   request.headers = {{"Content-Type", "application/json"},
                      {"User-Agent", "coffer-rotation"},
                      {"X-Coffer-Rotation-Step", step}};
+  // Lambda's event plus the credentials; the secret parts are escaped straight
+  // into a buffer reserved up front, so no copy of them is left unzeroed.
   std::string& body = request.body;
-  body = "{\"SecretId\":" + Quoted(call.secret_arn) +
-         ",\"ClientRequestToken\":" + Quoted(call.token) + ",\"Step\":" + Quoted(step) +
-         ",\"Credentials\":{\"AccessKeyId\":" + Quoted(session.access_key_id) +
-         ",\"SecretAccessKey\":";
-  body += Quoted(session.secret_access_key.Reveal());
-  body += ",\"SessionToken\":";
-  body += Quoted(session.session_token.Reveal());
-  body += ",\"Expiration\":" + Quoted(util::FormatIso8601(session.expiration)) +
+  std::string event = RotationEventJson(call);
+  body.reserve(event.size() + 2 * (session.secret_access_key.size() +
+                                   session.session_token.size()) + 1024);
+  body.append(event, 0, event.size() - 1);  // without its closing brace
+  body += ",\"Credentials\":{\"AccessKeyId\":" + Quoted(session.access_key_id) +
+          ",\"SecretAccessKey\":\"";
+  util::AppendJsonEscaped(body, session.secret_access_key.Reveal());
+  body += "\",\"SessionToken\":\"";
+  util::AppendJsonEscaped(body, session.session_token.Reveal());
+  body += "\",\"Expiration\":" + Quoted(util::FormatIso8601(session.expiration)) +
           "},\"Region\":" + Quoted(options_.region) +
           ",\"Endpoint\":" + Quoted(options_.endpoint_url) + "}";
   auto result = client::Perform(request);

@@ -472,6 +472,7 @@ class SessionAuthenticatorTest : public AuthenticatorTest {
     AuthenticatorTest::SetUp();
     domain::iam::NewRole role;
     role.name = "app";
+    role.path = "/apps/";
     role.assume_role_policy =
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]})";
     ASSERT_TRUE(identities_->CreateRole(role).has_value());
@@ -496,6 +497,7 @@ TEST_F(SessionAuthenticatorTest, SessionWithItsTokenVerifiesAsTheAssumedRole) {
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(r->principal.arn, "arn:aws:sts::000000000000:assumed-role/app/build-42");
   EXPECT_EQ(r->principal.role_name, "app");
+  EXPECT_EQ(r->principal.role_arn, "arn:aws:iam::000000000000:role/apps/app");  // with its path
   EXPECT_EQ(r->principal.session_name, "build-42");
   EXPECT_TRUE(r->principal.user_name.empty());
   EXPECT_FALSE(r->principal.is_admin);

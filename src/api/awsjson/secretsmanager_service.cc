@@ -185,8 +185,13 @@ Result<json> GetSecretValue(sm::SecretStore& store, const Fields& f, const json&
   return RenderVersioned(s);
 }
 
-Result<json> BatchGetSecretValue(sm::SecretStore& store, const Fields& f, const json&) {
+// `may_read`: see BatchGetRequest (the caller's GetSecretValue permission on
+// each secret the filters find).
+Result<json> BatchGetSecretValueChecked(
+    sm::SecretStore& store, const Fields& f,
+    std::function<Status(std::string_view arn)> may_read) {
   sm::BatchGetRequest req;
+  req.may_read = std::move(may_read);
   COFFER_ASSIGN_OR_RETURN(auto ids, f.OptStringList("SecretIdList", 1, 20, 1, 2048));
   if (ids) req.secret_ids = std::move(*ids);
   COFFER_ASSIGN_OR_RETURN(req.filters, FiltersField(f));
@@ -209,6 +214,10 @@ Result<json> BatchGetSecretValue(sm::SecretStore& store, const Fields& f, const 
   }
   if (!result.next_token.empty()) out["NextToken"] = result.next_token;
   return out;
+}
+
+Result<json> BatchGetSecretValue(sm::SecretStore& store, const Fields& f, const json&) {
+  return BatchGetSecretValueChecked(store, f, {});
 }
 
 Result<json> PutSecretValue(sm::SecretStore& store, const Fields& f, const json& body) {
@@ -491,6 +500,13 @@ SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store
 
 namespace {
 
+// The ARN a secret named `name` has or would have, without its random suffix
+// (what a policy's Resource for a secret that does not exist yet is matched to).
+std::string SecretArnFor(const CallContext& ctx, std::string_view name) {
+  return "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
+         ctx.caller.principal.account_id + ":secret:" + std::string(name);
+}
+
 // What one secret contributes to a policy check: its ARN, its
 // secretsmanager:ResourceTag/* keys (only when some policy reads them) and its
 // compiled resource policy (null when it has none).
@@ -508,10 +524,7 @@ SecretFacts FactsOf(domain::secrets::SecretStore& store, auth::PolicyCache& poli
   SecretFacts facts;
   auto info = store.AccessInfo(id);
   if (!info) {
-    facts.arn = std::string(id).starts_with("arn:")
-                    ? std::string(id)
-                    : "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
-                          ctx.caller.principal.account_id + ":secret:" + std::string(id);
+    facts.arn = id.starts_with("arn:") ? std::string(id) : SecretArnFor(ctx, id);
     return facts;
   }
   facts.arn = std::move(info->arn);
@@ -584,10 +597,7 @@ Status AuthorizeCall(domain::secrets::SecretStore& store, auth::PolicyCache& pol
     return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   if (operation == "CreateSecret") {
-    return Authorize(ctx, action,
-                     "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
-                         ctx.caller.principal.account_id + ":secret:" + string_member("Name"),
-                     request_keys);
+    return Authorize(ctx, action, SecretArnFor(ctx, string_member("Name")), request_keys);
   }
   if (operation == "BatchGetSecretValue") {
     COFFER_RETURN_IF_ERROR(Authorize(ctx, action, "*"));
@@ -606,29 +616,25 @@ Status AuthorizeCall(domain::secrets::SecretStore& store, auth::PolicyCache& pol
   return check_secret(action, id);
 }
 
-// BatchGetSecretValue by Filters reads secrets nobody named up front: each
-// value the caller may not GetSecretValue is moved to Errors (AccessDeniedException).
-void DropUnreadable(domain::secrets::SecretStore& store, auth::PolicyCache& policies,
-                    const CallContext& ctx, nlohmann::json& result) {
-  if (ctx.authz == nullptr || !result.contains("SecretValues")) return;
-  nlohmann::json kept = nlohmann::json::array();
-  for (auto& value : result["SecretValues"]) {
-    std::string arn = value.value("ARN", "");
+// BatchGetSecretValue by Filters finds secrets nobody named up front: each is
+// read only if the caller may GetSecretValue it; the others go to Errors
+// (AccessDeniedException) unread.
+std::function<Status(std::string_view)> MayRead(domain::secrets::SecretStore& store,
+                                                auth::PolicyCache& policies,
+                                                const CallContext& ctx) {
+  if (ctx.authz == nullptr) return {};
+  return [&store, &policies, &ctx](std::string_view arn) -> Status {
     SecretFacts facts = FactsOf(store, policies, ctx, arn);
     if (IsAllowed(ctx, "secretsmanager:GetSecretValue", facts.arn, facts.keys,
                   facts.resource_policy.get())) {
-      kept.push_back(std::move(value));
-      continue;
+      return Ok();
     }
-    result["Errors"].push_back(
-        {{"SecretId", arn},
-         {"ErrorCode", "AccessDeniedException"},
-         {"Message", "User: " + ctx.caller.principal.arn +
-                         " is not authorized to perform: secretsmanager:GetSecretValue on "
-                         "resource: " +
-                         arn}});
-  }
-  result["SecretValues"] = std::move(kept);
+    return Fail(ErrorCode::kPermissionDenied,
+                "User: " + ctx.caller.principal.arn +
+                    " is not authorized to perform: secretsmanager:GetSecretValue on resource: " +
+                    std::string(arn),
+                Reason::kAccessDenied);
+  };
 }
 
 }  // namespace
@@ -643,11 +649,10 @@ Result<nlohmann::json> SecretsManagerService::Call(std::string_view operation,
   }
   COFFER_RETURN_IF_ERROR(AuthorizeCall(store_, resource_policies_, operation, body, context));
   Fields fields(body);
-  Result<nlohmann::json> result = it->second(store_, fields, body);
-  if (result && operation == "BatchGetSecretValue" && !body.contains("SecretIdList")) {
-    DropUnreadable(store_, resource_policies_, context, *result);
+  if (operation == "BatchGetSecretValue" && !body.contains("SecretIdList")) {
+    return BatchGetSecretValueChecked(store_, fields, MayRead(store_, resource_policies_, context));
   }
-  return result;
+  return it->second(store_, fields, body);
 }
 
 }  // namespace coffer::api::awsjson

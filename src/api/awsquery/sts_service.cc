@@ -230,11 +230,7 @@ Result<std::string> StsService::AssumeRole(const QueryParams& params,
 
   // A role session may be named by its role's ARN as well as its own.
   std::vector<std::string> principal_arns = {caller.arn};
-  if (!caller.role_name.empty()) {
-    if (auto caller_role = identities_.GetRole(caller.role_name); caller_role.has_value()) {
-      principal_arns.push_back(caller_role->arn);
-    }
-  }
+  if (!caller.role_arn.empty()) principal_arns.push_back(caller.role_arn);
   // Two questions: does the trust policy name this caller itself (or "*"),
   // which grants on its own; or does it trust the caller's account, which
   // then needs the caller's identity policies to allow too. An explicit deny

@@ -204,7 +204,7 @@ void RotationEngine::RotateOne(const RotationInfo& info) {
     if (!started) {
       if (started.error().reason == Reason::kRotationInProgress) return;  // next scan resumes it
       if (started.error().code == ErrorCode::kNotFound) {
-        Forget(info.arn, info.name);
+        Forget(info.arn);
         return;
       }
       RecordFailure(info, "", std::nullopt, RotationStep::kCreateSecret,
@@ -240,7 +240,7 @@ void RotationEngine::RotateOne(const RotationInfo& info) {
     if (!now_info) {
       if (now_info.error().code == ErrorCode::kNotFound) {
         metrics_.Increment(kRotationsTotal, Label("outcome", "cancelled"));
-        Forget(info.arn, info.name);
+        Forget(info.arn);
         return;
       }
       RecordFailure(info, token, step, step,
@@ -253,7 +253,7 @@ void RotationEngine::RotateOne(const RotationInfo& info) {
                     {{"secret", info.arn}, {"version_id", token},
                      {"step", RotationStepName(step)}});
       metrics_.Increment(kRotationsTotal, Label("outcome", "cancelled"));
-      Forget(info.arn, info.name);
+      Forget(info.arn);
       return;
     }
     RotationStepCall call;
@@ -365,21 +365,11 @@ void RotationEngine::RecordFailure(const RotationInfo& info, const std::string& 
 }
 
 void RotationEngine::RecordSuccess(const RotationInfo& info) {
-  bool had_failures = false;
-  {
-    std::lock_guard lock(mu_);
-    auto it = status_.find(info.arn);
-    if (it != status_.end()) {
-      had_failures = it->second.consecutive_failures > 0;
-      status_.erase(it);
-    }
-    UpdateFailingGauge();
-  }
+  Forget(info.arn);
   metrics_.Increment(kRotationsTotal, Label("outcome", "succeeded"));
-  if (had_failures) metrics_.Set(kConsecutive, Label("secret", info.arn), 0);
 }
 
-void RotationEngine::Forget(const std::string& arn, const std::string&) {
+void RotationEngine::Forget(const std::string& arn) {
   bool had_failures = false;
   {
     std::lock_guard lock(mu_);

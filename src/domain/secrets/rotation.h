@@ -112,7 +112,7 @@ struct RotationStatus {
 //   coffer_rotation_step_seconds{step="<step>"}                    histogram
 //   coffer_rotations_failing                                       gauge: secrets whose
 //                                                                  last attempt failed
-//   coffer_rotation_consecutive_failures{secret="<name>"}          gauge, 0 after success
+//   coffer_rotation_consecutive_failures{secret="<ARN>"}           gauge, 0 after success
 //
 // Thread-safe. Start() runs a scheduler thread and `workers` worker threads;
 // without Start(), RunDue() does the same work synchronously (tests). The
@@ -159,7 +159,8 @@ class RotationEngine {
                      std::optional<RotationStep> step, RotationStep resume_at,
                      const std::string& message);
   void RecordSuccess(const RotationInfo& info);
-  void Forget(const std::string& arn, const std::string& name);
+  // Drops the engine's state for a secret (its failure gauge back to 0).
+  void Forget(const std::string& arn);
   void UpdateFailingGauge() COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SchedulerLoop();
   void WorkerLoop();

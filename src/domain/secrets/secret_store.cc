@@ -948,7 +948,15 @@ Result<BatchGetResult> SecretStore::BatchGetSecretValue(const BatchGetRequest& r
                           impl_->List(request.filters, false, false,
                                       static_cast<size_t>(request.max_results.value_or(20)),
                                       request.next_token, kBatchTokenKind));
-  for (const auto& [name, head] : page.first) COFFER_RETURN_IF_ERROR(get_one(head.arn));
+  for (const auto& [name, head] : page.first) {
+    if (request.may_read) {
+      if (Status allowed = request.may_read(head.arn); !allowed) {
+        out.errors.push_back(BatchGetError{head.arn, allowed.error()});
+        continue;
+      }
+    }
+    COFFER_RETURN_IF_ERROR(get_one(head.arn));
+  }
   out.next_token = std::move(page.second);
   return out;
 }

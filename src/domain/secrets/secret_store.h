@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -205,6 +206,9 @@ struct BatchGetRequest {
   std::vector<SecretFilter> filters;
   std::optional<int> max_results;  // 1..20, only with filters
   std::string next_token;
+  // With filters: asked for each matching secret (by ARN) before its value is
+  // read; a refusal goes to `errors` under the ARN and the value is not read.
+  std::function<Status(std::string_view arn)> may_read;
 };
 
 struct BatchGetError {
