@@ -7,6 +7,7 @@
 
 #include "crypto/crypto.h"
 #include "sigv4/sigv4.h"
+#include "util/check.h"
 #include "util/secret_bytes.h"
 #include "util/thread_annotations.h"
 
@@ -16,6 +17,10 @@ namespace {
 constexpr auto kMaxSkew = std::chrono::minutes(15);
 // Bound on cached signing keys: one per (access key, day, region, service).
 constexpr size_t kMaxCachedSigningKeys = 10000;
+// Where AWS signs its global services (IAM, the global STS endpoint).
+constexpr std::string_view kGlobalRegion = "us-east-1";
+constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
+constexpr std::string_view kStreamingPrefix = "STREAMING-";
 
 constexpr std::string_view kSignatureMismatchMessage =
     "The request signature we calculated does not match the signature you provided. Check your "
@@ -160,18 +165,17 @@ struct CachedSigningKey {
 }  // namespace
 
 struct Authenticator::Impl {
-  Impl(domain::iam::IdentityStore& i, util::Clock& c) : identities(i), clock(c) {}
+  Impl(domain::iam::IdentityStore& i, util::Clock& c, std::string r)
+      : identities(i), clock(c), region(std::move(r)) {}
 
   domain::iam::IdentityStore& identities;
   util::Clock& clock;
+  const std::string region;
 
   std::shared_mutex mu;
   std::unordered_map<std::string, CachedSigningKey> signing_keys COFFER_GUARDED_BY(mu);
 
-  // Returns the signing key for the scope, derived from `secret` at most once per
-  // (key, scope) while the secret is unchanged.
-  SecretBytes SigningKey(std::string_view access_key_id, const ParsedAuthorization& auth,
-                         const SecretBytes& secret) {
+  static std::string CacheKey(std::string_view access_key_id, const ParsedAuthorization& auth) {
     std::string cache_key;
     cache_key.reserve(access_key_id.size() + auth.date.size() + auth.region.size() +
                       auth.service.size() + 3);
@@ -179,18 +183,31 @@ struct Authenticator::Impl {
     cache_key.append(auth.date).push_back('/');
     cache_key.append(auth.region).push_back('/');
     cache_key.append(auth.service);
+    return cache_key;
+  }
+
+  // The signing key for the scope: the cached one while `secret` is unchanged,
+  // else derived anew (`derived` tells which). Nothing is cached here: only
+  // Remember() does, once the signature has verified, so that requests with
+  // bad signatures cannot fill the cache.
+  SecretBytes SigningKey(const std::string& cache_key, const ParsedAuthorization& auth,
+                         const SecretBytes& secret, bool& derived) {
     {
       std::shared_lock lock(mu);
       auto it = signing_keys.find(cache_key);
       if (it != signing_keys.end() && it->second.secret.Equals(secret)) {
+        derived = false;
         return it->second.signing_key;
       }
     }
-    SecretBytes derived = sigv4::DeriveSigningKey(secret, auth.date, auth.region, auth.service);
+    derived = true;
+    return sigv4::DeriveSigningKey(secret, auth.date, auth.region, auth.service);
+  }
+
+  void Remember(std::string cache_key, const SecretBytes& secret, const SecretBytes& key) {
     std::unique_lock lock(mu);
     if (signing_keys.size() >= kMaxCachedSigningKeys) signing_keys.clear();
-    signing_keys.insert_or_assign(std::move(cache_key), CachedSigningKey{secret, derived});
-    return derived;
+    signing_keys.insert_or_assign(std::move(cache_key), CachedSigningKey{secret, key});
   }
 
   // Temporary credentials (STS sessions): the session token must be presented
@@ -215,10 +232,16 @@ struct Authenticator::Impl {
   }
 };
 
-Authenticator::Authenticator(domain::iam::IdentityStore& identities, util::Clock& clock)
-    : impl_(std::make_unique<Impl>(identities, clock)) {}
+Authenticator::Authenticator(domain::iam::IdentityStore& identities, util::Clock& clock,
+                             std::string region)
+    : impl_(std::make_unique<Impl>(identities, clock, std::move(region))) {}
 
 Authenticator::~Authenticator() = default;
+
+size_t Authenticator::CachedSigningKeysForTest() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->signing_keys.size();
+}
 
 Result<Scope> Authenticator::PeekScope(std::string_view authorization_header) {
   COFFER_ASSIGN_OR_RETURN(ParsedAuthorization auth, ParseAuthorization(authorization_header));
@@ -226,31 +249,54 @@ Result<Scope> Authenticator::PeekScope(std::string_view authorization_header) {
 }
 
 Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) {
+  COFFER_CHECK(!request.service.empty());
   std::string_view authorization, amz_date_header, date_header, token, content_sha256;
   bool has_authorization = false, has_amz_date = false, has_date = false, has_token = false,
        has_content_sha256 = false;
+  // A header that decides how the request is verified must appear once: with
+  // two, a verifier and a later reader could each take a different one.
+  auto take = [](bool& seen, std::string_view& slot, std::string_view value,
+                 std::string_view name) -> Status {
+    if (seen) {
+      return Incomplete("The request carries more than one '" + std::string(name) +
+                        "' header.");
+    }
+    seen = true;
+    slot = value;
+    return Ok();
+  };
   for (const auto& [name, value] : request.headers) {
-    if (!has_authorization && EqualsIgnoreCase(name, "authorization")) {
-      has_authorization = true;
-      authorization = value;
-    } else if (!has_amz_date && EqualsIgnoreCase(name, "x-amz-date")) {
-      has_amz_date = true;
-      amz_date_header = Trim(value);
-    } else if (!has_date && EqualsIgnoreCase(name, "date")) {
-      has_date = true;
-      date_header = Trim(value);
-    } else if (!has_token && EqualsIgnoreCase(name, "x-amz-security-token")) {
-      has_token = true;
-      token = Trim(value);
-    } else if (!has_content_sha256 && EqualsIgnoreCase(name, "x-amz-content-sha256")) {
-      has_content_sha256 = true;
-      content_sha256 = Trim(value);
+    if (EqualsIgnoreCase(name, "authorization")) {
+      COFFER_RETURN_IF_ERROR(take(has_authorization, authorization, value, "Authorization"));
+    } else if (EqualsIgnoreCase(name, "x-amz-date")) {
+      COFFER_RETURN_IF_ERROR(take(has_amz_date, amz_date_header, Trim(value), "X-Amz-Date"));
+    } else if (EqualsIgnoreCase(name, "date")) {
+      COFFER_RETURN_IF_ERROR(take(has_date, date_header, Trim(value), "Date"));
+    } else if (EqualsIgnoreCase(name, "x-amz-security-token")) {
+      COFFER_RETURN_IF_ERROR(take(has_token, token, Trim(value), "X-Amz-Security-Token"));
+    } else if (EqualsIgnoreCase(name, "x-amz-content-sha256")) {
+      COFFER_RETURN_IF_ERROR(
+          take(has_content_sha256, content_sha256, Trim(value), "X-Amz-Content-Sha256"));
     }
   }
   if (!has_authorization) {
     return Unauthenticated(Reason::kMissingAuthenticationToken, "Missing Authentication Token");
   }
   COFFER_ASSIGN_OR_RETURN(ParsedAuthorization auth, ParseAuthorization(authorization));
+
+  // The scope must name this service and this server's region (AWS checks
+  // both before the signature).
+  if (auth.service != request.service) {
+    return Unauthenticated(Reason::kSignatureMismatch,
+                           "Credential should be scoped to correct service: '" +
+                               std::string(request.service) + "'. ");
+  }
+  bool global_service = request.service == "iam" || request.service == "sts";
+  if (auth.region != impl_->region && !(global_service && auth.region == kGlobalRegion)) {
+    return Unauthenticated(Reason::kSignatureMismatch,
+                           "Credential should be scoped to a valid region, not '" +
+                               std::string(auth.region.substr(0, 64)) + "'. ");
+  }
 
   // SignedHeaders: the client's list, used as given for the canonical request.
   std::vector<std::string_view> signed_headers;
@@ -321,13 +367,32 @@ Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) 
   }
   COFFER_RETURN_IF_ERROR(impl_->CheckSessionToken(*resolved, token));
 
-  // Recompute: canonical request from the client's SignedHeaders and the raw body.
-  std::string payload_hash_storage;
-  std::string_view payload_hash = content_sha256;
-  if (!has_content_sha256) {
-    payload_hash_storage = crypto::Sha256Hex(request.body);
-    payload_hash = payload_hash_storage;
+  // The payload hash is computed from the body received; a client's
+  // X-Amz-Content-Sha256 must agree with it, or else a signed header would
+  // vouch for a body that was swapped after signing.
+  std::string body_hash = crypto::Sha256Hex(request.body);
+  std::string_view payload_hash = body_hash;
+  if (has_content_sha256) {
+    bool is_literal =
+        content_sha256 == kUnsignedPayload || content_sha256.starts_with(kStreamingPrefix);
+    if (is_literal) {
+      if (request.payload != PayloadSigning::kAllowUnsigned) {
+        return Unauthenticated(Reason::kSignatureMismatch,
+                               "X-Amz-Content-Sha256 must be the SHA-256 of the payload: this "
+                               "API does not accept unsigned or streaming payloads.");
+      }
+      payload_hash = content_sha256;
+    } else if (!crypto::ConstantTimeEquals(content_sha256, body_hash)) {
+      return Unauthenticated(
+          Reason::kSignatureMismatch,
+          "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    }
+  } else if (request.payload == PayloadSigning::kAllowUnsigned) {
+    return Unauthenticated(Reason::kSignatureMismatch,
+                           "Missing required header for this request: x-amz-content-sha256");
   }
+
+  // Recompute: canonical request from the client's SignedHeaders.
   thread_local std::string canonical;
   canonical.clear();
   sigv4::RequestParts parts{request.method, request.path, request.query, request.headers};
@@ -337,13 +402,18 @@ Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) 
   }
   std::string scope = sigv4::CredentialScope(auth.date, auth.region, auth.service);
   std::string string_to_sign = sigv4::StringToSign(amz_date, scope, canonical);
+  std::string cache_key = Impl::CacheKey(auth.access_key_id, auth);
+  bool derived = false;
   SecretBytes signing_key =
-      impl_->SigningKey(auth.access_key_id, auth, resolved->key.secret_access_key);
+      impl_->SigningKey(cache_key, auth, resolved->key.secret_access_key, derived);
   std::string expected = sigv4::SignatureHex(signing_key, string_to_sign);
   bool matches = crypto::ConstantTimeEquals(expected, auth.signature);
   util::SecureClear(expected);
   if (!matches) {
     return Unauthenticated(Reason::kSignatureMismatch, std::string(kSignatureMismatchMessage));
+  }
+  if (derived) {
+    impl_->Remember(std::move(cache_key), resolved->key.secret_access_key, signing_key);
   }
 
   Authenticated out;

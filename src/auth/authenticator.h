@@ -31,6 +31,18 @@ struct Principal {
   std::string role_arn;
 };
 
+// How a front lets the payload be covered by the signature.
+enum class PayloadSigning {
+  // The JSON and query APIs: the payload hash is always the SHA-256 of the body
+  // received; an X-Amz-Content-Sha256 header must equal it (UNSIGNED-PAYLOAD
+  // and the STREAMING-* forms are refused), as AWS accepts them only for S3.
+  kSignedOnly,
+  // S3: X-Amz-Content-Sha256 is required; UNSIGNED-PAYLOAD and the
+  // STREAMING-* forms are signed as the literal value (the front verifies the
+  // chunks); a hex hash must still equal the body's.
+  kAllowUnsigned,
+};
+
 // What api/ builds from an HTTP request for verification. Views point into the
 // request, which must outlive the call.
 struct SignedRequest {
@@ -39,6 +51,10 @@ struct SignedRequest {
   std::string_view query;  // raw query string, no '?'
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // as received
   std::string_view body;
+  // The SigV4 signing name of the service the front serves ("ssm", "iam", ...):
+  // the credential scope's service must equal it. REQUIRES: non-empty.
+  std::string_view service;
+  PayloadSigning payload = PayloadSigning::kSignedOnly;
 };
 
 // The credential scope of a verified request (region and service come from
@@ -57,25 +73,37 @@ struct Authenticated {
 // Thread-safe.
 class Authenticator {
  public:
-  Authenticator(domain::iam::IdentityStore& identities, util::Clock& clock);
+  // `region` is the server's region: a credential scope must name it (the
+  // global services iam and sts also accept us-east-1, where AWS signs them).
+  Authenticator(domain::iam::IdentityStore& identities, util::Clock& clock, std::string region);
   ~Authenticator();
 
   // Verifies the request's SigV4 Authorization header.
   // Errors (all kUnauthenticated unless noted), by Reason:
   //   kMissingAuthenticationToken  no Authorization header
   //   kIncompleteSignature         malformed header, missing parts, scope date != X-Amz-Date date,
-  //                                SignedHeaders lacks host or x-amz-date/date
+  //                                SignedHeaders lacks host or x-amz-date/date, or a repeated
+  //                                Authorization, X-Amz-Date, Date, X-Amz-Security-Token or
+  //                                X-Amz-Content-Sha256 header (ambiguous: which one was meant?)
+  //   kSignatureMismatch           also: the scope names another service or region; an
+  //                                X-Amz-Content-Sha256 that differs from the body's hash, or
+  //                                that is UNSIGNED-PAYLOAD/STREAMING-* on a kSignedOnly front
   //   kSignatureExpired / kSignatureNotYetCurrent   |now - X-Amz-Date| > 15 minutes
   //                                (message in AWS's "Signature expired: ..." form)
   //   kUnknownAccessKey            access key id unknown or inactive
   //   kSignatureMismatch           recomputed signature differs (constant-time compare)
   //   kInvalidSecurityToken        X-Amz-Security-Token present but not valid for the key
-  // Error messages never contain the secret key or the expected signature.
+  // Error messages never contain the secret key or the expected signature, and
+  // echo at most a bounded prefix of any caller-supplied field. Nothing is
+  // cached for a request whose signature does not verify.
   Result<Authenticated> Authenticate(const SignedRequest& request);
 
   // Only the credential scope, parsed from the Authorization header without
   // verification (for routing before authentication). kUnauthenticated as above.
   static Result<Scope> PeekScope(std::string_view authorization_header);
+
+  // How many derived signing keys are cached.
+  size_t CachedSigningKeysForTest() const;
 
  private:
   struct Impl;

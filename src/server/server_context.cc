@@ -339,7 +339,8 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
   context->identities = std::make_unique<domain::iam::IdentityStore>(
       *context->backend, *context->keyring, *context->clock, *context->ids, options.account_id);
   context->authenticator =
-      std::make_unique<auth::Authenticator>(*context->identities, *context->clock);
+      std::make_unique<auth::Authenticator>(*context->identities, *context->clock,
+                                            options.region);
   context->parameters = std::make_unique<domain::parameters::ParameterStore>(
       *context->backend, *context->keyring, *context->keys, *context->clock, options.region,
       options.account_id);

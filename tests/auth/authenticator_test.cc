@@ -40,6 +40,10 @@ struct OwnedRequest {
   std::string query;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The service the front serves; "" = the service the signature's scope
+  // names (so that tests of other checks pass the service check).
+  std::string service;
+  PayloadSigning payload = PayloadSigning::kSignedOnly;
 
   SignedRequest View() const {
     SignedRequest r;
@@ -48,8 +52,20 @@ struct OwnedRequest {
     r.query = query;
     for (const auto& [n, v] : headers) r.headers.emplace_back(n, v);
     r.body = body;
+    scope_service = service;
+    if (scope_service.empty()) {
+      for (const auto& [n, v] : headers) {
+        if (n != "Authorization") continue;
+        auto scope = Authenticator::PeekScope(v);
+        scope_service = scope ? scope->service : "ssm";
+      }
+      if (scope_service.empty()) scope_service = "ssm";
+    }
+    r.service = scope_service;
+    r.payload = payload;
     return r;
   }
+  mutable std::string scope_service;
   std::string* Header(std::string_view name) {
     for (auto& [n, v] : headers) {
       if (n == name) return &v;
@@ -113,7 +129,7 @@ class AuthenticatorTest : public ::testing::Test {
                                                                "000000000000");
     ASSERT_TRUE(identities_->CreateUser("admin", true).has_value());
     ASSERT_TRUE(identities_->ImportAccessKey("admin", "AKIDEXAMPLE", SecretBytes(kSecret)));
-    authenticator_ = std::make_unique<Authenticator>(*identities_, clock_);
+    authenticator_ = std::make_unique<Authenticator>(*identities_, clock_, "us-east-1");
   }
 
   Result<Authenticated> AuthenticateAt(const OwnedRequest& request, std::string_view now) {
@@ -123,14 +139,15 @@ class AuthenticatorTest : public ::testing::Test {
 
   // Signs `request` (adding X-Amz-Date and Authorization) with `secret`.
   void SignRequest(OwnedRequest& request, std::string_view amz_date, std::string_view service,
-                   std::string_view secret = kSecret, std::string_view access_key = "AKIDEXAMPLE") {
+                   std::string_view secret = kSecret, std::string_view access_key = "AKIDEXAMPLE",
+                   std::string_view region = "us-east-1") {
     SecretBytes s(secret);
     std::vector<sigv4::HeaderView> views;
     for (const auto& [n, v] : request.headers) views.emplace_back(n, v);
     sigv4::SigningParams params;
     params.access_key_id = access_key;
     params.secret_access_key = &s;
-    params.region = "us-east-1";
+    params.region = region;
     params.service = service;
     params.time = AmzTime(amz_date);
     params.body = request.body;
@@ -415,13 +432,131 @@ TEST_F(AuthenticatorTest, GoldenStsGetCallerIdentityVerifies) {
   EXPECT_EQ(r->scope.service, "sts");
 }
 
-// X-Amz-Content-SHA256, when sent, stands for the payload hash.
-TEST_F(AuthenticatorTest, ContentSha256HeaderReplacesBodyHash) {
-  OwnedRequest req = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+// Attack (issue 9 item 1): a signed request replayed with another body. The
+// client's X-Amz-Content-SHA256 named the hash of the body it signed; a body
+// swapped after signing no longer matches it and is refused.
+TEST_F(AuthenticatorTest, ContentSha256HeaderMustMatchTheBody) {
+  OwnedRequest req = JsonRequest("AmazonSSM.PutParameter", R"({"Name": "/a", "Value": "x"})");
   req.headers.emplace_back("X-Amz-Content-SHA256", crypto::Sha256Hex(req.body));
   SignRequest(req, "20261128T091057Z", "ssm");
-  req.body = "not the body that was hashed";
-  EXPECT_TRUE(AuthenticateAt(req, "20261128T091057Z").has_value());
+  ASSERT_TRUE(AuthenticateAt(req, "20261128T091057Z").has_value());
+  req.body = R"({"Name": "/b", "Value": "x"})";
+  auto r = AuthenticateAt(req, "20261128T091057Z");
+  ExpectError(r, Reason::kSignatureMismatch);
+  EXPECT_NE(r.error().message.find("x-amz-content-sha256"), std::string::npos);
+}
+
+// UNSIGNED-PAYLOAD and the streaming forms are S3's: a JSON or query front
+// (kSignedOnly) refuses them even when the signature over them is right.
+TEST_F(AuthenticatorTest, UnsignedPayloadOnlyWhereTheFrontAllowsIt) {
+  for (std::string literal :
+       {"UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}) {
+    SCOPED_TRACE(literal);
+    OwnedRequest req = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+    req.headers.emplace_back("X-Amz-Content-SHA256", literal);
+    // Sign over the literal, as a client would.
+    SecretBytes secret(kSecret);
+    std::vector<sigv4::HeaderView> views;
+    for (const auto& [n, v] : req.headers) views.emplace_back(n, v);
+    sigv4::SigningParams params;
+    params.access_key_id = "AKIDEXAMPLE";
+    params.secret_access_key = &secret;
+    params.region = "us-east-1";
+    params.service = "ssm";
+    params.time = AmzTime("20261128T091057Z");
+    params.payload_hash = literal;
+    params.body = req.body;
+    auto signed_request =
+        sigv4::Sign(sigv4::RequestParts{req.method, req.path, req.query, views}, params);
+    ASSERT_TRUE(signed_request.has_value());
+    for (auto& [n, v] : signed_request->headers_to_add) req.headers.emplace_back(n, v);
+    ExpectError(AuthenticateAt(req, "20261128T091057Z"), Reason::kSignatureMismatch);
+    req.payload = PayloadSigning::kAllowUnsigned;
+    auto allowed = AuthenticateAt(req, "20261128T091057Z");
+    EXPECT_TRUE(allowed.has_value()) << allowed.error().message;
+  }
+}
+
+// A front that allows unsigned payloads still checks a hash it was given.
+TEST_F(AuthenticatorTest, AllowUnsignedFrontStillChecksAGivenHash) {
+  OwnedRequest req = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+  req.payload = PayloadSigning::kAllowUnsigned;
+  req.headers.emplace_back("X-Amz-Content-SHA256", crypto::Sha256Hex(req.body));
+  SignRequest(req, "20261128T091057Z", "ssm");
+  ASSERT_TRUE(AuthenticateAt(req, "20261128T091057Z").has_value());
+  req.body += " ";
+  ExpectError(AuthenticateAt(req, "20261128T091057Z"), Reason::kSignatureMismatch);
+}
+
+// Attack (issue 9 item 4): a signature scoped to another region or service
+// is refused before its signature is even computed.
+TEST_F(AuthenticatorTest, ScopeMustNameThisRegionAndService) {
+  OwnedRequest req = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+  SignRequest(req, "20261128T091057Z", "ssm", kSecret, "AKIDEXAMPLE", "eu-west-1");
+  auto r = AuthenticateAt(req, "20261128T091057Z");
+  ExpectError(r, Reason::kSignatureMismatch);
+  EXPECT_NE(r.error().message.find("valid region, not 'eu-west-1'"), std::string::npos);
+
+  OwnedRequest other = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+  SignRequest(other, "20261128T091057Z", "kms");
+  other.service = "ssm";
+  auto wrong_service = AuthenticateAt(other, "20261128T091057Z");
+  ExpectError(wrong_service, Reason::kSignatureMismatch);
+  EXPECT_NE(wrong_service.error().message.find("correct service: 'ssm'"), std::string::npos);
+}
+
+// The global services are signed for us-east-1 wherever the server runs; a
+// regional service is not.
+TEST_F(AuthenticatorTest, GlobalServicesAcceptUsEast1OnAnotherRegion) {
+  Authenticator eu(*identities_, clock_, "eu-west-1");
+  clock_.Set(AmzTime("20261128T091057Z"));
+  OwnedRequest iam = JsonRequest("x", "Action=ListUsers&Version=2010-05-08");
+  SignRequest(iam, "20261128T091057Z", "iam");
+  auto r = eu.Authenticate(iam.View());
+  EXPECT_TRUE(r.has_value()) << r.error().message;
+  OwnedRequest ssm = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+  SignRequest(ssm, "20261128T091057Z", "ssm");
+  ExpectError(eu.Authenticate(ssm.View()), Reason::kSignatureMismatch);
+  OwnedRequest ssm_eu = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+  SignRequest(ssm_eu, "20261128T091057Z", "ssm", kSecret, "AKIDEXAMPLE", "eu-west-1");
+  EXPECT_TRUE(eu.Authenticate(ssm_eu.View()).has_value());
+}
+
+// Attack (issue 9 item 5): a second Authorization header (or any other header
+// that decides verification) is refused, not silently ignored.
+TEST_F(AuthenticatorTest, RepeatedVerificationHeadersAreRefused) {
+  for (std::string name : {"Authorization", "X-Amz-Date", "X-Amz-Security-Token",
+                           "X-Amz-Content-Sha256", "Date"}) {
+    SCOPED_TRACE(name);
+    OwnedRequest req = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+    SignRequest(req, "20261128T091057Z", "ssm");
+    ASSERT_TRUE(AuthenticateAt(req, "20261128T091057Z").has_value());
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req.headers.emplace_back(lower, "x");
+    if (name != "Date") req.headers.emplace_back(name, "y");
+    if (name == "Date") req.headers.emplace_back("Date", "Sat, 28 Nov 2026 09:10:57 GMT");
+    auto r = AuthenticateAt(req, "20261128T091057Z");
+    ExpectError(r, Reason::kIncompleteSignature);
+    EXPECT_NE(r.error().message.find("more than one"), std::string::npos);
+  }
+}
+
+// Attack (issue 9 item 3): requests with bad signatures, under a real access
+// key, do not fill the signing-key cache; a verified one does.
+TEST_F(AuthenticatorTest, OnlyVerifiedRequestsFillTheSigningKeyCache) {
+  for (int i = 0; i < 50; ++i) {
+    OwnedRequest req = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+    SignRequest(req, "20261128T091057Z", "ssm", "not-the-secret");
+    ExpectError(AuthenticateAt(req, "20261128T091057Z"), Reason::kSignatureMismatch);
+  }
+  EXPECT_EQ(authenticator_->CachedSigningKeysForTest(), 0u);
+  OwnedRequest good = JsonRequest("AmazonSSM.GetParameter", R"({"Name": "/x"})");
+  SignRequest(good, "20261128T091057Z", "ssm");
+  ASSERT_TRUE(AuthenticateAt(good, "20261128T091057Z").has_value());
+  ASSERT_TRUE(AuthenticateAt(good, "20261128T091057Z").has_value());
+  EXPECT_EQ(authenticator_->CachedSigningKeysForTest(), 1u);
 }
 
 // A request dated by the Date header (no X-Amz-Date) verifies.

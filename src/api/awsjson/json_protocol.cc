@@ -150,6 +150,7 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
     signed_request.path = request.path;
     signed_request.query = request.query;
     signed_request.body = request.body;
+    signed_request.service = service->signing_name();
     signed_request.headers.reserve(request.headers.size());
     for (const auto& [name, value] : request.headers) signed_request.headers.emplace_back(name, value);
     auto authenticated = authenticator_.Authenticate(signed_request);

@@ -286,7 +286,12 @@ HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
         request.request_id));
   }
   if (!service->IsUnsigned(*act) || !authorization.empty()) {
-    auth::SignedRequest signed_request{request.method, request.path, request.query, {}, request.body};
+    auth::SignedRequest signed_request;
+    signed_request.method = request.method;
+    signed_request.path = request.path;
+    signed_request.query = request.query;
+    signed_request.body = request.body;
+    signed_request.service = service->signing_name();
     signed_request.headers.reserve(request.headers.size());
     for (const auto& [k, v] : request.headers) signed_request.headers.emplace_back(k, v);
     auto authenticated = authenticator_.Authenticate(signed_request);

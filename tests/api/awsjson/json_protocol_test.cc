@@ -58,7 +58,7 @@ class JsonProtocolTest : public ::testing::Test {
     ASSERT_TRUE(user.has_value());
     admin_arn_ = user->arn;
     ASSERT_TRUE(identities_->ImportAccessKey("admin", kAccessKey, SecretBytes(kSecret)));
-    authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_);
+    authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_, "us-east-1");
     keys_ = std::make_unique<domain::kms::KeyDirectory>(backend_, *keyring_, clock_, ids_,
                                                         "us-east-1", "000000000000");
     store_ = std::make_unique<domain::parameters::ParameterStore>(

@@ -66,7 +66,8 @@ class IamServiceTest : public ::testing::Test {
                                                                "000000000000");
     ASSERT_TRUE(identities_->CreateUser("admin", true).has_value());
     ASSERT_TRUE(identities_->ImportAccessKey("admin", kAccessKey, SecretBytes(kSecret)));
-    authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_);
+    // A server in eu-west-1: its clients sign IAM for their configured region.
+    authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_, "eu-west-1");
     protocol_ = std::make_unique<QueryProtocol>(*authenticator_, metrics_);
     auto service = std::make_unique<IamService>(*identities_, "000000000000");
     service_ = service.get();
@@ -92,7 +93,7 @@ class IamServiceTest : public ::testing::Test {
       sigv4::SigningParams sp;
       sp.access_key_id = access_key;
       sp.secret_access_key = &secret_bytes;
-      sp.region = "eu-west-1";  // awscli signs IAM with its configured region
+      sp.region = "eu-west-1";  // awscli signs IAM with its configured region (the server's)
       sp.service = "iam";
       sp.time = clock_.Now();
       sp.body = r.body;

@@ -88,7 +88,7 @@ class StsServiceTest : public ::testing::Test {
     oidc_ = std::make_unique<auth::OidcVerifier>(no_network_, clock_);
     ASSERT_TRUE(oidc_->SetStaticJwks(kIssuer, jwks.dump()));
 
-    authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_);
+    authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_, "us-east-1");
     protocol_ = std::make_unique<QueryProtocol>(*authenticator_, metrics_);
     protocol_->AddService(std::make_unique<StsService>(
         *identities_, *oidc_, clock_,
