@@ -61,6 +61,19 @@ class Session;
 
 // One event loop and its thread. `sessions` is touched only on that thread.
 struct Worker {
+  // The Date header every response carries (RFC 9110 6.6.1; AWS SDKs correct
+  // their clock skew from it), formatted once a second per worker thread.
+  const std::string& DateHeader(util::SystemTime now) {
+    int64_t second =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    if (second != date_second) {
+      date_second = second;
+      date_text = util::FormatHttpDate(now);
+    }
+    return date_text;
+  }
+  int64_t date_second = -1;
+  std::string date_text;
   std::unordered_set<Session*> sessions;  // declared before ioc: outlives it
   asio::io_context ioc{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -270,6 +283,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(bool linger) {
+    response_.set(http::field::date, worker_.DateHeader(server_.clock.Now()));
     stream_.expires_after(options().write_timeout);
     http::async_write(stream_, response_,
                       [self = shared_from_this(), linger](beast::error_code ec, size_t) {

@@ -130,6 +130,18 @@ Result<SystemTime> ParseIso8601(std::string_view s) {
   return t - std::chrono::minutes(offset_minutes);
 }
 
+std::string FormatHttpDate(SystemTime t) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::tm tm = ToTm(t);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday % 7],
+                tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
+  return buf;
+}
+
 std::string FormatAmzDate(SystemTime t) {
   std::tm tm = ToTm(t);
   char buf[96];

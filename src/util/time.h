@@ -64,6 +64,9 @@ std::string FormatIso8601Millis(SystemTime t);
 // kInvalidArgument (kMalformedInput) when it does not match.
 Result<SystemTime> ParseIso8601(std::string_view text);
 
+// RFC 9110's IMF-fixdate, the HTTP Date header: "Sat, 28 Nov 2026 09:10:57 GMT".
+std::string FormatHttpDate(SystemTime t);
+
 // SigV4's basic format "20261128T091057Z".
 std::string FormatAmzDate(SystemTime t);
 Result<SystemTime> ParseAmzDate(std::string_view text);

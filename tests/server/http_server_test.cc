@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "server/http_client.h"
+#include "sigv4/sigv4.h"
 #include "util/log.h"
 
 namespace coffer::server {
@@ -97,6 +98,30 @@ TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   EXPECT_EQ(seen[1].query, "");
   server_->Shutdown();  // metrics are recorded after the write; joining makes them visible
   EXPECT_EQ(metrics_.Value("coffer_http_requests_total", "code=\"200\""), 2);
+}
+
+// Every response carries an RFC 9110 Date header (IMF-fixdate, the server's
+// clock): answers from the handler and the server's own refusals alike, so an
+// AWS SDK can correct its clock skew from any of them.
+TEST_F(HttpServerTest, EveryResponseCarriesADateHeader) {
+  StartServer();
+  RawConnection conn(server_->port());
+  ASSERT_TRUE(conn.Send(kGet));
+  auto ok = conn.ReadResponse();
+  ASSERT_TRUE(ok.has_value());
+  std::string date = ok->Header("Date");
+  ASSERT_EQ(date.size(), 29u) << date;
+  EXPECT_EQ(date.substr(25), " GMT");
+  auto parsed = sigv4::ParseHttpDate(date);
+  ASSERT_TRUE(parsed.has_value()) << date;
+  EXPECT_LT(std::chrono::abs(*parsed - clock_.Now()), std::chrono::seconds(60));
+
+  RawConnection bad(server_->port());
+  ASSERT_TRUE(bad.Send("NOT A REQUEST\r\n\r\n"));
+  auto refused = bad.ReadResponse();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_EQ(refused->Header("Date").size(), 29u);
 }
 
 // Two pipelined requests in one write are answered in order.

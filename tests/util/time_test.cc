@@ -60,6 +60,13 @@ TEST(TimeTest, ParseIso8601RejectsMalformedInput) {
   }
 }
 
+// The HTTP Date header's IMF-fixdate, with the weekday and month names.
+TEST(TimeTest, HttpDateIsImfFixdate) {
+  EXPECT_EQ(FormatHttpDate(kT), "Sat, 28 Nov 2026 09:10:57 GMT");
+  EXPECT_EQ(FormatHttpDate(ParseIso8601("2015-08-30T12:36:00Z").value()),
+            "Sun, 30 Aug 2015 12:36:00 GMT");
+}
+
 // SigV4's basic format round trips at second precision.
 TEST(TimeTest, AmzDateRoundTrips) {
   EXPECT_EQ(FormatAmzDate(kT), "20261128T091057Z");
