@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "auth/internal/strict_json.h"
 #include "util/encoding.h"
 
 namespace coffer::auth {
@@ -25,6 +26,22 @@ Result<std::string> Base64UrlDecode(std::string_view in) {
   }
   while (s.size() % 4 != 0) s.push_back('=');
   return util::Base64Decode(s);
+}
+
+// A JWT part as JSON. A duplicate key ("iss" twice, "alg" twice) is refused:
+// nlohmann keeps the last, another verifier the first, so the claims would
+// depend on who reads them.
+Result<json> ParsePart(const std::string& text, std::string_view part) {
+  internal::StrictJson parsed = internal::ParseStrictJson(text);
+  switch (parsed.problem) {
+    case internal::StrictJson::Problem::kNone:
+      break;
+    case internal::StrictJson::Problem::kSyntax:
+      return BadToken("the token is not valid JSON");
+    case internal::StrictJson::Problem::kDuplicateKey:
+      return BadToken("the token " + std::string(part) + " has a duplicate key");
+  }
+  return std::move(parsed.doc);
 }
 
 std::optional<int64_t> NumericClaim(const json& payload, const char* name) {
@@ -91,8 +108,9 @@ Result<Jwt> ParseJwt(std::string_view token) {
   auto signature = Base64UrlDecode(token.substr(d2 + 1));
   if (!header || !payload || !signature) return BadToken("the web identity token is not a JWT");
   jwt.signature = std::move(*signature);
+  COFFER_ASSIGN_OR_RETURN(json h, ParsePart(*header, "header"));
+  COFFER_ASSIGN_OR_RETURN(json p, ParsePart(*payload, "payload"));
   try {
-    json h = json::parse(*header);
     if (!h.is_object() || !h.contains("alg") || !h["alg"].is_string()) {
       return BadToken("the token header has no alg");
     }
@@ -101,7 +119,6 @@ Result<Jwt> ParseJwt(std::string_view token) {
       return BadToken("the token's signing algorithm " + jwt.alg + " is not accepted");
     }
     if (h.contains("kid") && h["kid"].is_string()) jwt.kid = h["kid"].get<std::string>();
-    json p = json::parse(*payload);
     if (!p.is_object()) return BadToken("the token payload is not a JSON object");
     JwtClaims& c = jwt.claims;
     if (p.contains("iss") && p["iss"].is_string()) c.iss = p["iss"].get<std::string>();

@@ -23,8 +23,10 @@ OidcVerifier::OidcVerifier(HttpFetcher& fetcher, util::Clock& clock,
 
 Status OidcVerifier::SetStaticJwks(const std::string& issuer, std::string_view jwks) {
   COFFER_ASSIGN_OR_RETURN(std::vector<Jwk> keys, ParseJwks(jwks));
+  std::string name = issuer;
+  while (!name.empty() && name.back() == '/') name.pop_back();
   std::lock_guard lock(mu_);
-  IssuerKeys& entry = issuers_[issuer];
+  IssuerKeys& entry = issuers_[name];
   entry.keys = std::move(keys);
   entry.is_static = true;
   return Ok();
@@ -55,6 +57,12 @@ Result<std::vector<Jwk>> OidcVerifier::FetchKeys(const std::string& issuer) {
 Result<Jwt> OidcVerifier::Verify(std::string_view token, const std::string& issuer,
                                  const std::vector<std::string>& audiences) {
   COFFER_ASSIGN_OR_RETURN(Jwt jwt, ParseJwt(token));
+  // Before any key lookup: a token naming another spelling of the issuer must
+  // not make the server fetch (or cache) anything for it.
+  if (jwt.claims.iss != issuer) {
+    return Fail(ErrorCode::kUnauthenticated, "the token's issuer is not the registered provider",
+                Reason::kInvalidIdentityToken);
+  }
   auto find_key = [&](const std::vector<Jwk>& keys) -> const Jwk* {
     for (const Jwk& k : keys) {
       if (jwt.kid.empty() || k.kid == jwt.kid) {

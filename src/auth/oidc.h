@@ -35,11 +35,17 @@ class OidcVerifier {
   OidcVerifier(HttpFetcher& fetcher, util::Clock& clock,
                std::chrono::seconds min_refresh_interval = std::chrono::seconds(30));
 
-  // Uses `jwks` (a JWKS document) for `issuer` instead of fetching.
+  // Uses `jwks` (a JWKS document) for `issuer` instead of fetching. A
+  // trailing "/" of `issuer` is dropped, as a registered provider URL has none.
   // kInvalidArgument if it does not parse.
   Status SetStaticJwks(const std::string& issuer, std::string_view jwks);
 
   // Parses and verifies `token` as issued by `issuer` for one of `audiences`.
+  // `issuer` is the registered provider's URL ("https://host[/path]"), never
+  // the token's own spelling: the token's iss must equal it exactly (as AWS
+  // compares; "https://host/" is another issuer than "https://host"), and
+  // that is checked before any key is looked up, so keys are only ever
+  // fetched from `issuer`.
   // kUnauthenticated with kInvalidIdentityToken (bad form, alg, signature,
   // unknown kid, issuer, audience), kExpiredIdentityToken (expired), or
   // kIdpCommunicationError (discovery/JWKS unreachable).

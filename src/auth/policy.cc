@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 
+#include "auth/internal/strict_json.h"
 #include "util/time.h"
 
 namespace coffer::auth {
@@ -32,6 +34,14 @@ std::string Lower(std::string_view s) {
 
 std::unexpected<Error> Malformed(std::string message) {
   return Fail(ErrorCode::kInvalidArgument, std::move(message), Reason::kMalformedPolicy);
+}
+
+// Part of a document for an error message: a policy is not secret, but a
+// message stays short.
+std::string Shown(std::string_view text) {
+  constexpr size_t kMax = 100;
+  if (text.size() <= kMax) return std::string(text);
+  return std::string(text.substr(0, kMax)) + "...";
 }
 
 // A JSON string or array of strings -> list. Scalars other than strings are
@@ -100,6 +110,169 @@ Result<PrincipalSpec> ParsePrincipal(const json& v) {
   return p;
 }
 
+// A decimal number as condition values write it: "-12", "3.5", "1e3". Not
+// strtod's extras (leading blanks, "+", hex, "inf", "nan"), which AWS refuses.
+std::optional<double> ParseNumber(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (!digits()) return std::nullopt;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return std::nullopt;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  std::string text(s);
+  errno = 0;
+  double v = std::strtod(text.c_str(), nullptr);
+  if (errno != 0 || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// ISO 8601 ("2026-01-01T00:00:00Z", with optional fraction or offset), a bare
+// date ("2026-01-01") or epoch seconds, as AWS's Date operators accept them.
+std::optional<int64_t> ParseDate(std::string_view s) {
+  if (auto t = util::ParseIso8601(s)) return util::ToUnixMillis(*t);
+  if (s.size() == 10 && s[4] == '-') {  // date only
+    if (auto t = util::ParseIso8601(std::string(s) + "T00:00:00Z")) return util::ToUnixMillis(*t);
+  }
+  if (auto n = ParseNumber(s); n && std::fabs(*n) < 1e15) {
+    return static_cast<int64_t>(*n * 1000);  // epoch seconds
+  }
+  return std::nullopt;
+}
+
+// Dotted-quad IPv4 ("127.0.0.1"), strictly: four decimal octets of 1-3
+// digits, no leading "+", nothing after. What inet_pton(AF_INET) accepts.
+bool ParseIpv4(std::string_view s, unsigned char addr[4]) {
+  size_t i = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+    size_t start = i;
+    unsigned value = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+      value = value * 10 + static_cast<unsigned>(s[i] - '0');
+      ++i;
+    }
+    if (i == start || value > 255) return false;
+    if (i - start > 1 && s[start] == '0') return false;  // inet_pton refuses leading zeros
+    addr[octet] = static_cast<unsigned char>(value);
+  }
+  return i == s.size();
+}
+
+// Parses an IPv4 or IPv6 address without allocating (inet_pton needs a NUL).
+bool ParseIp(std::string_view s, int* family, unsigned char addr[16]) {
+  if (s.find(':') == std::string_view::npos) {
+    *family = AF_INET;
+    return ParseIpv4(s, addr);
+  }
+  char text[INET6_ADDRSTRLEN + 1];
+  if (s.empty() || s.size() >= sizeof text) return false;
+  s.copy(text, s.size());
+  text[s.size()] = '\0';
+  if (inet_pton(AF_INET, text, addr) == 1) {
+    *family = AF_INET;
+    return true;
+  }
+  if (inet_pton(AF_INET6, text, addr) == 1) {
+    *family = AF_INET6;
+    return true;
+  }
+  return false;
+}
+
+bool IpInCidr(std::string_view ip, std::string_view cidr) {
+  std::string_view net = cidr;
+  int prefix = -1;
+  if (auto slash = cidr.find('/'); slash != std::string_view::npos) {
+    net = cidr.substr(0, slash);
+    std::string_view bits_text = cidr.substr(slash + 1);
+    unsigned bits = 0;
+    auto [end, ec] = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
+    if (bits_text.empty() || ec != std::errc() || end != bits_text.data() + bits_text.size() ||
+        bits > 128) {
+      return false;
+    }
+    prefix = static_cast<int>(bits);
+  }
+  int fa, fb;
+  unsigned char a[16], b[16];
+  if (!ParseIp(ip, &fa, a) || !ParseIp(net, &fb, b) || fa != fb) return false;
+  int bits = fa == AF_INET ? 32 : 128;
+  if (prefix < 0) prefix = bits;
+  if (prefix > bits) return false;
+  int whole = prefix / 8;
+  if (std::memcmp(a, b, static_cast<size_t>(whole)) != 0) return false;
+  int rest = prefix % 8;
+  if (rest == 0) return true;
+  unsigned mask = (0xFFu << (8 - rest)) & 0xFFu;
+  return (a[whole] & mask) == (b[whole] & mask);
+}
+
+
+// A CIDR block or a bare address: IPv4 with a prefix of 0-32, IPv6 with 0-128.
+bool IsCidr(std::string_view cidr) {
+  std::string_view net = cidr;
+  std::optional<unsigned> prefix;
+  if (auto slash = cidr.find('/'); slash != std::string_view::npos) {
+    net = cidr.substr(0, slash);
+    std::string_view bits_text = cidr.substr(slash + 1);
+    unsigned bits = 0;
+    auto [end, ec] = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
+    if (bits_text.empty() || bits_text.size() > 3 || ec != std::errc() ||
+        end != bits_text.data() + bits_text.size() || (bits_text.size() > 1 && bits_text[0] == '0')) {
+      return false;
+    }
+    prefix = bits;
+  }
+  int family;
+  unsigned char addr[16];
+  if (!ParseIp(net, &family, addr)) return false;
+  return !prefix || *prefix <= (family == AF_INET ? 32u : 128u);
+}
+
+bool IsBase64(std::string_view s) {
+  if (s.empty() || s.size() % 4 != 0) return false;
+  size_t pad = 0;
+  while (pad < 2 && pad < s.size() && s[s.size() - 1 - pad] == '=') ++pad;
+  for (size_t i = 0; i < s.size() - pad; ++i) {
+    char c = s[i];
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Whether `value` is an operand that the base operator `op` can evaluate, so
+// that a stored condition never silently fails to match (a Deny that never
+// applies) or, negated, matches everything. String and Arn operators take any
+// string (policy variables included).
+bool IsValidConditionValue(std::string_view op, std::string_view value) {
+  if (op.starts_with("Numeric")) return ParseNumber(value).has_value();
+  if (op.starts_with("Date")) return ParseDate(value).has_value();
+  if (op == "Bool" || op == "Null") {
+    std::string v = Lower(value);
+    return v == "true" || v == "false";
+  }
+  if (op == "BinaryEquals") return IsBase64(value);
+  if (op == "IpAddress" || op == "NotIpAddress") return IsCidr(value);
+  return true;
+}
+
 Result<std::vector<ConditionClause>> ParseConditions(const json& v) {
   if (!v.is_object()) return Malformed("Condition must be an object");
   std::vector<ConditionClause> out;
@@ -118,16 +291,24 @@ Result<std::vector<ConditionClause>> ParseConditions(const json& v) {
       op.remove_suffix(8);
     }
     const auto& known = KnownOperators();
-    if (std::find(known.begin(), known.end(), op) == known.end()) {
-      return Malformed("unknown condition operator " + raw_op);
+    // Null tests presence itself: AWS has no NullIfExists.
+    if (std::find(known.begin(), known.end(), op) == known.end() ||
+        (op == "Null" && base.if_exists)) {
+      return Malformed("Unknown condition operator " + Shown(raw_op));
     }
     base.op = std::string(op);
     if (!block.is_object()) return Malformed("condition block for " + raw_op + " must be an object");
     for (const auto& [key, values] : block.items()) {
+      if (key.empty()) return Malformed("Condition key for " + raw_op + " must not be empty");
       ConditionClause c = base;
       c.key = key;
       c.key_lower = Lower(key);
       COFFER_ASSIGN_OR_RETURN(c.values, StringList(values, "condition value", true));
+      for (const std::string& value : c.values) {
+        if (!IsValidConditionValue(c.op, value)) {
+          return Malformed("Invalid Condition value for " + raw_op + ": " + Shown(value));
+        }
+      }
       out.push_back(std::move(c));
     }
   }
@@ -136,6 +317,16 @@ Result<std::vector<ConditionClause>> ParseConditions(const json& v) {
 
 Result<Statement> ParseStatement(const json& s, bool require_resource) {
   if (!s.is_object()) return Malformed("each Statement must be an object");
+  // An element this parser does not read (a misspelled "effect", "Conditions")
+  // would be silently ignored: refuse it, as AWS does.
+  static constexpr std::string_view kElements[] = {
+      "Sid",          "Effect",    "Action",    "NotAction", "Resource",
+      "NotResource",  "Principal", "NotPrincipal", "Condition"};
+  for (const auto& [name, value] : s.items()) {
+    if (std::find(std::begin(kElements), std::end(kElements), name) == std::end(kElements)) {
+      return Malformed("Unknown field " + Shown(name) + " in a Statement");
+    }
+  }
   Statement st;
   if (auto it = s.find("Sid"); it != s.end()) {
     if (!it->is_string()) return Malformed("Sid must be a string");
@@ -320,95 +511,6 @@ bool PrincipalMatches(const Statement& st, const RequestContext& request, Princi
     if (fv == request.federated_provider) match = true;
   }
   return st.not_principal ? !match : match;
-}
-
-std::optional<double> ParseNumber(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(s.c_str(), &end);
-  if (errno != 0 || end != s.c_str() + s.size()) return std::nullopt;
-  return v;
-}
-
-std::optional<int64_t> ParseDate(const std::string& s) {
-  if (auto t = util::ParseIso8601(s)) return util::ToUnixMillis(*t);
-  if (s.size() == 10) {  // date only
-    if (auto t = util::ParseIso8601(s + "T00:00:00Z")) return util::ToUnixMillis(*t);
-  }
-  if (auto n = ParseNumber(s)) return static_cast<int64_t>(*n * 1000);  // epoch seconds
-  return std::nullopt;
-}
-
-// Dotted-quad IPv4 ("127.0.0.1"), strictly: four decimal octets of 1-3
-// digits, no leading "+", nothing after. What inet_pton(AF_INET) accepts.
-bool ParseIpv4(std::string_view s, unsigned char addr[4]) {
-  size_t i = 0;
-  for (int octet = 0; octet < 4; ++octet) {
-    if (octet > 0) {
-      if (i >= s.size() || s[i] != '.') return false;
-      ++i;
-    }
-    size_t start = i;
-    unsigned value = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
-      value = value * 10 + static_cast<unsigned>(s[i] - '0');
-      ++i;
-    }
-    if (i == start || value > 255) return false;
-    if (i - start > 1 && s[start] == '0') return false;  // inet_pton refuses leading zeros
-    addr[octet] = static_cast<unsigned char>(value);
-  }
-  return i == s.size();
-}
-
-// Parses an IPv4 or IPv6 address without allocating (inet_pton needs a NUL).
-bool ParseIp(std::string_view s, int* family, unsigned char addr[16]) {
-  if (s.find(':') == std::string_view::npos) {
-    *family = AF_INET;
-    return ParseIpv4(s, addr);
-  }
-  char text[INET6_ADDRSTRLEN + 1];
-  if (s.empty() || s.size() >= sizeof text) return false;
-  s.copy(text, s.size());
-  text[s.size()] = '\0';
-  if (inet_pton(AF_INET, text, addr) == 1) {
-    *family = AF_INET;
-    return true;
-  }
-  if (inet_pton(AF_INET6, text, addr) == 1) {
-    *family = AF_INET6;
-    return true;
-  }
-  return false;
-}
-
-bool IpInCidr(std::string_view ip, std::string_view cidr) {
-  std::string_view net = cidr;
-  int prefix = -1;
-  if (auto slash = cidr.find('/'); slash != std::string_view::npos) {
-    net = cidr.substr(0, slash);
-    std::string_view bits_text = cidr.substr(slash + 1);
-    unsigned bits = 0;
-    auto [end, ec] = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
-    if (bits_text.empty() || ec != std::errc() || end != bits_text.data() + bits_text.size() ||
-        bits > 128) {
-      return false;
-    }
-    prefix = static_cast<int>(bits);
-  }
-  int fa, fb;
-  unsigned char a[16], b[16];
-  if (!ParseIp(ip, &fa, a) || !ParseIp(net, &fb, b) || fa != fb) return false;
-  int bits = fa == AF_INET ? 32 : 128;
-  if (prefix < 0) prefix = bits;
-  if (prefix > bits) return false;
-  int whole = prefix / 8;
-  if (std::memcmp(a, b, static_cast<size_t>(whole)) != 0) return false;
-  int rest = prefix % 8;
-  if (rest == 0) return true;
-  unsigned mask = (0xFFu << (8 - rest)) & 0xFFu;
-  return (a[whole] & mask) == (b[whole] & mask);
 }
 
 // Does one request value satisfy the (positive form of the) operator against
@@ -602,13 +704,28 @@ void RequestContext::Add(std::string key, std::string value) {
 }
 
 Result<Policy> ParsePolicy(std::string_view text, bool require_resource) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception&) {
-    return Malformed("the policy document is not valid JSON");
+  // nlohmann keeps the last of duplicate keys; AWS would act on one of them
+  // and a reader on the other ("Effect":"Deny","Effect":"Allow"): refused.
+  internal::StrictJson parsed = internal::ParseStrictJson(text);
+  switch (parsed.problem) {
+    case internal::StrictJson::Problem::kNone:
+      break;
+    case internal::StrictJson::Problem::kSyntax:
+      return Malformed("the policy document is not valid JSON");
+    case internal::StrictJson::Problem::kDuplicateKey:
+      return Malformed("Duplicate key '" + Shown(parsed.duplicate_key) +
+                       "' in the policy document");
   }
+  const json& doc = parsed.doc;
   if (!doc.is_object()) return Malformed("the policy document must be a JSON object");
+  for (const auto& [name, value] : doc.items()) {
+    if (name != "Version" && name != "Id" && name != "Statement") {
+      return Malformed("Unknown field " + Shown(name) + " in the policy document");
+    }
+  }
+  if (auto it = doc.find("Id"); it != doc.end() && !it->is_string()) {
+    return Malformed("Id must be a string");
+  }
   Policy policy;
   if (auto it = doc.find("Version"); it != doc.end()) {
     if (!it->is_string() || (*it != "2012-10-17" && *it != "2008-10-17")) {

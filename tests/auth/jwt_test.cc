@@ -94,6 +94,22 @@ TEST(JwtTest, NoneAndHmacAlgorithmsAreRefused) {
   }
 }
 
+// A header or payload with a key twice is refused: which "iss" or "alg" counts
+// would depend on the reader (nlohmann keeps the last, others the first).
+TEST(JwtTest, DuplicateKeysAreRefused) {
+  std::string header = R"({"alg":"RS256","kid":"k1"})";
+  std::string payload = GithubClaims().dump();
+  std::string twice_iss = payload.substr(0, payload.size() - 1) +
+                          R"(,"iss":"https://token.actions.githubusercontent.com/"})";
+  std::string twice_alg = R"({"alg":"RS256","alg":"none","kid":"k1"})";
+  for (auto [h, p] : {std::pair{header, twice_iss}, std::pair{twice_alg, payload}}) {
+    auto jwt = ParseJwt(B64Url(h) + "." + B64Url(p) + ".c2ln");
+    ASSERT_FALSE(jwt.has_value()) << h << p;
+    EXPECT_EQ(jwt.error().reason, Reason::kInvalidIdentityToken);
+  }
+  EXPECT_TRUE(ParseJwt(B64Url(header) + "." + B64Url(payload) + ".c2ln").has_value());
+}
+
 // exp, aud, iss and nbf are enforced.
 TEST(JwtTest, ClaimChecks) {
   auto parse = [](nlohmann::json claims) {

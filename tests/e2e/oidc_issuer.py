@@ -99,6 +99,7 @@ class TestIssuer:
         self.keys = {k.kid: k for k in (SigningKey("rsa-1", "RS256"), SigningKey("ec-1", "ES256"))}
         self.published = ["rsa-1", "ec-1"]
         self.jwks_fetches = 0
+        self.requests = []  # every path asked of the HTTPS (discovery/JWKS) server, in order
         self.token_requests = 0
         self.request_token = "gh-request-" + secrets.token_hex(8)
         self.ca_file, key_file, self.thumbprint = _self_signed(workdir)
@@ -166,6 +167,7 @@ class TestIssuer:
                 self.wfile.write(body)
 
             def do_GET(self):
+                issuer.requests.append(self.path)
                 path = urllib.parse.urlparse(self.path).path
                 if path == "/.well-known/openid-configuration":
                     self._json(200, {

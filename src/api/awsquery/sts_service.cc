@@ -297,16 +297,24 @@ Result<std::string> StsService::AssumeRoleWithWebIdentity(const QueryParams& par
 
   // Which provider: the token's (unverified) iss names it; the signature is
   // then checked against that provider's keys, so a forged iss gains nothing.
+  // The iss must be exactly "https://" + the registered URL, as AWS compares
+  // it: the store's lookup forgives a trailing "/" or the scheme's case, and
+  // such a spelling is another issuer, refused before anything is fetched.
+  // From here on only the registered URL is used, never the token's spelling.
   COFFER_ASSIGN_OR_RETURN(auth::Jwt unverified, auth::ParseJwt(token));
-  const std::string& issuer = unverified.claims.iss;
-  if (issuer.empty()) return InvalidToken("The token has no iss claim.");
-  auto provider = identities_.GetOidcProviderForIssuer(issuer);
+  const std::string& token_issuer = unverified.claims.iss;
+  if (token_issuer.empty()) return InvalidToken("The token has no iss claim.");
+  auto provider = identities_.GetOidcProviderForIssuer(token_issuer);
   if (!provider) {
     if (provider.error().code == ErrorCode::kNotFound) {
-      return InvalidToken("No OpenIDConnect provider found in your account for " + issuer);
+      return InvalidToken("No OpenIDConnect provider found in your account for " + token_issuer);
     }
     return Fail(provider.error());
   }
+  if (provider->url != token_issuer) {
+    return InvalidToken("No OpenIDConnect provider found in your account for " + token_issuer);
+  }
+  const std::string& issuer = provider->url;
   if (provider->client_ids.empty()) {
     return InvalidToken("Incorrect token audience: the provider lists no client IDs.");
   }

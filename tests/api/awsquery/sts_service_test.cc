@@ -341,6 +341,20 @@ TEST_F(StsServiceTest, WebIdentityRefusals) {
   EXPECT_EQ(too_long.body.find(good.substr(0, 30)), std::string::npos);
 }
 
+// The token's iss must be "https://" + the registered URL exactly, as AWS
+// compares it: another spelling of the registered issuer is refused as an
+// unknown issuer, without fetching keys for it (a fetch here would fail with
+// IDPCommunicationError, as this test has no network).
+TEST_F(StsServiceTest, WebIdentityWithAnotherSpellingOfTheIssuerIsRefusedWithoutFetch) {
+  MakeRole("ci", kGithubTrust);
+  for (std::string iss : {std::string(kIssuer) + "/", std::string(kIssuer) + "//",
+                          std::string("HTTPS://token.actions.githubusercontent.com")}) {
+    auto claims = GithubClaims();
+    claims["iss"] = iss;
+    ExpectError(WebIdentity("ci", Mint(claims)), 400, "InvalidIdentityToken");
+  }
+}
+
 TEST_F(StsServiceTest, UnknownActionIsInvalidAction) {
   ExpectError(Call("GetSessionToken", {}, kAliceKey), 400, "InvalidAction");
 }
