@@ -31,11 +31,27 @@ std::string Mac(const SecretBytes& key, std::string_view prev_mac, std::string_v
   return util::HexEncode(crypto::AsView(crypto::HmacSha256(key.Reveal(), input)));
 }
 
-void AppendField(std::string& out, std::string_view name, std::string_view value) {
+// Appends `"name":"value"` with the value JSON-escaped and at most `max`
+// bytes long once escaped; a longer value is cut before the character that
+// would pass the bound (never inside an escape or a UTF-8 sequence) and marked.
+void AppendField(std::string& out, std::string_view name, std::string_view value,
+                 size_t max = kMaxAuditShortField) {
   out += ",\"";
   out += name;
   out += "\":\"";
-  util::AppendJsonEscaped(out, value);
+  const size_t start = out.size();
+  size_t character_start = start;  // where the character being written began
+  for (size_t i = 0; i < value.size(); ++i) {
+    if ((static_cast<unsigned char>(value[i]) & 0xC0) != 0x80) character_start = out.size();
+    util::AppendJsonEscaped(out, value.substr(i, 1));
+    if (out.size() - start > max) {
+      out.resize(character_start);
+      out += kAuditTruncatedMarker;
+      out += std::to_string(value.size());
+      out += " bytes]";
+      break;
+    }
+  }
   out += '"';
 }
 
@@ -132,13 +148,13 @@ std::string RecordJson(const Record& r) {
   out += util::FormatIso8601Millis(r.time);
   out += '"';
   AppendField(out, "request_id", r.request_id);
-  AppendField(out, "principal", r.principal_arn);
+  AppendField(out, "principal", r.principal_arn, kMaxAuditLongField);
   AppendField(out, "source_ip", r.source_ip);
   AppendField(out, "api", r.api);
   AppendField(out, "operation", r.operation);
-  AppendField(out, "resource", r.resource);
+  AppendField(out, "resource", r.resource, kMaxAuditLongField);
   AppendField(out, "decision", r.decision);
-  AppendField(out, "decided_by", r.decided_by);
+  AppendField(out, "decided_by", r.decided_by, kMaxAuditLongField);
   out += ",\"status\":";
   out += std::to_string(r.status);
   AppendField(out, "error_code", r.error_code);

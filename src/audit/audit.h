@@ -30,6 +30,14 @@
 
 namespace coffer::audit {
 
+// A record's string fields are the caller's in part (the operation, the
+// resource it named), so each is written bounded: at most kMaxAuditShortField
+// bytes for request_id, source_ip, api, operation, decision and error_code,
+// kMaxAuditLongField for principal, resource and decided_by, counted after
+// JSON escaping. A longer value is cut at a UTF-8 character boundary and
+// followed by kAuditTruncatedMarker and its full size in bytes, e.g.
+// "GetPar...[truncated from 1048576 bytes]". A record line is therefore at most
+// about 12 KiB (8 KiB of fields, 3.4 KiB of value MACs) whatever the request.
 struct Record {
   util::SystemTime time;
   std::string request_id;
@@ -110,10 +118,16 @@ struct VerifyReport {
 Result<VerifyReport> VerifyLog(const std::string& path, const SecretBytes& key);
 
 // Renders a record as the JSON object body used in the log (without seq/prev/mac
-// and without value_ids, which only a sink with a key can render).
+// and without value_ids, which only a sink with a key can render), each field
+// bounded as Record describes.
 std::string RecordJson(const Record& record);
 
 // At most this many value ids are written per record; "values_more" counts the rest.
 inline constexpr size_t kMaxValueIdsPerRecord = 100;
+
+// Bounds on a record's string fields as written (see Record).
+inline constexpr size_t kMaxAuditShortField = 128;
+inline constexpr size_t kMaxAuditLongField = 2048;
+inline constexpr std::string_view kAuditTruncatedMarker = "...[truncated from ";
 
 }  // namespace coffer::audit

@@ -51,9 +51,12 @@ void Metrics::Increment(std::string_view name, std::string_view labels, int64_t 
     }
   }
   std::unique_lock lock(mu_);
-  auto& slot = scalars_[key];
-  if (!slot) slot = std::make_unique<std::atomic<int64_t>>(0);
-  slot->fetch_add(by, std::memory_order_relaxed);
+  auto it = scalars_.find(key);
+  if (it == scalars_.end()) {
+    if (!MayCreate(key)) return;
+    it = scalars_.emplace(std::move(key), std::make_unique<std::atomic<int64_t>>(0)).first;
+  }
+  it->second->fetch_add(by, std::memory_order_relaxed);
 }
 
 void Metrics::Set(std::string_view name, std::string_view labels, int64_t value) {
@@ -67,9 +70,12 @@ void Metrics::Set(std::string_view name, std::string_view labels, int64_t value)
     }
   }
   std::unique_lock lock(mu_);
-  auto& slot = scalars_[key];
-  if (!slot) slot = std::make_unique<std::atomic<int64_t>>(0);
-  slot->store(value, std::memory_order_relaxed);
+  auto it = scalars_.find(key);
+  if (it == scalars_.end()) {
+    if (!MayCreate(key)) return;
+    it = scalars_.emplace(std::move(key), std::make_unique<std::atomic<int64_t>>(0)).first;
+  }
+  it->second->store(value, std::memory_order_relaxed);
 }
 
 void Metrics::Observe(std::string_view name, std::string_view labels, double seconds) {
@@ -82,15 +88,26 @@ void Metrics::Observe(std::string_view name, std::string_view labels, double sec
   }
   if (h == nullptr) {
     std::unique_lock lock(mu_);
-    auto& slot = histograms_[key];
-    if (!slot) slot = std::make_unique<Histogram>();
-    h = slot.get();
+    auto it = histograms_.find(key);
+    if (it == histograms_.end()) {
+      if (!MayCreate(key)) return;
+      it = histograms_.emplace(std::move(key), std::make_unique<Histogram>()).first;
+    }
+    h = it->second.get();
   }
   size_t i = 0;
   while (i < kBucketCount && seconds > kBuckets[i]) ++i;
   h->buckets[i].fetch_add(1, std::memory_order_relaxed);
   h->count.fetch_add(1, std::memory_order_relaxed);
   h->sum_micros.fetch_add(static_cast<int64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+bool Metrics::MayCreate(std::string_view key) {
+  if (key.size() <= kMaxSeriesKeyBytes && scalars_.size() + histograms_.size() < kMaxSeries) {
+    return true;
+  }
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 void Metrics::Describe(std::string_view name, std::string_view type, std::string_view help) {
@@ -146,6 +163,12 @@ std::string Metrics::Render() const {
     out += WithLabel(series, "_sum", "") + " " + sum + "\n";
     out += WithLabel(series, "_count", "") + " " +
            std::to_string(h->count.load(std::memory_order_relaxed)) + "\n";
+  }
+  if (int64_t dropped = dropped_.load(std::memory_order_relaxed); dropped > 0) {
+    out += "# HELP coffer_metrics_series_dropped_total Updates to series not created (over the "
+           "series limit or too long a key)\n";
+    out += "# TYPE coffer_metrics_series_dropped_total counter\n";
+    out += "coffer_metrics_series_dropped_total " + std::to_string(dropped) + "\n";
   }
   return out;
 }

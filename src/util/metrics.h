@@ -20,6 +20,15 @@ namespace coffer::util {
 
 class Metrics {
  public:
+  // A backstop against label values that are not from a closed set (each new
+  // value is a series kept for the life of the process): a new series whose
+  // key (name and labels) is longer than kMaxSeriesKeyBytes, or that would
+  // pass kMaxSeries series in all, is not created; the update is counted in
+  // coffer_metrics_series_dropped_total instead. Callers still build labels
+  // only from closed sets; this bounds the damage when one does not.
+  static constexpr size_t kMaxSeries = 10000;
+  static constexpr size_t kMaxSeriesKeyBytes = 512;
+
   // A series is `name` plus rendered labels, e.g. {api="ssm",op="GetParameter"}.
   // `labels` must already be in Prometheus form (without braces): a="b",c="d".
   void Increment(std::string_view name, std::string_view labels, int64_t by = 1);
@@ -48,7 +57,11 @@ class Metrics {
     std::string help;
   };
 
+  // Whether a new series `key` may be created. REQUIRES: mu_ held exclusively.
+  bool MayCreate(std::string_view key) COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable std::shared_mutex mu_;
+  std::atomic<int64_t> dropped_{0};
   std::map<std::string, std::unique_ptr<std::atomic<int64_t>>, std::less<>> scalars_
       COFFER_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<Histogram>, std::less<>> histograms_ COFFER_GUARDED_BY(mu_);

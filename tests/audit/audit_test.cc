@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "crypto/crypto.h"
 
 namespace coffer::audit {
@@ -117,6 +119,59 @@ TEST_F(AuditTest, FieldValuesAreEscaped) {
   auto report = VerifyLog(path_, key_);
   ASSERT_TRUE(report.has_value());
   EXPECT_TRUE(report->ok) << report->problem;
+}
+
+// The fields a caller controls are written bounded, with a marker naming the
+// full size, and the chain still verifies: a request with a 1 MB action or
+// resource adds a record of a few KiB, not 1 MB.
+TEST_F(AuditTest, LongFieldsAreWrittenBoundedAndMarked) {
+  auto sink = FileSink::Open(path_, key_);
+  ASSERT_TRUE(sink.has_value());
+  Record r = MakeRecord(1);
+  r.operation = std::string(1 << 20, 'A');
+  r.resource = std::string(1 << 20, 'r');
+  r.principal_arn = std::string(1 << 20, 'p');
+  r.decided_by = std::string(1 << 20, 'd');
+  r.api = std::string(1 << 20, 'i');
+  r.error_code = std::string(1 << 20, 'e');
+  r.request_id = std::string(1 << 20, 'q');
+  r.source_ip = std::string(1 << 20, 's');
+  r.decision = std::string(1 << 20, 'x');
+  ASSERT_TRUE((*sink)->Write(r).has_value());
+  auto lines = Lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_LT(lines[0].size(), 6 * kMaxAuditShortField + 3 * kMaxAuditLongField + 1024);
+  auto doc = nlohmann::json::parse(lines[0]);
+  std::string operation = doc["operation"];
+  EXPECT_EQ(operation, std::string(kMaxAuditShortField, 'A') +
+                           std::string(kAuditTruncatedMarker) + "1048576 bytes]");
+  std::string resource = doc["resource"];
+  EXPECT_EQ(resource, std::string(kMaxAuditLongField, 'r') + std::string(kAuditTruncatedMarker) +
+                          "1048576 bytes]");
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
+// The bound counts escaped bytes and never cuts inside an escape or a UTF-8
+// character, so a truncated field is still valid JSON and valid UTF-8.
+TEST_F(AuditTest, TruncationNeverSplitsAnEscapeOrACharacter) {
+  Record r = MakeRecord(1);
+  r.operation = std::string(kMaxAuditShortField - 3, 'a') + "\x01";  // \u0001 passes the bound
+  r.resource = std::string(kMaxAuditLongField - 1, 'b') + "\xc3\xa9";  // é passes the bound
+  std::string body = "{" + RecordJson(r) + "}";
+  auto doc = nlohmann::json::parse(body);  // throws on a split escape or invalid UTF-8
+  EXPECT_EQ(doc["operation"].get<std::string>(),
+            std::string(kMaxAuditShortField - 3, 'a') + std::string(kAuditTruncatedMarker) +
+                std::to_string(kMaxAuditShortField - 2) + " bytes]");
+  EXPECT_EQ(doc["resource"].get<std::string>(),
+            std::string(kMaxAuditLongField - 1, 'b') + std::string(kAuditTruncatedMarker) +
+                std::to_string(kMaxAuditLongField + 1) + " bytes]");
+  // Values within the bounds are written whole.
+  Record exact = MakeRecord(2);
+  exact.operation = std::string(kMaxAuditShortField, 'z');
+  auto whole = nlohmann::json::parse("{" + RecordJson(exact) + "}");
+  EXPECT_EQ(whole["operation"].get<std::string>(), exact.operation);
 }
 
 // A sink whose file cannot be written reports the failure (the caller fails closed).

@@ -33,6 +33,36 @@ TEST(MetricsTest, CountersAndGaugesRender) {
   EXPECT_EQ(out.find("# TYPE coffer_requests_total"), out.rfind("# TYPE coffer_requests_total"));
 }
 
+// A label value from outside a closed set cannot grow the registry without
+// bound: past kMaxSeries, or with too long a key, a new series is not created
+// and the update is counted as dropped; existing series keep counting.
+TEST(MetricsTest, SeriesPastTheLimitAreDroppedAndCounted) {
+  Metrics m;
+  for (size_t i = 0; i < Metrics::kMaxSeries; ++i) {
+    m.Increment("coffer_x_total", "op=\"" + std::to_string(i) + "\"");
+  }
+  m.Increment("coffer_x_total", "op=\"one-too-many\"");
+  m.Observe("coffer_x_seconds", "op=\"one-too-many\"", 0.1);
+  m.Set("coffer_x_gauge", "", 1);
+  m.Increment("coffer_x_total", "op=\"0\"");
+  EXPECT_EQ(m.Value("coffer_x_total", "op=\"one-too-many\""), 0);
+  EXPECT_EQ(m.Value("coffer_x_total", "op=\"0\""), 2);
+  std::string out = m.Render();
+  EXPECT_TRUE(Contains(out, "\ncoffer_metrics_series_dropped_total 3\n"));
+  EXPECT_FALSE(Contains(out, "one-too-many"));
+}
+
+TEST(MetricsTest, TooLongSeriesKeyIsDroppedAndCounted) {
+  Metrics m;
+  std::string long_value(Metrics::kMaxSeriesKeyBytes, 'a');
+  m.Increment("coffer_x_total", "op=\"" + long_value + "\"");
+  m.Observe("coffer_x_seconds", "op=\"" + long_value + "\"", 0.1);
+  EXPECT_EQ(m.Value("coffer_x_total", "op=\"" + long_value + "\""), 0);
+  std::string out = m.Render();
+  EXPECT_FALSE(Contains(out, long_value));
+  EXPECT_TRUE(Contains(out, "coffer_metrics_series_dropped_total 2\n")) << out;
+}
+
 // Histograms render cumulative buckets, +Inf, sum and count.
 TEST(MetricsTest, HistogramRendersCumulativeBuckets) {
   Metrics m;

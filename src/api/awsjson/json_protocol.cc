@@ -20,17 +20,6 @@ std::string Labels(std::string_view api, std::string_view op, std::string_view c
   return out;
 }
 
-// Operation names come from the client: only plain identifiers become labels.
-bool IsIdentifier(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The stored values an answer carries or a write created, as "<ARN>#<version>"
 // for the audit record: objects with an "ARN" and a "VersionId" (Secrets
 // Manager), or with a numeric "Version" and a "Value" (a parameter; its "ARN",
@@ -103,8 +92,12 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
 
   auto service_it = services_.find(prefix);
   JsonService* service = service_it == services_.end() ? nullptr : service_it->second.get();
+  // Metric labels and the audit record's api and operation come only from
+  // closed sets (the services added and their operation tables): the target
+  // is the caller's, and each new label value would be a series kept forever.
   std::string_view api = service ? service->signing_name() : std::string_view("unknown");
-  std::string_view op_label = service && IsIdentifier(operation) ? operation : "unknown";
+  std::string_view op_label =
+      service != nullptr && service->HasOperation(operation) ? operation : "unknown";
 
   HttpResponse response;
   response.SetHeader("x-amzn-RequestId", request.request_id);
@@ -155,7 +148,7 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
     for (const auto& [name, value] : request.headers) signed_request.headers.emplace_back(name, value);
     auto authenticated = authenticator_.Authenticate(signed_request);
     if (!authenticated) {
-      op_label = "unknown";  // unauthenticated callers do not get to mint label values
+      op_label = "unknown";  // an unauthenticated call is not counted as its operation
       unauthenticated = true;
       code_label = render_error(authenticated.error());
       return;

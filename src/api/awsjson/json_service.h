@@ -58,6 +58,9 @@ class JsonService {
   virtual std::string_view target_prefix() const = 0;
   // The SigV4 signing name, also the key into the error table: "ssm", ...
   virtual std::string_view signing_name() const = 0;
+  // Whether `operation` is one of the service's own (a closed set): only these
+  // name metric series and audit records; any other is counted as "unknown".
+  virtual bool HasOperation(std::string_view operation) const = 0;
   // Runs `operation` (e.g. "GetParameter") on a parsed JSON object body.
   // Returns the JSON result object, or an Error that errors.cc maps to the
   // wire. An unknown operation returns kInvalidArgument with

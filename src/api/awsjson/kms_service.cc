@@ -654,6 +654,10 @@ void KmsService::EnableRewrap(domain::parameters::ParameterStore& parameters,
   secrets_ = &secrets;
 }
 
+bool KmsService::HasOperation(std::string_view operation) const {
+  return Handlers().contains(operation);
+}
+
 Result<nlohmann::json> KmsService::Call(std::string_view operation, const nlohmann::json& body,
                                         const CallContext& context) {
   const auto& handlers = Handlers();

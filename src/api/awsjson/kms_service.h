@@ -32,6 +32,7 @@ class KmsService final : public JsonService {
   // once EnableRewrap() ran, Coffer's own RewrapStoredValues.
   // Field errors are kInvalidArgument with kValidation (ValidationException)
   // or kMalformedInput (SerializationException); others come from the domain.
+  bool HasOperation(std::string_view operation) const override;
   Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
                               const CallContext& context) override;
 

@@ -639,6 +639,10 @@ std::function<Status(std::string_view)> MayRead(domain::secrets::SecretStore& st
 
 }  // namespace
 
+bool SecretsManagerService::HasOperation(std::string_view operation) const {
+  return Handlers().contains(operation);
+}
+
 Result<nlohmann::json> SecretsManagerService::Call(std::string_view operation,
                                                    const nlohmann::json& body,
                                                    const CallContext& context) {

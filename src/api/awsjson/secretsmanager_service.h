@@ -35,6 +35,7 @@ class SecretsManagerService final : public JsonService {
   // (ValidationException), kMalformedInput (SerializationException) or
   // kSecretInvalidParameter (InvalidParameterException); others come from the
   // store. No error message carries a secret value.
+  bool HasOperation(std::string_view operation) const override;
   Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
                               const CallContext& context) override;
 

@@ -427,6 +427,10 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
 
 SsmService::SsmService(domain::parameters::ParameterStore& store) : store_(store) {}
 
+bool SsmService::HasOperation(std::string_view operation) const {
+  return Handlers().contains(operation);
+}
+
 Result<nlohmann::json> SsmService::Call(std::string_view operation, const nlohmann::json& body,
                                         const CallContext& context) {
   const auto& handlers = Handlers();

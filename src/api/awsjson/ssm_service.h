@@ -24,6 +24,7 @@ class SsmService final : public JsonService {
   // RemoveTagsFromResource, ListTagsForResource. Field errors are
   // kInvalidArgument with kValidation (ValidationException) or kMalformedInput
   // (SerializationException); others come from the store.
+  bool HasOperation(std::string_view operation) const override;
   Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
                               const CallContext& context) override;
 

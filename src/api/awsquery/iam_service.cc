@@ -966,6 +966,10 @@ std::string ResourceFor(const Req& c, std::string_view action) {
 IamService::IamService(domain::iam::IdentityStore& identities, std::string account_id)
     : identities_(identities), account_id_(std::move(account_id)) {}
 
+bool IamService::HasAction(std::string_view action) const {
+  return Handlers().contains(action);
+}
+
 Result<std::string> IamService::Call(std::string_view action, const QueryParams& params,
                                      const QueryContext& context) {
   const auto& handlers = Handlers();

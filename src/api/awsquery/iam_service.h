@@ -34,6 +34,7 @@ class IamService final : public QueryService {
     return "https://iam.amazonaws.com/doc/2010-05-08/";
   }
   bool IsUnsigned(std::string_view) const override { return false; }
+  bool HasAction(std::string_view action) const override;
   // Errors: kInvalidArgument (kUnknownOperation) for an unknown action;
   // kInvalidArgument (kValidation) for a field failing its constraint;
   // kInvalidArgument (kMalformedPolicy) for a bad policy document; the

@@ -62,6 +62,17 @@ bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// The caller's action as error messages quote it: at most this many bytes.
+constexpr size_t kMaxQuotedAction = 128;
+
+Error InvalidAction(std::string_view action) {
+  std::string message = "The action ";
+  message.append(action.substr(0, kMaxQuotedAction));
+  if (action.size() > kMaxQuotedAction) message += "...";
+  message += " is not valid for this web service.";
+  return Error{ErrorCode::kInvalidArgument, Reason::kUnknownOperation, std::move(message)};
+}
+
 }  // namespace
 
 Result<QueryParams> QueryParams::Parse(std::string_view body) {
@@ -210,7 +221,10 @@ void AuditNote::Record(std::string_view resource_arn, std::string_view kind, std
 HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
   auto started = std::chrono::steady_clock::now();
   QueryService* service = nullptr;
-  std::string action = "unknown";
+  // The operation as metrics and the audit record name it: one of the
+  // service's actions (a closed set), else "unknown". The Action member is the
+  // caller's, and each new label value would be a series kept forever.
+  std::string_view action = "unknown";
   std::string principal_arn;
   AuditNote note;
   auto finish = [&](HttpResponse response) {
@@ -221,7 +235,7 @@ HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
       record.principal_arn = principal_arn;
       record.source_ip = request.remote_ip;
       record.api = std::string(service ? service->signing_name() : "query");
-      record.operation = action;
+      record.operation = std::string(action);
       record.resource = note.resource;
       record.decision = note.decision;
       record.decided_by = note.decided_by;
@@ -242,8 +256,8 @@ HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
       }
     }
     std::string labels = "api=\"" + std::string(service ? service->signing_name() : "query") +
-                         "\",op=\"" + action + "\",code=\"" + std::to_string(response.status) +
-                         "\"";
+                         "\",op=\"" + std::string(action) + "\",code=\"" +
+                         std::to_string(response.status) + "\"";
     metrics_.Increment("coffer_requests_total", labels);
     metrics_.Observe(
         "coffer_request_duration_seconds",
@@ -260,11 +274,6 @@ HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
         nullptr, Error{ErrorCode::kInvalidArgument, Reason::kUnknownOperation, "Could not find operation"},
         request.request_id));
   }
-  action = *act;
-  for (char& c : action) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';  // safe metric label
-  }
-
   std::string_view authorization = request.Header("Authorization");
   std::optional<auth::Authenticated> caller;
   if (!authorization.empty()) {
@@ -280,11 +289,10 @@ HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
     }
   }
   if (service == nullptr) {
-    return finish(QueryErrorResponse(
-        nullptr, Error{ErrorCode::kInvalidArgument, Reason::kUnknownOperation,
-                       "The action " + *act + " is not valid for this web service."},
-        request.request_id));
+    return finish(QueryErrorResponse(nullptr, InvalidAction(*act), request.request_id));
   }
+  bool is_known = service->HasAction(*act);
+  if (is_known) action = *act;
   if (!service->IsUnsigned(*act) || !authorization.empty()) {
     auth::SignedRequest signed_request;
     signed_request.method = request.method;
@@ -306,6 +314,9 @@ HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
                                      Error{ErrorCode::kUnavailable, Reason::kNone,
                                            "The request cannot be audited; it was refused."},
                                      request.request_id));
+  }
+  if (!is_known) {  // never handed to the service, whose messages may quote it whole
+    return finish(QueryErrorResponse(service, InvalidAction(*act), request.request_id));
   }
   QueryContext context{caller ? &*caller : nullptr, request.request_id, request.remote_ip,
                        request.secure, &note};

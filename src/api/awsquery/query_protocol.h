@@ -86,6 +86,9 @@ class QueryService {
   virtual std::string_view xml_namespace() const = 0;
   // Actions that are served without a signature.
   virtual bool IsUnsigned(std::string_view action) const = 0;
+  // Whether `action` is one of the service's own (a closed set): only these
+  // name metric series and audit records; any other is counted as "unknown".
+  virtual bool HasAction(std::string_view action) const = 0;
   // Runs `action`, returning the inner XML of <ActionResult> ("" for none).
   // kInvalidArgument with Reason::kUnknownOperation for an unknown action.
   virtual Result<std::string> Call(std::string_view action, const QueryParams& params,

@@ -48,6 +48,10 @@ class StsService final : public QueryService {
   bool IsUnsigned(std::string_view action) const override {
     return action == "AssumeRoleWithWebIdentity";
   }
+  bool HasAction(std::string_view action) const override {
+    return action == "GetCallerIdentity" || action == "AssumeRole" ||
+           action == "AssumeRoleWithWebIdentity";
+  }
   // Errors: kInvalidArgument (kUnknownOperation) for an unknown action;
   // kInvalidArgument (kValidation) for bad members and durations;
   // kPermissionDenied (kAccessDenied) when the role may not be assumed (also

@@ -376,6 +376,41 @@ TEST_F(JsonProtocolTest, RequestsAreCountedInMetrics) {
             1);
 }
 
+// Metric labels and the audit record's api and operation come only from closed
+// sets: distinct unknown targets, signed or not, before or after the body is
+// parsed, add no series and are audited as "unknown".
+TEST_F(JsonProtocolTest, UnknownTargetsMintNoSeriesAndAreAuditedAsUnknown) {
+  coffer::testing::RecordingAuditSink sink;
+  protocol_->EnableAudit(sink);
+  CallOptions unsigned_call;
+  unsigned_call.sign = false;
+  CallOptions other_prefix;
+  CallOptions wrong_service;
+  wrong_service.service = "kms";
+  for (int i = 0; i < 20; ++i) {
+    std::string junk = "Junk" + std::to_string(i) + std::string(40, 'x');  // an identifier
+    ExpectError(Raw(junk, "{}"), 400, "UnknownOperationException");
+    ExpectError(Raw(junk, "not json"), 400, "SerializationException");
+    ExpectError(Raw(junk, "{}", wrong_service), 400, "InvalidSignatureException");
+    ExpectError(Raw(junk, "{}", unsigned_call), 403, "MissingAuthenticationTokenException");
+    other_prefix.target_prefix = "Amazon" + junk;
+    ExpectError(Raw("GetParameter", "{}", other_prefix), 400, "UnknownOperationException");
+  }
+  std::string rendered = metrics_.Render();
+  EXPECT_EQ(rendered.find("Junk"), std::string::npos);
+  EXPECT_EQ(metrics_.Value("coffer_requests_total",
+                           "api=\"ssm\",op=\"unknown\",code=\"UnknownOperationException\""),
+            20);
+  EXPECT_EQ(metrics_.Value("coffer_requests_total",
+                           "api=\"ssm\",op=\"unknown\",code=\"SerializationException\""),
+            20);
+  ASSERT_EQ(sink.records.size(), 100u);
+  for (const auto& record : sink.records) {
+    EXPECT_EQ(record.operation, "unknown");
+    EXPECT_TRUE(record.api == "ssm" || record.api == "unknown") << record.api;
+  }
+}
+
 // GetParameters, GetParametersByPath (paged), history, describe: chamber's needs.
 TEST_F(JsonProtocolTest, ListingOperationsReturnChamberCompatibleShapes) {
   for (int i = 0; i < 12; ++i) {
