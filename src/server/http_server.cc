@@ -46,6 +46,11 @@ constexpr std::chrono::milliseconds kMaxLinger{2000};
 
 std::string_view Sv(beast::string_view s) { return std::string_view(s.data(), s.size()); }
 
+// A caller-controlled value for the access log, cut to a bound: the log must
+// not grow by what an unauthenticated client chooses to send.
+constexpr size_t kMaxLogField = 128;
+std::string_view LogField(std::string_view value) { return value.substr(0, kMaxLogField); }
+
 std::string ErrorBody(std::string_view type, std::string_view message) {
   std::string body = R"({"__type":")";
   util::AppendJsonEscaped(body, type);
@@ -235,8 +240,8 @@ class Session : public std::enable_shared_from_this<Session> {
     method_.clear();
     op_.clear();
     if (parser_ && parser_->is_header_done()) {
-      method_.assign(Sv(parser_->get().method_string()));
-      op_.assign(Sv(parser_->get()["X-Amz-Target"]));
+      method_.assign(LogField(Sv(parser_->get().method_string())));
+      op_.assign(LogField(Sv(parser_->get()["X-Amz-Target"])));
     }
     Write(/*linger=*/true);
   }
@@ -257,8 +262,8 @@ class Session : public std::enable_shared_from_this<Session> {
     request.remote_ip = remote_ip_;
     request.request_id = server_.ids.NewUuid();
     request_id_ = request.request_id;
-    method_ = request.method;
-    op_.assign(Sv(msg["X-Amz-Target"]));
+    method_.assign(LogField(request.method));
+    op_.assign(LogField(Sv(msg["X-Amz-Target"])));
 
     api::HttpResponse response;
     try {
