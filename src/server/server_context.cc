@@ -366,12 +366,13 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
         },
         *context->clock);
   }
-  context->json->AddService(std::make_unique<api::awsjson::SsmService>(*context->parameters));
+  context->json->AddService(
+      std::make_unique<api::awsjson::SsmService>(*context->parameters, *context->keys));
   context->secrets = std::make_unique<domain::secrets::SecretStore>(
       *context->backend, *context->keyring, *context->keys, *context->clock, *context->ids,
       options.region, options.account_id);
   context->json->AddService(
-      std::make_unique<api::awsjson::SecretsManagerService>(*context->secrets));
+      std::make_unique<api::awsjson::SecretsManagerService>(*context->secrets, *context->keys));
   {
     auto kms = std::make_unique<api::awsjson::KmsService>(*context->keys, *context->keyring);
     // `coffer kms rewrap` calls it (RewrapStoredValues).

@@ -97,6 +97,7 @@ enum class Reason {
   kKmsInvalidArn,
   kKmsUnsupportedOperation,  // asymmetric/HMAC keys, changes to AWS-managed keys
   kKmsInvalidKeyUsage,       // an encryption algorithm the key does not support
+  kKmsTagError,              // a tag (key or value) KMS refuses (TagException)
 };
 
 }  // namespace coffer::util

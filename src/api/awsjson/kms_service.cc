@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "api/awsjson/fields.h"
+#include "api/awsjson/kms_authorization.h"
 #include "util/encoding.h"
 #include "util/time.h"
 
@@ -164,6 +165,36 @@ void AddPaging(json& out, const std::string& next_marker) {
   if (!next_marker.empty()) out["NextMarker"] = next_marker;
 }
 
+// A Tags member: a list of {TagKey, TagValue} (at most 50; required and
+// non-empty for TagResource).
+Result<std::vector<domain::Tag>> TagsField(const Fields& f, bool required) {
+  std::vector<domain::Tag> out;
+  COFFER_ASSIGN_OR_RETURN(auto tags, f.OptObjectList("Tags", 0, 50));
+  if (!tags) {
+    if (required) return ValidationError("null", f.PathOf("Tags"), "Member must not be null");
+    return out;
+  }
+  for (size_t i = 0; i < tags->size(); ++i) {
+    Fields tf(*(*tags)[i], f.PathOf("Tags") + "." + std::to_string(i + 1) + ".member");
+    domain::Tag tag;
+    COFFER_ASSIGN_OR_RETURN(tag.key, tf.String("TagKey", 1, 128));
+    COFFER_ASSIGN_OR_RETURN(tag.value, tf.String("TagValue", 0, 256));
+    out.push_back(std::move(tag));
+  }
+  return out;
+}
+
+// aws:RequestTag/<k> and aws:TagKeys for the calls that set tags.
+std::map<std::string, std::vector<std::string>> RequestTagKeys(
+    const std::vector<domain::Tag>& tags) {
+  std::map<std::string, std::vector<std::string>> keys;
+  for (const domain::Tag& tag : tags) {
+    keys["aws:TagKeys"].push_back(tag.key);
+    keys["aws:RequestTag/" + tag.key].push_back(tag.value);
+  }
+  return keys;
+}
+
 struct Deps {
   kms::KeyDirectory& keys;
   kms::KmsCrypto& crypto;
@@ -188,43 +219,34 @@ std::string GuessArn(Deps& d, std::string_view input) {
   return ArnPrefix(d) + "key/" + std::string(input);
 }
 
-using ConditionKeys = std::map<std::string, std::vector<std::string>>;
-
-// The condition keys an encryption context gives a request, as AWS KMS does:
-// kms:EncryptionContext:<key> = value for each pair, and
-// kms:EncryptionContextKeys = every key.
-ConditionKeys ContextKeys(const kms::EncryptionContext& context) {
-  ConditionKeys out;
-  auto& names = out["kms:EncryptionContextKeys"];
-  for (const auto& [k, v] : context) {
-    out["kms:EncryptionContext:" + k] = {v};
-    names.push_back(k);
-  }
-  return out;
-}
-
-// Checks `action` on the key `key_id` resolves to (or on the ARN it names when
-// it does not resolve, so that an unauthorized caller learns nothing). The
-// domain call that follows reports a resolution error.
-// `context_keys`: the request's kms:EncryptionContext:* keys (ContextKeys()).
+// Checks `action` on the key `key_id` resolves to, through AuthorizeKeyUse
+// (the key's tags as aws:ResourceTag/*, `context` as kms:EncryptionContext*),
+// or on the ARN it names when it does not resolve, so that an unauthorized
+// caller learns nothing. The domain call that follows reports a resolution
+// error.
 Status AuthorizeKey(Deps& d, std::string_view action, std::string_view key_id,
-                    const ConditionKeys& context_keys = {}) {
+                    const kms::EncryptionContext& context = {}) {
   if (d.ctx.authz == nullptr) return Ok();
   auto meta = d.keys.DescribeKey(key_id);
-  return Authorize(d.ctx, action, meta.has_value() ? meta->arn : GuessArn(d, key_id),
-                   context_keys);
+  if (meta.has_value()) return AuthorizeKeyUse(d.ctx, *meta, action, KmsVia::kDirect, context);
+  return Authorize(d.ctx, action, GuessArn(d, key_id));
 }
 
-// Checks `action` on the key a ciphertext blob names ("*" if it names none).
+// Checks `action` on the key a ciphertext blob names ("*" if it names none or
+// a key that does not exist; the decryption that follows then fails).
 Status AuthorizeBlob(Deps& d, std::string_view action, std::string_view blob,
-                     const ConditionKeys& context_keys = {}) {
+                     const kms::EncryptionContext& context = {}) {
   if (d.ctx.authz == nullptr) return Ok();
   std::string resource = "*";
   if (blob.starts_with(kms::kCiphertextMagic)) {
     auto ref = keyring::Keyring::Inspect(blob.substr(kms::kCiphertextMagic.size()));
-    if (ref.has_value()) resource = ArnPrefix(d) + "key/" + ref->key_id;
+    if (ref.has_value()) {
+      auto meta = d.keys.Get(ref->key_id);
+      if (meta.has_value()) return AuthorizeKeyUse(d.ctx, *meta, action, KmsVia::kDirect, context);
+      resource = ArnPrefix(d) + "key/" + ref->key_id;
+    }
   }
-  return Authorize(d.ctx, action, resource, context_keys);
+  return Authorize(d.ctx, action, resource);
 }
 
 using Handler = std::function<Result<json>(Deps&, const Fields&, const json&)>;
@@ -278,22 +300,8 @@ Result<json> CreateKey(Deps& d, const Fields& f, const json&) {
     return Fail(ErrorCode::kInvalidArgument, "Custom key stores are not supported.",
                 Reason::kKmsUnsupportedOperation);
   }
-  COFFER_ASSIGN_OR_RETURN(auto tags, f.OptObjectList("Tags", 0, 50));
-  if (tags) {
-    for (size_t i = 0; i < tags->size(); ++i) {
-      Fields tf(*(*tags)[i], f.PathOf("Tags") + "." + std::to_string(i + 1) + ".member");
-      domain::Tag tag;
-      COFFER_ASSIGN_OR_RETURN(tag.key, tf.String("TagKey", 1, 128));
-      COFFER_ASSIGN_OR_RETURN(tag.value, tf.String("TagValue", 0, 256));
-      req.tags.push_back(std::move(tag));
-    }
-  }
-  std::map<std::string, std::vector<std::string>> request_tags;
-  for (const domain::Tag& tag : req.tags) {
-    request_tags["aws:TagKeys"].push_back(tag.key);
-    request_tags["aws:RequestTag/" + tag.key].push_back(tag.value);
-  }
-  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:CreateKey", "*", request_tags));
+  COFFER_ASSIGN_OR_RETURN(req.tags, TagsField(f, false));
+  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:CreateKey", "*", RequestTagKeys(req.tags)));
   COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.CreateKey(req));
   json out = json::object();
   out["KeyMetadata"] = RenderKey(meta, d.keys.account_id());
@@ -456,13 +464,64 @@ Result<json> ListAliases(Deps& d, const Fields& f, const json&) {
   return out;
 }
 
+// Tag operations name the key by key id or key ARN only (the domain refuses
+// aliases). The check is made on the key with its current tags
+// (aws:ResourceTag/*) and the request's aws:RequestTag/* and aws:TagKeys.
+Status AuthorizeTagging(Deps& d, std::string_view action, std::string_view key_id,
+                        const std::map<std::string, std::vector<std::string>>& request_keys) {
+  if (d.ctx.authz == nullptr) return Ok();
+  auto meta = d.keys.DescribeKey(key_id);
+  if (!meta.has_value()) return Authorize(d.ctx, action, GuessArn(d, key_id), request_keys);
+  std::map<std::string, std::vector<std::string>> keys = request_keys;
+  for (const domain::Tag& t : meta->tags) keys["aws:ResourceTag/" + t.key].push_back(t.value);
+  return Authorize(d.ctx, action, meta->arn, keys);
+}
+
+Result<json> TagResource(Deps& d, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
+  COFFER_RETURN_IF_ERROR(AuthorizeTagging(d, "kms:TagResource", key_id, RequestTagKeys(tags)));
+  COFFER_RETURN_IF_ERROR(d.keys.TagResource(key_id, tags));
+  return json::object();
+}
+
+Result<json> UntagResource(Deps& d, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  COFFER_ASSIGN_OR_RETURN(std::vector<std::string> tag_keys,
+                          f.StringList("TagKeys", 0, 50, 1, 128));
+  std::map<std::string, std::vector<std::string>> request_keys;
+  for (const std::string& k : tag_keys) request_keys["aws:TagKeys"].push_back(k);
+  COFFER_RETURN_IF_ERROR(AuthorizeTagging(d, "kms:UntagResource", key_id, request_keys));
+  COFFER_RETURN_IF_ERROR(d.keys.UntagResource(key_id, tag_keys));
+  return json::object();
+}
+
+Result<json> ListResourceTags(Deps& d, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> limit,
+                          f.OptInt("Limit", 1, kms::kMaxTagListLimit));
+  COFFER_ASSIGN_OR_RETURN(std::string marker, MarkerField(f));
+  COFFER_RETURN_IF_ERROR(AuthorizeTagging(d, "kms:ListResourceTags", key_id, {}));
+  COFFER_ASSIGN_OR_RETURN(
+      kms::TagPage page,
+      d.keys.ListResourceTags(key_id, static_cast<int>(limit.value_or(kms::kDefaultTagListLimit)),
+                              marker));
+  json out = json::object();
+  out["Tags"] = json::array();
+  for (const domain::Tag& t : page.tags) {
+    out["Tags"].push_back({{"TagKey", t.key}, {"TagValue", t.value}});
+  }
+  AddPaging(out, page.next_marker);
+  return out;
+}
+
 Result<json> Encrypt(Deps& d, const Fields& f, const json& body) {
   COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
   COFFER_ASSIGN_OR_RETURN(SecretBytes plaintext, PlaintextField(f));
   COFFER_ASSIGN_OR_RETURN(kms::EncryptionContext context, ContextField(body, "EncryptionContext"));
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
   COFFER_RETURN_IF_ERROR(AlgorithmField(f, "EncryptionAlgorithm"));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:Encrypt", key_id, ContextKeys(context)));
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:Encrypt", key_id, context));
   COFFER_ASSIGN_OR_RETURN(kms::EncryptResult r, d.crypto.Encrypt(key_id, plaintext, context));
   json out = json::object();
   out["CiphertextBlob"] = util::Base64Encode(r.ciphertext_blob);
@@ -479,7 +538,7 @@ Result<json> Decrypt(Deps& d, const Fields& f, const json& body) {
   COFFER_RETURN_IF_ERROR(AlgorithmField(f, "EncryptionAlgorithm"));
   std::optional<std::string_view> expected;
   if (key_id) expected = *key_id;
-  COFFER_RETURN_IF_ERROR(AuthorizeBlob(d, "kms:Decrypt", blob, ContextKeys(context)));
+  COFFER_RETURN_IF_ERROR(AuthorizeBlob(d, "kms:Decrypt", blob, context));
   COFFER_ASSIGN_OR_RETURN(kms::DecryptResult r, d.crypto.Decrypt(blob, context, expected));
   json out = json::object();
   out["KeyId"] = r.key_arn;
@@ -501,10 +560,8 @@ Result<json> ReEncrypt(Deps& d, const Fields& f, const json& body) {
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
   std::optional<std::string_view> expected;
   if (source_key) expected = *source_key;
-  COFFER_RETURN_IF_ERROR(
-      AuthorizeBlob(d, "kms:ReEncryptFrom", blob, ContextKeys(source_context)));
-  COFFER_RETURN_IF_ERROR(
-      AuthorizeKey(d, "kms:ReEncryptTo", destination, ContextKeys(destination_context)));
+  COFFER_RETURN_IF_ERROR(AuthorizeBlob(d, "kms:ReEncryptFrom", blob, source_context));
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:ReEncryptTo", destination, destination_context));
   COFFER_ASSIGN_OR_RETURN(
       kms::ReEncryptResult r,
       d.crypto.ReEncrypt(blob, source_context, expected, destination, destination_context));
@@ -538,7 +595,7 @@ Result<kms::DataKey> MakeDataKey(Deps& d, const Fields& f, const json& body,
   COFFER_ASSIGN_OR_RETURN(kms::EncryptionContext context, ContextField(body, "EncryptionContext"));
   COFFER_ASSIGN_OR_RETURN(size_t size, DataKeySize(f));
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, action, key_id, ContextKeys(context)));
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, action, key_id, context));
   return d.crypto.GenerateDataKey(key_id, size, context);
 }
 
@@ -632,6 +689,9 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"UpdateAlias", UpdateAlias},
       {"DeleteAlias", DeleteAlias},
       {"ListAliases", ListAliases},
+      {"TagResource", TagResource},
+      {"UntagResource", UntagResource},
+      {"ListResourceTags", ListResourceTags},
       {"Encrypt", Encrypt},
       {"Decrypt", Decrypt},
       {"ReEncrypt", ReEncrypt},

@@ -27,9 +27,14 @@ class KmsService final : public JsonService {
   // Operations: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
   // EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus,
   // RotateKeyOnDemand, ScheduleKeyDeletion, CancelKeyDeletion, CreateAlias,
-  // UpdateAlias, DeleteAlias, ListAliases, Encrypt, Decrypt, ReEncrypt,
-  // GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom; and,
-  // once EnableRewrap() ran, Coffer's own RewrapStoredValues.
+  // UpdateAlias, DeleteAlias, ListAliases, TagResource, UntagResource,
+  // ListResourceTags, Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+  // GenerateDataKeyWithoutPlaintext, GenerateRandom; and, once EnableRewrap()
+  // ran, Coffer's own RewrapStoredValues. Every check on a key goes through
+  // AuthorizeKeyUse (kms_authorization.h): the key's tags are its
+  // aws:ResourceTag/* condition keys; tag operations also carry
+  // aws:RequestTag/* and aws:TagKeys. Tag errors: TagException (kKmsTagError),
+  // LimitExceededException (kTooManyTags, over 50 tags).
   // Field errors are kInvalidArgument with kValidation (ValidationException)
   // or kMalformedInput (SerializationException); others come from the domain.
   bool HasOperation(std::string_view operation) const override;

@@ -5,6 +5,7 @@
 
 #include "api/awsjson/errors.h"
 #include "api/awsjson/fields.h"
+#include "api/awsjson/kms_authorization.h"
 #include "auth/policy.h"
 #include "domain/secrets/password.h"
 #include "util/encoding.h"
@@ -14,6 +15,7 @@ namespace coffer::api::awsjson {
 namespace {
 
 namespace sm = domain::secrets;
+namespace kms = domain::kms;
 using nlohmann::json;
 
 double Epoch(util::SystemTime t) { return util::ToEpochSeconds(t); }
@@ -155,9 +157,87 @@ Result<std::vector<sm::SecretFilter>> FiltersField(const Fields& f) {
   return out;
 }
 
-using Handler = std::function<Result<json>(sm::SecretStore&, const Fields&, const json&)>;
+// The ARN a secret named `name` has or would have, without its random suffix
+// (what a policy's Resource for a secret that does not exist yet is matched to).
+std::string SecretArnFor(const CallContext& ctx, std::string_view name) {
+  return "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
+         ctx.caller.principal.account_id + ":secret:" + std::string(name);
+}
 
-Result<json> CreateSecret(sm::SecretStore& store, const Fields& f, const json& body) {
+// KMS permissions behind secret values, as on AWS: reading a value needs
+// kms:Decrypt on the key that sealed it, writing one kms:GenerateDataKey on the
+// secret's key (CreateSecret also kms:Decrypt), changing the key
+// kms:GenerateDataKey, kms:Encrypt and kms:Decrypt on the new key and
+// kms:Decrypt on the old one (the labelled versions are re-sealed) -- each on
+// a customer managed key only, with kms:ViaService
+// secretsmanager.<region>.amazonaws.com and the encryption context Secrets
+// Manager uses, {"SecretARN": <arn>, "SecretVersionId": <version id>}
+// (AuthorizeKeyUse). For writes the key is the one the secret names when the
+// call is checked; the version id is the ClientRequestToken (left out of the
+// context when the request has none), and CreateSecret's SecretARN is the ARN
+// without its random suffix (the secret does not exist yet).
+struct KmsUse {
+  const CallContext& ctx;
+  kms::KeyDirectory& keys;
+};
+
+kms::EncryptionContext SecretContext(std::string_view arn, std::string_view version_id) {
+  kms::EncryptionContext context{{"SecretARN", std::string(arn)}};
+  if (!version_id.empty()) context["SecretVersionId"] = std::string(version_id);
+  return context;
+}
+
+// The check made before each stored value is decrypted.
+sm::DecryptCheck DecryptCheckFor(const KmsUse& use) {
+  if (use.ctx.authz == nullptr) return {};
+  return [&ctx = use.ctx](const kms::KeyMetadata& key, std::string_view arn,
+                          std::string_view version_id) {
+    return AuthorizeKeyUse(ctx, key, "kms:Decrypt", KmsVia::kSecretsManager,
+                           SecretContext(arn, version_id));
+  };
+}
+
+// `actions` on the key named `key_name` ("" = the default key) for a value of
+// secret `arn`.
+Status AuthorizeSeal(const KmsUse& use, std::string_view key_name, std::string_view arn,
+                     std::string_view version_id, std::initializer_list<std::string_view> actions) {
+  if (use.ctx.authz == nullptr) return Ok();
+  std::string_view name = key_name.empty() ? sm::kDefaultKeyId : key_name;
+  for (std::string_view action : actions) {
+    COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(use.ctx, use.keys, name, action, KmsVia::kSecretsManager,
+                                           SecretContext(arn, version_id)));
+  }
+  return Ok();
+}
+
+// Whether two key names ("" = default) resolve to the same key (names that do
+// not resolve compare as given).
+bool SameKey(kms::KeyDirectory& keys, std::string_view a, std::string_view b) {
+  auto resolve = [&](std::string_view name) -> std::string {
+    std::string_view n = name.empty() ? sm::kDefaultKeyId : name;
+    auto key = keys.Resolve(n, /*require_enabled=*/false);
+    return key ? key->key_id : std::string(n);
+  };
+  return resolve(a) == resolve(b);
+}
+
+// The key an existing secret names ("" = default) and its ARN; nullopt when it
+// does not resolve (the store reports that).
+struct SecretKey {
+  std::string arn;
+  std::string key_name;
+};
+std::optional<SecretKey> KeyOfSecret(sm::SecretStore& store, std::string_view secret_id) {
+  auto d = store.DescribeSecret(secret_id);
+  if (!d) return std::nullopt;
+  return SecretKey{d->arn, d->kms_key_id.value_or("")};
+}
+
+using Handler =
+    std::function<Result<json>(sm::SecretStore&, const Fields&, const json&, const KmsUse&)>;
+
+Result<json> CreateSecret(sm::SecretStore& store, const Fields& f, const json& body,
+                          const KmsUse& use) {
   sm::CreateSecretRequest req;
   COFFER_ASSIGN_OR_RETURN(req.name, f.String("Name", 1, sm::kMaxNameLength));
   COFFER_ASSIGN_OR_RETURN(req.client_request_token, f.OptString("ClientRequestToken", 32, 64));
@@ -169,29 +249,37 @@ Result<json> CreateSecret(sm::SecretStore& store, const Fields& f, const json& b
   if (replicas && !replicas->empty()) {
     return InvalidParameter("Replication to other regions is not supported.");
   }
+  if (req.value) {
+    COFFER_RETURN_IF_ERROR(AuthorizeSeal(
+        use, req.kms_key_id.value_or(""), SecretArnFor(use.ctx, req.name),
+        req.client_request_token.value_or(""), {"kms:GenerateDataKey", "kms:Decrypt"}));
+  }
   COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.CreateSecret(req));
   json out = RenderRef(ref, false);
   return out;
 }
 
-Result<json> GetSecretValue(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> GetSecretValue(sm::SecretStore& store, const Fields& f, const json&,
+                            const KmsUse& use) {
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> version, f.OptString("VersionId", 32, 64));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> stage, f.OptString("VersionStage", 1, 256));
   COFFER_ASSIGN_OR_RETURN(
       sm::VersionedSecret s,
       store.GetSecretValue(id, version ? std::optional<std::string_view>(*version) : std::nullopt,
-                           stage ? std::optional<std::string_view>(*stage) : std::nullopt));
+                           stage ? std::optional<std::string_view>(*stage) : std::nullopt,
+                           DecryptCheckFor(use)));
   return RenderVersioned(s);
 }
 
 // `may_read`: see BatchGetRequest (the caller's GetSecretValue permission on
 // each secret the filters find).
-Result<json> BatchGetSecretValueChecked(
-    sm::SecretStore& store, const Fields& f,
-    std::function<Status(std::string_view arn)> may_read) {
+Result<json> BatchGetSecretValueChecked(sm::SecretStore& store, const Fields& f,
+                                        std::function<Status(std::string_view arn)> may_read,
+                                        const KmsUse& use) {
   sm::BatchGetRequest req;
   req.may_read = std::move(may_read);
+  req.may_decrypt = DecryptCheckFor(use);
   COFFER_ASSIGN_OR_RETURN(auto ids, f.OptStringList("SecretIdList", 1, 20, 1, 2048));
   if (ids) req.secret_ids = std::move(*ids);
   COFFER_ASSIGN_OR_RETURN(req.filters, FiltersField(f));
@@ -216,11 +304,13 @@ Result<json> BatchGetSecretValueChecked(
   return out;
 }
 
-Result<json> BatchGetSecretValue(sm::SecretStore& store, const Fields& f, const json&) {
-  return BatchGetSecretValueChecked(store, f, {});
+Result<json> BatchGetSecretValue(sm::SecretStore& store, const Fields& f, const json&,
+                                 const KmsUse& use) {
+  return BatchGetSecretValueChecked(store, f, {}, use);
 }
 
-Result<json> PutSecretValue(sm::SecretStore& store, const Fields& f, const json& body) {
+Result<json> PutSecretValue(sm::SecretStore& store, const Fields& f, const json& body,
+                            const KmsUse& use) {
   sm::PutSecretValueRequest req;
   COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(req.client_request_token, f.OptString("ClientRequestToken", 32, 64));
@@ -230,28 +320,53 @@ Result<json> PutSecretValue(sm::SecretStore& store, const Fields& f, const json&
   }
   req.value = std::move(*value);
   COFFER_ASSIGN_OR_RETURN(req.version_stages, f.OptStringList("VersionStages", 1, 20, 1, 256));
+  if (auto key = KeyOfSecret(store, req.secret_id)) {
+    COFFER_RETURN_IF_ERROR(AuthorizeSeal(use, key->key_name, key->arn,
+                                         req.client_request_token.value_or(""),
+                                         {"kms:GenerateDataKey"}));
+  }
   COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.PutSecretValue(req));
   return RenderRef(ref, true);
 }
 
-Result<json> UpdateSecret(sm::SecretStore& store, const Fields& f, const json& body) {
+Result<json> UpdateSecret(sm::SecretStore& store, const Fields& f, const json& body,
+                          const KmsUse& use) {
   sm::UpdateSecretRequest req;
   COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(req.client_request_token, f.OptString("ClientRequestToken", 32, 64));
   COFFER_ASSIGN_OR_RETURN(req.description, f.OptString("Description", 0, 2048));
   COFFER_ASSIGN_OR_RETURN(req.kms_key_id, f.OptString("KmsKeyId", 0, 2048));
   COFFER_ASSIGN_OR_RETURN(req.value, ValueField(f, body));
+  if (auto key = KeyOfSecret(store, req.secret_id); key && use.ctx.authz != nullptr) {
+    std::string version = req.client_request_token.value_or("");
+    std::string effective = key->key_name;
+    if (req.kms_key_id) {
+      std::string wanted = *req.kms_key_id == sm::kDefaultKeyId ? "" : *req.kms_key_id;
+      if (!SameKey(use.keys, wanted, key->key_name)) {
+        // The labelled versions are re-sealed: read under the old key, sealed
+        // under the new one.
+        COFFER_RETURN_IF_ERROR(AuthorizeSeal(use, key->key_name, key->arn, "", {"kms:Decrypt"}));
+        COFFER_RETURN_IF_ERROR(AuthorizeSeal(
+            use, wanted, key->arn, "", {"kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"}));
+      }
+      effective = wanted;
+    }
+    if (req.value) {
+      COFFER_RETURN_IF_ERROR(
+          AuthorizeSeal(use, effective, key->arn, version, {"kms:GenerateDataKey"}));
+    }
+  }
   COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.UpdateSecret(req));
   return RenderRef(ref, false);
 }
 
-Result<json> DescribeSecret(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> DescribeSecret(sm::SecretStore& store, const Fields& f, const json&, const KmsUse&) {
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(sm::SecretDescription d, store.DescribeSecret(id));
   return RenderDescription(d, "VersionIdsToStages");
 }
 
-Result<json> ListSecrets(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> ListSecrets(sm::SecretStore& store, const Fields& f, const json&, const KmsUse&) {
   sm::ListSecretsQuery q;
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> planned, f.OptBool("IncludePlannedDeletion"));
   q.include_planned_deletion = planned.value_or(false);
@@ -276,7 +391,8 @@ Result<json> ListSecrets(sm::SecretStore& store, const Fields& f, const json&) {
   return out;
 }
 
-Result<json> ListSecretVersionIds(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> ListSecretVersionIds(sm::SecretStore& store, const Fields& f, const json&,
+                                  const KmsUse&) {
   sm::VersionQuery q;
   COFFER_ASSIGN_OR_RETURN(q.secret_id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> max, f.OptInt("MaxResults", 1, 100));
@@ -303,7 +419,7 @@ Result<json> ListSecretVersionIds(sm::SecretStore& store, const Fields& f, const
   return out;
 }
 
-Result<json> DeleteSecret(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> DeleteSecret(sm::SecretStore& store, const Fields& f, const json&, const KmsUse&) {
   sm::DeleteSecretRequest req;
   COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(req.recovery_window_days,
@@ -319,13 +435,14 @@ Result<json> DeleteSecret(sm::SecretStore& store, const Fields& f, const json&) 
   return out;
 }
 
-Result<json> RestoreSecret(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> RestoreSecret(sm::SecretStore& store, const Fields& f, const json&, const KmsUse&) {
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.RestoreSecret(id));
   return RenderRef(ref, false);
 }
 
-Result<json> UpdateSecretVersionStage(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> UpdateSecretVersionStage(sm::SecretStore& store, const Fields& f, const json&,
+                                      const KmsUse&) {
   sm::UpdateStageRequest req;
   COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(req.version_stage, f.String("VersionStage", 1, 256));
@@ -335,7 +452,8 @@ Result<json> UpdateSecretVersionStage(sm::SecretStore& store, const Fields& f, c
   return RenderRef(ref, false);
 }
 
-Result<json> RotateSecret(sm::SecretStore& store, const Fields& f, const json& body) {
+Result<json> RotateSecret(sm::SecretStore& store, const Fields& f, const json& body,
+                          const KmsUse&) {
   sm::RotateSecretRequest req;
   COFFER_ASSIGN_OR_RETURN(req.secret_id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(req.client_request_token, f.OptString("ClientRequestToken", 32, 64));
@@ -359,27 +477,28 @@ Result<json> RotateSecret(sm::SecretStore& store, const Fields& f, const json& b
   return RenderRef(ref, false);
 }
 
-Result<json> CancelRotateSecret(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> CancelRotateSecret(sm::SecretStore& store, const Fields& f, const json&,
+                                const KmsUse&) {
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.CancelRotateSecret(id));
   return RenderRef(ref, false);
 }
 
-Result<json> TagResource(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> TagResource(sm::SecretStore& store, const Fields& f, const json&, const KmsUse&) {
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
   COFFER_RETURN_IF_ERROR(store.TagResource(id, tags));
   return json::object();
 }
 
-Result<json> UntagResource(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> UntagResource(sm::SecretStore& store, const Fields& f, const json&, const KmsUse&) {
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> keys, f.StringList("TagKeys", 0, 1000, 1, 128));
   COFFER_RETURN_IF_ERROR(store.UntagResource(id, keys));
   return json::object();
 }
 
-Result<json> GetRandomPassword(sm::SecretStore&, const Fields& f, const json&) {
+Result<json> GetRandomPassword(sm::SecretStore&, const Fields& f, const json&, const KmsUse&) {
   sm::PasswordOptions o;
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> length, f.OptInt("PasswordLength", 1, 4096));
   o.length = length.value_or(32);
@@ -414,7 +533,8 @@ Result<auth::Policy> ParseResourcePolicyMember(const std::string& document) {
   return parsed;
 }
 
-Result<json> PutResourcePolicy(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> PutResourcePolicy(sm::SecretStore& store, const Fields& f, const json&,
+                               const KmsUse&) {
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::string document,
                           f.String("ResourcePolicy", 1, sm::kMaxResourcePolicyLength));
@@ -430,7 +550,8 @@ Result<json> PutResourcePolicy(sm::SecretStore& store, const Fields& f, const js
   return RenderRef(ref, false);
 }
 
-Result<json> GetResourcePolicy(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> GetResourcePolicy(sm::SecretStore& store, const Fields& f, const json&,
+                               const KmsUse&) {
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(sm::SecretPolicy p, store.GetResourcePolicy(id));
   json out = json::object();
@@ -440,7 +561,8 @@ Result<json> GetResourcePolicy(sm::SecretStore& store, const Fields& f, const js
   return out;
 }
 
-Result<json> DeleteResourcePolicy(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> DeleteResourcePolicy(sm::SecretStore& store, const Fields& f, const json&,
+                                  const KmsUse&) {
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.DeleteResourcePolicy(id));
   return RenderRef(ref, false);
@@ -448,7 +570,8 @@ Result<json> DeleteResourcePolicy(sm::SecretStore& store, const Fields& f, const
 
 // Syntax (MalformedPolicyDocumentException) and broad access (a failed check
 // named BROAD_ACCESS). The secret, when named, must exist.
-Result<json> ValidateResourcePolicy(sm::SecretStore& store, const Fields& f, const json&) {
+Result<json> ValidateResourcePolicy(sm::SecretStore& store, const Fields& f, const json&,
+                                    const KmsUse&) {
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> id, f.OptString("SecretId", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::string document,
                           f.String("ResourcePolicy", 1, sm::kMaxResourcePolicyLength));
@@ -495,17 +618,12 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
 
 }  // namespace
 
-SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store)
-    : store_(store), resource_policies_(auth::PolicyKind::kResource) {}
+SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store,
+                                             domain::kms::KeyDirectory& keys)
+    : store_(store), keys_(keys), resource_policies_(auth::PolicyKind::kResource) {}
 
 namespace {
 
-// The ARN a secret named `name` has or would have, without its random suffix
-// (what a policy's Resource for a secret that does not exist yet is matched to).
-std::string SecretArnFor(const CallContext& ctx, std::string_view name) {
-  return "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
-         ctx.caller.principal.account_id + ":secret:" + std::string(name);
-}
 
 // What one secret contributes to a policy check: its ARN, its
 // secretsmanager:ResourceTag/* keys (only when some policy reads them) and its
@@ -653,10 +771,12 @@ Result<nlohmann::json> SecretsManagerService::Call(std::string_view operation,
   }
   COFFER_RETURN_IF_ERROR(AuthorizeCall(store_, resource_policies_, operation, body, context));
   Fields fields(body);
+  KmsUse use{context, keys_};
   if (operation == "BatchGetSecretValue" && !body.contains("SecretIdList")) {
-    return BatchGetSecretValueChecked(store_, fields, MayRead(store_, resource_policies_, context));
+    return BatchGetSecretValueChecked(store_, fields, MayRead(store_, resource_policies_, context),
+                                      use);
   }
-  return it->second(store_, fields, body);
+  return it->second(store_, fields, body, use);
 }
 
 }  // namespace coffer::api::awsjson

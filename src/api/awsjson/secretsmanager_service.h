@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "api/awsjson/json_service.h"
+#include "domain/kms/key_directory.h"
 #include "domain/secrets/secret_store.h"
 
 namespace coffer::api::awsjson {
@@ -14,7 +15,8 @@ namespace coffer::api::awsjson {
 // Thread-safe (the store is). `store` must outlive the service.
 class SecretsManagerService final : public JsonService {
  public:
-  explicit SecretsManagerService(domain::secrets::SecretStore& store);
+  // `keys` must be the directory `store` seals values under.
+  SecretsManagerService(domain::secrets::SecretStore& store, domain::kms::KeyDirectory& keys);
 
   std::string_view target_prefix() const override { return "secretsmanager"; }
   std::string_view signing_name() const override { return "secretsmanager"; }
@@ -34,13 +36,18 @@ class SecretsManagerService final : public JsonService {
   // access with BlockPublicPolicy is PublicPolicyException (kPublicPolicy). Field errors are kInvalidArgument with kValidation
   // (ValidationException), kMalformedInput (SerializationException) or
   // kSecretInvalidParameter (InvalidParameterException); others come from the
-  // store. No error message carries a secret value.
+  // store. No error message carries a secret value. A value under a customer
+  // managed KMS key also needs the caller's kms:Decrypt (reads) or
+  // kms:GenerateDataKey (writes) on that key (AuthorizeKeyUse, with
+  // kms:ViaService and the SecretARN / SecretVersionId encryption context); a
+  // refusal is AccessDeniedException ("Access to KMS is not allowed. ...").
   bool HasOperation(std::string_view operation) const override;
   Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
                               const CallContext& context) override;
 
  private:
   domain::secrets::SecretStore& store_;
+  domain::kms::KeyDirectory& keys_;
   auth::PolicyCache resource_policies_;  // by secret ARN, at the head's revision
 };
 

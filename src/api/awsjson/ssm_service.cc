@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "api/awsjson/fields.h"
+#include "api/awsjson/kms_authorization.h"
 #include "domain/arn.h"
 #include "util/time.h"
 
@@ -11,6 +12,7 @@ namespace coffer::api::awsjson {
 namespace {
 
 namespace params = domain::parameters;
+namespace kms = domain::kms;
 using nlohmann::json;
 
 double Epoch(util::SystemTime t) { return util::ToEpochSeconds(t); }
@@ -172,11 +174,37 @@ std::map<std::string, std::vector<std::string>> RequestTagKeys(
   return keys;
 }
 
-using Handler = std::function<Result<json>(params::ParameterStore&, const Fields&,
-                                           const CallContext&)>;
+// KMS permissions behind SecureString values, as on AWS: a read WithDecryption
+// needs kms:Decrypt and a write kms:Encrypt (SSM seals standard-tier values
+// with Encrypt; Coffer seals every tier alike, so kms:Encrypt is asked for
+// advanced ones too) on a customer managed key, with kms:ViaService
+// ssm.<region>.amazonaws.com and the encryption context SSM uses,
+// {"PARAMETER_ARN": <parameter ARN>}. The AWS managed key alias/aws/ssm needs
+// nothing beyond the ssm: permission (AuthorizeKeyUse).
+kms::EncryptionContext ParameterContext(std::string_view arn) {
+  return {{"PARAMETER_ARN", std::string(arn)}};
+}
 
-Result<json> PutParameter(params::ParameterStore& store, const Fields& f,
-                          const CallContext& ctx) {
+// kms:Decrypt on the key that sealed a value read WithDecryption (`kms_key_id`
+// empty: not a SecureString). A key that is gone refuses (fail closed).
+Status AuthorizeDecrypt(kms::KeyDirectory& keys, const CallContext& ctx,
+                        const std::string& kms_key_id, std::string_view arn) {
+  if (ctx.authz == nullptr || kms_key_id.empty()) return Ok();
+  COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata key, keys.Get(kms_key_id));
+  return AuthorizeKeyUse(ctx, key, "kms:Decrypt", KmsVia::kSsm, ParameterContext(arn));
+}
+
+Status AuthorizeDecrypt(kms::KeyDirectory& keys, const CallContext& ctx, bool with_decryption,
+                        const params::Parameter& p) {
+  if (!with_decryption) return Ok();
+  return AuthorizeDecrypt(keys, ctx, p.kms_key_id, p.arn);
+}
+
+using Handler = std::function<Result<json>(params::ParameterStore&, const Fields&,
+                                           const CallContext&, kms::KeyDirectory&)>;
+
+Result<json> PutParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx,
+                          kms::KeyDirectory&) {
   params::PutParameterRequest req;
   COFFER_ASSIGN_OR_RETURN(req.name, f.String("Name", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(req.value, f.Secret("Value", 1, params::kAdvancedValueLimit));
@@ -202,6 +230,11 @@ Result<json> PutParameter(params::ParameterStore& store, const Fields& f,
   COFFER_ASSIGN_OR_RETURN(req.data_type, f.OptString("DataType", 0, 128));
   COFFER_RETURN_IF_ERROR(
       Authorize(store, ctx, "ssm:PutParameter", req.name, RequestTagKeys(req.tags)));
+  if (ctx.authz != nullptr) {
+    req.may_encrypt = [&ctx](const kms::KeyMetadata& key, std::string_view arn) {
+      return AuthorizeKeyUse(ctx, key, "kms:Encrypt", KmsVia::kSsm, ParameterContext(arn));
+    };
+  }
   COFFER_ASSIGN_OR_RETURN(params::PutParameterResult result,
                           store.PutParameter(req, ctx.caller.principal.arn));
   json out = json::object();
@@ -210,17 +243,20 @@ Result<json> PutParameter(params::ParameterStore& store, const Fields& f,
   return out;
 }
 
-Result<json> GetParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
+Result<json> GetParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx,
+                          kms::KeyDirectory& kms_keys) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParameter", name));
   COFFER_ASSIGN_OR_RETURN(params::Parameter p, store.GetParameter(name, decrypt.value_or(false)));
+  COFFER_RETURN_IF_ERROR(AuthorizeDecrypt(kms_keys, ctx, decrypt.value_or(false), p));
   json out = json::object();
   out["Parameter"] = RenderParameter(p);
   return out;
 }
 
-Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
+Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const CallContext& ctx,
+                           kms::KeyDirectory& kms_keys) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   for (const std::string& name : names) {
@@ -228,6 +264,10 @@ Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const
   }
   COFFER_ASSIGN_OR_RETURN(params::GetParametersResult result,
                           store.GetParameters(names, decrypt.value_or(false)));
+  // As on AWS, one value the caller may not decrypt fails the whole call.
+  for (const params::Parameter& p : result.parameters) {
+    COFFER_RETURN_IF_ERROR(AuthorizeDecrypt(kms_keys, ctx, decrypt.value_or(false), p));
+  }
   json out = json::object();
   out["Parameters"] = json::array();
   for (const params::Parameter& p : result.parameters) out["Parameters"].push_back(RenderParameter(p));
@@ -236,7 +276,7 @@ Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const
 }
 
 Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
-                                 const CallContext& ctx) {
+                                 const CallContext& ctx, kms::KeyDirectory& kms_keys) {
   params::PathQuery q;
   COFFER_ASSIGN_OR_RETURN(q.path, f.String("Path", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> recursive, f.OptBool("Recursive"));
@@ -259,20 +299,25 @@ Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
   // As on AWS, only what the caller may read comes back.
   for (const params::Parameter& p : page.parameters) {
     if (!Allowed(store, ctx, "ssm:GetParametersByPath", p.name)) continue;
+    // A value under a key the caller may not decrypt with fails the whole
+    // call (as AWS does when its KMS call fails), not only that entry.
+    COFFER_RETURN_IF_ERROR(AuthorizeDecrypt(kms_keys, ctx, q.with_decryption, p));
     out["Parameters"].push_back(RenderParameter(p));
   }
   if (!page.next_token.empty()) out["NextToken"] = page.next_token;
   return out;
 }
 
-Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
+Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx,
+                             kms::KeyDirectory&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:DeleteParameter", name));
   COFFER_RETURN_IF_ERROR(store.DeleteParameter(name));
   return json::object();
 }
 
-Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
+Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f,
+                              const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
   for (const std::string& name : names) {
     COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:DeleteParameters", name));
@@ -285,7 +330,7 @@ Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f, co
 }
 
 Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
-                                 const CallContext& ctx) {
+                                 const CallContext& ctx, kms::KeyDirectory& kms_keys) {
   params::HistoryQuery q;
   COFFER_ASSIGN_OR_RETURN(q.name, f.String("Name", 1, 2048));
   COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParameterHistory", q.name));
@@ -298,6 +343,12 @@ Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
   COFFER_ASSIGN_OR_RETURN(params::HistoryPage page, store.GetParameterHistory(q));
   json out = json::object();
   out["Parameters"] = json::array();
+  if (q.with_decryption) {
+    for (const params::ParameterHistoryEntry& e : page.entries) {
+      COFFER_RETURN_IF_ERROR(
+          AuthorizeDecrypt(kms_keys, ctx, e.metadata.kms_key_id, e.metadata.arn));
+    }
+  }
   for (const params::ParameterHistoryEntry& e : page.entries) {
     json item = RenderMetadata(e.metadata);
     item.erase("ARN");  // not a member of ParameterHistory
@@ -310,7 +361,7 @@ Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
 }
 
 Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
-                                const CallContext& ctx) {
+                                const CallContext& ctx, kms::KeyDirectory&) {
   params::DescribeQuery q;
   COFFER_ASSIGN_OR_RETURN(q.legacy_filters, FiltersField(f, "Filters", true));
   COFFER_ASSIGN_OR_RETURN(q.filters, FiltersField(f, "ParameterFilters", false));
@@ -333,7 +384,7 @@ Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
 }
 
 Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& f,
-                                   const CallContext& ctx) {
+                                   const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:LabelParameterVersion", name));
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> version,
@@ -349,7 +400,7 @@ Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& 
 }
 
 Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields& f,
-                                     const CallContext& ctx) {
+                                     const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:UnlabelParameterVersion", name));
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> version,
@@ -368,7 +419,7 @@ Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields
 }
 
 Result<json> AddTagsToResource(params::ParameterStore& store, const Fields& f,
-                               const CallContext& ctx) {
+                               const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
@@ -378,7 +429,7 @@ Result<json> AddTagsToResource(params::ParameterStore& store, const Fields& f,
 }
 
 Result<json> RemoveTagsFromResource(params::ParameterStore& store, const Fields& f,
-                                    const CallContext& ctx) {
+                                    const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> keys,
@@ -393,7 +444,7 @@ Result<json> RemoveTagsFromResource(params::ParameterStore& store, const Fields&
 }
 
 Result<json> ListTagsForResource(params::ParameterStore& store, const Fields& f,
-                                 const CallContext& ctx) {
+                                 const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:ListTagsForResource", id));
@@ -425,7 +476,8 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
 
 }  // namespace
 
-SsmService::SsmService(domain::parameters::ParameterStore& store) : store_(store) {}
+SsmService::SsmService(domain::parameters::ParameterStore& store, domain::kms::KeyDirectory& keys)
+    : store_(store), keys_(keys) {}
 
 bool SsmService::HasOperation(std::string_view operation) const {
   return Handlers().contains(operation);
@@ -439,7 +491,7 @@ Result<nlohmann::json> SsmService::Call(std::string_view operation, const nlohma
     return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
   }
   Fields fields(body);
-  return it->second(store_, fields, context);
+  return it->second(store_, fields, context, keys_);
 }
 
 }  // namespace coffer::api::awsjson

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "api/awsjson/json_service.h"
+#include "domain/kms/key_directory.h"
 #include "domain/parameters/parameter_store.h"
 
 namespace coffer::api::awsjson {
@@ -13,7 +14,8 @@ namespace coffer::api::awsjson {
 // Thread-safe (the store is). `store` must outlive the service.
 class SsmService final : public JsonService {
  public:
-  explicit SsmService(domain::parameters::ParameterStore& store);
+  // `keys` must be the directory `store` seals values under.
+  SsmService(domain::parameters::ParameterStore& store, domain::kms::KeyDirectory& keys);
 
   std::string_view target_prefix() const override { return "AmazonSSM"; }
   std::string_view signing_name() const override { return "ssm"; }
@@ -23,13 +25,19 @@ class SsmService final : public JsonService {
   // LabelParameterVersion, UnlabelParameterVersion, AddTagsToResource,
   // RemoveTagsFromResource, ListTagsForResource. Field errors are
   // kInvalidArgument with kValidation (ValidationException) or kMalformedInput
-  // (SerializationException); others come from the store.
+  // (SerializationException); others come from the store. A SecureString
+  // under a customer managed KMS key also needs the caller's kms:Decrypt
+  // (reads WithDecryption; one refused value fails the whole call) or
+  // kms:Encrypt (PutParameter) on that key, with kms:ViaService and
+  // kms:EncryptionContext:PARAMETER_ARN (AuthorizeKeyUse); a refusal is
+  // AccessDeniedException naming the kms action, the key ARN and the caller.
   bool HasOperation(std::string_view operation) const override;
   Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
                               const CallContext& context) override;
 
  private:
   domain::parameters::ParameterStore& store_;
+  domain::kms::KeyDirectory& keys_;
 };
 
 }  // namespace coffer::api::awsjson

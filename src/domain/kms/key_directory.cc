@@ -97,6 +97,26 @@ std::unexpected<Error> ManagedKeyRefused(const KeyMetadata& key, std::string_vie
               Reason::kKmsUnsupportedOperation);
 }
 
+constexpr std::string_view kTagsPageKind = "kms.tags";
+
+// ValidateTag's refusal, as KMS names it (TagException).
+Status CheckKmsTag(const Tag& tag) {
+  if (Status valid = ValidateTag(tag); !valid) {
+    return Fail(ErrorCode::kInvalidArgument, valid.error().message, Reason::kKmsTagError);
+  }
+  return Ok();
+}
+
+// Sets `tag` on `tags`, replacing the value of an existing key.
+void PutTag(std::vector<Tag>& tags, const Tag& tag) {
+  auto it = std::find_if(tags.begin(), tags.end(), [&](const Tag& t) { return t.key == tag.key; });
+  if (it != tags.end()) {
+    it->value = tag.value;
+  } else {
+    tags.push_back(tag);
+  }
+}
+
 }  // namespace
 
 struct KeyDirectory::Impl {
@@ -465,7 +485,11 @@ Result<KeyMetadata> KeyDirectory::CreateKey(const CreateKeyRequest& request) {
     return Fail(ErrorCode::kInvalidArgument, "Policy must be at most 131072 characters.",
                 Reason::kValidation);
   }
-  for (const Tag& tag : request.tags) COFFER_RETURN_IF_ERROR(ValidateTag(tag));
+  if (request.tags.size() > kMaxTagsPerKey) {
+    return Fail(ErrorCode::kResourceExhausted, "A KMS key can have at most 50 tags.",
+                Reason::kTooManyTags);
+  }
+  for (const Tag& tag : request.tags) COFFER_RETURN_IF_ERROR(CheckKmsTag(tag));
 
   KeyMetadata meta;
   meta.key_id = impl_->ids.NewUuid();
@@ -475,15 +499,7 @@ Result<KeyMetadata> KeyDirectory::CreateKey(const CreateKeyRequest& request) {
   meta.created = impl_->clock.Now();
   meta.policy = request.policy;
   // Later tags with the same key replace earlier ones.
-  for (const Tag& tag : request.tags) {
-    auto it = std::find_if(meta.tags.begin(), meta.tags.end(),
-                           [&](const Tag& t) { return t.key == tag.key; });
-    if (it != meta.tags.end()) {
-      it->value = tag.value;
-    } else {
-      meta.tags.push_back(tag);
-    }
-  }
+  for (const Tag& tag : request.tags) PutTag(meta.tags, tag);
   COFFER_RETURN_IF_ERROR(impl_->keyring.CreateKey(meta.key_id));
   std::string key = internal::KeyRecordKey(meta.key_id);
   storage::Txn txn;
@@ -492,6 +508,67 @@ Result<KeyMetadata> KeyDirectory::CreateKey(const CreateKeyRequest& request) {
   COFFER_ASSIGN_OR_RETURN(storage::Revision rev, impl_->backend.Commit(txn));
   impl_->CacheKey(meta, rev);
   return meta;
+}
+
+Status KeyDirectory::TagResource(std::string_view key_id, const std::vector<Tag>& tags) {
+  for (const Tag& tag : tags) COFFER_RETURN_IF_ERROR(CheckKmsTag(tag));
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKeyOnly(key_id));
+  if (found.aws_managed) return ManagedKeyRefused(found, "TagResource");
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(found.key_id, [&](KeyMetadata& m) -> Status {
+    if (m.state == KeyState::kPendingDeletion) return InvalidState(m, "is pending deletion.");
+    std::vector<Tag> next = m.tags;
+    for (const Tag& tag : tags) PutTag(next, tag);
+    if (next.size() > kMaxTagsPerKey) {
+      return Fail(ErrorCode::kResourceExhausted,
+                  "A KMS key can have at most 50 tags; " + m.arn + " would have " +
+                      std::to_string(next.size()) + ".",
+                  Reason::kTooManyTags);
+    }
+    m.tags = std::move(next);
+    return Ok();
+  }));
+  return Ok();
+}
+
+Status KeyDirectory::UntagResource(std::string_view key_id,
+                                   const std::vector<std::string>& tag_keys) {
+  for (const std::string& k : tag_keys) {
+    if (Status valid = ValidateTagKey(k); !valid) {
+      return Fail(ErrorCode::kInvalidArgument, valid.error().message, Reason::kKmsTagError);
+    }
+  }
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKeyOnly(key_id));
+  if (found.aws_managed) return ManagedKeyRefused(found, "UntagResource");
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(found.key_id, [&](KeyMetadata& m) -> Status {
+    if (m.state == KeyState::kPendingDeletion) return InvalidState(m, "is pending deletion.");
+    std::erase_if(m.tags, [&](const Tag& t) {
+      return std::find(tag_keys.begin(), tag_keys.end(), t.key) != tag_keys.end();
+    });
+    return Ok();
+  }));
+  return Ok();
+}
+
+Result<TagPage> KeyDirectory::ListResourceTags(std::string_view key_id, int limit,
+                                               std::string_view marker) {
+  limit = std::clamp(limit, 1, kMaxTagListLimit);
+  std::string after;
+  if (!marker.empty()) {
+    COFFER_ASSIGN_OR_RETURN(after, DecodePageToken(kTagsPageKind, marker));
+  }
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKeyOnly(key_id));
+  std::vector<Tag> tags = std::move(found.tags);
+  std::sort(tags.begin(), tags.end(), [](const Tag& a, const Tag& b) { return a.key < b.key; });
+  TagPage page;
+  for (Tag& tag : tags) {
+    if (!marker.empty() && tag.key <= after) continue;
+    if (page.tags.size() == static_cast<size_t>(limit)) {
+      page.next_marker = EncodePageToken(kTagsPageKind, page.tags.back().key);
+      break;
+    }
+    page.tags.push_back(std::move(tag));
+  }
+  return page;
 }
 
 Result<KeyMetadata> KeyDirectory::DescribeKey(std::string_view key_id) {

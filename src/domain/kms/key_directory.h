@@ -42,6 +42,9 @@ inline constexpr size_t kMaxDescriptionLength = 8192;
 inline constexpr size_t kMaxPolicyLength = 131072;
 inline constexpr int kDefaultListLimit = 100;
 inline constexpr int kMaxListLimit = 1000;
+inline constexpr size_t kMaxTagsPerKey = 50;
+inline constexpr int kDefaultTagListLimit = 50;
+inline constexpr int kMaxTagListLimit = 50;
 
 struct KeyMetadata {
   std::string key_id;  // UUID
@@ -91,6 +94,11 @@ struct AliasEntry {
 struct AliasPage {
   std::vector<AliasEntry> aliases;
   std::string next_marker;
+};
+
+struct TagPage {
+  std::vector<Tag> tags;     // in tag-key order
+  std::string next_marker;  // empty on the last page
 };
 
 struct RotationStatus {
@@ -196,6 +204,25 @@ class KeyDirectory {
   // key's aliases. Pagination as ListKeys.
   Result<AliasPage> ListAliases(std::optional<std::string_view> key_id, int limit,
                                 std::string_view marker);
+
+  // --- Tags ------------------------------------------------------------------
+  // `key_id`: key id or key ARN only (kNotFound (kInvalidKeyId) for an alias).
+  // A key's tags are also its aws:ResourceTag/<key> condition keys.
+
+  // Adds `tags`, replacing the value of a key already present (later entries
+  // of `tags` win). kInvalidArgument (kKmsTagError) for a tag that breaks
+  // AWS's tag rules (ValidateTag); kResourceExhausted (kTooManyTags) when the
+  // key would carry more than 50; kInvalidArgument (kKmsUnsupportedOperation)
+  // for AWS-managed keys; kFailedPrecondition (kKmsInvalidState) while pending
+  // deletion. Durable before it returns; changes nothing on error.
+  Status TagResource(std::string_view key_id, const std::vector<Tag>& tags);
+  // Removes the tags with these keys (absent keys are ignored). Errors as
+  // TagResource (kKmsTagError for a malformed key).
+  Status UntagResource(std::string_view key_id, const std::vector<std::string>& tag_keys);
+  // The key's tags in tag-key order, `limit` (1..50) per page from after
+  // `marker` (a previous next_marker); any key state. kInvalidArgument
+  // (kInvalidNextToken) for a bad marker.
+  Result<TagPage> ListResourceTags(std::string_view key_id, int limit, std::string_view marker);
 
   const std::string& region() const { return region_; }
   const std::string& account_id() const { return account_id_; }

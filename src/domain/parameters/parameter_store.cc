@@ -281,6 +281,7 @@ struct ParameterStore::Impl {
     m.arn = ParameterArn(region, account, name);
     m.type = meta.type;
     if (meta.type == ParameterType::kSecureString && !meta.key_id.empty()) m.key_id = meta.key_id;
+    if (meta.type == ParameterType::kSecureString) m.kms_key_id = meta.kms_key_id;
     m.last_modified = util::FromUnixMillis(meta.modified_ms);
     m.last_modified_user = meta.modified_user;
     m.description = meta.description;
@@ -302,6 +303,7 @@ struct ParameterStore::Impl {
     p.last_modified = util::FromUnixMillis(record.meta.modified_ms);
     p.arn = ParameterArn(region, account, name);
     p.data_type = record.meta.data_type;
+    if (p.type == ParameterType::kSecureString) p.kms_key_id = record.meta.kms_key_id;
     return p;
   }
 
@@ -542,6 +544,10 @@ Result<PutParameterResult> ParameterStore::PutParameter(const PutParameterReques
       return Fail(std::move(e));
     }
     meta.kms_key_id = key->key_id;
+    if (meta.type == ParameterType::kSecureString && request.may_encrypt) {
+      COFFER_RETURN_IF_ERROR(
+          request.may_encrypt(*key, ParameterArn(impl_->region, impl_->account, name)));
+    }
     meta.modified_ms = now_ms;
     meta.modified_user = std::string(caller_arn);
 

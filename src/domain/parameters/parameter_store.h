@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +64,11 @@ struct PutParameterRequest {
   std::vector<Tag> tags;                     // create only (not with overwrite)
   std::optional<ParameterTier> tier;         // default Standard (or the current tier)
   std::optional<std::string> data_type;      // text | aws:ec2:image | aws:ssm:integration
+  // When set, asked for a SecureString with the KMS key its value is about to
+  // be sealed under (resolved, possibly through the previous version's key)
+  // and the parameter's ARN, before anything is written; a refusal is
+  // returned as is and nothing changes. (The caller's kms:Encrypt permission.)
+  std::function<Status(const kms::KeyMetadata& key, std::string_view arn)> may_encrypt;
 };
 
 struct PutParameterResult {
@@ -81,6 +87,9 @@ struct Parameter {
   util::SystemTime last_modified;
   std::string arn;
   std::string data_type;
+  // SecureString: the id of the KMS key that sealed this version (what a
+  // caller needs kms:Decrypt on); "" for other types.
+  std::string kms_key_id;
 };
 
 // Metadata of the latest version (DescribeParameters).
@@ -89,6 +98,7 @@ struct ParameterMetadata {
   std::string arn;
   ParameterType type = ParameterType::kString;
   std::optional<std::string> key_id;  // SecureString only, as the caller named it
+  std::string kms_key_id;             // SecureString only: the resolved key id, else ""
   util::SystemTime last_modified;
   std::string last_modified_user;
   std::string description;

@@ -551,9 +551,19 @@ struct SecretStore::Impl {
     return shared;
   }
 
-  Result<SecretValue> Open(const std::string& arn, const VersionRecord& record) {
+  // `may_decrypt`: see DecryptCheck.
+  Result<SecretValue> Open(const std::string& arn, const VersionRecord& record,
+                           const DecryptCheck& may_decrypt = {}) {
+    auto sealed_by = keyring::Keyring::Inspect(record.envelope);
+    if (!sealed_by && may_decrypt) {
+      // No key to check permission on: refuse rather than decrypt unchecked.
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "Secrets Manager can't decrypt the protected secret text using the provided "
+                  "KMS key.",
+                  Reason::kSecretDecryptionFailure);
+    }
     // As on AWS, a value reads only while its KMS key exists and is enabled.
-    if (auto sealed_by = keyring::Keyring::Inspect(record.envelope)) {
+    if (sealed_by) {
       auto key = keys.Get(sealed_by->key_id);
       if (!key && key.error().code != ErrorCode::kNotFound) return Fail(key.error());
       if (!key || key->state != kms::KeyState::kEnabled) {
@@ -564,6 +574,7 @@ struct SecretStore::Impl {
                              : std::string("the KMS key no longer exists.")),
                     Reason::kSecretDecryptionFailure);
       }
+      if (may_decrypt) COFFER_RETURN_IF_ERROR(may_decrypt(*key, arn, record.id));
     }
     auto opened = keyring.Decrypt(internal::ValueAad(arn, record.id), record.envelope);
     if (!opened) {
@@ -746,7 +757,8 @@ struct SecretStore::Impl {
   }
 
   Result<VersionedSecret> Get(std::string_view secret_id, std::optional<std::string_view> id,
-                              std::optional<std::string_view> stage) {
+                              std::optional<std::string_view> stage,
+                              const DecryptCheck& may_decrypt = {}) {
     COFFER_ASSIGN_OR_RETURN(Located loc, Locate(secret_id));
     const HeadRecord& head = loc.loaded->head;
     if (head.deleted_ms != 0) return ScheduledForDeletion();
@@ -771,7 +783,7 @@ struct SecretStore::Impl {
     }
     COFFER_ASSIGN_OR_RETURN(auto record, LoadVersion(loc.name, v->id));
     VersionedSecret out;
-    COFFER_ASSIGN_OR_RETURN(out.value, Open(head.arn, *record));
+    COFFER_ASSIGN_OR_RETURN(out.value, Open(head.arn, *record, may_decrypt));
     out.arn = head.arn;
     out.name = loc.name;
     out.version_id = v->id;
@@ -909,8 +921,9 @@ Result<SecretRef> SecretStore::CreateSecret(const CreateSecretRequest& request) 
 
 Result<VersionedSecret> SecretStore::GetSecretValue(std::string_view secret_id,
                                                     std::optional<std::string_view> version_id,
-                                                    std::optional<std::string_view> version_stage) {
-  return impl_->Get(secret_id, version_id, version_stage);
+                                                    std::optional<std::string_view> version_stage,
+                                                    const DecryptCheck& may_decrypt) {
+  return impl_->Get(secret_id, version_id, version_stage, may_decrypt);
 }
 
 Result<BatchGetResult> SecretStore::BatchGetSecretValue(const BatchGetRequest& request) {
@@ -928,7 +941,7 @@ Result<BatchGetResult> SecretStore::BatchGetSecretValue(const BatchGetRequest& r
   }
   BatchGetResult out;
   auto get_one = [&](const std::string& id) -> Status {
-    auto value = impl_->Get(id, std::nullopt, std::nullopt);
+    auto value = impl_->Get(id, std::nullopt, std::nullopt, request.may_decrypt);
     if (value) {
       out.values.push_back(std::move(*value));
       return Ok();

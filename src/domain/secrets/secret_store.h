@@ -78,6 +78,12 @@ struct SecretRef {
   std::vector<std::string> version_stages;
 };
 
+// Asked, when set, before a stored value is decrypted, with the KMS key that
+// sealed it, the secret's ARN and the version's id (the caller's kms:Decrypt
+// permission); a refusal is returned as is and nothing is read or recorded.
+using DecryptCheck = std::function<Status(const kms::KeyMetadata& key, std::string_view arn,
+                                          std::string_view version_id)>;
+
 // One version's value (GetSecretValue).
 struct VersionedSecret {
   std::string arn;
@@ -209,6 +215,9 @@ struct BatchGetRequest {
   // With filters: asked for each matching secret (by ARN) before its value is
   // read; a refusal goes to `errors` under the ARN and the value is not read.
   std::function<Status(std::string_view arn)> may_read;
+  // Asked before each value is decrypted (DecryptCheck); a refusal goes to
+  // `errors` under the id as given (the ARN with filters).
+  DecryptCheck may_decrypt;
 };
 
 struct BatchGetError {
@@ -288,9 +297,12 @@ class SecretStore {
   //     (both given and they name different versions), kSecretDecryptionFailure
   //     (key gone or disabled)
   //   kDataLoss: the stored ciphertext does not open (tampered or moved)
+  // With `may_decrypt`, its refusal is returned (before decryption, without
+  // recording the access).
   Result<VersionedSecret> GetSecretValue(std::string_view secret_id,
                                          std::optional<std::string_view> version_id,
-                                         std::optional<std::string_view> version_stage);
+                                         std::optional<std::string_view> version_stage,
+                                         const DecryptCheck& may_decrypt = {});
 
   // Current values of up to 20 secrets, or of the secrets matching `filters`
   // (a page of them). Per-secret failures land in `errors`. Errors:

@@ -37,7 +37,7 @@ class SecretsManagerServiceTest : public ::testing::Test {
                                                         "us-east-1", "000000000000");
     store_ = std::make_unique<domain::secrets::SecretStore>(backend_, *keyring_, *keys_, clock_,
                                                             ids_, "us-east-1", "000000000000");
-    service_ = std::make_unique<SecretsManagerService>(*store_);
+    service_ = std::make_unique<SecretsManagerService>(*store_, *keys_);
   }
 
   Result<json> Call(std::string_view op, const json& body) {

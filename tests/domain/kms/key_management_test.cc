@@ -62,14 +62,70 @@ TEST_F(KeyManagementTest, CreateKeyRefusesNonSymmetricKeysWithUnsupportedOperati
   EXPECT_TRUE(page->keys.empty());
 }
 
-// Descriptions over 8192 characters and invalid tags are validation errors.
+// Descriptions over 8192 characters are validation errors; invalid tags are
+// KMS's TagException (kKmsTagError).
 TEST_F(KeyManagementTest, CreateKeyRejectsLongDescriptionAndBadTag) {
   CreateKeyRequest req;
   req.description = std::string(8193, 'd');
   EXPECT_TRUE(HasError(dir_->CreateKey(req), ErrorCode::kInvalidArgument, Reason::kValidation));
   CreateKeyRequest tagged;
   tagged.tags = {{"aws:reserved", "x"}};
-  EXPECT_TRUE(HasError(dir_->CreateKey(tagged), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(dir_->CreateKey(tagged), ErrorCode::kInvalidArgument, Reason::kKmsTagError));
+}
+
+// TagResource adds and replaces tags durably; UntagResource removes them;
+// ListResourceTags pages through them in key order.
+TEST_F(KeyManagementTest, TagUntagAndListResourceTags) {
+  CreateKeyRequest req;
+  req.tags = {{"env", "dev"}};
+  auto meta = dir_->CreateKey(req);
+  ASSERT_TRUE(meta.has_value());
+  ASSERT_TRUE(dir_->TagResource(meta->arn, {{"env", "prod"}, {"team", "a"}, {"cost", "1"}}));
+  KeyDirectory other(backend_, *keyring_, clock_, ids_, "us-east-1", "000000000000");
+  auto first = other.ListResourceTags(meta->key_id, 2, "");
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  ASSERT_EQ(first->tags.size(), 2u);
+  EXPECT_EQ(first->tags[0], (Tag{"cost", "1"}));
+  EXPECT_EQ(first->tags[1], (Tag{"env", "prod"}));
+  ASSERT_FALSE(first->next_marker.empty());
+  auto second = other.ListResourceTags(meta->key_id, 2, first->next_marker);
+  ASSERT_TRUE(second.has_value());
+  ASSERT_EQ(second->tags.size(), 1u);
+  EXPECT_EQ(second->tags[0], (Tag{"team", "a"}));
+  EXPECT_TRUE(second->next_marker.empty());
+
+  ASSERT_TRUE(dir_->UntagResource(meta->key_id, {"env", "absent"}));
+  auto after = dir_->DescribeKey(meta->key_id);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->tags.size(), 2u);
+  EXPECT_TRUE(HasError(dir_->ListResourceTags(meta->key_id, 10, "bogus"),
+                       ErrorCode::kInvalidArgument, Reason::kInvalidNextToken));
+}
+
+// Bad tags, more than 50, aliases, managed keys and keys pending deletion are
+// refused, and a refused call changes nothing.
+TEST_F(KeyManagementTest, TagResourceRefusalsChangeNothing) {
+  auto meta = dir_->CreateKey(CreateKeyRequest{});
+  ASSERT_TRUE(meta.has_value());
+  EXPECT_TRUE(HasError(dir_->TagResource(meta->key_id, {{"ok", "1"}, {"aws:x", "y"}}),
+                       ErrorCode::kInvalidArgument, Reason::kKmsTagError));
+  std::vector<Tag> many;
+  for (int i = 0; i < 51; ++i) many.push_back({"k" + std::to_string(i), "v"});
+  EXPECT_TRUE(HasError(dir_->TagResource(meta->key_id, many), ErrorCode::kResourceExhausted,
+                       Reason::kTooManyTags));
+  ASSERT_TRUE(dir_->CreateAlias("alias/tagged", meta->key_id));
+  EXPECT_TRUE(HasError(dir_->TagResource("alias/tagged", {{"a", "b"}}), ErrorCode::kNotFound,
+                       Reason::kInvalidKeyId));
+  auto managed = dir_->DescribeKey("alias/aws/ssm");
+  ASSERT_TRUE(managed.has_value());
+  EXPECT_TRUE(HasError(dir_->TagResource(managed->key_id, {{"a", "b"}}),
+                       ErrorCode::kInvalidArgument, Reason::kKmsUnsupportedOperation));
+  ASSERT_TRUE(dir_->ScheduleKeyDeletion(meta->key_id, 7));
+  EXPECT_TRUE(HasError(dir_->TagResource(meta->key_id, {{"a", "b"}}),
+                       ErrorCode::kFailedPrecondition, Reason::kKmsInvalidState));
+  auto after = dir_->DescribeKey(meta->key_id);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_TRUE(after->tags.empty());
 }
 
 // DescribeKey of a managed alias reports an AWS-managed key that rotates yearly.
