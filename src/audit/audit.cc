@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "util/encoding.h"
 #include "util/log.h"
+#include "util/private_file.h"
 
 namespace coffer::audit {
 namespace {
@@ -180,15 +181,15 @@ Result<SecretBytes> LoadOrCreateKey(const std::string& path) {
   }
   SecretBytes key = crypto::RandomSecret(32);
   std::string hex = util::HexEncode(key.Reveal());
-  fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(ErrorCode::kUnavailable, "cannot create audit key file " + path);
-  Status w = WriteAll(fd, hex);
+  Status written = util::WritePrivateFile(path, hex, util::IfExists::kKeep);
   util::SecureClear(hex);
-  if (!w || ::fsync(fd) != 0) {
-    ::close(fd);
-    return Fail(ErrorCode::kUnavailable, "cannot write audit key file " + path);
+  if (!written && written.error().code == ErrorCode::kAlreadyExists) {
+    return LoadOrCreateKey(path);  // another process created it meanwhile: use that one
   }
-  ::close(fd);
+  if (!written) {
+    return Fail(ErrorCode::kUnavailable,
+                "cannot create audit key file " + path + ": " + written.error().message);
+  }
   return key;
 }
 

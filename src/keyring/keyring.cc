@@ -14,6 +14,7 @@
 #include "util/check.h"
 #include "util/encoding.h"
 #include "util/log.h"
+#include "util/private_file.h"
 
 namespace coffer::keyring {
 namespace {
@@ -117,37 +118,6 @@ std::string& AadScratch(std::string_view header, std::string_view aad) {
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-// fsync of the directory holding `path`, so a new directory entry is durable.
-Status SyncParentDir(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    return Fail(ErrorCode::kUnavailable, "cannot open directory " + dir + ": " + ErrnoText(errno));
-  }
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) {
-    return Fail(ErrorCode::kUnavailable,
-                "fsync of directory " + dir + " failed: " + ErrnoText(err));
-  }
-  return Ok();
-}
-
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // Reads the key file; kNotFound if it does not exist.
 Result<SecretBytes> ReadRootFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -196,37 +166,21 @@ Result<SecretBytes> ReadRootFile(const std::string& path) {
   return SecretBytes(buf.Reveal().substr(kRootFileMagic.size()));
 }
 
-// Creates the key file if absent: writes a temporary file (0600), fsyncs it,
-// links it into place (fails if another process won the race), fsyncs the dir.
+// Creates the key file if absent (0600, atomically: util::WritePrivateFile).
 // Returns kAlreadyExists if `path` appeared meanwhile.
 Status CreateRootFile(const std::string& path, const SecretBytes& material) {
-  std::string tmp = path + ".tmp." + util::HexEncode(crypto::RandomBytes(8));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    return Fail(ErrorCode::kUnavailable, "cannot create " + tmp + ": " + ErrnoText(errno));
-  }
   SecretBytes content(kRootFileSize);
   std::memcpy(content.MutableData(), kRootFileMagic.data(), kRootFileMagic.size());
   std::memcpy(content.MutableData() + kRootFileMagic.size(), material.bytes(), material.size());
-  bool ok = ::fchmod(fd, 0600) == 0 &&
-            WriteAll(fd, reinterpret_cast<const char*>(content.bytes()), content.size()) &&
-            ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return Fail(ErrorCode::kUnavailable,
-                "cannot write root key file " + tmp + ": " + ErrnoText(err));
+  Status written = util::WritePrivateFile(path, content.Reveal(), util::IfExists::kKeep);
+  if (!written && written.error().code == ErrorCode::kAlreadyExists) {
+    return Fail(ErrorCode::kAlreadyExists, "root key file appeared");
   }
-  int rc = ::link(tmp.c_str(), path.c_str());
-  err = errno;
-  ::unlink(tmp.c_str());
-  if (rc != 0) {
-    if (err == EEXIST) return Fail(ErrorCode::kAlreadyExists, "root key file appeared");
+  if (!written) {
     return Fail(ErrorCode::kUnavailable,
-                "cannot create root key file " + path + ": " + ErrnoText(err));
+                "cannot create root key file " + path + ": " + written.error().message);
   }
-  return SyncParentDir(path);
+  return Ok();
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "server/server_context.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +13,7 @@
 #include <filesystem>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "api/awsjson/json_protocol.h"
 #include "api/awsjson/ssm_service.h"
@@ -38,6 +42,7 @@
 #include "util/id_generator.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/private_file.h"
 #include "util/secret_bytes.h"
 #include "util/time.h"
 
@@ -68,6 +73,70 @@ Status EnsureDataDir(const std::string& dir) {
   return Ok();
 }
 
+// Runs `git -C work_tree check-ignore -q -- path/` (no shell, GIT_* variables
+// dropped, output discarded). true when git says the path is ignored; false
+// when it is not, or when git cannot be run or answers anything else.
+bool GitIgnores(const std::string& work_tree, const std::string& path) {
+  std::vector<char*> envp;
+  for (char** e = ::environ; *e != nullptr; ++e) {
+    if (!std::string_view(*e).starts_with("GIT_")) envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
+  std::string git = "git", dash_c = "-C", tree = work_tree, sub = "check-ignore", quiet = "-q",
+              end = "--", target = path + "/";
+  std::vector<char*> argv = {git.data(),   dash_c.data(), tree.data(),   sub.data(),
+                             quiet.data(), end.data(),    target.data(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  sigset_t none;
+  sigset_t all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);  // the server blocks SIGTERM/SIGINT/SIGPIPE
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int spawned = posix_spawnp(&pid, "git", &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (spawned != 0) return false;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return false;
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// A data directory holds the root key, the audit key and the database: inside a
+// git work tree it is one `git add .` away from being committed. Refused
+// (kFailedPrecondition) when `dir` lies in a work tree (a parent, or `dir`
+// itself, has a .git entry) and git does not say the path is ignored; also
+// refused when git cannot be asked. Checked before the directory is created.
+Status RefuseDataDirInGitWorkTree(const std::string& dir) {
+  if (dir.empty()) return Ok();  // EnsureDataDir reports it
+  std::error_code ec;
+  namespace fs = std::filesystem;
+  fs::path path = fs::absolute(dir, ec);
+  if (!ec) path = fs::weakly_canonical(path, ec);
+  if (ec) return Fail(ErrorCode::kFailedPrecondition, "cannot resolve data dir " + dir);
+  for (fs::path p = path;; p = p.parent_path()) {
+    if (fs::exists(p / ".git", ec)) {
+      if (GitIgnores(p.string(), path.string())) return Ok();
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "data dir " + path.string() + " lies inside the git work tree " + p.string() +
+                      " and is not ignored by git (or git cannot be run to ask); it would hold "
+                      "the root key: add it to " + (p / ".gitignore").string() +
+                      " or choose a --data-dir outside the work tree");
+    }
+    if (p == p.parent_path()) return Ok();
+  }
+}
+
 // Reads a small file; kNotFound if absent.
 Result<std::string> ReadSmallFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -93,42 +162,6 @@ Result<std::string> ReadSmallFile(const std::string& path) {
   SecureZero(buf, sizeof(buf));
   close(fd);
   return content;
-}
-
-// Writes `content` to `path` with mode 0600, atomically (temp file, fsync,
-// rename, fsync of the directory).
-Status WritePrivateFile(const std::string& path, std::string_view content) {
-  std::string tmp = path + ".tmp";
-  unlink(tmp.c_str());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(ErrorCode::kFailedPrecondition, Errno("cannot create", tmp));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      close(fd);
-      unlink(tmp.c_str());
-      return Fail(ErrorCode::kFailedPrecondition, Errno("cannot write", tmp));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    unlink(tmp.c_str());
-    return Fail(ErrorCode::kFailedPrecondition, Errno("cannot sync", tmp));
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return Fail(ErrorCode::kFailedPrecondition, Errno("cannot rename to", path));
-  }
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  return Ok();
 }
 
 // The aws_access_key_id of the [default] profile in a shared-credentials file;
@@ -164,7 +197,7 @@ Status WriteDevConfig(const ServerOptions& options) {
   std::string path = options.data_dir + "/config";
   std::string want = "[default]\nregion = " + options.region + "\n";
   if (auto have = ReadSmallFile(path); have.has_value() && *have == want) return Ok();
-  return WritePrivateFile(path, want);
+  return util::WritePrivateFile(path, want);
 }
 
 // Dev mode: makes sure the admin user exists and DATA_DIR/credentials holds a
@@ -200,7 +233,7 @@ Status EnsureDevIdentity(ServerContext& context) {
                      "\naws_secret_access_key = ";
   file += key.secret_access_key.Reveal();
   file += '\n';
-  Status written = WritePrivateFile(credentials_path, file);
+  Status written = util::WritePrivateFile(credentials_path, file);
   SecureClear(file);
   COFFER_RETURN_IF_ERROR(written);
   util::LogInfo("wrote dev credentials",
@@ -320,6 +353,9 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
   if (auto hardened = HardenProcess(); !hardened) {
     util::LogWarn("process hardening failed", {{"error", hardened.error().message}});
   }
+  // Every file the server creates is private to its user (0600, directories 0700).
+  ::umask(077);
+  COFFER_RETURN_IF_ERROR(RefuseDataDirInGitWorkTree(options.data_dir));
   COFFER_RETURN_IF_ERROR(EnsureDataDir(options.data_dir));
 
   auto context = std::make_unique<ServerContext>();

@@ -152,14 +152,17 @@ struct ListenAddress {
 // the port is missing or not a number in 0..65535, or the host is empty.
 Result<ListenAddress> ParseListenAddress(std::string_view text);
 
-// Builds every part, binds the listener and starts serving. In dev mode it
-// first creates DATA_DIR (0700) if absent, loads or creates DATA_DIR/root.key,
+// Builds every part, binds the listener and starts serving. It sets the
+// process's umask to 077 (every file it creates is 0600, every directory 0700).
+// In dev mode it refuses a DATA_DIR inside a git work tree that git does not
+// ignore, then creates DATA_DIR (0700) if absent, loads or creates DATA_DIR/root.key,
 // and on first start creates the admin user with an access key written to
 // DATA_DIR/credentials (AWS shared-credentials format, [default], 0600) and
 // the region to DATA_DIR/config; a restart reuses both. Also hardens the
 // process (HardenProcess()). Errors:
 //   kFailedPrecondition  not dev mode (sealing is not implemented yet), or
-//                        the data dir / root key is unusable
+//                        the data dir / root key is unusable, or the data dir
+//                        lies in a git work tree and is not ignored
 //   kInvalidArgument     bad listen address or options
 //   kUnavailable         storage cannot be opened or the address cannot be bound
 //   and any error of the parts' constructors (kDataLoss for a corrupt store).

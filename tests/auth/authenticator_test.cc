@@ -77,7 +77,7 @@ struct OwnedRequest {
   }
 };
 
-// Blocks of ../testdata/aws-wire/awscli-2.9.19-capture.txt: "=== METHOD PATH",
+// Blocks of tests/data/aws-wire/awscli-2.9.19-capture.txt: "=== METHOD PATH",
 // headers, two empty lines, Content-Length bytes of body, one empty line.
 std::vector<OwnedRequest> LoadCapture() {
   std::string text =

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "server/http_client.h"
 #include "util/log.h"
@@ -99,6 +101,38 @@ TEST_F(ServerContextTest, DevStartWritesCredentialsAndRestartKeepsThem) {
   auto again = Start(options_);
   ASSERT_TRUE(again.has_value()) << again.error().message;
   EXPECT_TRUE(ReadFile(credentials_path) == first_credentials);  // not printed: holds a secret
+}
+
+// Every file of the data dir is the owner's alone, even when the server was
+// started under a permissive umask (the database was 0644 before).
+TEST_F(ServerContextTest, DevStartCreatesEveryDataFilePrivate) {
+  ::umask(022);
+  auto context = Start(options_);
+  ASSERT_TRUE(context.has_value()) << context.error().message;
+  testing::RawConnection conn((*context)->http->port());
+  ASSERT_TRUE(conn.Send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(conn.ReadResponse().has_value());
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.data_dir)) {
+    names.push_back(entry.path().filename());
+    EXPECT_EQ(Mode(entry.path()), entry.is_directory() ? 0700 : 0600) << entry.path();
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "coffer.db"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "root.key"), names.end());
+  Stop(**context);
+}
+
+// A data dir inside a git work tree that git does not ignore is refused before
+// it is created (here the .git entry is not even a repository git can read, so
+// git cannot vouch for it either).
+TEST_F(ServerContextTest, DataDirInsideUnignoredGitWorkTreeIsRefused) {
+  ASSERT_TRUE(std::filesystem::create_directory(root_ + "/.git"));
+  auto context = Start(options_);
+  ASSERT_FALSE(context.has_value());
+  EXPECT_EQ(context.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(context.error().message.find(".gitignore"), std::string::npos)
+      << context.error().message;
+  EXPECT_FALSE(std::filesystem::exists(options_.data_dir));
 }
 
 }  // namespace

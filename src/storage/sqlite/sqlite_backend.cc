@@ -1,8 +1,13 @@
 #include "storage/sqlite/sqlite_backend.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <iterator>
 #include <limits>
@@ -508,6 +513,31 @@ Status Compact(WriteConn& w, size_t max_events, Revision& compacted, int64_t& co
   return SetMeta(w, "compacted", compacted);
 }
 
+// The database holds every stored value: its files are the owner's alone.
+// Creates `path` 0600 if absent (SQLite would create it 0644 under the usual
+// umask, and gives its -wal and -shm files the database file's mode), and
+// narrows the database and any existing -wal, -shm or -journal file left wider
+// by an older version. kUnavailable when the file cannot be created or chmod'ed.
+Status MakeFilesPrivate(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Fail(ErrorCode::kUnavailable,
+                "cannot open database " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    std::string file = path + suffix;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if ((st.st_mode & 077) == 0) continue;
+    if (::chmod(file.c_str(), st.st_mode & 0700) != 0) {
+      return Fail(ErrorCode::kUnavailable,
+                  "cannot make " + file + " private: " + std::strerror(errno));
+    }
+  }
+  return Ok();
+}
+
 }  // namespace
 
 SqliteBackend::SqliteBackend(std::string path, Options options)
@@ -519,6 +549,7 @@ Result<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(const std::string& pa
     return Fail(ErrorCode::kInvalidArgument, "max_events must be greater than zero");
   }
   if (path.empty()) return Fail(ErrorCode::kInvalidArgument, "database path is empty");
+  COFFER_RETURN_IF_ERROR(MakeFilesPrivate(path));
   std::unique_ptr<SqliteBackend> backend(new SqliteBackend(path, options));
   COFFER_RETURN_IF_ERROR(backend->Init());
   return backend;

@@ -54,7 +54,9 @@ class SqliteBackend final : public Backend {
   using Options = SqliteOptions;
 
   // Opens (creating it and its schema if absent) the database at `path` and
-  // starts the writer thread. Returns kUnavailable when the file cannot be
+  // starts the writer thread. The database file is created 0600 (so are its
+  // -wal and -shm files, which take its mode); existing files wider than that
+  // are narrowed to 0600. Returns kUnavailable when the file cannot be
   // opened or written (missing directory, permissions, I/O error), kDataLoss
   // when it is not a database or is corrupt, kInvalidArgument for bad options.
   static Result<std::unique_ptr<SqliteBackend>> Open(const std::string& path,

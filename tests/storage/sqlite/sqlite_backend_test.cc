@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_backend.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -292,6 +294,39 @@ TEST_F(SqliteBackendTest, OpenOnNonDatabaseFileFailsWithDataLoss) {
 TEST_F(SqliteBackendTest, OpenInMissingDirectoryFailsWithUnavailable) {
   EXPECT_TRUE(
       HasError(SqliteBackend::Open(dir_.File("no/such/dir/db.sqlite")), ErrorCode::kUnavailable));
+}
+
+mode_t ModeOf(const std::string& file) {
+  struct stat st {};
+  EXPECT_EQ(::stat(file.c_str(), &st), 0) << file;
+  return st.st_mode & 07777;
+}
+
+// The database and its -wal and -shm files are the owner's alone (0600), even
+// under a permissive umask: they hold every stored value.
+TEST_F(SqliteBackendTest, DatabaseFilesAreCreatedPrivate) {
+  struct UmaskGuard {
+    mode_t old = ::umask(022);
+    ~UmaskGuard() { ::umask(old); }
+  } guard;
+  auto backend = SqliteBackend::Open(path());
+  ASSERT_TRUE(backend.has_value()) << backend.error().message;
+  ASSERT_TRUE(IsOk((*backend)->Commit(PutTxn("a", "1"))));
+  ASSERT_TRUE(IsOk((*backend)->Get("a")));
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    EXPECT_EQ(ModeOf(path() + suffix), 0600u) << path() + suffix;
+  }
+}
+
+// Files an older version left 0644 are narrowed to 0600 when opened.
+TEST_F(SqliteBackendTest, OpenNarrowsExistingWideFiles) {
+  { ASSERT_TRUE(SqliteBackend::Open(path()).has_value()); }
+  ASSERT_EQ(::chmod(path().c_str(), 0644), 0);
+  {
+    auto backend = SqliteBackend::Open(path());
+    ASSERT_TRUE(backend.has_value()) << backend.error().message;
+    EXPECT_EQ(ModeOf(path()), 0600u);
+  }
 }
 
 // max_events must be positive.
