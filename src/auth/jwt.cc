@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "auth/internal/strict_json.h"
+#include "auth/strict_json.h"
 #include "util/encoding.h"
 
 namespace coffer::auth {
@@ -32,13 +32,13 @@ Result<std::string> Base64UrlDecode(std::string_view in) {
 // nlohmann keeps the last, another verifier the first, so the claims would
 // depend on who reads them.
 Result<json> ParsePart(const std::string& text, std::string_view part) {
-  internal::StrictJson parsed = internal::ParseStrictJson(text);
+  StrictJson parsed = ParseStrictJson(text);
   switch (parsed.problem) {
-    case internal::StrictJson::Problem::kNone:
+    case StrictJson::Problem::kNone:
       break;
-    case internal::StrictJson::Problem::kSyntax:
+    case StrictJson::Problem::kSyntax:
       return BadToken("the token is not valid JSON");
-    case internal::StrictJson::Problem::kDuplicateKey:
+    case StrictJson::Problem::kDuplicateKey:
       return BadToken("the token " + std::string(part) + " has a duplicate key");
   }
   return std::move(parsed.doc);

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <optional>
 
-#include "auth/internal/strict_json.h"
+#include "auth/strict_json.h"
 #include "util/time.h"
 
 namespace coffer::auth {
@@ -706,13 +706,13 @@ void RequestContext::Add(std::string key, std::string value) {
 Result<Policy> ParsePolicy(std::string_view text, bool require_resource) {
   // nlohmann keeps the last of duplicate keys; AWS would act on one of them
   // and a reader on the other ("Effect":"Deny","Effect":"Allow"): refused.
-  internal::StrictJson parsed = internal::ParseStrictJson(text);
+  StrictJson parsed = ParseStrictJson(text);
   switch (parsed.problem) {
-    case internal::StrictJson::Problem::kNone:
+    case StrictJson::Problem::kNone:
       break;
-    case internal::StrictJson::Problem::kSyntax:
+    case StrictJson::Problem::kSyntax:
       return Malformed("the policy document is not valid JSON");
-    case internal::StrictJson::Problem::kDuplicateKey:
+    case StrictJson::Problem::kDuplicateKey:
       return Malformed("Duplicate key '" + Shown(parsed.duplicate_key) +
                        "' in the policy document");
   }

@@ -10,7 +10,8 @@ region check as a user meets it.
      (InvalidSignatureException) and change nothing; UNSIGNED-PAYLOAD and STREAMING-* are
      refused on the JSON and query APIs.
   4. a signature scoped to another region (or service) is refused.
-  5. a second Authorization header (or X-Amz-Date, X-Amz-Content-Sha256) is refused with a 400.
+  5. a second Authorization header (or X-Amz-Date, X-Amz-Content-Sha256, X-Amz-Target), a JSON
+     body with a repeated key and a repeated query parameter are refused with a 400.
 """
 
 import hashlib
@@ -179,6 +180,25 @@ def duplicates(target, c):
         r = send(target, base, body, extra=[(name, value)])
         c.eq((r.status, r.error_code), (400, "IncompleteSignatureException"),
              f"a second {name} header is refused with a 400")
+    # A body that names a key twice: the signature is good, the meaning is not.
+    dup = b'{"Name": "/sec/a", "Name": "/sec/secret", "WithDecryption": true}'
+    r = send(target, json_headers(target, "GetParameter", dup), dup)
+    c.eq((r.status, r.error_code), (400, "SerializationException"),
+         "a JSON body with a repeated key is refused")
+    # Two X-Amz-Target headers (both signed): which operation was meant?
+    two = json_headers(target, "GetParameter", body)
+    r = send(target, two, body, extra=[("X-Amz-Target", "AmazonSSM.DeleteParameter")])
+    c.eq(r.status, 400, "a second X-Amz-Target header is refused with a 400")
+    c.eq(target.boto3_client("ssm").get_parameter(Name="/sec/a")["Parameter"]["Name"], "/sec/a",
+         "the parameter is still there")
+    # A query parameter given twice.
+    form2 = b"Action=GetCallerIdentity&Version=2011-06-15&Version=2010-05-08"
+    qh2 = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+           "Host": urllib.parse.urlsplit(target.url).netloc}
+    r = send(target, botocore_signed(target, "sts", h.REGION, qh2, form2), form2)
+    c.eq(r.status, 400, "STS: a repeated query parameter is refused with a 400")
+    c.true(b"appears more than once" in r.body, "the refusal names the repeated parameter",
+           r.body[:300])
     # The query protocol answers in its own shape.
     form = b"Action=GetCallerIdentity&Version=2011-06-15"
     qh = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "api/awsjson/errors.h"
+#include "auth/strict_json.h"
 #include "util/check.h"
 #include "util/log.h"
 
@@ -50,6 +51,17 @@ void CollectValueIds(const nlohmann::json& j, int depth, std::string_view resour
   for (const auto& [key, child] : j.items()) {
     if (child.is_object() || child.is_array()) CollectValueIds(child, depth + 1, resource, out);
   }
+}
+
+bool IsTargetHeader(std::string_view name) {
+  constexpr std::string_view kTarget = "x-amz-target";
+  if (name.size() != kTarget.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kTarget[i]) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -137,6 +149,17 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
                                       ""});
       return;
     }
+    // Two targets are ambiguous: the router and a proxy could each take another.
+    size_t targets = 0;
+    for (const auto& [name, value] : request.headers) {
+      if (IsTargetHeader(name)) ++targets;
+    }
+    if (targets > 1) {
+      op_label = "unknown";
+      code_label = render_error(Error{ErrorCode::kUnauthenticated, Reason::kIncompleteSignature,
+                                      "The request carries more than one 'X-Amz-Target' header."});
+      return;
+    }
     // Authenticate over the raw bytes before any parsing.
     auth::SignedRequest signed_request;
     signed_request.method = request.method;
@@ -172,14 +195,23 @@ HttpResponse JsonProtocol::Handle(const HttpRequest& request) {
     if (request.body.empty()) {
       body = nlohmann::json::object();
     } else {
-      body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-      if (body.is_discarded() || !body.is_object()) {
+      // A key given twice is ambiguous (which one did the signer mean?): refused.
+      auth::StrictJson parsed = auth::ParseStrictJson(request.body);
+      if (parsed.problem == auth::StrictJson::Problem::kDuplicateKey) {
+        code_label = render_error(Error{
+            ErrorCode::kInvalidArgument, Reason::kMalformedInput,
+            "The request body holds the key '" + parsed.duplicate_key.substr(0, 128) +
+                "' more than once."});
+        return;
+      }
+      if (parsed.problem != auth::StrictJson::Problem::kNone || !parsed.doc.is_object()) {
         code_label = render_error(Error{ErrorCode::kInvalidArgument, Reason::kMalformedInput,
-                                        body.is_discarded()
+                                        parsed.problem != auth::StrictJson::Problem::kNone
                                             ? "Unable to parse the request body as JSON."
                                             : "Start of structure or map expected."});
         return;
       }
+      body = std::move(parsed.doc);
     }
 
     if (policies_) {

@@ -88,6 +88,12 @@ Result<QueryParams> QueryParams::Parse(std::string_view body) {
     if (eq != std::string_view::npos) {
       COFFER_ASSIGN_OR_RETURN(value, util::UriDecode(pair.substr(eq + 1), true));
     }
+    // A parameter given twice is ambiguous (which one did the signer mean?).
+    if (out.values_.contains(key)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "The parameter '" + key.substr(0, 128) + "' appears more than once.",
+                  Reason::kMalformedInput);
+    }
     out.values_[std::move(key)] = std::move(value);
   }
   return out;

@@ -139,6 +139,20 @@ class JsonProtocolTest : public ::testing::Test {
   int request_counter_ = 0;
 };
 
+// A body that holds a key twice is ambiguous (nlohmann kept the last one, a
+// proxy may read the first): refused with SerializationException, nothing runs.
+TEST_F(JsonProtocolTest, DuplicateKeysInTheBodyAreRefused) {
+  Call("PutParameter", {{"Name", "/a"}, {"Value", "x"}, {"Type", "String"}});
+  HttpResponse r = Raw("DeleteParameter", R"({"Name": "/b", "Name": "/a"})");
+  ExpectError(r, 400, "SerializationException");
+  EXPECT_NE(r.body.find("'Name' more than once"), std::string::npos) << r.body;
+  HttpResponse nested =
+      Raw("PutParameter", R"({"Name": "/c", "Value": "v", "Tags": [{"Key": "k", "Key": "j"}]})");
+  ExpectError(nested, 400, "SerializationException");
+  Call("GetParameter", {{"Name", "/a"}});  // still there
+  Call("GetParameter", {{"Name", "/c"}}, 400);
+}
+
 // Matches() keys on X-Amz-Target.
 TEST_F(JsonProtocolTest, MatchesOnlyRequestsWithTarget) {
   HttpRequest r;

@@ -140,5 +140,18 @@ TEST_F(QueryProtocolTest, InvalidActionMessageQuotesABoundedAction) {
   EXPECT_LT(authenticated.body.size(), 1024u);
 }
 
+// A parameter given twice is ambiguous (the last one used to win, silently):
+// refused with a 400 before anything runs.
+TEST_F(QueryProtocolTest, RepeatedParametersAreRefused) {
+  HttpResponse repeated_name = Raw("GetUser&UserName=alice&UserName=admin", Signing::kValid);
+  EXPECT_EQ(repeated_name.status, 400);
+  EXPECT_EQ(Text(repeated_name.body, "Code"), "ValidationError");
+  EXPECT_NE(Text(repeated_name.body, "Message").find("UserName&apos; appears more than once"),
+            std::string::npos);
+  HttpResponse repeated_action = Raw("ListUsers&Action=DeleteUser", Signing::kValid);
+  EXPECT_EQ(repeated_action.status, 400);
+  EXPECT_EQ(Text(repeated_action.body, "Code"), "ValidationError");
+}
+
 }  // namespace
 }  // namespace coffer::api::awsquery

@@ -1,10 +1,10 @@
-#include "auth/internal/strict_json.h"
+#include "auth/strict_json.h"
 
 #include <functional>
 #include <set>
 #include <vector>
 
-namespace coffer::auth::internal {
+namespace coffer::auth {
 
 StrictJson ParseStrictJson(std::string_view text) {
   using nlohmann::json;
@@ -48,4 +48,4 @@ StrictJson ParseStrictJson(std::string_view text) {
   return out;
 }
 
-}  // namespace coffer::auth::internal
+}  // namespace coffer::auth
