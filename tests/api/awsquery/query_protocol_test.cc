@@ -51,7 +51,7 @@ class QueryProtocolTest : public ::testing::Test {
                                                                "000000000000");
     ASSERT_TRUE(identities_->CreateUser("admin", true).has_value());
     ASSERT_TRUE(identities_->ImportAccessKey("admin", kAccessKey, SecretBytes(kSecret)));
-    authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_);
+    authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_, "us-east-1");
     protocol_ = std::make_unique<QueryProtocol>(*authenticator_, metrics_);
     protocol_->AddService(std::make_unique<IamService>(*identities_, "000000000000"));
     protocol_->EnableAudit(sink_, clock_);
