@@ -47,11 +47,26 @@ auth::PolicyCache& CompiledKeyPolicies() {
 
 std::shared_ptr<const auth::CompiledPolicies> CompiledKeyPolicy(
     const domain::kms::KeyMetadata& key) {
-  std::string cache_key = key.policy.empty() ? "managed:" + key.arn
-                                             : "sha256:" + crypto::Sha256Hex(key.policy);
+  std::string cache_key =
+      key.policy.empty() ? "managed:" + key.arn : "sha256:" + crypto::Sha256Hex(key.policy);
   auth::PolicyCache& cache = CompiledKeyPolicies();
   if (auto hit = cache.Find(cache_key, 0)) return hit;
   return cache.Get(cache_key, 0, {{key.arn + "/key-policy", EffectiveKeyPolicy(key)}});
+}
+
+// The operations KMS refuses on an AWS managed key whoever calls them
+// (UnsupportedOperationException, domain/kms). Their permission is left to the
+// IAM policies, so that an allowed caller learns that refusal rather than an
+// AccessDenied from the managed key policy; nothing is changed either way.
+bool RefusedOnManagedKeys(std::string_view action) {
+  static constexpr std::string_view kRefused[] = {
+      "kms:DisableKey",        "kms:EnableKeyRotation",   "kms:DisableKeyRotation",
+      "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
+      "kms:UntagResource",     "kms:PutKeyPolicy"};
+  for (std::string_view a : kRefused) {
+    if (a == action) return true;
+  }
+  return false;
 }
 
 std::string Quoted(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
@@ -72,8 +87,9 @@ std::string ManagedKeyPolicy(const domain::kms::KeyMetadata& key) {
                            : "Allow access through Systems Manager for all principals in the "
                              "account that are authorized to use Systems Manager";
   std::string account(AccountOf(key.arn));
-  return R"({"Version":"2012-10-17","Id":")" + std::string(sm ? "auto-secretsmanager-2" : "auto-ssm-1") +
-         R"(","Statement":[{"Sid":)" + Quoted(via_sid) +
+  return R"({"Version":"2012-10-17","Id":")" +
+         std::string(sm ? "auto-secretsmanager-2" : "auto-ssm-1") + R"(","Statement":[{"Sid":)" +
+         Quoted(via_sid) +
          R"(,"Effect":"Allow","Principal":{"AWS":"*"},"Action":["kms:Encrypt","kms:Decrypt",)"
          R"("kms:ReEncrypt*","kms:GenerateDataKey*","kms:CreateGrant","kms:DescribeKey"],)"
          R"("Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":")" +
@@ -142,7 +158,7 @@ Status AuthorizeKeyUse(const CallContext& context, const domain::kms::KeyMetadat
   // policy, which delegates every kms: action to the account: the IAM policies
   // alone decide, exactly as evaluating it would (and without compiling it).
   std::shared_ptr<const auth::CompiledPolicies> key_policy;
-  if (!key.policy.empty() || key.aws_managed) {
+  if (!key.policy.empty() || (key.aws_managed && !RefusedOnManagedKeys(action))) {
     key_policy = CompiledKeyPolicy(key);
   }
   auto allowed_quietly = [&] {

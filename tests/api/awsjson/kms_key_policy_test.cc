@@ -163,7 +163,8 @@ TEST_F(KmsKeyPolicyTest, GetKeyPolicyOfAnotherNameOrByAliasFailsWithNotFound) {
 TEST_F(KmsKeyPolicyTest, CreateKeyPolicyAndPutKeyPolicyAreReturnedByGetKeyPolicy) {
   std::string key = NewKey(kNoDelegation);
   EXPECT_EQ(Admin(*kms_, "GetKeyPolicy", {{"KeyId", key}})["Policy"], kNoDelegation);
-  Admin(*kms_, "PutKeyPolicy", {{"KeyId", key}, {"Policy", kDefaultPolicy}, {"PolicyName", "default"}});
+  Admin(*kms_, "PutKeyPolicy",
+        {{"KeyId", key}, {"Policy", kDefaultPolicy}, {"PolicyName", "default"}});
   EXPECT_EQ(Admin(*kms_, "GetKeyPolicy", {{"KeyId", key}})["Policy"], kDefaultPolicy);
 }
 
@@ -179,8 +180,8 @@ TEST_F(KmsKeyPolicyTest, MalformedKeyPolicyFailsWithMalformedPolicyDocument) {
     auto create = As(admin_, *kms_, "CreateKey", {{"Policy", bad}});
     EXPECT_EQ(WireCode(*kms_, create), "MalformedPolicyDocumentException") << bad;
   }
-  auto big = As(admin_, *kms_, "PutKeyPolicy",
-                {{"KeyId", key}, {"Policy", std::string(32769, ' ')}});
+  auto big =
+      As(admin_, *kms_, "PutKeyPolicy", {{"KeyId", key}, {"Policy", std::string(32769, ' ')}});
   EXPECT_EQ(WireCode(*kms_, big), "ValidationException");
   EXPECT_EQ(Admin(*kms_, "GetKeyPolicy", {{"KeyId", key}})["Policy"], kDefaultPolicy);
 }
@@ -269,12 +270,13 @@ TEST_F(KmsKeyPolicyTest, PutKeyPolicyThatLocksCallerOutFailsUnlessBypassed) {
   auto create = As(user_, *kms_, "CreateKey", {{"Policy", kRoleOnly}}, kIamAllowKms);
   EXPECT_EQ(WireCode(*kms_, create), "MalformedPolicyDocumentException");
   // Bypassed: stored, and from then on the user cannot change it back.
-  auto bypass = As(user_, *kms_, "PutKeyPolicy",
-                   {{"KeyId", key}, {"Policy", kRoleOnly}, {"BypassPolicyLockoutSafetyCheck", true}},
-                   kIamAllowKms);
+  auto bypass =
+      As(user_, *kms_, "PutKeyPolicy",
+         {{"KeyId", key}, {"Policy", kRoleOnly}, {"BypassPolicyLockoutSafetyCheck", true}},
+         kIamAllowKms);
   ASSERT_TRUE(bypass.has_value()) << bypass.error().message;
-  auto again = As(user_, *kms_, "PutKeyPolicy", {{"KeyId", key}, {"Policy", kDefaultPolicy}},
-                  kIamAllowKms);
+  auto again =
+      As(user_, *kms_, "PutKeyPolicy", {{"KeyId", key}, {"Policy", kDefaultPolicy}}, kIamAllowKms);
   EXPECT_EQ(WireCode(*kms_, again), "AccessDeniedException");
   // A policy that keeps the caller in (delegation to the account) passes.
   std::string key2 = NewKey();
@@ -294,8 +296,8 @@ TEST_F(KmsKeyPolicyTest, KeyPolicyOperationsNeedTheirOwnPermission) {
     ASSERT_EQ(WireCode(*kms_, r), "AccessDeniedException") << op;
     EXPECT_NE(r.error().message.find("kms:" + std::string(op)), std::string::npos);
   }
-  auto put = As(user_, *kms_, "PutKeyPolicy", {{"KeyId", key}, {"Policy", kDefaultPolicy}},
-                kDescribeOnly);
+  auto put =
+      As(user_, *kms_, "PutKeyPolicy", {{"KeyId", key}, {"Policy", kDefaultPolicy}}, kDescribeOnly);
   EXPECT_EQ(WireCode(*kms_, put), "AccessDeniedException");
 }
 
@@ -304,8 +306,8 @@ TEST_F(KmsKeyPolicyTest, KeyPolicyOperationsNeedTheirOwnPermission) {
 // IAM kms:*, and their policy cannot be replaced.
 TEST_F(KmsKeyPolicyTest, AwsManagedKeyRefusesDirectUseAndPolicyChange) {
   Admin(*ssm_, "PutParameter", {{"Name", "/kp/m"}, {"Value", kCanary}, {"Type", "SecureString"}});
-  auto get = As(user_, *ssm_, "GetParameter", {{"Name", "/kp/m"}, {"WithDecryption", true}},
-                kIamAllowKms);
+  auto get =
+      As(user_, *ssm_, "GetParameter", {{"Name", "/kp/m"}, {"WithDecryption", true}}, kIamAllowKms);
   ASSERT_TRUE(get.has_value()) << get.error().message;
   EXPECT_EQ((*get)["Parameter"]["Value"], kCanary);
   std::string managed =
@@ -322,8 +324,12 @@ TEST_F(KmsKeyPolicyTest, AwsManagedKeyRefusesDirectUseAndPolicyChange) {
   std::string text = (*policy)["Policy"];
   EXPECT_NE(text.find("ssm.*.amazonaws.com"), std::string::npos) << text;
   EXPECT_NE(text.find("kms:CallerAccount"), std::string::npos) << text;
+  // Operations KMS refuses on managed keys answer UnsupportedOperationException.
   auto put = As(admin_, *kms_, "PutKeyPolicy", {{"KeyId", managed}, {"Policy", kDefaultPolicy}});
-  EXPECT_EQ(WireCode(*kms_, put), "AccessDeniedException");
+  EXPECT_EQ(WireCode(*kms_, put), "UnsupportedOperationException");
+  auto disable = As(user_, *kms_, "DisableKey", {{"KeyId", managed}}, kIamAllowKms);
+  EXPECT_EQ(WireCode(*kms_, disable), "UnsupportedOperationException");
+  EXPECT_TRUE(Admin(*kms_, "DescribeKey", {{"KeyId", managed}})["KeyMetadata"]["Enabled"]);
 }
 
 }  // namespace
