@@ -165,13 +165,11 @@ bool RequestAuthorization::NeedsResourceTags() const {
   return policies_ && !principal_.is_admin && policies_->uses_resource_tags;
 }
 
-RequestAuthorization::Outcome RequestAuthorization::Evaluate(
-    std::string_view action, std::string_view resource, const KeyMap& extra_keys,
-    const CompiledPolicies* resource_policy) {
-  if (principal_.is_admin) return {Decision{Decision::Kind::kAllow, "admin", "", -1}, false};
-  if (!policies_ && resource_policy == nullptr) return {};
-  FillRequestKeys((policies_ ? policies_->request_keys : 0) |
-                  (resource_policy ? resource_policy->request_keys : 0));
+template <class F>
+RequestAuthorization::Outcome RequestAuthorization::WithRequest(std::string_view action,
+                                                                std::string_view resource,
+                                                                const KeyMap& extra_keys,
+                                                                F&& evaluate) {
   // The context is reused across the request's checks rather than copied for
   // each: set this check's facts, evaluate, then take the per-call keys out.
   context_.action.assign(action);
@@ -187,18 +185,7 @@ RequestAuthorization::Outcome RequestAuthorization::Evaluate(
       it->second.insert(it->second.end(), values.begin(), values.end());
     }
   }
-
-  Outcome out;
-  Decision identity = policies_ ? auth::Evaluate(policies_->policies, context_) : Decision{};
-  out.decision = identity;
-  if (identity.kind != Decision::Kind::kExplicitDeny && resource_policy != nullptr) {
-    Decision by_resource = EvaluateResourcePolicy(resource_policy->policies, context_);
-    if (by_resource.kind == Decision::Kind::kExplicitDeny ||
-        (by_resource.allowed() && !identity.allowed())) {
-      out = {std::move(by_resource), true};
-    }
-  }
-
+  Outcome out = evaluate();
   for (auto& [key, before] : added) {
     auto it = context_.keys.find(key);
     if (before == kAbsent) {
@@ -210,10 +197,65 @@ RequestAuthorization::Outcome RequestAuthorization::Evaluate(
   return out;
 }
 
-Status RequestAuthorization::Check(std::string_view action, std::string_view resource,
-                                   const KeyMap& extra_keys,
-                                   const CompiledPolicies* resource_policy) {
-  Outcome outcome = Evaluate(action, resource, extra_keys, resource_policy);
+RequestAuthorization::Outcome RequestAuthorization::Evaluate(
+    std::string_view action, std::string_view resource, const KeyMap& extra_keys,
+    const CompiledPolicies* resource_policy) {
+  if (principal_.is_admin) return {Decision{Decision::Kind::kAllow, "admin", "", -1}, false};
+  if (!policies_ && resource_policy == nullptr) return {};
+  FillRequestKeys((policies_ ? policies_->request_keys : 0) |
+                  (resource_policy ? resource_policy->request_keys : 0));
+  return WithRequest(action, resource, extra_keys, [&] {
+    Outcome out;
+    Decision identity = policies_ ? auth::Evaluate(policies_->policies, context_) : Decision{};
+    out.decision = identity;
+    if (identity.kind != Decision::Kind::kExplicitDeny && resource_policy != nullptr) {
+      Decision by_resource = EvaluateResourcePolicy(resource_policy->policies, context_);
+      if (by_resource.kind == Decision::Kind::kExplicitDeny ||
+          (by_resource.allowed() && !identity.allowed())) {
+        out = {std::move(by_resource), true};
+      }
+    }
+    return out;
+  });
+}
+
+RequestAuthorization::Outcome RequestAuthorization::EvaluateKey(
+    std::string_view action, std::string_view resource, const KeyMap& extra_keys,
+    const CompiledPolicies& key_policy) {
+  uint32_t wanted = key_policy.request_keys;
+  if (policies_ && !principal_.is_admin) wanted |= policies_->request_keys;
+  FillRequestKeys(wanted);
+  return WithRequest(action, resource, extra_keys, [&] {
+    Outcome out;
+    Decision identity;
+    if (principal_.is_admin) {
+      identity = Decision{Decision::Kind::kAllow, "admin", "", -1};
+    } else if (policies_) {
+      identity = auth::Evaluate(policies_->policies, context_);
+    }
+    if (identity.kind == Decision::Kind::kExplicitDeny) {
+      out.decision = std::move(identity);
+      return out;
+    }
+    Decision by_key = EvaluateResourcePolicy(key_policy.policies, context_);
+    if (by_key.kind != Decision::Kind::kImplicitDeny) {
+      // An explicit Deny in the key policy, or the key policy naming the
+      // caller: the key policy decides.
+      out = {std::move(by_key), true};
+      return out;
+    }
+    Decision delegated = EvaluateAccountDelegation(key_policy.policies, context_);
+    if (!delegated.allowed()) {
+      out.no_resource_allow = true;
+      return out;
+    }
+    out.decision = std::move(identity);  // IAM decides what the account was delegated
+    return out;
+  });
+}
+
+Status RequestAuthorization::Record(const Outcome& outcome, std::string_view action,
+                                    std::string_view resource) {
   const Decision& d = outcome.decision;
   // The request's decision for audit: the first deny, else the last allow.
   if (decision_ != "explicit-deny" && decision_ != "implicit-deny") {
@@ -228,16 +270,37 @@ Status RequestAuthorization::Check(std::string_view action, std::string_view res
   if (d.kind == Decision::Kind::kExplicitDeny) {
     message += outcome.by_resource_policy ? " with an explicit deny in a resource-based policy"
                                           : " with an explicit deny in an identity-based policy";
+  } else if (outcome.no_resource_allow) {
+    message += " because no resource-based policy allows the " + std::string(action) + " action";
   } else {
     message += " because no identity-based policy allows the " + std::string(action) + " action";
   }
   return Fail(ErrorCode::kPermissionDenied, std::move(message), Reason::kAccessDenied);
 }
 
+Status RequestAuthorization::Check(std::string_view action, std::string_view resource,
+                                   const KeyMap& extra_keys,
+                                   const CompiledPolicies* resource_policy) {
+  return Record(Evaluate(action, resource, extra_keys, resource_policy), action, resource);
+}
+
 bool RequestAuthorization::Allowed(std::string_view action, std::string_view resource,
                                    const KeyMap& extra_keys,
                                    const CompiledPolicies* resource_policy) {
   return Evaluate(action, resource, extra_keys, resource_policy).decision.allowed();
+}
+
+Status RequestAuthorization::CheckKeyPolicy(std::string_view action, std::string_view resource,
+                                            const KeyMap& extra_keys,
+                                            const CompiledPolicies& key_policy) {
+  return Record(EvaluateKey(action, resource, extra_keys, key_policy), action, resource);
+}
+
+bool RequestAuthorization::AllowedByKeyPolicy(std::string_view action,
+                                              std::string_view resource,
+                                              const KeyMap& extra_keys,
+                                              const CompiledPolicies& key_policy) {
+  return EvaluateKey(action, resource, extra_keys, key_policy).decision.allowed();
 }
 
 }  // namespace coffer::auth

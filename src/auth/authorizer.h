@@ -95,6 +95,25 @@ class RequestAuthorization {
   bool Allowed(std::string_view action, std::string_view resource, const KeyMap& extra_keys = {},
                const CompiledPolicies* resource_policy = nullptr);
 
+  // Checks a request on a KMS key, whose key policy `key_policy` (compiled as
+  // PolicyKind::kResource) must allow it, as AWS KMS does: allowed when no
+  // Deny in the key policy or the identity policies applies, and the key
+  // policy allows the caller directly (its Principal names the caller's ARN or
+  // role, or "*"), or an Allow of the key policy names the caller's account
+  // (EvaluateAccountDelegation) and the identity policies allow it. IAM
+  // policies alone grant nothing on a key whose policy does not delegate to the
+  // account. An administrator counts as the account root: its identity
+  // policies allow everything, but the key policy still has to allow or
+  // delegate, and its Deny applies. Refusals are kPermissionDenied
+  // (kAccessDenied) with AWS's message; "because no resource-based policy
+  // allows the <action> action" when the key policy neither allows nor
+  // delegates.
+  Status CheckKeyPolicy(std::string_view action, std::string_view resource,
+                        const KeyMap& extra_keys, const CompiledPolicies& key_policy);
+  // The same decision without the error; not recorded.
+  bool AllowedByKeyPolicy(std::string_view action, std::string_view resource,
+                          const KeyMap& extra_keys, const CompiledPolicies& key_policy);
+
   // Whether any identity policy reads resource tags (so callers fetch tags
   // only then); a resource policy says so in its own CompiledPolicies.
   bool NeedsResourceTags() const;
@@ -109,9 +128,20 @@ class RequestAuthorization {
   struct Outcome {
     Decision decision;
     bool by_resource_policy = false;  // the deciding statement is the resource policy's
+    bool no_resource_allow = false;   // a key policy neither allowed nor delegated
   };
   Outcome Evaluate(std::string_view action, std::string_view resource, const KeyMap& extra_keys,
                    const CompiledPolicies* resource_policy);
+  Outcome EvaluateKey(std::string_view action, std::string_view resource,
+                      const KeyMap& extra_keys, const CompiledPolicies& key_policy);
+  // Sets this check's action, resource and per-call keys on the context, runs
+  // `evaluate`, then takes the per-call keys out again.
+  template <class F>
+  Outcome WithRequest(std::string_view action, std::string_view resource,
+                      const KeyMap& extra_keys, F&& evaluate);
+  // Records `outcome` as the request's decision (the first deny, else the last
+  // allow) and renders a refusal.
+  Status Record(const Outcome& outcome, std::string_view action, std::string_view resource);
 
   // Adds the request keys of `wanted` (CompiledPolicies::request_keys bits)
   // that the context does not hold yet.

@@ -470,7 +470,9 @@ bool ResourceMatches(const Statement& st, const RequestContext& request) {
 // Who takes part in an evaluation: every statement (identity policies), or
 // those whose Principal names the caller (trust and resource policies, which
 // differ in what an account principal means in an Allow).
-enum class PrincipalMode { kNone, kTrust, kResource };
+// kDelegation: only the Allow statements whose Principal names the caller's
+// account (a KMS key policy's delegation to the account's IAM policies).
+enum class PrincipalMode { kNone, kTrust, kResource, kDelegation };
 
 // Does `entry` ("ACCT" or "arn:aws:iam::ACCT:root") name `account`?
 bool NamesAccount(std::string_view entry, std::string_view account) {
@@ -486,6 +488,13 @@ bool NamesAccount(std::string_view entry, std::string_view account) {
 bool PrincipalMatches(const Statement& st, const RequestContext& request, PrincipalMode mode) {
   if (!st.principal.present) return false;
   const PrincipalSpec& p = st.principal;
+  if (mode == PrincipalMode::kDelegation) {
+    if (st.effect != Effect::kAllow || st.not_principal) return false;
+    for (const auto& a : p.aws) {
+      if (NamesAccount(a, request.principal_account)) return true;
+    }
+    return false;
+  }
   // In a resource policy an account principal is a delegation in an Allow (it
   // grants nothing itself) but covers each of the account's callers in a Deny
   // and in NotPrincipal.
@@ -815,6 +824,11 @@ Decision EvaluateWithPrincipal(const std::vector<NamedPolicy>& policies,
 Decision EvaluateResourcePolicy(const std::vector<NamedPolicy>& policies,
                                 const RequestContext& request) {
   return EvaluateImpl(policies, request, PrincipalMode::kResource);
+}
+
+Decision EvaluateAccountDelegation(const std::vector<NamedPolicy>& policies,
+                                   const RequestContext& request) {
+  return EvaluateImpl(policies, request, PrincipalMode::kDelegation);
 }
 
 }  // namespace coffer::auth

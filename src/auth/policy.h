@@ -137,6 +137,16 @@ Decision EvaluateWithPrincipal(const std::vector<NamedPolicy>& policies,
 Decision EvaluateResourcePolicy(const std::vector<NamedPolicy>& policies,
                                 const RequestContext& request);
 
+// Whether a resource policy delegates the request to the caller's account: an
+// Allow statement whose Principal names the account ("ACCT" or
+// "arn:aws:iam::ACCT:root") applies to it (action, resource, conditions).
+// Deny statements take no part (EvaluateResourcePolicy sees them). This is what
+// a KMS key policy's "Enable IAM User Permissions" statement does: the
+// account's IAM policies may then grant the request. kAllow naming the
+// statement, or kImplicitDeny.
+Decision EvaluateAccountDelegation(const std::vector<NamedPolicy>& policies,
+                                   const RequestContext& request);
+
 // `*` matches any run (including empty), `?` exactly one character.
 bool WildcardMatch(std::string_view pattern, std::string_view text, bool ignore_case);
 

@@ -76,6 +76,8 @@ constexpr auto kTable = std::to_array<Row>({
     {"kms", C::kInvalidArgument, R::kKmsInvalidKeyUsage, "InvalidKeyUsageException", 400, false},
     {"kms", C::kInvalidArgument, R::kKmsTagError, "TagException", 400, false},
     {"kms", C::kResourceExhausted, R::kTooManyTags, "LimitExceededException", 400, false},
+    {"kms", C::kInvalidArgument, R::kMalformedPolicy, "MalformedPolicyDocumentException", 400,
+     false},
 
     // Secrets Manager (spec 1.4, 2.2; its shapes spell "Message").
     {"secretsmanager", C::kNotFound, R::kSecretNotFound, "ResourceNotFoundException", 400, true},

@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "auth/policy.h"
+#include "crypto/crypto.h"
+
 namespace coffer::api::awsjson {
 namespace {
 
@@ -19,17 +22,123 @@ std::string_view ServiceHost(KmsVia via) {
   return "";
 }
 
+// The account field of "arn:aws:kms:<region>:<account>:key/<id>".
+std::string_view AccountOf(std::string_view arn) {
+  for (int i = 0; i < 4; ++i) {
+    size_t colon = arn.find(':');
+    if (colon == std::string_view::npos) return "";
+    arn.remove_prefix(colon + 1);
+  }
+  return arn.substr(0, arn.find(':'));
+}
+
+bool IsSecretsManagerKey(const domain::kms::KeyMetadata& key) {
+  return key.description.find("Secrets Manager") != std::string::npos;
+}
+
+// Compiled key policies, shared by every request and service. A memo of a
+// pure function (policy text -> compiled policy), keyed by the text's SHA-256
+// (or by the key's ARN for an AWS managed key's fixed policy), so a changed
+// policy can never be served its predecessor's compiled form. Thread-safe.
+auth::PolicyCache& CompiledKeyPolicies() {
+  static auth::PolicyCache* cache = new auth::PolicyCache(auth::PolicyKind::kResource);
+  return *cache;
+}
+
+std::shared_ptr<const auth::CompiledPolicies> CompiledKeyPolicy(
+    const domain::kms::KeyMetadata& key) {
+  std::string cache_key =
+      key.policy.empty() ? "managed:" + key.arn : "sha256:" + crypto::Sha256Hex(key.policy);
+  auth::PolicyCache& cache = CompiledKeyPolicies();
+  if (auto hit = cache.Find(cache_key, 0)) return hit;
+  return cache.Get(cache_key, 0, {{key.arn + "/key-policy", EffectiveKeyPolicy(key)}});
+}
+
+// The operations KMS refuses on an AWS managed key whoever calls them
+// (UnsupportedOperationException, domain/kms). Their permission is left to the
+// IAM policies, so that an allowed caller learns that refusal rather than an
+// AccessDenied from the managed key policy; nothing is changed either way.
+bool RefusedOnManagedKeys(std::string_view action) {
+  static constexpr std::string_view kRefused[] = {
+      "kms:DisableKey",        "kms:EnableKeyRotation",   "kms:DisableKeyRotation",
+      "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
+      "kms:UntagResource",     "kms:PutKeyPolicy"};
+  for (std::string_view a : kRefused) {
+    if (a == action) return true;
+  }
+  return false;
+}
+
+std::string Quoted(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
+
 }  // namespace
+
+std::string DefaultKeyPolicy(std::string_view account_id) {
+  return R"({"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User )"
+         R"(Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::)" +
+         std::string(account_id) + R"(:root"},"Action":"kms:*","Resource":"*"}]})";
+}
+
+std::string ManagedKeyPolicy(const domain::kms::KeyMetadata& key) {
+  bool sm = IsSecretsManagerKey(key);
+  std::string service = sm ? "secretsmanager" : "ssm";
+  std::string via_sid = sm ? "Allow access through AWS Secrets Manager for all principals in the "
+                             "account that are authorized to use AWS Secrets Manager"
+                           : "Allow access through Systems Manager for all principals in the "
+                             "account that are authorized to use Systems Manager";
+  std::string account(AccountOf(key.arn));
+  return R"({"Version":"2012-10-17","Id":")" +
+         std::string(sm ? "auto-secretsmanager-2" : "auto-ssm-1") + R"(","Statement":[{"Sid":)" +
+         Quoted(via_sid) +
+         R"(,"Effect":"Allow","Principal":{"AWS":"*"},"Action":["kms:Encrypt","kms:Decrypt",)"
+         R"("kms:ReEncrypt*","kms:GenerateDataKey*","kms:CreateGrant","kms:DescribeKey"],)"
+         R"("Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":")" +
+         account + R"("},"StringLike":{"kms:ViaService":")" + service +
+         R"(.*.amazonaws.com"}}},{"Sid":"Allow direct access to key metadata to the account",)"
+         R"("Effect":"Allow","Principal":{"AWS":"arn:aws:iam::)" +
+         account +
+         R"(:root"},"Action":["kms:Describe*","kms:Get*","kms:List*","kms:RevokeGrant"],)"
+         R"("Resource":"*"}]})";
+}
+
+std::string EffectiveKeyPolicy(const domain::kms::KeyMetadata& key) {
+  if (!key.policy.empty()) return key.policy;
+  return key.aws_managed ? ManagedKeyPolicy(key) : DefaultKeyPolicy(AccountOf(key.arn));
+}
+
+Status ValidateKeyPolicy(std::string_view policy) {
+  auto parsed = auth::ParseResourcePolicy(policy);
+  if (!parsed) return std::unexpected(std::move(parsed).error());
+  return Ok();
+}
+
+Status CheckPolicyLockout(const CallContext& context, std::string_view key_arn,
+                          std::string_view policy) {
+  if (context.authz == nullptr) return Ok();
+  // Compiled on its own: a refused policy does not enter the shared memo.
+  auth::PolicyCache once(auth::PolicyKind::kResource);
+  auto compiled = once.Get("new", 0, {{"new-key-policy", std::string(policy)}});
+  std::map<std::string, std::vector<std::string>> keys;
+  keys["kms:CallerAccount"] = {context.caller.principal.account_id};
+  if (context.authz->AllowedByKeyPolicy("kms:PutKeyPolicy", key_arn, keys, *compiled)) {
+    return Ok();
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              "The new key policy will not allow you to update the key policy in the future.",
+              Reason::kMalformedPolicy);
+}
 
 Status AuthorizeKeyUse(const CallContext& context, const domain::kms::KeyMetadata& key,
                        std::string_view action, KmsVia via,
-                       const domain::kms::EncryptionContext& encryption_context) {
+                       const domain::kms::EncryptionContext& encryption_context,
+                       const std::map<std::string, std::vector<std::string>>& request_keys) {
   if (context.authz == nullptr) return Ok();
-  // The key policy of an AWS managed key allows its use to every principal of
-  // the account through the service it belongs to; the service has already
-  // checked its own permission.
+  // An AWS managed key's policy allows its use through its service to every
+  // principal of the account (its first statement); the service has already
+  // checked its own permission. Decided here without evaluating it, since this
+  // is every default SecureString and secret read.
   if (via != KmsVia::kDirect && key.aws_managed) return Ok();
-  std::map<std::string, std::vector<std::string>> keys;
+  std::map<std::string, std::vector<std::string>> keys = request_keys;
   for (const domain::Tag& t : key.tags) keys["aws:ResourceTag/" + t.key].push_back(t.value);
   keys["kms:CallerAccount"] = {context.caller.principal.account_id};
   keys["kms:KeySpec"] = {"SYMMETRIC_DEFAULT"};
@@ -45,12 +154,24 @@ Status AuthorizeKeyUse(const CallContext& context, const domain::kms::KeyMetadat
     keys["kms:ViaService"] = {std::string(ServiceHost(via)) + "." + context.caller.scope.region +
                               ".amazonaws.com"};
   }
-  if (via != KmsVia::kDirect && IsAllowed(context, action, key.arn, keys)) {
+  // A key without a policy of its own and not AWS managed has the default key
+  // policy, which delegates every kms: action to the account: the IAM policies
+  // alone decide, exactly as evaluating it would (and without compiling it).
+  std::shared_ptr<const auth::CompiledPolicies> key_policy;
+  if (!key.policy.empty() || (key.aws_managed && !RefusedOnManagedKeys(action))) {
+    key_policy = CompiledKeyPolicy(key);
+  }
+  auto allowed_quietly = [&] {
+    return key_policy ? context.authz->AllowedByKeyPolicy(action, key.arn, keys, *key_policy)
+                      : IsAllowed(context, action, key.arn, keys);
+  };
+  if (via != KmsVia::kDirect && allowed_quietly()) {
     // The service's own check stays the request's recorded decision (and
     // resource) when the key's use is allowed; a refusal is recorded below.
     return Ok();
   }
-  Status allowed = Authorize(context, action, key.arn, keys);
+  Status allowed = key_policy ? context.authz->CheckKeyPolicy(action, key.arn, keys, *key_policy)
+                              : Authorize(context, action, key.arn, keys);
   if (allowed || via != KmsVia::kSecretsManager) return allowed;
   // Secrets Manager words a KMS refusal its own way; the detail follows.
   Error e = std::move(allowed).error();

@@ -293,7 +293,6 @@ Result<json> CreateKey(Deps& d, const Fields& f, const json&) {
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> multi, f.OptBool("MultiRegion"));
   req.multi_region = multi.value_or(false);
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> bypass, f.OptBool("BypassPolicyLockoutSafetyCheck"));
-  (void)bypass;
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> store, f.OptString("CustomKeyStoreId", 1, 64));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> xks, f.OptString("XksKeyId", 1, 128));
   if (store || xks) {
@@ -302,6 +301,14 @@ Result<json> CreateKey(Deps& d, const Fields& f, const json&) {
   }
   COFFER_ASSIGN_OR_RETURN(req.tags, TagsField(f, false));
   COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:CreateKey", "*", RequestTagKeys(req.tags)));
+  if (policy) {
+    COFFER_RETURN_IF_ERROR(ValidateKeyPolicy(*policy));
+    // The key's ARN is not known yet; a policy naming its Resource as the
+    // account's keys ("*", "arn:...:key/*") covers it.
+    if (!bypass.value_or(false)) {
+      COFFER_RETURN_IF_ERROR(CheckPolicyLockout(d.ctx, ArnPrefix(d) + "key/*", *policy));
+    }
+  }
   COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.CreateKey(req));
   json out = json::object();
   out["KeyMetadata"] = RenderKey(meta, d.keys.account_id());
@@ -472,9 +479,7 @@ Status AuthorizeTagging(Deps& d, std::string_view action, std::string_view key_i
   if (d.ctx.authz == nullptr) return Ok();
   auto meta = d.keys.DescribeKey(key_id);
   if (!meta.has_value()) return Authorize(d.ctx, action, GuessArn(d, key_id), request_keys);
-  std::map<std::string, std::vector<std::string>> keys = request_keys;
-  for (const domain::Tag& t : meta->tags) keys["aws:ResourceTag/" + t.key].push_back(t.value);
-  return Authorize(d.ctx, action, meta->arn, keys);
+  return AuthorizeKeyUse(d.ctx, *meta, action, KmsVia::kDirect, {}, request_keys);
 }
 
 Result<json> TagResource(Deps& d, const Fields& f, const json&) {
@@ -512,6 +517,59 @@ Result<json> ListResourceTags(Deps& d, const Fields& f, const json&) {
     out["Tags"].push_back({{"TagKey", t.key}, {"TagValue", t.value}});
   }
   AddPaging(out, page.next_marker);
+  return out;
+}
+
+// --- key policies ----------------------------------------------------------------
+// A key has one key policy, named "default" (AWS's only policy name).
+
+constexpr std::string_view kDefaultPolicyName = "default";
+
+// PolicyName (optional): "default" or kNotFound.
+Status PolicyNameField(const Fields& f) {
+  COFFER_ASSIGN_OR_RETURN(std::optional<std::string> name, f.OptString("PolicyName", 1, 128));
+  if (name && *name != kDefaultPolicyName) {
+    return Fail(ErrorCode::kNotFound, "No such policy exists. Only the policy name \"default\" "
+                                      "is supported.", Reason::kKeyNotFound);
+  }
+  return Ok();
+}
+
+Result<json> GetKeyPolicy(Deps& d, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:GetKeyPolicy", key_id));
+  COFFER_RETURN_IF_ERROR(PolicyNameField(f));
+  COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.DescribeKeyOnly(key_id));
+  json out = json::object();
+  out["Policy"] = EffectiveKeyPolicy(meta);
+  out["PolicyName"] = kDefaultPolicyName;
+  return out;
+}
+
+Result<json> PutKeyPolicy(Deps& d, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  COFFER_ASSIGN_OR_RETURN(std::string policy, f.String("Policy", 1, kms::kMaxPolicyLength));
+  COFFER_ASSIGN_OR_RETURN(std::optional<bool> bypass, f.OptBool("BypassPolicyLockoutSafetyCheck"));
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:PutKeyPolicy", key_id));
+  COFFER_RETURN_IF_ERROR(PolicyNameField(f));
+  COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.DescribeKeyOnly(key_id));
+  COFFER_RETURN_IF_ERROR(ValidateKeyPolicy(policy));
+  if (!bypass.value_or(false)) {
+    COFFER_RETURN_IF_ERROR(CheckPolicyLockout(d.ctx, meta.arn, policy));
+  }
+  COFFER_RETURN_IF_ERROR(d.keys.PutKeyPolicy(meta.key_id, policy));
+  return json::object();
+}
+
+Result<json> ListKeyPolicies(Deps& d, const Fields& f, const json&) {
+  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  COFFER_RETURN_IF_ERROR(LimitField(f));
+  COFFER_RETURN_IF_ERROR(MarkerField(f));
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:ListKeyPolicies", key_id));
+  COFFER_RETURN_IF_ERROR(d.keys.DescribeKeyOnly(key_id));
+  json out = json::object();
+  out["PolicyNames"] = json::array({kDefaultPolicyName});
+  out["Truncated"] = false;
   return out;
 }
 
@@ -692,6 +750,9 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"TagResource", TagResource},
       {"UntagResource", UntagResource},
       {"ListResourceTags", ListResourceTags},
+      {"GetKeyPolicy", GetKeyPolicy},
+      {"PutKeyPolicy", PutKeyPolicy},
+      {"ListKeyPolicies", ListKeyPolicies},
       {"Encrypt", Encrypt},
       {"Decrypt", Decrypt},
       {"ReEncrypt", ReEncrypt},

@@ -258,6 +258,22 @@ void RoleXml(Xml& x, const iam::Role& r) {
   TagsXml(x, r.tags);
 }
 
+void InstanceProfileXml(Xml& x, const iam::InstanceProfile& p) {
+  x.Element("Path", p.path)
+      .Element("InstanceProfileName", p.name)
+      .Element("InstanceProfileId", p.instance_profile_id)
+      .Element("Arn", p.arn)
+      .Element("CreateDate", Iso(p.created));
+  x.Open("Roles");
+  for (const iam::Role& r : p.roles) {
+    x.Open("member");
+    RoleXml(x, r);
+    x.Close("member");
+  }
+  x.Close("Roles");
+  TagsXml(x, p.tags);
+}
+
 void PolicyXml(Xml& x, const iam::ManagedPolicy& p, bool with_description) {
   x.Element("PolicyName", p.name)
       .Element("PolicyId", p.policy_id)
@@ -558,6 +574,75 @@ Result<std::string> UpdateAssumeRolePolicy(const Req& c) {
   COFFER_ASSIGN_OR_RETURN(std::string name, Name(c, "RoleName", 64));
   COFFER_ASSIGN_OR_RETURN(std::string doc, PolicyDocumentParam(c, "PolicyDocument", true));
   COFFER_RETURN_IF_ERROR(c.ids.UpdateAssumeRolePolicy(name, doc));
+  return std::string();
+}
+
+// ---- instance profiles
+
+Result<std::string> CreateInstanceProfile(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string name, Name(c, "InstanceProfileName", 128));
+  COFFER_ASSIGN_OR_RETURN(std::string path, PathParam(c));
+  COFFER_ASSIGN_OR_RETURN(std::vector<iam::Tag> tags, TagsParam(c));
+  COFFER_ASSIGN_OR_RETURN(iam::InstanceProfile profile,
+                          c.ids.CreateInstanceProfile(name, path, tags));
+  Xml x;
+  x.Open("InstanceProfile");
+  InstanceProfileXml(x, profile);
+  x.Close("InstanceProfile");
+  return x.str();
+}
+
+Result<std::string> GetInstanceProfile(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string name, Name(c, "InstanceProfileName", 128));
+  COFFER_ASSIGN_OR_RETURN(iam::InstanceProfile profile, c.ids.GetInstanceProfile(name));
+  Xml x;
+  x.Open("InstanceProfile");
+  InstanceProfileXml(x, profile);
+  x.Close("InstanceProfile");
+  return x.str();
+}
+
+Result<std::string> ListInstanceProfiles(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string prefix, PathPrefixParam(c));
+  COFFER_ASSIGN_OR_RETURN(Page page, PageParams(c));
+  COFFER_ASSIGN_OR_RETURN(std::vector<iam::InstanceProfile> profiles,
+                          c.ids.ListInstanceProfiles(prefix));
+  Xml x;
+  PagedXml(
+      x, "InstanceProfiles", profiles, page,
+      [](const iam::InstanceProfile& p) { return p.name; }, InstanceProfileXml);
+  return x.str();
+}
+
+Result<std::string> ListInstanceProfilesForRole(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string role, Name(c, "RoleName", 64));
+  COFFER_ASSIGN_OR_RETURN(Page page, PageParams(c));
+  COFFER_ASSIGN_OR_RETURN(std::vector<iam::InstanceProfile> profiles,
+                          c.ids.ListInstanceProfilesForRole(role));
+  Xml x;
+  PagedXml(
+      x, "InstanceProfiles", profiles, page,
+      [](const iam::InstanceProfile& p) { return p.name; }, InstanceProfileXml);
+  return x.str();
+}
+
+Result<std::string> DeleteInstanceProfile(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string name, Name(c, "InstanceProfileName", 128));
+  COFFER_RETURN_IF_ERROR(c.ids.DeleteInstanceProfile(name));
+  return std::string();
+}
+
+Result<std::string> AddRoleToInstanceProfile(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string profile, Name(c, "InstanceProfileName", 128));
+  COFFER_ASSIGN_OR_RETURN(std::string role, Name(c, "RoleName", 64));
+  COFFER_RETURN_IF_ERROR(c.ids.AddRoleToInstanceProfile(profile, role));
+  return std::string();
+}
+
+Result<std::string> RemoveRoleFromInstanceProfile(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string profile, Name(c, "InstanceProfileName", 128));
+  COFFER_ASSIGN_OR_RETURN(std::string role, Name(c, "RoleName", 64));
+  COFFER_RETURN_IF_ERROR(c.ids.RemoveRoleFromInstanceProfile(profile, role));
   return std::string();
 }
 
@@ -885,6 +970,13 @@ const std::map<std::string_view, Handler>& Handlers() {
       {"ListRoles", ListRoles},
       {"DeleteRole", DeleteRole},
       {"UpdateAssumeRolePolicy", UpdateAssumeRolePolicy},
+      {"CreateInstanceProfile", CreateInstanceProfile},
+      {"GetInstanceProfile", GetInstanceProfile},
+      {"ListInstanceProfiles", ListInstanceProfiles},
+      {"ListInstanceProfilesForRole", ListInstanceProfilesForRole},
+      {"DeleteInstanceProfile", DeleteInstanceProfile},
+      {"AddRoleToInstanceProfile", AddRoleToInstanceProfile},
+      {"RemoveRoleFromInstanceProfile", RemoveRoleFromInstanceProfile},
       {"CreatePolicy", CreatePolicy},
       {"GetPolicy", GetPolicy},
       {"GetPolicyVersion", GetPolicyVersion},
@@ -940,6 +1032,10 @@ std::string ResourceFor(const Req& c, std::string_view action) {
     return base + "oidc-provider/" + (scheme == std::string::npos ? url : url.substr(scheme + 3));
   }
   if (action == "CreatePolicy") return with_path("policy", c.p.Optional("PolicyName"), "/");
+  if (const std::string* profile = c.p.Find("InstanceProfileName")) {
+    auto found = c.ids.GetInstanceProfile(*profile);
+    return with_path("instance-profile", *profile, found.has_value() ? found->path : "/");
+  }
   if (action.find("Role") != std::string_view::npos && c.p.Find("RoleName") != nullptr) {
     std::string name = *c.p.Find("RoleName");
     auto role = c.ids.GetRole(name);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -27,6 +28,8 @@ constexpr std::string_view kAttachPrefix = "iam/attach/";
 constexpr std::string_view kAttachedPrefix = "iam/attached/";
 constexpr std::string_view kInlinePrefix = "iam/inline/";
 constexpr std::string_view kOidcPrefix = "iam/oidc/";
+constexpr std::string_view kProfilePrefix = "iam/profile/";
+constexpr std::string_view kProfileRolePrefix = "iam/profilerole/";
 constexpr std::string_view kSessionPrefix = "iam/session/";
 
 constexpr int kMaxCommitAttempts = 10;
@@ -45,6 +48,8 @@ constexpr size_t kPurgeBatch = 32;
 //   policy (format 1):     name, policy_id, arn, path, description, default_version_id,
 //                          created, updated, next_version (u32), tags,
 //                          versions: count + (version_id, document, created)
+//   instance profile (format 1): name, instance_profile_id, arn, path, created,
+//                          role names (count + strings), tags
 //   oidc (format 1):       url, arn, client_ids (count + strings), thumbprints, created, tags
 //   session (format 1):    access_key_id, role_name, role_id, session_name, sealed_secret,
 //                          sealed_token, created, expiration, source_principal_arn,
@@ -57,6 +62,7 @@ constexpr uint8_t kGroupFormat = 1;
 constexpr uint8_t kRoleFormat = 1;
 constexpr uint8_t kPolicyFormat = 1;
 constexpr uint8_t kOidcFormat = 1;
+constexpr uint8_t kProfileFormat = 1;
 constexpr uint8_t kSessionFormat = 1;
 
 class RecordWriter {
@@ -296,6 +302,40 @@ Result<Role> DecodeRole(std::string_view key, std::string_view value) {
   return role;
 }
 
+// An instance profile as stored: its roles by name (GetInstanceProfile reads them).
+struct StoredProfile {
+  InstanceProfile profile;  // roles empty
+  std::vector<std::string> role_names;
+};
+
+std::string EncodeProfile(const StoredProfile& p) {
+  RecordWriter w(kProfileFormat);
+  w.String(p.profile.name);
+  w.String(p.profile.instance_profile_id);
+  w.String(p.profile.arn);
+  w.String(p.profile.path);
+  w.Time(p.profile.created);
+  w.Strings(p.role_names);
+  w.Tags(p.profile.tags);
+  return w.Take();
+}
+
+Result<StoredProfile> DecodeProfile(std::string_view key, std::string_view value) {
+  RecordReader r(value);
+  StoredProfile p;
+  if (r.Format(kProfileFormat)) {
+    p.profile.name = r.String();
+    p.profile.instance_profile_id = r.String();
+    p.profile.arn = r.String();
+    p.profile.path = r.String();
+    p.profile.created = r.Time();
+    p.role_names = r.Strings();
+    p.profile.tags = r.Tags();
+  }
+  if (!r.ok()) return Fail(Corrupt("instance profile", key));
+  return p;
+}
+
 struct StoredPolicy {
   ManagedPolicy policy;
   uint32_t next_version = 2;
@@ -457,6 +497,8 @@ std::string MembersPrefix(std::string_view group) { return Cat({kMemberPrefix, g
 std::string UserGroupsPrefix(std::string_view user) { return Cat({kUserGroupsPrefix, user, "/"}); }
 std::string RoleKey(std::string_view name) { return Cat({kRolePrefix, name}); }
 std::string PolicyKey(std::string_view name) { return Cat({kPolicyPrefix, name}); }
+std::string ProfileKey(std::string_view name) { return Cat({kProfilePrefix, name}); }
+std::string ProfileRolePrefix(std::string_view role) { return Cat({kProfileRolePrefix, role, "/"}); }
 std::string AttachPrefix(EntityKind kind, std::string_view entity) {
   return Cat({kAttachPrefix, EntityKindName(kind), "/", entity, "/"});
 }
@@ -1209,58 +1251,6 @@ Status IdentityStore::DeleteGroup(std::string_view name) {
   });
 }
 
-Status IdentityStore::AddUserToGroup(std::string_view group_name, std::string_view user_name) {
-  return impl_->Retry([&]() -> Status {
-    COFFER_ASSIGN_OR_RETURN(storage::Entry group, impl_->GetEntity(EntityKind::kGroup, group_name));
-    COFFER_ASSIGN_OR_RETURN(storage::Entry user, impl_->GetEntity(EntityKind::kUser, user_name));
-    std::string member = MembersPrefix(group_name) + std::string(user_name);
-    COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> existing, impl_->GetOptional(member));
-    if (existing) return Ok();
-    storage::Txn txn;
-    Touch(txn, group);
-    Touch(txn, user);
-    txn.writes.push_back(storage::Write::Put(member, ""));
-    txn.writes.push_back(
-        storage::Write::Put(UserGroupsPrefix(user_name) + std::string(group_name), ""));
-    return impl_->Commit(txn);
-  });
-}
-
-Status IdentityStore::RemoveUserFromGroup(std::string_view group_name, std::string_view user_name) {
-  return impl_->Retry([&]() -> Status {
-    COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kGroup, group_name));
-    COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kUser, user_name));
-    std::string member = MembersPrefix(group_name) + std::string(user_name);
-    COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> existing, impl_->GetOptional(member));
-    if (!existing) {
-      return Fail(NoSuchEntity("The user with name " + std::string(user_name) +
-                               " is not a member of group " + std::string(group_name) + "."));
-    }
-    storage::Txn txn;
-    Guard(txn, *existing);
-    txn.writes.push_back(storage::Write::Delete(member));
-    txn.writes.push_back(
-        storage::Write::Delete(UserGroupsPrefix(user_name) + std::string(group_name)));
-    return impl_->Commit(txn);
-  });
-}
-
-Result<std::vector<Group>> IdentityStore::ListGroupsForUser(std::string_view user_name) {
-  COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kUser, user_name));
-  std::string prefix = UserGroupsPrefix(user_name);
-  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> groups, impl_->Scan(prefix));
-  std::vector<Group> out;
-  for (const storage::Entry& e : groups) {
-    auto g = GetGroup(std::string_view(e.key).substr(prefix.size()));
-    if (!g.has_value()) {
-      if (g.error().code == ErrorCode::kNotFound) continue;
-      return Fail(std::move(g).error());
-    }
-    out.push_back(std::move(*g));
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- roles
 
 Result<Role> IdentityStore::CreateRole(const NewRole& spec) {
@@ -1324,6 +1314,11 @@ Status IdentityStore::DeleteRole(std::string_view name) {
     if (attached) {
       return Fail(DeleteConflict("Cannot delete entity, must detach all policies first."));
     }
+    COFFER_ASSIGN_OR_RETURN(bool in_profile, impl_->HasAny(ProfileRolePrefix(name)));
+    if (in_profile) {
+      return Fail(DeleteConflict("Cannot delete entity, must remove roles from instance profile "
+                                 "first."));
+    }
     storage::Txn txn;
     Guard(txn, entry);
     txn.writes.push_back(storage::Write::Delete(entry.key));
@@ -1342,6 +1337,215 @@ Status IdentityStore::UpdateAssumeRolePolicy(std::string_view name, std::string_
     txn.writes.push_back(storage::Write::Put(entry.key, EncodeRole(role)));
     return impl_->Commit(txn);
   });
+}
+
+// ---------------------------------------------------------------- instance profiles
+
+namespace {
+
+Error NoSuchProfile(std::string_view name) {
+  return NoSuchEntity("Instance Profile " + std::string(name) + " cannot be found.");
+}
+
+}  // namespace
+
+Result<InstanceProfile> IdentityStore::CreateInstanceProfile(std::string_view name,
+                                                             std::string_view path,
+                                                             const std::vector<Tag>& tags) {
+  if (!IsValidName(name, 128)) {
+    return Fail(Invalid("instance profile name must be 1-128 characters of [A-Za-z0-9+=,.@_-]"));
+  }
+  COFFER_RETURN_IF_ERROR(ValidatePath(path));
+  COFFER_RETURN_IF_ERROR(ValidateTags(tags));
+  StoredProfile stored;
+  InstanceProfile& p = stored.profile;
+  p.name = std::string(name);
+  p.instance_profile_id = RandomIdentifier("AIPA");
+  p.path = std::string(path);
+  p.arn = "arn:aws:iam::" + account_id_ + ":instance-profile" + p.path + p.name;
+  p.created = impl_->clock.Now();
+  p.tags = tags;
+  storage::Txn txn;
+  txn.compares.push_back(storage::Compare{ProfileKey(name), 0});
+  txn.writes.push_back(storage::Write::Put(ProfileKey(name), EncodeProfile(stored)));
+  auto committed = impl_->Commit(txn);
+  if (!committed.has_value()) {
+    if (IsCasConflict(committed.error())) {
+      return Fail(AlreadyExists("Instance Profile " + p.name + " already exists."));
+    }
+    return Fail(std::move(committed).error());
+  }
+  return p;
+}
+
+namespace {
+
+// The stored profile `name` (kNotFound (kNoSuchEntity) when there is none).
+Result<std::pair<storage::Entry, StoredProfile>> GetProfileEntry(
+    const std::function<Result<std::optional<storage::Entry>>(std::string_view)>& get,
+    std::string_view name) {
+  if (!IsValidName(name, 128)) return Fail(NoSuchProfile(name));
+  COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry, get(ProfileKey(name)));
+  if (!entry) return Fail(NoSuchProfile(name));
+  COFFER_ASSIGN_OR_RETURN(StoredProfile stored, DecodeProfile(entry->key, entry->value));
+  return std::make_pair(std::move(*entry), std::move(stored));
+}
+
+}  // namespace
+
+Result<InstanceProfile> IdentityStore::GetInstanceProfile(std::string_view name) {
+  auto get = [&](std::string_view key) { return impl_->GetOptional(key); };
+  COFFER_ASSIGN_OR_RETURN(auto found, GetProfileEntry(get, name));
+  InstanceProfile out = std::move(found.second.profile);
+  for (const std::string& role : found.second.role_names) {
+    auto r = GetRole(role);
+    if (r.has_value()) out.roles.push_back(std::move(*r));
+  }
+  return out;
+}
+
+Result<std::vector<InstanceProfile>> IdentityStore::ListInstanceProfiles(
+    std::string_view path_prefix) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, impl_->Scan(kProfilePrefix));
+  std::vector<InstanceProfile> out;
+  for (const storage::Entry& e : entries) {
+    COFFER_ASSIGN_OR_RETURN(StoredProfile stored, DecodeProfile(e.key, e.value));
+    if (!stored.profile.path.starts_with(path_prefix)) continue;
+    for (const std::string& role : stored.role_names) {
+      auto r = GetRole(role);
+      if (r.has_value()) stored.profile.roles.push_back(std::move(*r));
+    }
+    out.push_back(std::move(stored.profile));
+  }
+  return out;
+}
+
+Result<std::vector<InstanceProfile>> IdentityStore::ListInstanceProfilesForRole(
+    std::string_view role_name) {
+  COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kRole, role_name));
+  std::string prefix = ProfileRolePrefix(role_name);
+  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> index, impl_->Scan(prefix));
+  std::vector<InstanceProfile> out;
+  for (const storage::Entry& e : index) {
+    auto profile = GetInstanceProfile(std::string_view(e.key).substr(prefix.size()));
+    if (profile.has_value()) {
+      out.push_back(std::move(*profile));
+    } else if (profile.error().code != ErrorCode::kNotFound) {
+      return Fail(std::move(profile).error());
+    }
+  }
+  return out;
+}
+
+Status IdentityStore::DeleteInstanceProfile(std::string_view name) {
+  auto get = [&](std::string_view key) { return impl_->GetOptional(key); };
+  return impl_->Retry([&]() -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto found, GetProfileEntry(get, name));
+    if (!found.second.role_names.empty()) {
+      return Fail(DeleteConflict("Cannot delete entity, must remove roles from instance profile "
+                                 "first."));
+    }
+    storage::Txn txn;
+    Guard(txn, found.first);
+    txn.writes.push_back(storage::Write::Delete(found.first.key));
+    return impl_->Commit(txn);
+  });
+}
+
+Status IdentityStore::AddRoleToInstanceProfile(std::string_view profile_name,
+                                               std::string_view role_name) {
+  auto get = [&](std::string_view key) { return impl_->GetOptional(key); };
+  return impl_->Retry([&]() -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto found, GetProfileEntry(get, profile_name));
+    COFFER_ASSIGN_OR_RETURN(storage::Entry role, impl_->GetEntity(EntityKind::kRole, role_name));
+    StoredProfile& stored = found.second;
+    if (stored.role_names.size() >= kMaxRolesPerInstanceProfile) {
+      return Fail(LimitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"));
+    }
+    stored.role_names.emplace_back(role_name);
+    storage::Txn txn;
+    Guard(txn, found.first);
+    Touch(txn, role);  // a DeleteRole that saw no profile then fails its compare
+    txn.writes.push_back(storage::Write::Put(found.first.key, EncodeProfile(stored)));
+    txn.writes.push_back(
+        storage::Write::Put(ProfileRolePrefix(role_name) + std::string(profile_name), ""));
+    return impl_->Commit(txn);
+  });
+}
+
+Status IdentityStore::RemoveRoleFromInstanceProfile(std::string_view profile_name,
+                                                    std::string_view role_name) {
+  auto get = [&](std::string_view key) { return impl_->GetOptional(key); };
+  return impl_->Retry([&]() -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto found, GetProfileEntry(get, profile_name));
+    COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kRole, role_name));
+    StoredProfile& stored = found.second;
+    auto it = std::find(stored.role_names.begin(), stored.role_names.end(), role_name);
+    if (it == stored.role_names.end()) {
+      return Fail(NoSuchEntity("The role with name " + std::string(role_name) +
+                               " cannot be found in instance profile " +
+                               std::string(profile_name) + "."));
+    }
+    stored.role_names.erase(it);
+    storage::Txn txn;
+    Guard(txn, found.first);
+    txn.writes.push_back(storage::Write::Put(found.first.key, EncodeProfile(stored)));
+    txn.writes.push_back(
+        storage::Write::Delete(ProfileRolePrefix(role_name) + std::string(profile_name)));
+    return impl_->Commit(txn);
+  });
+}
+
+Status IdentityStore::AddUserToGroup(std::string_view group_name, std::string_view user_name) {
+  return impl_->Retry([&]() -> Status {
+    COFFER_ASSIGN_OR_RETURN(storage::Entry group, impl_->GetEntity(EntityKind::kGroup, group_name));
+    COFFER_ASSIGN_OR_RETURN(storage::Entry user, impl_->GetEntity(EntityKind::kUser, user_name));
+    std::string member = MembersPrefix(group_name) + std::string(user_name);
+    COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> existing, impl_->GetOptional(member));
+    if (existing) return Ok();
+    storage::Txn txn;
+    Touch(txn, group);
+    Touch(txn, user);
+    txn.writes.push_back(storage::Write::Put(member, ""));
+    txn.writes.push_back(
+        storage::Write::Put(UserGroupsPrefix(user_name) + std::string(group_name), ""));
+    return impl_->Commit(txn);
+  });
+}
+
+Status IdentityStore::RemoveUserFromGroup(std::string_view group_name, std::string_view user_name) {
+  return impl_->Retry([&]() -> Status {
+    COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kGroup, group_name));
+    COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kUser, user_name));
+    std::string member = MembersPrefix(group_name) + std::string(user_name);
+    COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> existing, impl_->GetOptional(member));
+    if (!existing) {
+      return Fail(NoSuchEntity("The user with name " + std::string(user_name) +
+                               " is not a member of group " + std::string(group_name) + "."));
+    }
+    storage::Txn txn;
+    Guard(txn, *existing);
+    txn.writes.push_back(storage::Write::Delete(member));
+    txn.writes.push_back(
+        storage::Write::Delete(UserGroupsPrefix(user_name) + std::string(group_name)));
+    return impl_->Commit(txn);
+  });
+}
+
+Result<std::vector<Group>> IdentityStore::ListGroupsForUser(std::string_view user_name) {
+  COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kUser, user_name));
+  std::string prefix = UserGroupsPrefix(user_name);
+  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> groups, impl_->Scan(prefix));
+  std::vector<Group> out;
+  for (const storage::Entry& e : groups) {
+    auto g = GetGroup(std::string_view(e.key).substr(prefix.size()));
+    if (!g.has_value()) {
+      if (g.error().code == ErrorCode::kNotFound) continue;
+      return Fail(std::move(g).error());
+    }
+    out.push_back(std::move(*g));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- managed policies

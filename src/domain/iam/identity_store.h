@@ -19,6 +19,8 @@
 //   iam/attach/<kind>/<entity>/<policy name>     attachment (value: policy ARN)
 //   iam/attached/<policy name>/<kind>/<entity>   index: who a policy is attached to
 //   iam/inline/<kind>/<entity>/<policy name>     inline policy document
+//   iam/profile/<name>                 instance profile (with its role names)
+//   iam/profilerole/<role>/<profile>   index: the instance profiles a role is in
 //   iam/oidc/<url without scheme>      OIDC provider
 //   iam/session/<ASIA akid>            STS session; secret and token sealed by keyring
 // <kind> is "user", "group" or "role".
@@ -104,6 +106,21 @@ struct Role {
   std::string assume_role_policy;  // trust policy document (JSON text)
   std::string description;
   int max_session_duration = kMinRoleSessionSeconds;  // seconds, 3600..43200
+  std::vector<Tag> tags;
+};
+
+// An instance profile: a container for one role (EC2's way to hand a role to
+// an instance). Coffer stores them so that role lifecycles that check them
+// (Terraform's aws_iam_role) work; nothing is launched.
+inline constexpr size_t kMaxRolesPerInstanceProfile = 1;
+
+struct InstanceProfile {
+  std::string name;
+  std::string instance_profile_id;  // "AIPA..."
+  std::string arn;                  // arn:aws:iam::<account>:instance-profile/<path><name>
+  std::string path = "/";
+  util::SystemTime created;
+  std::vector<Role> roles;  // at most kMaxRolesPerInstanceProfile
   std::vector<Tag> tags;
 };
 
@@ -305,9 +322,30 @@ class IdentityStore {
   Result<Role> CreateRole(const NewRole& spec);
   Result<Role> GetRole(std::string_view name);
   Result<std::vector<Role>> ListRoles(std::string_view path_prefix);
-  // kFailedPrecondition (kDeleteConflict) while it has inline or attached policies.
+  // kFailedPrecondition (kDeleteConflict) while it has inline or attached
+  // policies or is in an instance profile.
   Status DeleteRole(std::string_view name);
   Status UpdateAssumeRolePolicy(std::string_view name, std::string_view document);
+
+  // ---- instance profiles
+  // kAlreadyExists; kInvalidArgument for a bad name (1-128), path or tags.
+  Result<InstanceProfile> CreateInstanceProfile(std::string_view name, std::string_view path,
+                                                const std::vector<Tag>& tags);
+  // With its roles. kNotFound (kNoSuchEntity).
+  Result<InstanceProfile> GetInstanceProfile(std::string_view name);
+  // Profiles under `path_prefix`, by name, with their roles.
+  Result<std::vector<InstanceProfile>> ListInstanceProfiles(std::string_view path_prefix);
+  // The profiles `role_name` is in, by name (empty when none). kNotFound if no
+  // such role.
+  Result<std::vector<InstanceProfile>> ListInstanceProfilesForRole(std::string_view role_name);
+  // kFailedPrecondition (kDeleteConflict) while it holds a role. kNotFound.
+  Status DeleteInstanceProfile(std::string_view name);
+  // kNotFound for a missing profile or role; kResourceExhausted
+  // (kLimitExceeded) when the profile already holds a role (the same role
+  // included, as AWS does).
+  Status AddRoleToInstanceProfile(std::string_view profile_name, std::string_view role_name);
+  // kNotFound for a missing profile or role, or a role not in the profile.
+  Status RemoveRoleFromInstanceProfile(std::string_view profile_name, std::string_view role_name);
 
   // ---- managed policies (identified by ARN)
   // Version "v1", the default. kAlreadyExists for a taken name.

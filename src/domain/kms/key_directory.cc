@@ -482,7 +482,7 @@ Result<KeyMetadata> KeyDirectory::CreateKey(const CreateKeyRequest& request) {
                 Reason::kValidation);
   }
   if (request.policy.size() > kMaxPolicyLength) {
-    return Fail(ErrorCode::kInvalidArgument, "Policy must be at most 131072 characters.",
+    return Fail(ErrorCode::kInvalidArgument, "Policy must be at most 32768 characters.",
                 Reason::kValidation);
   }
   if (request.tags.size() > kMaxTagsPerKey) {
@@ -508,6 +508,24 @@ Result<KeyMetadata> KeyDirectory::CreateKey(const CreateKeyRequest& request) {
   COFFER_ASSIGN_OR_RETURN(storage::Revision rev, impl_->backend.Commit(txn));
   impl_->CacheKey(meta, rev);
   return meta;
+}
+
+Result<KeyMetadata> KeyDirectory::DescribeKeyOnly(std::string_view key_id) {
+  return impl_->ResolveKeyOnly(key_id);
+}
+
+Status KeyDirectory::PutKeyPolicy(std::string_view key_id, std::string_view policy) {
+  if (policy.empty() || policy.size() > kMaxPolicyLength) {
+    return Fail(ErrorCode::kInvalidArgument, "Policy must be 1 to 32768 characters.",
+                Reason::kValidation);
+  }
+  COFFER_ASSIGN_OR_RETURN(KeyMetadata found, impl_->ResolveKeyOnly(key_id));
+  if (found.aws_managed) return ManagedKeyRefused(found, "PutKeyPolicy");
+  COFFER_RETURN_IF_ERROR(impl_->Mutate(found.key_id, [&](KeyMetadata& m) -> Status {
+    m.policy.assign(policy);
+    return Ok();
+  }));
+  return Ok();
 }
 
 Status KeyDirectory::TagResource(std::string_view key_id, const std::vector<Tag>& tags) {

@@ -39,7 +39,7 @@ inline constexpr int kDefaultPendingWindowDays = 30;
 inline constexpr int kMinPendingWindowDays = 7;
 inline constexpr int kMaxPendingWindowDays = 30;
 inline constexpr size_t kMaxDescriptionLength = 8192;
-inline constexpr size_t kMaxPolicyLength = 131072;
+inline constexpr size_t kMaxPolicyLength = 32768;  // AWS's key policy limit (32 KB)
 inline constexpr int kDefaultListLimit = 100;
 inline constexpr int kMaxListLimit = 1000;
 inline constexpr size_t kMaxTagsPerKey = 50;
@@ -53,7 +53,10 @@ struct KeyMetadata {
   KeyState state = KeyState::kEnabled;
   bool aws_managed = false;  // alias/aws/* keys
   util::SystemTime created;
-  // Key policy as given at creation (not evaluated); empty = none given.
+  // The key policy document as given (CreateKey's Policy, PutKeyPolicy),
+  // stored verbatim; empty = none given, which means the default key policy
+  // (or, for an AWS managed key, AWS's managed key policy). The domain does not
+  // read it: api/awsjson/kms_authorization.h parses and evaluates it.
   std::string policy;
   std::vector<Tag> tags;
   // Set while state == kPendingDeletion.
@@ -142,10 +145,13 @@ class KeyDirectory {
   // Creates a symmetric key (material + metadata, durably), Enabled, rotation
   // off. kInvalidArgument: kKmsUnsupportedOperation for any other key spec,
   // usage, origin or multi-region; kValidation for a description over 8192 or a
-  // policy over 131072 characters or an invalid tag.
+  // policy over 32768 characters or an invalid tag.
   Result<KeyMetadata> CreateKey(const CreateKeyRequest& request);
   // Metadata in any state.
   Result<KeyMetadata> DescribeKey(std::string_view key_id);
+  // Same, for a key id or key ARN only (kNotFound (kInvalidKeyId) for an
+  // alias), as GetKeyPolicy and PutKeyPolicy take them.
+  Result<KeyMetadata> DescribeKeyOnly(std::string_view key_id);
   // Keys in key-id order, `limit` (1..1000) per page from after `marker` (a
   // previous next_marker). kInvalidArgument (kInvalidNextToken) for a bad marker.
   Result<KeyPage> ListKeys(int limit, std::string_view marker);
@@ -204,6 +210,14 @@ class KeyDirectory {
   // key's aliases. Pagination as ListKeys.
   Result<AliasPage> ListAliases(std::optional<std::string_view> key_id, int limit,
                                 std::string_view marker);
+
+  // --- Key policy -------------------------------------------------------------
+  // Replaces the key policy with `policy` (1..32768 characters; checked for
+  // meaning by the caller). `key_id`: key id or key ARN only (kNotFound
+  // (kInvalidKeyId) for an alias); any key state. kInvalidArgument:
+  // kValidation for an empty or too long policy, kKmsUnsupportedOperation for
+  // AWS-managed keys. Durable before it returns; changes nothing on error.
+  Status PutKeyPolicy(std::string_view key_id, std::string_view policy);
 
   // --- Tags ------------------------------------------------------------------
   // `key_id`: key id or key ARN only (kNotFound (kInvalidKeyId) for an alias).

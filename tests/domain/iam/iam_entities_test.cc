@@ -299,6 +299,50 @@ TEST_F(IamEntitiesTest, DeleteRoleWithPoliciesFailsWithDeleteConflict) {
   ExpectError(store_->GetRole("app"), ErrorCode::kNotFound, Reason::kNoSuchEntity);
 }
 
+// ---------------------------------------------------------------- instance profiles
+
+// A profile holds one role; the role lists it; a role in a profile (and a
+// profile holding a role) cannot be deleted until the role is removed.
+TEST_F(IamEntitiesTest, InstanceProfileLifecycleWithDeleteConflicts) {
+  MakeRole("web");
+  auto none = store_->ListInstanceProfilesForRole("web");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+  auto created = store_->CreateInstanceProfile("web-profile", "/apps/", {{"team", "core"}});
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  EXPECT_EQ(created->arn, "arn:aws:iam::123456789012:instance-profile/apps/web-profile");
+  EXPECT_TRUE(created->instance_profile_id.starts_with("AIPA"));
+  ExpectError(store_->CreateInstanceProfile("web-profile", "/", {}), ErrorCode::kAlreadyExists,
+              Reason::kEntityAlreadyExists);
+  ASSERT_TRUE(store_->AddRoleToInstanceProfile("web-profile", "web").has_value());
+  MakeRole("other");
+  ExpectError(store_->AddRoleToInstanceProfile("web-profile", "other"),
+              ErrorCode::kResourceExhausted, Reason::kLimitExceeded);
+  auto got = store_->GetInstanceProfile("web-profile");
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->roles.size(), 1u);
+  EXPECT_EQ(got->roles[0].name, "web");
+  auto listed = store_->ListInstanceProfilesForRole("web");
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].name, "web-profile");
+  EXPECT_EQ(store_->ListInstanceProfiles("/apps/")->size(), 1u);
+  EXPECT_TRUE(store_->ListInstanceProfiles("/other/")->empty());
+  ExpectError(store_->DeleteRole("web"), ErrorCode::kFailedPrecondition, Reason::kDeleteConflict);
+  ExpectError(store_->DeleteInstanceProfile("web-profile"), ErrorCode::kFailedPrecondition,
+              Reason::kDeleteConflict);
+  ExpectError(store_->RemoveRoleFromInstanceProfile("web-profile", "other"), ErrorCode::kNotFound,
+              Reason::kNoSuchEntity);
+  ASSERT_TRUE(store_->RemoveRoleFromInstanceProfile("web-profile", "web").has_value());
+  EXPECT_TRUE(store_->ListInstanceProfilesForRole("web")->empty());
+  ASSERT_TRUE(store_->DeleteRole("web").has_value());
+  ASSERT_TRUE(store_->DeleteInstanceProfile("web-profile").has_value());
+  ExpectError(store_->GetInstanceProfile("web-profile"), ErrorCode::kNotFound,
+              Reason::kNoSuchEntity);
+  ExpectError(store_->ListInstanceProfilesForRole("web"), ErrorCode::kNotFound,
+              Reason::kNoSuchEntity);
+}
+
 // ---------------------------------------------------------------- managed policies
 
 // A new policy has v1 as its default; new versions may become the default.

@@ -128,6 +128,39 @@ TEST_F(KeyManagementTest, TagResourceRefusalsChangeNothing) {
   EXPECT_TRUE(after->tags.empty());
 }
 
+// PutKeyPolicy replaces the stored policy, which survives a fresh directory
+// (durable); aliases, managed keys and bad sizes are refused and change nothing.
+TEST_F(KeyManagementTest, PutKeyPolicyStoresPolicyAndRefusalsChangeNothing) {
+  CreateKeyRequest req;
+  req.policy = "first";
+  auto meta = dir_->CreateKey(req);
+  ASSERT_TRUE(meta.has_value());
+  EXPECT_EQ(meta->policy, "first");
+  ASSERT_TRUE(dir_->PutKeyPolicy(meta->arn, "second"));
+  auto described = dir_->DescribeKeyOnly(meta->key_id);
+  ASSERT_TRUE(described.has_value());
+  EXPECT_EQ(described->policy, "second");
+  ASSERT_TRUE(dir_->CreateAlias("alias/pol", meta->key_id));
+  EXPECT_TRUE(HasError(dir_->PutKeyPolicy("alias/pol", "third"), ErrorCode::kNotFound,
+                       Reason::kInvalidKeyId));
+  EXPECT_TRUE(HasError(dir_->DescribeKeyOnly("alias/pol"), ErrorCode::kNotFound,
+                       Reason::kInvalidKeyId));
+  EXPECT_TRUE(HasError(dir_->PutKeyPolicy(meta->key_id, ""), ErrorCode::kInvalidArgument,
+                       Reason::kValidation));
+  EXPECT_TRUE(HasError(dir_->PutKeyPolicy(meta->key_id, std::string(kMaxPolicyLength + 1, 'x')),
+                       ErrorCode::kInvalidArgument, Reason::kValidation));
+  auto managed = dir_->DescribeKey("alias/aws/secretsmanager");
+  ASSERT_TRUE(managed.has_value());
+  EXPECT_TRUE(HasError(dir_->PutKeyPolicy(managed->key_id, "x"), ErrorCode::kInvalidArgument,
+                       Reason::kKmsUnsupportedOperation));
+  EXPECT_TRUE(dir_->DescribeKey(managed->key_id)->policy.empty());
+  EXPECT_EQ(dir_->DescribeKey(meta->key_id)->policy, "second");
+  // CreateKey refuses a policy over 32 KB.
+  CreateKeyRequest big;
+  big.policy = std::string(kMaxPolicyLength + 1, 'x');
+  EXPECT_TRUE(HasError(dir_->CreateKey(big), ErrorCode::kInvalidArgument, Reason::kValidation));
+}
+
 // DescribeKey of a managed alias reports an AWS-managed key that rotates yearly.
 TEST_F(KeyManagementTest, DescribeManagedAliasReportsAwsManagedRotatingKey) {
   auto meta = dir_->DescribeKey("alias/aws/secretsmanager");
