@@ -119,7 +119,8 @@ def body(args, ck):
                     ck.eq(code, "AccessDeniedException", f"{user}: {op} {form} is refused")
                     ck.true(canary not in json.dumps(res, default=str),
                             f"{user}: {op} {form} returns no value")
-            code, res = error_of(ssm.get_parameter, Name=f"arn:aws:ssm:{REGION}:{ACCT}:parameter/dev/db")
+            code, res = error_of(ssm.get_parameter,
+                                 Name=f"arn:aws:ssm:{REGION}:{ACCT}:parameter/dev/db")
             ck.true(code is None, f"{user}: the untagged neighbour reads by ARN", str(code))
             code, res = error_of(ssm.get_parameters_by_path, Path="/prod", WithDecryption=True)
             ck.eq([p["Name"] for p in res["Parameters"]] if code is None else code, ["/prod/app"],

@@ -207,7 +207,8 @@ TEST_F(NameFormsTest, SsmReadsOfEveryNameFormAreRefused) {
     // The untagged neighbour stays readable through every form (the Deny is
     // not a blanket one).
     for (const std::string& form :
-         {std::string("/dev/db"), std::string("arn:aws:ssm:us-east-1:000000000000:parameter/dev/db:1")}) {
+         {std::string("/dev/db"),
+          std::string("arn:aws:ssm:us-east-1:000000000000:parameter/dev/db:1")}) {
       Outcome ok = AsUser(*ssm_, "GetParameter", {{"Name", form}}, policy.document);
       ASSERT_TRUE(ok.result.has_value()) << policy.label << " / " << form;
       EXPECT_EQ((*ok.result)["Parameter"]["Value"], "dev");
@@ -289,7 +290,8 @@ TEST_F(NameFormsTest, SsmWritesOfEveryNameFormAreRefused) {
 TEST_F(NameFormsTest, SsmForeignArnsNameNothing) {
   SetUpParameters();
   const std::string allow_all =
-      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:*","Resource":"*"}]})";
+      R"({"Version":"2012-10-17","Statement":[)"
+      R"({"Effect":"Allow","Action":"ssm:*","Resource":"*"}]})";
   for (const char* foreign : {"arn:aws-cn:ssm:us-east-1:000000000000:parameter/prod/db",
                               "arn:aws:ssm:us-east-1:111111111111:parameter/prod/db",
                               "arn:aws:ssm:eu-west-1:000000000000:parameter/prod/db:1"}) {
@@ -314,7 +316,9 @@ TEST_F(NameFormsTest, SsmForeignArnsNameNothing) {
 TEST_F(NameFormsTest, SecretsOfEveryNameFormAreRefused) {
   std::string full = SetUpSecrets();
   const std::string doc =
-      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]})";
+      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
+      R"("Principal":{"AWS":"arn:aws:iam::000000000000:root"},)"
+      R"("Action":"secretsmanager:GetSecretValue","Resource":"*"}]})";
   for (const NamedPolicy& policy : SmDenies()) {
     for (const std::string& form : {std::string("prod/db"), full, std::string(kPartialSecretArn)}) {
       std::string what = policy.label + " / " + form;
@@ -381,7 +385,8 @@ TEST_F(NameFormsTest, SecretListsFilterTheDeniedSecret) {
 TEST_F(NameFormsTest, SecretForeignArnsNameNothing) {
   SetUpSecrets();
   const std::string allow_all =
-      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"}]})";
+      R"({"Version":"2012-10-17","Statement":[)"
+      R"({"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"}]})";
   for (const char* foreign : {"arn:aws-cn:secretsmanager:us-east-1:000000000000:secret:prod/db",
                               "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db",
                               "arn:aws:secretsmanager:eu-west-1:000000000000:secret:prod/db"}) {
