@@ -10,6 +10,14 @@ std::string ParameterArn(std::string_view region, std::string_view account,
   return out;
 }
 
+std::string SecretArn(std::string_view region, std::string_view account, std::string_view name,
+                      std::string_view suffix) {
+  std::string out = "arn:aws:secretsmanager:";
+  out.append(region).append(":").append(account).append(":secret:").append(name);
+  if (!suffix.empty()) out.append("-").append(suffix);
+  return out;
+}
+
 std::optional<ParsedArn> ParseArn(std::string_view text) {
   if (!text.starts_with("arn:")) return std::nullopt;
   std::string_view parts[5];
@@ -27,6 +35,12 @@ std::optional<ParsedArn> ParseArn(std::string_view text) {
   arn.account = std::string(parts[4]);
   arn.resource = std::string(text.substr(pos));
   return arn;
+}
+
+bool IsLocalArn(const ParsedArn& arn, std::string_view service, std::string_view region,
+                std::string_view account) {
+  return arn.partition == "aws" && arn.service == service && arn.region == region &&
+         arn.account == account;
 }
 
 }  // namespace coffer::domain

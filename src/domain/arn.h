@@ -12,6 +12,12 @@ namespace coffer::domain {
 std::string ParameterArn(std::string_view region, std::string_view account,
                          std::string_view name);
 
+// arn:aws:secretsmanager:<region>:<account>:secret:<name>[-<suffix>]: with
+// `suffix` (the 6 random characters) a secret's full ARN, without it the
+// partial ARN a policy matches for a secret that does not exist yet.
+std::string SecretArn(std::string_view region, std::string_view account, std::string_view name,
+                      std::string_view suffix = "");
+
 struct ParsedArn {
   std::string partition;
   std::string service;
@@ -23,5 +29,11 @@ struct ParsedArn {
 // Splits "arn:<partition>:<service>:<region>:<account>:<resource>"; nullopt when
 // `text` does not have that form (fewer than six parts or not starting "arn:").
 std::optional<ParsedArn> ParseArn(std::string_view text);
+
+// Whether `arn` names a resource of `service` in this server's partition
+// ("aws"), `region` and `account`: the only ARNs a name resolver may map to a
+// local resource (any other names nothing here).
+bool IsLocalArn(const ParsedArn& arn, std::string_view service, std::string_view region,
+                std::string_view account);
 
 }  // namespace coffer::domain

@@ -7,6 +7,8 @@
 #include "api/awsjson/fields.h"
 #include "api/awsjson/kms_authorization.h"
 #include "auth/policy.h"
+#include "domain/arn.h"
+#include "domain/resource.h"
 #include "domain/secrets/password.h"
 #include "util/encoding.h"
 #include "util/time.h"
@@ -159,9 +161,8 @@ Result<std::vector<sm::SecretFilter>> FiltersField(const Fields& f) {
 
 // The ARN a secret named `name` has or would have, without its random suffix
 // (what a policy's Resource for a secret that does not exist yet is matched to).
-std::string SecretArnFor(const CallContext& ctx, std::string_view name) {
-  return "arn:aws:secretsmanager:" + ctx.caller.scope.region + ":" +
-         ctx.caller.principal.account_id + ":secret:" + std::string(name);
+std::string SecretArnFor(const sm::SecretStore& store, std::string_view name) {
+  return domain::SecretArn(store.region(), store.account_id(), name);
 }
 
 // KMS permissions behind secret values, as on AWS: reading a value needs
@@ -251,7 +252,7 @@ Result<json> CreateSecret(sm::SecretStore& store, const Fields& f, const json& b
   }
   if (req.value) {
     COFFER_RETURN_IF_ERROR(AuthorizeSeal(
-        use, req.kms_key_id.value_or(""), SecretArnFor(use.ctx, req.name),
+        use, req.kms_key_id.value_or(""), SecretArnFor(store, req.name),
         req.client_request_token.value_or(""), {"kms:GenerateDataKey", "kms:Decrypt"}));
   }
   COFFER_ASSIGN_OR_RETURN(sm::SecretRef ref, store.CreateSecret(req));
@@ -366,7 +367,9 @@ Result<json> DescribeSecret(sm::SecretStore& store, const Fields& f, const json&
   return RenderDescription(d, "VersionIdsToStages");
 }
 
-Result<json> ListSecrets(sm::SecretStore& store, const Fields& f, const json&, const KmsUse&) {
+// `visible`: whether the caller may see a listed secret (null: all), see MayList.
+Result<json> ListSecretsChecked(sm::SecretStore& store, const Fields& f,
+                                const std::function<bool(const std::string& arn)>& visible) {
   sm::ListSecretsQuery q;
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> planned, f.OptBool("IncludePlannedDeletion"));
   q.include_planned_deletion = planned.value_or(false);
@@ -385,10 +388,15 @@ Result<json> ListSecrets(sm::SecretStore& store, const Fields& f, const json&, c
   json out = json::object();
   out["SecretList"] = json::array();
   for (const sm::SecretDescription& d : page.secrets) {
+    if (visible && !visible(d.arn)) continue;
     out["SecretList"].push_back(RenderDescription(d, "SecretVersionsToStages"));
   }
   if (!page.next_token.empty()) out["NextToken"] = page.next_token;
   return out;
+}
+
+Result<json> ListSecrets(sm::SecretStore& store, const Fields& f, const json&, const KmsUse&) {
+  return ListSecretsChecked(store, f, {});
 }
 
 Result<json> ListSecretVersionIds(sm::SecretStore& store, const Fields& f, const json&,
@@ -625,9 +633,12 @@ SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store
 namespace {
 
 
-// What one secret contributes to a policy check: its ARN, its
-// secretsmanager:ResourceTag/* keys (only when some policy reads them) and its
-// compiled resource policy (null when it has none).
+// What one secret contributes to a policy check, resolved by the domain
+// (SecretStore::AccessInfo: a name, a full ARN or a partial ARN of this
+// partition, region and account all resolve to the one secret): its canonical
+// ARN, its secretsmanager:ResourceTag/* and aws:ResourceTag/* keys (only when
+// some policy reads them) and its compiled resource policy (null when it has
+// none).
 struct SecretFacts {
   std::string arn;
   std::map<std::string, std::vector<std::string>> keys;
@@ -642,7 +653,7 @@ SecretFacts FactsOf(domain::secrets::SecretStore& store, auth::PolicyCache& poli
   SecretFacts facts;
   auto info = store.AccessInfo(id);
   if (!info) {
-    facts.arn = id.starts_with("arn:") ? std::string(id) : SecretArnFor(ctx, id);
+    facts.arn = id.starts_with("arn:") ? std::string(id) : SecretArnFor(store, id);
     return facts;
   }
   facts.arn = std::move(info->arn);
@@ -657,11 +668,7 @@ SecretFacts FactsOf(domain::secrets::SecretStore& store, auth::PolicyCache& poli
   }
   bool wants_tags = ctx.authz->NeedsResourceTags() ||
                     (facts.resource_policy && facts.resource_policy->uses_resource_tags);
-  if (wants_tags) {
-    for (const auto& t : info->tags) {
-      facts.keys["secretsmanager:ResourceTag/" + t.key].push_back(t.value);
-    }
-  }
+  if (wants_tags) facts.keys = domain::ResourceTagKeys("secretsmanager", info->tags);
   return facts;
 }
 
@@ -715,7 +722,7 @@ Status AuthorizeCall(domain::secrets::SecretStore& store, auth::PolicyCache& pol
     return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   if (operation == "CreateSecret") {
-    return Authorize(ctx, action, SecretArnFor(ctx, string_member("Name")), request_keys);
+    return Authorize(ctx, action, SecretArnFor(store, string_member("Name")), request_keys);
   }
   if (operation == "BatchGetSecretValue") {
     COFFER_RETURN_IF_ERROR(Authorize(ctx, action, "*"));
@@ -755,6 +762,21 @@ std::function<Status(std::string_view)> MayRead(domain::secrets::SecretStore& st
   };
 }
 
+// ListSecrets shows only the secrets the caller may list: its
+// secretsmanager:ListSecrets permission is checked on each listed secret's
+// ARN with its tags and resource policy (so a Deny by resource or by tag hides
+// the secret, as DescribeParameters does for parameters).
+std::function<bool(const std::string&)> MayList(domain::secrets::SecretStore& store,
+                                                auth::PolicyCache& policies,
+                                                const CallContext& ctx) {
+  if (ctx.authz == nullptr) return {};
+  return [&store, &policies, &ctx](const std::string& arn) {
+    SecretFacts facts = FactsOf(store, policies, ctx, arn);
+    return IsAllowed(ctx, "secretsmanager:ListSecrets", facts.arn, facts.keys,
+                     facts.resource_policy.get());
+  };
+}
+
 }  // namespace
 
 bool SecretsManagerService::HasOperation(std::string_view operation) const {
@@ -772,6 +794,9 @@ Result<nlohmann::json> SecretsManagerService::Call(std::string_view operation,
   COFFER_RETURN_IF_ERROR(AuthorizeCall(store_, resource_policies_, operation, body, context));
   Fields fields(body);
   KmsUse use{context, keys_};
+  if (operation == "ListSecrets") {
+    return ListSecretsChecked(store_, fields, MayList(store_, resource_policies_, context));
+  }
   if (operation == "BatchGetSecretValue" && !body.contains("SecretIdList")) {
     return BatchGetSecretValueChecked(store_, fields, MayRead(store_, resource_policies_, context),
                                       use);

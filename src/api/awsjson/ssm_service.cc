@@ -6,6 +6,7 @@
 #include "api/awsjson/fields.h"
 #include "api/awsjson/kms_authorization.h"
 #include "domain/arn.h"
+#include "domain/resource.h"
 #include "util/time.h"
 
 namespace coffer::api::awsjson {
@@ -114,54 +115,54 @@ Status ResourceTypeField(const Fields& f) {
 
 // --- authorization -------------------------------------------------------------
 
-// The parameter a request names, without a :version / :label selector.
-std::string BareName(std::string_view name) {
-  if (name.starts_with("arn:")) return std::string(name);
-  size_t colon = name.find(':');
-  return std::string(name.substr(0, colon));
+// Every operation names its parameter through ParameterStore::Resolve (the
+// domain's one resolver): the policy is evaluated on the canonical ARN with
+// the parameter's own tags as ssm:ResourceTag/* and aws:ResourceTag/*, the
+// audit record shows that ARN, and the operation runs on the canonical name --
+// so "/a/b", "/a/b:3", "/a/b:label" and "arn:aws:ssm:...:parameter/a/b" meet
+// the same Deny. An input that names no parameter here (an ARN of another
+// partition, region or account) is ParameterNotFound before any policy is
+// read: it can only ever name nothing.
+using domain::ResolvedResource;
+using params::NameForms;
+
+Result<ResolvedResource> Resolve(params::ParameterStore& store, const CallContext& ctx,
+                                 std::string_view name, NameForms forms) {
+  bool with_tags = ctx.authz != nullptr && ctx.authz->NeedsResourceTags();
+  return store.Resolve(name, forms, with_tags);
 }
 
-// The parameter's ARN, for policy evaluation. A full ARN is kept as given
-// (minus a selector after the resource).
-std::string ArnOf(const CallContext& ctx, std::string_view name) {
-  if (name.starts_with("arn:")) {
-    size_t at = name.find(":parameter");
-    if (at != std::string_view::npos) {
-      size_t colon = name.find(':', at + 1);
-      return std::string(name.substr(0, colon));
-    }
-    return std::string(name);
-  }
-  return domain::ParameterArn(ctx.caller.scope.region, ctx.caller.principal.account_id,
-                              BareName(name));
-}
-
-// The condition keys ssm:ResourceTag/<key> of a parameter, fetched only when
-// some policy of the caller reads resource tags.
-std::map<std::string, std::vector<std::string>> ResourceTagKeys(params::ParameterStore& store,
-                                                                const CallContext& ctx,
-                                                                std::string_view name) {
-  std::map<std::string, std::vector<std::string>> keys;
-  if (ctx.authz == nullptr || !ctx.authz->NeedsResourceTags()) return keys;
-  auto tags = store.ListTags(BareName(name));
-  if (!tags) return keys;
-  for (const domain::Tag& t : *tags) keys["ssm:ResourceTag/" + t.key].push_back(t.value);
-  return keys;
-}
-
-Status Authorize(params::ParameterStore& store, const CallContext& ctx, std::string_view action,
-                 std::string_view name,
+Status Authorize(const CallContext& ctx, std::string_view action, const ResolvedResource& r,
                  std::map<std::string, std::vector<std::string>> extra = {}) {
   if (ctx.authz == nullptr) return Ok();
-  auto keys = ResourceTagKeys(store, ctx, name);
+  auto keys = domain::ResourceTagKeys("ssm", r.tags);
   for (auto& [k, v] : extra) keys[k] = std::move(v);
-  return awsjson::Authorize(ctx, action, ArnOf(ctx, name), keys);
+  return awsjson::Authorize(ctx, action, r.arn, keys);
 }
 
-bool Allowed(params::ParameterStore& store, const CallContext& ctx, std::string_view action,
-             std::string_view name) {
+// Resolves `name` and checks `action` on it.
+Result<ResolvedResource> ResolveAndAuthorize(
+    params::ParameterStore& store, const CallContext& ctx, std::string_view action,
+    std::string_view name, NameForms forms,
+    std::map<std::string, std::vector<std::string>> extra = {}) {
+  COFFER_ASSIGN_OR_RETURN(ResolvedResource r, Resolve(store, ctx, name, forms));
+  COFFER_RETURN_IF_ERROR(Authorize(ctx, action, r, std::move(extra)));
+  return r;
+}
+
+// What the operation is run on: the canonical name with the request's
+// selector, or (for a parameter that does not exist) the input as given, so
+// that the not-found error names what the caller sent.
+std::string Target(const ResolvedResource& r, std::string_view input) {
+  return r.exists ? r.name + r.selector : std::string(input);
+}
+
+// For filtering list results: a parameter the store listed (a canonical name).
+Result<bool> Allowed(params::ParameterStore& store, const CallContext& ctx,
+                     std::string_view action, std::string_view name) {
   if (ctx.authz == nullptr) return true;
-  return awsjson::IsAllowed(ctx, action, ArnOf(ctx, name), ResourceTagKeys(store, ctx, name));
+  COFFER_ASSIGN_OR_RETURN(ResolvedResource r, Resolve(store, ctx, name, NameForms::kNameOnly));
+  return awsjson::IsAllowed(ctx, action, r.arn, domain::ResourceTagKeys("ssm", r.tags));
 }
 
 std::map<std::string, std::vector<std::string>> RequestTagKeys(
@@ -228,8 +229,8 @@ Result<json> PutParameter(params::ParameterStore& store, const Fields& f, const 
                 Reason::kValidation);
   }
   COFFER_ASSIGN_OR_RETURN(req.data_type, f.OptString("DataType", 0, 128));
-  COFFER_RETURN_IF_ERROR(
-      Authorize(store, ctx, "ssm:PutParameter", req.name, RequestTagKeys(req.tags)));
+  COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:PutParameter", req.name,
+                                             NameForms::kNameOnly, RequestTagKeys(req.tags)));
   if (ctx.authz != nullptr) {
     req.may_encrypt = [&ctx](const kms::KeyMetadata& key, std::string_view arn) {
       return AuthorizeKeyUse(ctx, key, "kms:Encrypt", KmsVia::kSsm, ParameterContext(arn));
@@ -247,8 +248,10 @@ Result<json> GetParameter(params::ParameterStore& store, const Fields& f, const 
                           kms::KeyDirectory& kms_keys) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
-  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParameter", name));
-  COFFER_ASSIGN_OR_RETURN(params::Parameter p, store.GetParameter(name, decrypt.value_or(false)));
+  COFFER_ASSIGN_OR_RETURN(ResolvedResource r, ResolveAndAuthorize(store, ctx, "ssm:GetParameter",
+                                                                  name, NameForms::kAny));
+  COFFER_ASSIGN_OR_RETURN(params::Parameter p,
+                          store.GetParameter(Target(r, name), decrypt.value_or(false)));
   COFFER_RETURN_IF_ERROR(AuthorizeDecrypt(kms_keys, ctx, decrypt.value_or(false), p));
   json out = json::object();
   out["Parameter"] = RenderParameter(p);
@@ -259,11 +262,26 @@ Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const
                            kms::KeyDirectory& kms_keys) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
+  // Each name as resolved (one the caller may not read refuses the call); a
+  // name that names nothing here goes to InvalidParameters as sent.
+  std::vector<std::string> targets;
+  std::map<std::string, std::string> sent;  // target -> name as sent
   for (const std::string& name : names) {
-    COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParameters", name));
+    auto r = Resolve(store, ctx, name, NameForms::kAny);
+    if (!r) {
+      if (r.error().reason != Reason::kParameterNotFound) return Fail(r.error());
+      targets.push_back(name);
+      continue;
+    }
+    COFFER_RETURN_IF_ERROR(Authorize(ctx, "ssm:GetParameters", *r));
+    targets.push_back(Target(*r, name));
+    sent.emplace(targets.back(), name);
   }
   COFFER_ASSIGN_OR_RETURN(params::GetParametersResult result,
-                          store.GetParameters(names, decrypt.value_or(false)));
+                          store.GetParameters(targets, decrypt.value_or(false)));
+  for (std::string& invalid : result.invalid_parameters) {
+    if (auto it = sent.find(invalid); it != sent.end()) invalid = it->second;
+  }
   // As on AWS, one value the caller may not decrypt fails the whole call.
   for (const params::Parameter& p : result.parameters) {
     COFFER_RETURN_IF_ERROR(AuthorizeDecrypt(kms_keys, ctx, decrypt.value_or(false), p));
@@ -291,14 +309,18 @@ Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
   {
     std::string path = q.path;
     while (path.size() > 1 && path.back() == '/') path.pop_back();
-    COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParametersByPath", path));
+    // The path is not a parameter: its ARN is the one a policy names it by.
+    COFFER_RETURN_IF_ERROR(awsjson::Authorize(
+        ctx, "ssm:GetParametersByPath",
+        domain::ParameterArn(store.region(), store.account_id(), path)));
   }
   COFFER_ASSIGN_OR_RETURN(params::ParameterPage page, store.GetParametersByPath(q));
   json out = json::object();
   out["Parameters"] = json::array();
   // As on AWS, only what the caller may read comes back.
   for (const params::Parameter& p : page.parameters) {
-    if (!Allowed(store, ctx, "ssm:GetParametersByPath", p.name)) continue;
+    COFFER_ASSIGN_OR_RETURN(bool allowed, Allowed(store, ctx, "ssm:GetParametersByPath", p.name));
+    if (!allowed) continue;
     // A value under a key the caller may not decrypt with fails the whole
     // call (as AWS does when its KMS call fails), not only that entry.
     COFFER_RETURN_IF_ERROR(AuthorizeDecrypt(kms_keys, ctx, q.with_decryption, p));
@@ -311,7 +333,8 @@ Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
 Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx,
                              kms::KeyDirectory&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
-  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:DeleteParameter", name));
+  COFFER_RETURN_IF_ERROR(
+      ResolveAndAuthorize(store, ctx, "ssm:DeleteParameter", name, NameForms::kNameOnly));
   COFFER_RETURN_IF_ERROR(store.DeleteParameter(name));
   return json::object();
 }
@@ -320,7 +343,8 @@ Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f,
                               const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
   for (const std::string& name : names) {
-    COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:DeleteParameters", name));
+    COFFER_RETURN_IF_ERROR(
+        ResolveAndAuthorize(store, ctx, "ssm:DeleteParameters", name, NameForms::kNameOnly));
   }
   COFFER_ASSIGN_OR_RETURN(params::DeleteParametersResult result, store.DeleteParameters(names));
   json out = json::object();
@@ -333,7 +357,12 @@ Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
                                  const CallContext& ctx, kms::KeyDirectory& kms_keys) {
   params::HistoryQuery q;
   COFFER_ASSIGN_OR_RETURN(q.name, f.String("Name", 1, 2048));
-  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:GetParameterHistory", q.name));
+  {
+    COFFER_ASSIGN_OR_RETURN(ResolvedResource r, ResolveAndAuthorize(store, ctx,
+                                                                    "ssm:GetParameterHistory",
+                                                                    q.name, NameForms::kAny));
+    q.name = Target(r, q.name);
+  }
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   q.with_decryption = decrypt.value_or(false);
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> max, f.OptInt("MaxResults", 1, 50));
@@ -376,7 +405,8 @@ Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
   json out = json::object();
   out["Parameters"] = json::array();
   for (const params::ParameterMetadata& m : page.parameters) {
-    if (!Allowed(store, ctx, "ssm:DescribeParameters", m.name)) continue;
+    COFFER_ASSIGN_OR_RETURN(bool allowed, Allowed(store, ctx, "ssm:DescribeParameters", m.name));
+    if (!allowed) continue;
     out["Parameters"].push_back(RenderMetadata(m));
   }
   if (!page.next_token.empty()) out["NextToken"] = page.next_token;
@@ -386,7 +416,8 @@ Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
 Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& f,
                                    const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
-  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:LabelParameterVersion", name));
+  COFFER_RETURN_IF_ERROR(
+      ResolveAndAuthorize(store, ctx, "ssm:LabelParameterVersion", name, NameForms::kNameOnly));
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> version,
                           f.OptInt("ParameterVersion", 0, std::numeric_limits<int64_t>::max()));
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> labels,
@@ -402,7 +433,8 @@ Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& 
 Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields& f,
                                      const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
-  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:UnlabelParameterVersion", name));
+  COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:UnlabelParameterVersion", name,
+                                             NameForms::kNameOnly));
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> version,
                           f.OptInt("ParameterVersion", 0, std::numeric_limits<int64_t>::max()));
   if (!version) {
@@ -423,7 +455,8 @@ Result<json> AddTagsToResource(params::ParameterStore& store, const Fields& f,
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
-  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:AddTagsToResource", id, RequestTagKeys(tags)));
+  COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:AddTagsToResource", id,
+                                             NameForms::kNameOnly, RequestTagKeys(tags)));
   COFFER_RETURN_IF_ERROR(store.AddTags(id, tags));
   return json::object();
 }
@@ -437,7 +470,8 @@ Result<json> RemoveTagsFromResource(params::ParameterStore& store, const Fields&
   {
     std::map<std::string, std::vector<std::string>> tag_keys;
     for (const auto& k : keys) tag_keys["aws:TagKeys"].push_back(k);
-    COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:RemoveTagsFromResource", id, tag_keys));
+    COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:RemoveTagsFromResource", id,
+                                               NameForms::kNameOnly, tag_keys));
   }
   COFFER_RETURN_IF_ERROR(store.RemoveTags(id, keys));
   return json::object();
@@ -447,7 +481,8 @@ Result<json> ListTagsForResource(params::ParameterStore& store, const Fields& f,
                                  const CallContext& ctx, kms::KeyDirectory&) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
-  COFFER_RETURN_IF_ERROR(Authorize(store, ctx, "ssm:ListTagsForResource", id));
+  COFFER_RETURN_IF_ERROR(
+      ResolveAndAuthorize(store, ctx, "ssm:ListTagsForResource", id, NameForms::kNameOnly));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, store.ListTags(id));
   json out = json::object();
   out["TagList"] = json::array();

@@ -1182,6 +1182,36 @@ Status ParameterStore::RemoveTags(std::string_view name_view,
   });
 }
 
+Result<ResolvedResource> ParameterStore::Resolve(std::string_view input, NameForms forms,
+                                                 bool with_tags) {
+  ResolvedResource out;
+  std::vector<std::string> candidates;
+  if (forms == NameForms::kNameOnly) {
+    candidates.emplace_back(input);
+  } else {
+    auto sel = internal::ParseSelector(input, region_, account_id_);
+    if (!sel) return ParameterNotFound(input);
+    out.selector = std::move(sel->text);
+    candidates = std::move(sel->candidates);
+  }
+  out.name = candidates.front();
+  for (const std::string& candidate : candidates) {
+    auto cached = impl_->LoadCached(candidate);
+    if (!cached) {
+      if (cached.error().reason == Reason::kParameterNotFound) continue;
+      return Fail(cached.error());
+    }
+    out.name = candidate;
+    out.exists = true;
+    if (with_tags) {
+      for (const auto& [k, v] : (*cached)->head.tags) out.tags.push_back(Tag{k, v});
+    }
+    break;
+  }
+  out.arn = ParameterArn(region_, account_id_, out.name);
+  return out;
+}
+
 Result<std::vector<Tag>> ParameterStore::ListTags(std::string_view name_view) {
   std::string name(name_view);
   auto cached = impl_->LoadCached(name);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "domain/kms/key_directory.h"
+#include "domain/resource.h"
 #include "domain/tags.h"
 #include "keyring/keyring.h"
 #include "storage/backend.h"
@@ -176,6 +177,16 @@ struct LabelResult {
   int64_t parameter_version = 0;
 };
 
+// The name forms an operation accepts (as on AWS).
+enum class NameForms {
+  // The name itself ("/a/b" or "a"), taken literally: PutParameter,
+  // DeleteParameter(s), Label/UnlabelParameterVersion, the tag operations.
+  kNameOnly,
+  // Also "name:<version>", "name:<label>" and the parameter's ARN (with an
+  // optional selector): GetParameter(s), GetParameterHistory.
+  kAny,
+};
+
 struct UnlabelResult {
   std::vector<std::string> removed_labels;
   std::vector<std::string> invalid_labels;
@@ -193,6 +204,17 @@ class ParameterStore {
   ~ParameterStore();
   ParameterStore(const ParameterStore&) = delete;
   ParameterStore& operator=(const ParameterStore&) = delete;
+
+  // The one parameter `input` names in `forms`: canonical name, canonical ARN
+  // (ParameterArn of the canonical name), the selector, whether it exists and
+  // (`with_tags`, when it exists) its tags. Every caller that authorizes,
+  // audits or runs an operation on a parameter uses this result. An ARN of the
+  // parameter "a" and of "/a" is the same ("...:parameter/a"): the existing one
+  // is chosen ("a" first, as GetParameter reads). kNotFound
+  // (kParameterNotFound) when `input` cannot name a parameter here (a foreign
+  // partition, region or account, another service, a malformed selector);
+  // storage errors as they come (fail closed).
+  Result<ResolvedResource> Resolve(std::string_view input, NameForms forms, bool with_tags);
 
   // Creates version 1, or (with overwrite) the next version. Errors:
   //   kInvalidArgument: kValidation (bad name / value / description / data type,

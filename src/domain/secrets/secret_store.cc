@@ -506,8 +506,8 @@ struct SecretStore::Impl {
       return Located{std::move(name), std::move(loaded)};
     }
     auto arn = ParseArn(secret_id);
-    if (!arn || arn->service != "secretsmanager" || arn->region != region ||
-        arn->account != account || !arn->resource.starts_with("secret:")) {
+    if (!arn || !IsLocalArn(*arn, "secretsmanager", region, account) ||
+        !arn->resource.starts_with("secret:")) {
       return SecretNotFound();
     }
     std::string rest = arn->resource.substr(7);
@@ -889,8 +889,7 @@ Result<SecretRef> SecretStore::CreateSecret(const CreateSecretRequest& request) 
     }
     int64_t now_ms = impl_->NowMs();
     HeadRecord head;
-    head.arn = "arn:aws:secretsmanager:" + region_ + ":" + account_id_ + ":secret:" + name + "-" +
-               impl_->ids.NewToken(util::kAlphanumeric, 6);
+    head.arn = SecretArn(region_, account_id_, name, impl_->ids.NewToken(util::kAlphanumeric, 6));
     head.has_description = request.description.has_value();
     head.description = request.description.value_or("");
     head.key_name = key_name;

@@ -848,5 +848,94 @@ TEST_F(ParameterStoreTest, SecureStringNeedsAnEnabledKey) {
   EXPECT_TRUE(ValueIs("/k/plain", "p"));
 }
 
+// The resolver: every form naming "/prod/db" (bare, :version, :label, its
+// ARN, the ARN with a selector) resolves to its one canonical name and ARN
+// with its tags -- the regression of the tag-Deny bypass by ARN.
+TEST_F(ParameterStoreTest, ResolveTurnsEveryNameFormIntoTheOneParameter) {
+  PutParameterRequest req;
+  req.name = "/prod/db";
+  req.value = SecretBytes("v1");
+  req.type = ParameterType::kString;
+  req.tags = {Tag{"env", "prod"}};
+  ASSERT_TRUE(IsOk(store_->PutParameter(req, kUser)));
+  ASSERT_TRUE(IsOk(store_->LabelParameterVersion("/prod/db", 1, {"blue"})));
+  const std::string arn = "arn:aws:ssm:us-east-1:000000000000:parameter/prod/db";
+  struct Case {
+    std::string input;
+    std::string selector;
+  };
+  for (const Case& c : {Case{"/prod/db", ""}, Case{"/prod/db:1", ":1"},
+                        Case{"/prod/db:blue", ":blue"}, Case{arn, ""}, Case{arn + ":1", ":1"},
+                        Case{arn + ":blue", ":blue"}}) {
+    auto r = store_->Resolve(c.input, NameForms::kAny, /*with_tags=*/true);
+    ASSERT_TRUE(IsOk(r)) << c.input;
+    EXPECT_EQ(r->name, "/prod/db") << c.input;
+    EXPECT_EQ(r->arn, arn) << c.input;
+    EXPECT_EQ(r->selector, c.selector) << c.input;
+    EXPECT_TRUE(r->exists) << c.input;
+    EXPECT_EQ(r->tags, (std::vector<Tag>{Tag{"env", "prod"}})) << c.input;
+  }
+  // Tags only when asked for.
+  auto untagged = store_->Resolve(arn, NameForms::kAny, /*with_tags=*/false);
+  ASSERT_TRUE(IsOk(untagged));
+  EXPECT_TRUE(untagged->tags.empty());
+  // The ARN form of "/prod/db" is what ResourceTagKeys turns into both keys.
+  auto keys = ResourceTagKeys("ssm", store_->Resolve(arn, NameForms::kAny, true)->tags);
+  EXPECT_EQ(keys["ssm:ResourceTag/env"], std::vector<std::string>{"prod"});
+  EXPECT_EQ(keys["aws:ResourceTag/env"], std::vector<std::string>{"prod"});
+}
+
+// A name without a leading slash: "a" and its ARN "...:parameter/a" are one
+// parameter; an ARN "...:parameter/a" finds "/a" when only that exists.
+TEST_F(ParameterStoreTest, ResolveHandlesNamesWithoutALeadingSlash) {
+  ASSERT_TRUE(IsOk(Put("plain", "v")));
+  ASSERT_TRUE(IsOk(Put("/slash", "v")));
+  auto plain = store_->Resolve("arn:aws:ssm:us-east-1:000000000000:parameter/plain",
+                               NameForms::kAny, false);
+  ASSERT_TRUE(IsOk(plain));
+  EXPECT_EQ(plain->name, "plain");
+  EXPECT_EQ(plain->arn, "arn:aws:ssm:us-east-1:000000000000:parameter/plain");
+  EXPECT_TRUE(plain->exists);
+  auto bare = store_->Resolve("plain", NameForms::kNameOnly, false);
+  ASSERT_TRUE(IsOk(bare));
+  EXPECT_EQ(bare->arn, plain->arn);
+  auto slash = store_->Resolve("arn:aws:ssm:us-east-1:000000000000:parameter/slash",
+                               NameForms::kAny, false);
+  ASSERT_TRUE(IsOk(slash));
+  EXPECT_EQ(slash->name, "/slash");
+  EXPECT_TRUE(slash->exists);
+  // A parameter that does not exist still has its canonical ARN.
+  auto missing = store_->Resolve("/nope:3", NameForms::kAny, true);
+  ASSERT_TRUE(IsOk(missing));
+  EXPECT_FALSE(missing->exists);
+  EXPECT_EQ(missing->name, "/nope");
+  EXPECT_EQ(missing->arn, "arn:aws:ssm:us-east-1:000000000000:parameter/nope");
+}
+
+// An ARN of another partition, account, region or service, or a malformed
+// selector, names no parameter here: ParameterNotFound, never the local one.
+// Name-only operations take the input literally (an ARN is a name that does
+// not exist).
+TEST_F(ParameterStoreTest, ResolveRefusesForeignArnsAndMalformedSelectors) {
+  ASSERT_TRUE(IsOk(Put("/prod/db", "v")));
+  for (const char* foreign : {"arn:aws-cn:ssm:us-east-1:000000000000:parameter/prod/db",
+                              "arn:aws:ssm:us-east-1:111111111111:parameter/prod/db",
+                              "arn:aws:ssm:eu-west-1:000000000000:parameter/prod/db",
+                              "arn:aws:secretsmanager:us-east-1:000000000000:parameter/prod/db",
+                              "arn:aws:ssm:us-east-1:000000000000:document/prod/db",
+                              "/prod/db:1:2", "/prod/db:"}) {
+    EXPECT_TRUE(HasError(store_->Resolve(foreign, NameForms::kAny, true), ErrorCode::kNotFound,
+                         Reason::kParameterNotFound))
+        << foreign;
+    EXPECT_TRUE(HasError(store_->GetParameter(foreign, true), ErrorCode::kNotFound,
+                         Reason::kParameterNotFound))
+        << foreign;
+  }
+  auto literal = store_->Resolve("arn:aws:ssm:us-east-1:000000000000:parameter/prod/db",
+                                 NameForms::kNameOnly, true);
+  ASSERT_TRUE(IsOk(literal));
+  EXPECT_FALSE(literal->exists);
+}
+
 }  // namespace
 }  // namespace coffer::domain::parameters

@@ -144,6 +144,35 @@ TEST_F(SecretStoreTest, LookupByNameFullArnAndPartialArn) {
   EXPECT_TRUE(HasError(Get("nope"), ErrorCode::kNotFound, Reason::kSecretNotFound));
 }
 
+// Every form naming the secret resolves (AccessInfo) to its one canonical ARN
+// and its tags; an ARN of another partition, account, region or service names
+// nothing here (it must not reach the local secret under a foreign ARN).
+TEST_F(SecretStoreTest, AccessInfoResolvesEveryNameFormToTheCanonicalArn) {
+  auto ref = Create("prod/db", Str("v"));
+  ASSERT_TRUE(IsOk(ref));
+  ASSERT_TRUE(IsOk(store_->TagResource("prod/db", {Tag{"env", "prod"}})));
+  for (const std::string& id :
+       {std::string("prod/db"), ref->arn,
+        std::string("arn:aws:secretsmanager:us-east-1:000000000000:secret:prod/db")}) {
+    auto info = store_->AccessInfo(id);
+    ASSERT_TRUE(IsOk(info)) << id;
+    EXPECT_EQ(info->arn, ref->arn) << id;
+    EXPECT_EQ(info->name, "prod/db");
+    EXPECT_EQ(info->tags, (std::vector<Tag>{Tag{"env", "prod"}}));
+  }
+  for (const char* foreign :
+       {"arn:aws-cn:secretsmanager:us-east-1:000000000000:secret:prod/db",
+        "arn:aws-us-gov:secretsmanager:us-east-1:000000000000:secret:prod/db",
+        "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db",
+        "arn:aws:secretsmanager:eu-west-1:000000000000:secret:prod/db",
+        "arn:aws:ssm:us-east-1:000000000000:secret:prod/db"}) {
+    EXPECT_TRUE(HasError(store_->AccessInfo(foreign), ErrorCode::kNotFound,
+                         Reason::kSecretNotFound))
+        << foreign;
+    EXPECT_TRUE(HasError(Get(foreign), ErrorCode::kNotFound, Reason::kSecretNotFound)) << foreign;
+  }
+}
+
 // Binary values keep their type and bytes.
 TEST_F(SecretStoreTest, BinaryValueRoundTrips) {
   ASSERT_TRUE(IsOk(Create("bin", Bin(std::string("\x00\x01\xff", 3)))));

@@ -126,7 +126,7 @@ std::optional<Selector> ParseSelector(std::string_view input, std::string_view r
   std::string arn_resource;
   if (input.starts_with("arn:")) {
     auto arn = ParseArn(input);
-    if (!arn || arn->service != "ssm" || arn->region != region || arn->account != account ||
+    if (!arn || !IsLocalArn(*arn, "ssm", region, account) ||
         !arn->resource.starts_with("parameter/")) {
       return std::nullopt;
     }

@@ -36,7 +36,7 @@ struct Selector {
 };
 
 // Parses "name", "name:<version>", "name:<label>" and parameter ARNs (of this
-// region and account) with an optional selector. nullopt when it cannot name
+// partition, region and account) with an optional selector. nullopt when it cannot name
 // any parameter (the caller reports not found).
 std::optional<Selector> ParseSelector(std::string_view input, std::string_view region,
                                       std::string_view account);
