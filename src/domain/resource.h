@@ -36,4 +36,8 @@ struct ResolvedResource {
 // KMS keys.
 ConditionKeys ResourceTagKeys(std::string_view service, const std::vector<Tag>& tags);
 
+// "aws:RequestTag/<key>" for each tag and "aws:TagKeys" with every key: the
+// condition keys of a request that sets tags (create with tags, tag calls).
+ConditionKeys RequestTagKeys(const std::vector<Tag>& tags);
+
 }  // namespace coffer::domain

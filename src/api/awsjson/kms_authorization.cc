@@ -184,7 +184,13 @@ Status AuthorizeKeyUse(const CallContext& context, domain::kms::KeyDirectory& ke
                        const domain::kms::EncryptionContext& encryption_context) {
   if (context.authz == nullptr) return Ok();
   auto key = keys.Resolve(key_id, /*require_enabled=*/false);
-  if (!key) return Ok();  // the operation that follows reports the bad key
+  if (!key) {
+    // A key that does not exist is reported by the operation that follows
+    // (NotFoundException, as AWS answers before any permission check); any
+    // other failure to read it refuses the request (fail closed).
+    if (key.error().code == ErrorCode::kNotFound) return Ok();
+    return Fail(std::move(key).error());
+  }
   return AuthorizeKeyUse(context, *key, action, via, encryption_context);
 }
 

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "api/awsjson/fields.h"
+#include "domain/resource.h"
 #include "api/awsjson/kms_authorization.h"
 #include "util/encoding.h"
 #include "util/time.h"
@@ -184,17 +185,6 @@ Result<std::vector<domain::Tag>> TagsField(const Fields& f, bool required) {
   return out;
 }
 
-// aws:RequestTag/<k> and aws:TagKeys for the calls that set tags.
-std::map<std::string, std::vector<std::string>> RequestTagKeys(
-    const std::vector<domain::Tag>& tags) {
-  std::map<std::string, std::vector<std::string>> keys;
-  for (const domain::Tag& tag : tags) {
-    keys["aws:TagKeys"].push_back(tag.key);
-    keys["aws:RequestTag/" + tag.key].push_back(tag.value);
-  }
-  return keys;
-}
-
 struct Deps {
   kms::KeyDirectory& keys;
   kms::KmsCrypto& crypto;
@@ -300,7 +290,8 @@ Result<json> CreateKey(Deps& d, const Fields& f, const json&) {
                 Reason::kKmsUnsupportedOperation);
   }
   COFFER_ASSIGN_OR_RETURN(req.tags, TagsField(f, false));
-  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:CreateKey", "*", RequestTagKeys(req.tags)));
+  COFFER_RETURN_IF_ERROR(
+      Authorize(d.ctx, "kms:CreateKey", "*", domain::RequestTagKeys(req.tags)));
   if (policy) {
     COFFER_RETURN_IF_ERROR(ValidateKeyPolicy(*policy));
     // The key's ARN is not known yet; a policy naming its Resource as the
@@ -485,7 +476,8 @@ Status AuthorizeTagging(Deps& d, std::string_view action, std::string_view key_i
 Result<json> TagResource(Deps& d, const Fields& f, const json&) {
   COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
-  COFFER_RETURN_IF_ERROR(AuthorizeTagging(d, "kms:TagResource", key_id, RequestTagKeys(tags)));
+  COFFER_RETURN_IF_ERROR(
+      AuthorizeTagging(d, "kms:TagResource", key_id, domain::RequestTagKeys(tags)));
   COFFER_RETURN_IF_ERROR(d.keys.TagResource(key_id, tags));
   return json::object();
 }

@@ -165,16 +165,6 @@ Result<bool> Allowed(params::ParameterStore& store, const CallContext& ctx,
   return awsjson::IsAllowed(ctx, action, r.arn, domain::ResourceTagKeys("ssm", r.tags));
 }
 
-std::map<std::string, std::vector<std::string>> RequestTagKeys(
-    const std::vector<domain::Tag>& tags) {
-  std::map<std::string, std::vector<std::string>> keys;
-  for (const domain::Tag& t : tags) {
-    keys["aws:RequestTag/" + t.key].push_back(t.value);
-    keys["aws:TagKeys"].push_back(t.key);
-  }
-  return keys;
-}
-
 // KMS permissions behind SecureString values, as on AWS: a read WithDecryption
 // needs kms:Decrypt and a write kms:Encrypt (SSM seals standard-tier values
 // with Encrypt; Coffer seals every tier alike, so kms:Encrypt is asked for
@@ -230,7 +220,8 @@ Result<json> PutParameter(params::ParameterStore& store, const Fields& f, const 
   }
   COFFER_ASSIGN_OR_RETURN(req.data_type, f.OptString("DataType", 0, 128));
   COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:PutParameter", req.name,
-                                             NameForms::kNameOnly, RequestTagKeys(req.tags)));
+                                             NameForms::kNameOnly,
+                                             domain::RequestTagKeys(req.tags)));
   if (ctx.authz != nullptr) {
     req.may_encrypt = [&ctx](const kms::KeyMetadata& key, std::string_view arn) {
       return AuthorizeKeyUse(ctx, key, "kms:Encrypt", KmsVia::kSsm, ParameterContext(arn));
@@ -456,7 +447,8 @@ Result<json> AddTagsToResource(params::ParameterStore& store, const Fields& f,
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
   COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:AddTagsToResource", id,
-                                             NameForms::kNameOnly, RequestTagKeys(tags)));
+                                             NameForms::kNameOnly,
+                                             domain::RequestTagKeys(tags)));
   COFFER_RETURN_IF_ERROR(store.AddTags(id, tags));
   return json::object();
 }
