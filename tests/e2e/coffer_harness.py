@@ -516,6 +516,27 @@ class MotoServer(Target):
 # Script entry point.
 
 
+def error_of(fn, **kw):
+    """(code, message) of the botocore ClientError fn(**kw) raises, or (None, result)."""
+    import botocore.exceptions
+    try:
+        return None, fn(**kw)
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"], e.response["Error"].get("Message", "")
+
+
+def create_user_with_policy(target, checker, user, policy):
+    """Creates IAM user `user` with the inline policy `policy` (a JSON string) through
+    /usr/bin/aws, as an operator would; returns its (access key id, secret key)."""
+    checker.cli_ok(target.aws(["iam", "create-user", "--user-name", user]), f"create-user {user}")
+    checker.cli_ok(target.aws(["iam", "put-user-policy", "--user-name", user, "--policy-name", "p",
+                               "--policy-document", policy]), f"put-user-policy {user}")
+    r = target.aws(["iam", "create-access-key", "--user-name", user])
+    checker.cli_ok(r, f"create-access-key {user}")
+    k = json.loads(r.out)["AccessKey"]
+    return k["AccessKeyId"], k["SecretAccessKey"]
+
+
 def parse_args(argv=None, extra=None):
     p = argparse.ArgumentParser()
     p.add_argument("--coffer", help="path to the coffer binary (build/coffer)")

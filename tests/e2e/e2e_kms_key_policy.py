@@ -52,12 +52,7 @@ DENY_APP = doc(allow(ROOT), {"Effect": "Deny", "Principal": {"AWS": APP},
 ROLE_ONLY = doc(allow(ROLE))
 
 
-def error_of(fn, **kw):
-    import botocore.exceptions
-    try:
-        return None, fn(**kw)
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"], e.response["Error"].get("Message", "")
+error_of = h.error_of
 
 
 def body(args, ck):
@@ -96,14 +91,10 @@ def body(args, ck):
         closed = json.loads(r.out)["KeyMetadata"]["Arn"] if r.rc == 0 else key
 
         # --- identities: app (IAM kms:*), deployer role (no policy) ----------------------
-        ck.cli_ok(aws(["iam", "create-user", "--user-name", "app"]), "create-user app")
-        ck.cli_ok(aws(["iam", "put-user-policy", "--user-name", "app", "--policy-name", "p",
-                       "--policy-document",
-                       doc({"Effect": "Allow", "Action": ["kms:*", "ssm:GetParameter"],
-                            "Resource": "*"})]), "put-user-policy app")
-        r = aws(["iam", "create-access-key", "--user-name", "app"])
-        ck.cli_ok(r, "create-access-key app")
-        k = json.loads(r.out)["AccessKey"]
+        key_id, secret_key = h.create_user_with_policy(
+            t, ck, "app",
+            doc({"Effect": "Allow", "Action": ["kms:*", "ssm:GetParameter"], "Resource": "*"}))
+        k = {"AccessKeyId": key_id, "SecretAccessKey": secret_key}
         app_kms = t.boto3_client("kms", access_key=k["AccessKeyId"],
                                  secret_key=k["SecretAccessKey"], max_attempts=1)
         app_ssm = t.boto3_client("ssm", access_key=k["AccessKeyId"],

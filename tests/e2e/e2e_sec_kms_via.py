@@ -55,13 +55,7 @@ POLICIES = {
 }
 
 
-def error_of(fn, **kw):
-    """(code, message) of the ClientError fn(**kw) raises, or (None, result) on success."""
-    import botocore.exceptions
-    try:
-        return None, fn(**kw)
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"], e.response["Error"].get("Message", "")
+error_of = h.error_of
 
 
 def body(args, ck):
@@ -72,17 +66,11 @@ def body(args, ck):
     t = h.CofferServer(args.coffer).start()
     canary = h.new_canary()
     try:
-        aws = t.aws
         clients = {}
         for user, policy in POLICIES.items():
-            ck.cli_ok(aws(["iam", "create-user", "--user-name", user]), f"create-user {user}")
-            ck.cli_ok(aws(["iam", "put-user-policy", "--user-name", user, "--policy-name", "p",
-                           "--policy-document", policy]), f"put-user-policy {user}")
-            r = aws(["iam", "create-access-key", "--user-name", user])
-            ck.cli_ok(r, f"create-access-key {user}")
-            k = json.loads(r.out)["AccessKey"]
-            clients[user] = {s: t.boto3_client(s, access_key=k["AccessKeyId"],
-                                               secret_key=k["SecretAccessKey"], max_attempts=1)
+            key_id, secret_key = h.create_user_with_policy(t, ck, user, policy)
+            clients[user] = {s: t.boto3_client(s, access_key=key_id, secret_key=secret_key,
+                                               max_attempts=1)
                              for s in ("ssm", "secretsmanager", "kms")}
 
         admin_kms = t.boto3_client("kms")

@@ -62,13 +62,7 @@ POLICIES = {
 }
 
 
-def error_of(fn, **kw):
-    """(code, message) of the ClientError fn(**kw) raises, or (None, result) on success."""
-    import botocore.exceptions
-    try:
-        return None, fn(**kw)
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"], e.response["Error"].get("Message", "")
+error_of = h.error_of
 
 
 def body(args, ck):
@@ -82,16 +76,11 @@ def body(args, ck):
         aws = t.aws
         clients, keys = {}, {}
         for user, policy in POLICIES.items():
-            ck.cli_ok(aws(["iam", "create-user", "--user-name", user]), f"create-user {user}")
-            ck.cli_ok(aws(["iam", "put-user-policy", "--user-name", user, "--policy-name", "p",
-                           "--policy-document", policy]), f"put-user-policy {user}")
-            r = aws(["iam", "create-access-key", "--user-name", user])
-            ck.cli_ok(r, f"create-access-key {user}")
-            k = json.loads(r.out)["AccessKey"]
-            keys[user] = k
+            key_id, secret_key = h.create_user_with_policy(t, ck, user, policy)
+            keys[user] = {"AccessKeyId": key_id, "SecretAccessKey": secret_key}
             service = "ssm" if user.startswith("ssm") else "secretsmanager"
-            clients[user] = t.boto3_client(service, access_key=k["AccessKeyId"],
-                                           secret_key=k["SecretAccessKey"], max_attempts=1)
+            clients[user] = t.boto3_client(service, access_key=key_id, secret_key=secret_key,
+                                           max_attempts=1)
 
         admin_ssm = t.boto3_client("ssm")
         admin_sm = t.boto3_client("secretsmanager")
