@@ -207,8 +207,9 @@ Result<std::optional<std::vector<const nlohmann::json*>>> Fields::OptObjectList(
   return std::optional<std::vector<const nlohmann::json*>>(std::move(out));
 }
 
-Result<std::vector<domain::Tag>> TagList(const Fields& f, bool required, size_t min_items) {
-  COFFER_ASSIGN_OR_RETURN(auto list, f.OptObjectList("Tags", min_items, 1000));
+Result<std::vector<domain::Tag>> TagList(const Fields& f, bool required, size_t min_items,
+                                         size_t max_items, TagMembers members) {
+  COFFER_ASSIGN_OR_RETURN(auto list, f.OptObjectList("Tags", min_items, max_items));
   std::vector<domain::Tag> tags;
   if (!list) {
     if (required) return ValidationError("null", f.PathOf("Tags"), "Member must not be null");
@@ -217,8 +218,8 @@ Result<std::vector<domain::Tag>> TagList(const Fields& f, bool required, size_t 
   for (size_t i = 0; i < list->size(); ++i) {
     Fields tf(*(*list)[i], f.PathOf("Tags") + "." + std::to_string(i + 1) + ".member");
     domain::Tag tag;
-    COFFER_ASSIGN_OR_RETURN(tag.key, tf.String("Key", 1, 128));
-    COFFER_ASSIGN_OR_RETURN(tag.value, tf.String("Value", 0, 256));
+    COFFER_ASSIGN_OR_RETURN(tag.key, tf.String(members.key, 1, 128));
+    COFFER_ASSIGN_OR_RETURN(tag.value, tf.String(members.value, 0, 256));
     tags.push_back(std::move(tag));
   }
   return tags;

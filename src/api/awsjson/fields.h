@@ -61,10 +61,18 @@ class Fields {
   std::string path_;
 };
 
+// The member names of one tag: {Key, Value} (SSM, Secrets Manager) or
+// {TagKey, TagValue} (KMS).
+struct TagMembers {
+  std::string_view key = "Key";
+  std::string_view value = "Value";
+};
+
 // The AWS "Tags" member: a list of {Key (1..128), Value (0..256)} objects with
-// at least `min_items` entries. Absent: an empty list, or a ValidationException
-// ("Member must not be null") when `required`.
-Result<std::vector<domain::Tag>> TagList(const Fields& f, bool required, size_t min_items);
+// at least `min_items` and at most `max_items` entries. Absent: an empty list,
+// or a ValidationException ("Member must not be null") when `required`.
+Result<std::vector<domain::Tag>> TagList(const Fields& f, bool required, size_t min_items,
+                                         size_t max_items = 1000, TagMembers members = {});
 
 // kInvalidArgument (kValidation) with AWS's one-error message.
 std::unexpected<Error> ValidationError(std::string_view shown_value, std::string_view path,

@@ -169,20 +169,7 @@ void AddPaging(json& out, const std::string& next_marker) {
 // A Tags member: a list of {TagKey, TagValue} (at most 50; required and
 // non-empty for TagResource).
 Result<std::vector<domain::Tag>> TagsField(const Fields& f, bool required) {
-  std::vector<domain::Tag> out;
-  COFFER_ASSIGN_OR_RETURN(auto tags, f.OptObjectList("Tags", 0, 50));
-  if (!tags) {
-    if (required) return ValidationError("null", f.PathOf("Tags"), "Member must not be null");
-    return out;
-  }
-  for (size_t i = 0; i < tags->size(); ++i) {
-    Fields tf(*(*tags)[i], f.PathOf("Tags") + "." + std::to_string(i + 1) + ".member");
-    domain::Tag tag;
-    COFFER_ASSIGN_OR_RETURN(tag.key, tf.String("TagKey", 1, 128));
-    COFFER_ASSIGN_OR_RETURN(tag.value, tf.String("TagValue", 0, 256));
-    out.push_back(std::move(tag));
-  }
-  return out;
+  return TagList(f, required, 0, 50, TagMembers{"TagKey", "TagValue"});
 }
 
 struct Deps {
