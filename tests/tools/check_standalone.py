@@ -5,7 +5,7 @@ Scans the repository's files (tracked and untracked-but-not-ignored) under tests
 vectors in tests/data/), scripts/, cmake/, bench/, hooks/, .ci/, and every CMakeLists.txt and
 *.cmake, and reports, as file:line, every reference that leaves the repository:
 
-  * the sibling `shared` folder a checkout once sat beside (`../shared`, `shared/testdata`);
+  * the sibling folder of specs and vectors a checkout once sat beside (its test-data path);
   * an absolute path rooted anywhere but the system's own directories (/usr, /bin, /sbin, /lib*,
     /etc, /tmp, /var/tmp, /proc, /dev, /sys, /run are allowed: installed clients, scratch space,
     kernel files); e.g. /work/..., /home/..., /opt/..., /srv/..., /mnt/...;
