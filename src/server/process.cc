@@ -49,4 +49,14 @@ int WaitForShutdownSignal() {
   return signal;
 }
 
+short ChildSignalDefaults(posix_spawnattr_t& attr) {
+  sigset_t none;
+  sigset_t all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  return POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+}
+
 }  // namespace coffer::server

@@ -2,6 +2,8 @@
 // leaking through core dumps, and the shutdown signals.
 #pragma once
 
+#include <spawn.h>
+
 #include "util/result.h"
 
 namespace coffer::server {
@@ -22,5 +24,12 @@ void BlockShutdownSignals();
 // Waits until SIGTERM or SIGINT arrives (REQUIRES: BlockShutdownSignals() was
 // called first in this thread). Returns the signal number.
 int WaitForShutdownSignal();
+
+// Sets `attr` so that a child spawned with it starts with no signal blocked
+// and every handler at its default: the server blocks SIGTERM, SIGINT and
+// SIGPIPE in every thread (BlockShutdownSignals), and a child would inherit
+// that. Returns the POSIX_SPAWN_* flags the caller must OR into the
+// attribute's flags.
+short ChildSignalDefaults(posix_spawnattr_t& attr);
 
 }  // namespace coffer::server

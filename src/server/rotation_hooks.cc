@@ -19,6 +19,7 @@
 
 #include "client/http_client.h"
 #include "crypto/crypto.h"
+#include "server/process.h"
 #include "util/log.h"
 #include "util/secret_bytes.h"
 
@@ -325,15 +326,9 @@ Status HookInvoker::RunExecutable(const sm::RotationStepCall& call,
   posix_spawn_file_actions_adddup2(&actions, err.fds[1], 2);
   posix_spawn_file_actions_addchdir_np(&actions, workdir.c_str());
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  sigset_t none;
-  sigset_t all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);  // the server blocks SIGTERM/SIGINT/SIGPIPE
-  posix_spawnattr_setsigdefault(&attr, &all);
+  short signal_flags = ChildSignalDefaults(attr);
   posix_spawnattr_setpgroup(&attr, 0);  // its own process group, killed as a whole
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr, static_cast<short>(signal_flags | POSIX_SPAWN_SETPGROUP));
   pid_t pid = -1;
   int spawned;
   {

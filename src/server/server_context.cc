@@ -93,13 +93,7 @@ bool GitIgnores(const std::string& work_tree, const std::string& path) {
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  sigset_t none;
-  sigset_t all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);  // the server blocks SIGTERM/SIGINT/SIGPIPE
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr, ChildSignalDefaults(attr));
   pid_t pid = -1;
   int spawned = posix_spawnp(&pid, "git", &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
