@@ -87,13 +87,11 @@ std::shared_ptr<const CompiledPolicies> PolicyCache::Find(std::string_view key,
   return nullptr;
 }
 
-std::shared_ptr<const CompiledPolicies> PolicyCache::Get(const std::string& key,
-                                                         uint64_t generation,
-                                                         const std::vector<PolicyText>& texts) {
-  if (auto hit = Find(key, generation)) return hit;
+std::shared_ptr<const CompiledPolicies> CompilePolicies(PolicyKind kind,
+                                                        const std::vector<PolicyText>& texts) {
   auto compiled = std::make_shared<CompiledPolicies>();
   for (const PolicyText& t : texts) {
-    auto parsed = kind_ == PolicyKind::kResource
+    auto parsed = kind == PolicyKind::kResource
                       ? ParseResourcePolicy(t.document)
                       : ParsePolicy(t.document, /*require_resource=*/true);
     if (!parsed) {
@@ -107,14 +105,22 @@ std::shared_ptr<const CompiledPolicies> PolicyCache::Get(const std::string& key,
       constexpr std::string_view kDenyAllResource =
           R"({"Version":"2012-10-17","Statement":[{"Sid":"Unreadable","Effect":"Deny",)"
           R"("Principal":"*","Action":"*","Resource":"*"}]})";
-      parsed = kind_ == PolicyKind::kResource ? ParseResourcePolicy(kDenyAllResource)
-                                              : ParsePolicy(kDenyAll, /*require_resource=*/true);
+      parsed = kind == PolicyKind::kResource ? ParseResourcePolicy(kDenyAllResource)
+                                             : ParsePolicy(kDenyAll, /*require_resource=*/true);
       COFFER_CHECK(parsed.has_value());
     }
     compiled->uses_resource_tags = compiled->uses_resource_tags || ReadsResourceTags(*parsed);
     compiled->request_keys |= RequestKeysOf(*parsed);
     compiled->policies.push_back({t.name, std::make_shared<Policy>(std::move(*parsed))});
   }
+  return compiled;
+}
+
+std::shared_ptr<const CompiledPolicies> PolicyCache::Get(const std::string& key,
+                                                         uint64_t generation,
+                                                         const std::vector<PolicyText>& texts) {
+  if (auto hit = Find(key, generation)) return hit;
+  std::shared_ptr<const CompiledPolicies> compiled = CompilePolicies(kind_, texts);
   std::unique_lock lock(mu_);
   if (entries_.size() > 10000) entries_.clear();  // bound; entries are cheap to rebuild
   entries_[key] = Entry{generation, compiled};

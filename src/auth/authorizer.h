@@ -43,9 +43,15 @@ enum class PolicyKind {
   kResource,  // a resource's policy: Principal required (ParseResourcePolicy)
 };
 
-// Compiles policy sets and caches them under a key (a principal or access key
-// id, a resource ARN) for one generation (IAM's change counter, a record's
-// revision). Thread-safe.
+// Compiles a policy set. A document that does not parse (it was validated
+// when stored) is reported in the log and compiled as a deny of everything,
+// so that losing it can never allow more.
+std::shared_ptr<const CompiledPolicies> CompilePolicies(PolicyKind kind,
+                                                        const std::vector<PolicyText>& texts);
+
+// Compiles policy sets (CompilePolicies) and caches them under a key (a
+// principal or access key id, a resource ARN) for one generation (IAM's change
+// counter, a record's revision). Thread-safe.
 class PolicyCache {
  public:
   explicit PolicyCache(PolicyKind kind = PolicyKind::kIdentity) : kind_(kind) {}

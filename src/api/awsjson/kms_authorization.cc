@@ -116,8 +116,8 @@ Status CheckPolicyLockout(const CallContext& context, std::string_view key_arn,
                           std::string_view policy) {
   if (context.authz == nullptr) return Ok();
   // Compiled on its own: a refused policy does not enter the shared memo.
-  auth::PolicyCache once(auth::PolicyKind::kResource);
-  auto compiled = once.Get("new", 0, {{"new-key-policy", std::string(policy)}});
+  auto compiled =
+      auth::CompilePolicies(auth::PolicyKind::kResource, {{"new-key-policy", std::string(policy)}});
   std::map<std::string, std::vector<std::string>> keys;
   keys["kms:CallerAccount"] = {context.caller.principal.account_id};
   if (context.authz->AllowedByKeyPolicy("kms:PutKeyPolicy", key_arn, keys, *compiled)) {
