@@ -396,8 +396,7 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
         },
         *context->clock);
   }
-  context->json->AddService(
-      std::make_unique<api::awsjson::SsmService>(*context->parameters, *context->keys));
+  context->json->AddService(std::make_unique<api::awsjson::SsmService>(*context->parameters));
   context->secrets = std::make_unique<domain::secrets::SecretStore>(
       *context->backend, *context->keyring, *context->keys, *context->clock, *context->ids,
       options.region, options.account_id);

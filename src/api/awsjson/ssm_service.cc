@@ -176,26 +176,19 @@ kms::EncryptionContext ParameterContext(std::string_view arn) {
   return {{"PARAMETER_ARN", std::string(arn)}};
 }
 
-// kms:Decrypt on the key that sealed a value read WithDecryption (`kms_key_id`
-// empty: not a SecureString). A key that is gone refuses (fail closed).
-Status AuthorizeDecrypt(kms::KeyDirectory& keys, const CallContext& ctx,
-                        const std::string& kms_key_id, std::string_view arn) {
-  if (ctx.authz == nullptr || kms_key_id.empty()) return Ok();
-  COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata key, keys.Get(kms_key_id));
-  return AuthorizeKeyUse(ctx, key, "kms:Decrypt", KmsVia::kSsm, ParameterContext(arn));
-}
-
-Status AuthorizeDecrypt(kms::KeyDirectory& keys, const CallContext& ctx, bool with_decryption,
-                        const params::Parameter& p) {
-  if (!with_decryption) return Ok();
-  return AuthorizeDecrypt(keys, ctx, p.kms_key_id, p.arn);
+// kms:Decrypt on the key that sealed a value read WithDecryption, asked by the
+// store before it decrypts (none without authorization).
+params::KeyCheck DecryptCheck(const CallContext& ctx) {
+  if (ctx.authz == nullptr) return {};
+  return [&ctx](const kms::KeyMetadata& key, std::string_view arn) {
+    return AuthorizeKeyUse(ctx, key, "kms:Decrypt", KmsVia::kSsm, ParameterContext(arn));
+  };
 }
 
 using Handler = std::function<Result<json>(params::ParameterStore&, const Fields&,
-                                           const CallContext&, kms::KeyDirectory&)>;
+                                           const CallContext&)>;
 
-Result<json> PutParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx,
-                          kms::KeyDirectory&) {
+Result<json> PutParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
   params::PutParameterRequest req;
   COFFER_ASSIGN_OR_RETURN(req.name, f.String("Name", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(req.value, f.Secret("Value", 1, params::kAdvancedValueLimit));
@@ -235,22 +228,20 @@ Result<json> PutParameter(params::ParameterStore& store, const Fields& f, const 
   return out;
 }
 
-Result<json> GetParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx,
-                          kms::KeyDirectory& kms_keys) {
+Result<json> GetParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   COFFER_ASSIGN_OR_RETURN(ResolvedResource r, ResolveAndAuthorize(store, ctx, "ssm:GetParameter",
                                                                   name, NameForms::kAny));
   COFFER_ASSIGN_OR_RETURN(params::Parameter p,
-                          store.GetParameter(Target(r, name), decrypt.value_or(false)));
-  COFFER_RETURN_IF_ERROR(AuthorizeDecrypt(kms_keys, ctx, decrypt.value_or(false), p));
+                          store.GetParameter(Target(r, name), decrypt.value_or(false),
+                                             DecryptCheck(ctx)));
   json out = json::object();
   out["Parameter"] = RenderParameter(p);
   return out;
 }
 
-Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const CallContext& ctx,
-                           kms::KeyDirectory& kms_keys) {
+Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   // Each name as resolved (one the caller may not read refuses the call); a
@@ -268,14 +259,12 @@ Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const
     targets.push_back(Target(*r, name));
     sent.emplace(targets.back(), name);
   }
-  COFFER_ASSIGN_OR_RETURN(params::GetParametersResult result,
-                          store.GetParameters(targets, decrypt.value_or(false)));
+  // As on AWS, one value the caller may not decrypt fails the whole call.
+  COFFER_ASSIGN_OR_RETURN(
+      params::GetParametersResult result,
+      store.GetParameters(targets, decrypt.value_or(false), DecryptCheck(ctx)));
   for (std::string& invalid : result.invalid_parameters) {
     if (auto it = sent.find(invalid); it != sent.end()) invalid = it->second;
-  }
-  // As on AWS, one value the caller may not decrypt fails the whole call.
-  for (const params::Parameter& p : result.parameters) {
-    COFFER_RETURN_IF_ERROR(AuthorizeDecrypt(kms_keys, ctx, decrypt.value_or(false), p));
   }
   json out = json::object();
   out["Parameters"] = json::array();
@@ -285,7 +274,7 @@ Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const
 }
 
 Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
-                                 const CallContext& ctx, kms::KeyDirectory& kms_keys) {
+                                 const CallContext& ctx) {
   params::PathQuery q;
   COFFER_ASSIGN_OR_RETURN(q.path, f.String("Path", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> recursive, f.OptBool("Recursive"));
@@ -293,6 +282,20 @@ Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
   COFFER_ASSIGN_OR_RETURN(q.filters, FiltersField(f, "ParameterFilters", false));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   q.with_decryption = decrypt.value_or(false);
+  if (ctx.authz != nullptr) {
+    // A value under a key the caller may not decrypt with fails the whole call
+    // (as AWS does when its KMS call fails); an entry the caller may not read
+    // at all is left out below, so its key is not asked about.
+    std::string arn_prefix = domain::ParameterArn(store.region(), store.account_id(), "/");
+    arn_prefix.pop_back();  // "...:parameter"; a path's parameters all start with '/'
+    q.may_decrypt = [&store, &ctx, arn_prefix](const kms::KeyMetadata& key,
+                                               std::string_view arn) -> Status {
+      COFFER_ASSIGN_OR_RETURN(bool readable, Allowed(store, ctx, "ssm:GetParametersByPath",
+                                                     arn.substr(arn_prefix.size())));
+      if (!readable) return Ok();
+      return AuthorizeKeyUse(ctx, key, "kms:Decrypt", KmsVia::kSsm, ParameterContext(arn));
+    };
+  }
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> max, f.OptInt("MaxResults", 1, 10));
   q.max_results = static_cast<int>(max.value_or(10));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> token, f.OptString("NextToken"));
@@ -312,17 +315,13 @@ Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
   for (const params::Parameter& p : page.parameters) {
     COFFER_ASSIGN_OR_RETURN(bool allowed, Allowed(store, ctx, "ssm:GetParametersByPath", p.name));
     if (!allowed) continue;
-    // A value under a key the caller may not decrypt with fails the whole
-    // call (as AWS does when its KMS call fails), not only that entry.
-    COFFER_RETURN_IF_ERROR(AuthorizeDecrypt(kms_keys, ctx, q.with_decryption, p));
     out["Parameters"].push_back(RenderParameter(p));
   }
   if (!page.next_token.empty()) out["NextToken"] = page.next_token;
   return out;
 }
 
-Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx,
-                             kms::KeyDirectory&) {
+Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_RETURN_IF_ERROR(
       ResolveAndAuthorize(store, ctx, "ssm:DeleteParameter", name, NameForms::kNameOnly));
@@ -331,7 +330,7 @@ Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, con
 }
 
 Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f,
-                              const CallContext& ctx, kms::KeyDirectory&) {
+                              const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
   for (const std::string& name : names) {
     COFFER_RETURN_IF_ERROR(
@@ -345,7 +344,7 @@ Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f,
 }
 
 Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
-                                 const CallContext& ctx, kms::KeyDirectory& kms_keys) {
+                                 const CallContext& ctx) {
   params::HistoryQuery q;
   COFFER_ASSIGN_OR_RETURN(q.name, f.String("Name", 1, 2048));
   {
@@ -356,6 +355,7 @@ Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
   }
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   q.with_decryption = decrypt.value_or(false);
+  q.may_decrypt = DecryptCheck(ctx);
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> max, f.OptInt("MaxResults", 1, 50));
   q.max_results = static_cast<int>(max.value_or(50));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> token, f.OptString("NextToken"));
@@ -363,12 +363,6 @@ Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
   COFFER_ASSIGN_OR_RETURN(params::HistoryPage page, store.GetParameterHistory(q));
   json out = json::object();
   out["Parameters"] = json::array();
-  if (q.with_decryption) {
-    for (const params::ParameterHistoryEntry& e : page.entries) {
-      COFFER_RETURN_IF_ERROR(
-          AuthorizeDecrypt(kms_keys, ctx, e.metadata.kms_key_id, e.metadata.arn));
-    }
-  }
   for (const params::ParameterHistoryEntry& e : page.entries) {
     json item = RenderMetadata(e.metadata);
     item.erase("ARN");  // not a member of ParameterHistory
@@ -381,7 +375,7 @@ Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
 }
 
 Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
-                                const CallContext& ctx, kms::KeyDirectory&) {
+                                const CallContext& ctx) {
   params::DescribeQuery q;
   COFFER_ASSIGN_OR_RETURN(q.legacy_filters, FiltersField(f, "Filters", true));
   COFFER_ASSIGN_OR_RETURN(q.filters, FiltersField(f, "ParameterFilters", false));
@@ -405,7 +399,7 @@ Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
 }
 
 Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& f,
-                                   const CallContext& ctx, kms::KeyDirectory&) {
+                                   const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_RETURN_IF_ERROR(
       ResolveAndAuthorize(store, ctx, "ssm:LabelParameterVersion", name, NameForms::kNameOnly));
@@ -422,7 +416,7 @@ Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& 
 }
 
 Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields& f,
-                                     const CallContext& ctx, kms::KeyDirectory&) {
+                                     const CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:UnlabelParameterVersion", name,
                                              NameForms::kNameOnly));
@@ -442,7 +436,7 @@ Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields
 }
 
 Result<json> AddTagsToResource(params::ParameterStore& store, const Fields& f,
-                               const CallContext& ctx, kms::KeyDirectory&) {
+                               const CallContext& ctx) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
@@ -454,7 +448,7 @@ Result<json> AddTagsToResource(params::ParameterStore& store, const Fields& f,
 }
 
 Result<json> RemoveTagsFromResource(params::ParameterStore& store, const Fields& f,
-                                    const CallContext& ctx, kms::KeyDirectory&) {
+                                    const CallContext& ctx) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> keys,
@@ -470,7 +464,7 @@ Result<json> RemoveTagsFromResource(params::ParameterStore& store, const Fields&
 }
 
 Result<json> ListTagsForResource(params::ParameterStore& store, const Fields& f,
-                                 const CallContext& ctx, kms::KeyDirectory&) {
+                                 const CallContext& ctx) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_RETURN_IF_ERROR(
@@ -503,8 +497,8 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
 
 }  // namespace
 
-SsmService::SsmService(domain::parameters::ParameterStore& store, domain::kms::KeyDirectory& keys)
-    : store_(store), keys_(keys) {}
+SsmService::SsmService(domain::parameters::ParameterStore& store)
+    : store_(store) {}
 
 bool SsmService::HasOperation(std::string_view operation) const {
   return Handlers().contains(operation);
@@ -518,7 +512,7 @@ Result<nlohmann::json> SsmService::Call(std::string_view operation, const nlohma
     return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
   }
   Fields fields(body);
-  return it->second(store_, fields, context, keys_);
+  return it->second(store_, fields, context);
 }
 
 }  // namespace coffer::api::awsjson

@@ -6,7 +6,6 @@
 #include <string_view>
 
 #include "api/awsjson/json_service.h"
-#include "domain/kms/key_directory.h"
 #include "domain/parameters/parameter_store.h"
 
 namespace coffer::api::awsjson {
@@ -14,8 +13,7 @@ namespace coffer::api::awsjson {
 // Thread-safe (the store is). `store` must outlive the service.
 class SsmService final : public JsonService {
  public:
-  // `keys` must be the directory `store` seals values under.
-  SsmService(domain::parameters::ParameterStore& store, domain::kms::KeyDirectory& keys);
+  explicit SsmService(domain::parameters::ParameterStore& store);
 
   std::string_view target_prefix() const override { return "AmazonSSM"; }
   std::string_view signing_name() const override { return "ssm"; }
@@ -29,7 +27,8 @@ class SsmService final : public JsonService {
   // under a customer managed KMS key also needs the caller's kms:Decrypt
   // (reads WithDecryption; one refused value fails the whole call) or
   // kms:Encrypt (PutParameter) on that key, with kms:ViaService and
-  // kms:EncryptionContext:PARAMETER_ARN (AuthorizeKeyUse); a refusal is
+  // kms:EncryptionContext:PARAMETER_ARN (AuthorizeKeyUse, asked by the store
+  // before it decrypts or seals); a refusal is
   // AccessDeniedException naming the kms action, the key ARN and the caller.
   bool HasOperation(std::string_view operation) const override;
   Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
@@ -37,7 +36,6 @@ class SsmService final : public JsonService {
 
  private:
   domain::parameters::ParameterStore& store_;
-  domain::kms::KeyDirectory& keys_;
 };
 
 }  // namespace coffer::api::awsjson

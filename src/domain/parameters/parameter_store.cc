@@ -248,7 +248,7 @@ struct ParameterStore::Impl {
 
   // The value as Get* return it.
   Result<SecretBytes> OpenValue(std::string_view name, const VersionRecord& record,
-                                bool with_decryption) {
+                                bool with_decryption, const KeyCheck& may_decrypt) {
     if (record.meta.type == ParameterType::kSecureString && !with_decryption) {
       return SecretBytes(util::Base64Encode(record.envelope));
     }
@@ -266,6 +266,9 @@ struct ParameterStore::Impl {
                                       ? " (" + key->arn + ") is disabled."
                                       : " (" + key->arn + ") is pending deletion."),
                       Reason::kKeyDisabled);
+        }
+        if (may_decrypt) {
+          COFFER_RETURN_IF_ERROR(may_decrypt(*key, ParameterArn(region, account, name)));
         }
       }
     }
@@ -293,9 +296,10 @@ struct ParameterStore::Impl {
   }
 
   Result<Parameter> MakeParameter(std::string_view name, const VersionRecord& record,
-                                  bool with_decryption, std::string selector) {
+                                  bool with_decryption, const KeyCheck& may_decrypt,
+                                  std::string selector) {
     Parameter p;
-    COFFER_ASSIGN_OR_RETURN(p.value, OpenValue(name, record, with_decryption));
+    COFFER_ASSIGN_OR_RETURN(p.value, OpenValue(name, record, with_decryption, may_decrypt));
     p.name = std::string(name);
     p.type = record.meta.type;
     p.version = record.version;
@@ -309,7 +313,8 @@ struct ParameterStore::Impl {
 
   // Reads one selector against one existing cached parameter.
   Result<Parameter> Select(const std::string& name, const Cached& cached,
-                           const internal::Selector& sel, bool with_decryption) {
+                           const internal::Selector& sel, bool with_decryption,
+                           const KeyCheck& may_decrypt) {
     int64_t version = cached.head.latest;
     if (sel.label) {
       auto it = cached.head.labels.find(*sel.label);
@@ -322,13 +327,14 @@ struct ParameterStore::Impl {
       }
     }
     if (version == cached.latest.version) {
-      return MakeParameter(name, cached.latest, with_decryption, sel.text);
+      return MakeParameter(name, cached.latest, with_decryption, may_decrypt, sel.text);
     }
     COFFER_ASSIGN_OR_RETURN(VersionRecord record, LoadVersion(name, version));
-    return MakeParameter(name, record, with_decryption, sel.text);
+    return MakeParameter(name, record, with_decryption, may_decrypt, sel.text);
   }
 
-  Result<Parameter> Get(std::string_view input, bool with_decryption) {
+  Result<Parameter> Get(std::string_view input, bool with_decryption,
+                        const KeyCheck& may_decrypt) {
     auto sel = internal::ParseSelector(input, region, account);
     if (!sel) return ParameterNotFound(input);
     for (const std::string& name : sel->candidates) {
@@ -337,7 +343,7 @@ struct ParameterStore::Impl {
         if (cached.error().reason == Reason::kParameterNotFound) continue;
         return Fail(cached.error());
       }
-      return Select(name, **cached, *sel, with_decryption);
+      return Select(name, **cached, *sel, with_decryption, may_decrypt);
     }
     return ParameterNotFound(input);
   }
@@ -596,12 +602,14 @@ Result<PutParameterResult> ParameterStore::PutParameter(const PutParameterReques
   return result;
 }
 
-Result<Parameter> ParameterStore::GetParameter(std::string_view name, bool with_decryption) {
-  return impl_->Get(name, with_decryption);
+Result<Parameter> ParameterStore::GetParameter(std::string_view name, bool with_decryption,
+                                               const KeyCheck& may_decrypt) {
+  return impl_->Get(name, with_decryption, may_decrypt);
 }
 
 Result<GetParametersResult> ParameterStore::GetParameters(const std::vector<std::string>& names,
-                                                          bool with_decryption) {
+                                                          bool with_decryption,
+                                                          const KeyCheck& may_decrypt) {
   if (names.empty() || names.size() > 10) {
     return Validation(
         "1 validation error detected: Value at 'names' failed to satisfy constraint: Member "
@@ -611,7 +619,7 @@ Result<GetParametersResult> ParameterStore::GetParameters(const std::vector<std:
   std::set<std::string> seen;
   for (const std::string& name : names) {
     if (!seen.insert(name).second) continue;
-    auto p = impl_->Get(name, with_decryption);
+    auto p = impl_->Get(name, with_decryption, may_decrypt);
     if (p) {
       result.parameters.push_back(std::move(*p));
     } else if (p.error().code == ErrorCode::kNotFound &&
@@ -716,8 +724,9 @@ Result<ParameterPage> ParameterStore::GetParametersByPath(const PathQuery& query
                            return Fail(record.error());
                          }
                          COFFER_ASSIGN_OR_RETURN(
-                             Parameter p, impl_->MakeParameter(name, *record,
-                                                               query.with_decryption, ""));
+                             Parameter p,
+                             impl_->MakeParameter(name, *record, query.with_decryption,
+                                                  query.may_decrypt, ""));
                          page.parameters.push_back(std::move(p));
                          return static_cast<int>(page.parameters.size()) < query.max_results;
                        },
@@ -858,7 +867,8 @@ Result<HistoryPage> ParameterStore::GetParameterHistory(const HistoryQuery& quer
       ParameterHistoryEntry entry;
       entry.metadata = impl_->Metadata(name, record.meta, record.version);
       COFFER_ASSIGN_OR_RETURN(entry.value,
-                              impl_->OpenValue(name, record, query.with_decryption));
+                              impl_->OpenValue(name, record, query.with_decryption,
+                                               query.may_decrypt));
       auto it = labels_by_version.find(record.version);
       if (it != labels_by_version.end()) entry.labels = it->second;
       page.entries.push_back(std::move(entry));

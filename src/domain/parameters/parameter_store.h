@@ -54,6 +54,10 @@ inline constexpr size_t kStandardValueLimit = 4096;
 inline constexpr size_t kAdvancedValueLimit = 8192;
 inline constexpr std::string_view kDefaultKeyId = "alias/aws/ssm";
 
+// A caller's permission on a KMS key for one parameter's value: the key and
+// the parameter's ARN. A refusal is returned as is.
+using KeyCheck = std::function<Status(const kms::KeyMetadata& key, std::string_view arn)>;
+
 struct PutParameterRequest {
   std::string name;
   SecretBytes value;
@@ -69,7 +73,7 @@ struct PutParameterRequest {
   // be sealed under (resolved, possibly through the previous version's key)
   // and the parameter's ARN, before anything is written; a refusal is
   // returned as is and nothing changes. (The caller's kms:Encrypt permission.)
-  std::function<Status(const kms::KeyMetadata& key, std::string_view arn)> may_encrypt;
+  KeyCheck may_encrypt;
 };
 
 struct PutParameterResult {
@@ -136,6 +140,7 @@ struct PathQuery {
   bool with_decryption = false;
   int max_results = 10;  // 1..10
   std::string next_token;
+  KeyCheck may_decrypt;  // as GetParameter's
 };
 
 struct ParameterPage {
@@ -148,6 +153,7 @@ struct HistoryQuery {
   bool with_decryption = false;
   int max_results = 50;  // 1..50
   std::string next_token;
+  KeyCheck may_decrypt;  // as GetParameter's
 };
 
 struct HistoryPage {
@@ -237,12 +243,17 @@ class ParameterStore {
   // not retained; kDataLoss when the stored ciphertext does not open;
   // kFailedPrecondition (kKeyDisabled) when decrypting a SecureString whose KMS
   // key is disabled, pending deletion or gone (GetParameters/ByPath alike).
-  Result<Parameter> GetParameter(std::string_view name, bool with_decryption);
+  // When set, `may_decrypt` is asked with the key that sealed a SecureString
+  // value before it is decrypted (the caller's kms:Decrypt); its refusal is
+  // returned and nothing is decrypted (GetParameters, ByPath and History too).
+  Result<Parameter> GetParameter(std::string_view name, bool with_decryption,
+                                 const KeyCheck& may_decrypt = {});
 
   // Up to 10 names (as GetParameter); unknown ones go to invalid_parameters.
   // kInvalidArgument (kValidation) for 0 or more than 10 names.
   Result<GetParametersResult> GetParameters(const std::vector<std::string>& names,
-                                            bool with_decryption);
+                                            bool with_decryption,
+                                            const KeyCheck& may_decrypt = {});
 
   // Parameters below `path` (direct children, or all descendants when
   // recursive), in name order. kInvalidArgument: kValidation (bad path or

@@ -64,7 +64,7 @@ class JsonProtocolTest : public ::testing::Test {
     store_ = std::make_unique<domain::parameters::ParameterStore>(
         backend_, *keyring_, *keys_, clock_, "us-east-1", "000000000000");
     protocol_ = std::make_unique<JsonProtocol>(*authenticator_, metrics_);
-    protocol_->AddService(std::make_unique<SsmService>(*store_, *keys_));
+    protocol_->AddService(std::make_unique<SsmService>(*store_));
   }
 
   HttpResponse Raw(const std::string& op, const std::string& body, CallOptions opts = {}) {

@@ -85,7 +85,7 @@ class KmsKeyPolicyTest : public ::testing::Test {
                                                         "us-east-1", kAccount);
     parameters_ = std::make_unique<domain::parameters::ParameterStore>(
         backend_, *keyring_, *keys_, clock_, "us-east-1", kAccount);
-    ssm_ = std::make_unique<SsmService>(*parameters_, *keys_);
+    ssm_ = std::make_unique<SsmService>(*parameters_);
     kms_ = std::make_unique<KmsService>(*keys_, *keyring_);
   }
 

@@ -58,7 +58,7 @@ class KmsViaServiceTest : public ::testing::Test {
         backend_, *keyring_, *keys_, clock_, "us-east-1", kAccount);
     secrets_ = std::make_unique<domain::secrets::SecretStore>(backend_, *keyring_, *keys_, clock_,
                                                               ids_, "us-east-1", kAccount);
-    ssm_ = std::make_unique<SsmService>(*parameters_, *keys_);
+    ssm_ = std::make_unique<SsmService>(*parameters_);
     sm_ = std::make_unique<SecretsManagerService>(*secrets_, *keys_);
     kms_ = std::make_unique<KmsService>(*keys_, *keyring_);
   }

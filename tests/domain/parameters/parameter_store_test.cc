@@ -788,7 +788,7 @@ TEST_F(ParameterStoreTest, RewrapValuesResealsStaleVersionsOnly) {
     auto e = backend_.Get(internal::VersionKey("/rw/secure", v));
     return keyring::Keyring::Inspect(internal::DecodeVersion(e->value)->envelope)->version;
   };
-  auto before = store_->GetParameterHistory(HistoryQuery{"/rw/secure", true, 50, ""});
+  auto before = store_->GetParameterHistory(HistoryQuery{"/rw/secure", true, 50, "", {}});
   ASSERT_TRUE(IsOk(before));
   ASSERT_TRUE(IsOk(keyring_->RotateKey(key->key_id)));
 
@@ -807,7 +807,7 @@ TEST_F(ParameterStoreTest, RewrapValuesResealsStaleVersionsOnly) {
   EXPECT_TRUE(ValueIs("/rw/secure:old", "v1"));
   EXPECT_TRUE(ValueIs("/rw/secure", "v2"));
   EXPECT_TRUE(ValueIs("/rw/plain", "p"));
-  auto after = store_->GetParameterHistory(HistoryQuery{"/rw/secure", true, 50, ""});
+  auto after = store_->GetParameterHistory(HistoryQuery{"/rw/secure", true, 50, "", {}});
   ASSERT_TRUE(IsOk(after));
   ASSERT_EQ(after->entries.size(), before->entries.size());
   for (size_t i = 0; i < after->entries.size(); ++i) {
