@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -17,6 +18,7 @@
 
 #include "auth/authenticator.h"
 #include "auth/policy.h"
+#include "domain/iam/identity_store.h"
 #include "util/result.h"
 #include "util/thread_annotations.h"
 #include "util/time.h"
@@ -75,15 +77,45 @@ class PolicyCache {
   std::map<std::string, Entry, std::less<>> entries_ COFFER_GUARDED_BY(mu_);
 };
 
+using KeyMap = std::map<std::string, std::vector<std::string>>;
+
+// One permission a request needs: `action` on `resource` with the condition
+// keys that describe the resource and the request, under the resource's own
+// policy when it has one. The API's handler tables declare these (which
+// action, how the resource is found); the request pipeline checks them.
+struct Permission {
+  enum class PolicyRole {
+    kNone,      // identity policies alone decide
+    kResource,  // a resource policy (a secret's): identity OR resource allows, no Deny
+    kKey,       // a KMS key policy: it must allow or delegate (CheckKeyPolicy)
+  };
+  std::string action;    // "ssm:GetParameter"
+  std::string resource;  // the canonical ARN, or "*"
+  KeyMap keys;           // aws:ResourceTag/*, aws:RequestTag/*, service keys, ...
+  std::shared_ptr<const CompiledPolicies> policy;  // null: the resource has none
+  PolicyRole role = PolicyRole::kNone;
+};
+
 // Per-request authorization state. Not thread-safe (one request, one thread).
 class RequestAuthorization {
  public:
-  using KeyMap = std::map<std::string, std::vector<std::string>>;
+  using KeyMap = auth::KeyMap;
 
   // `policies` may be null for an administrator (is_admin) principal.
   // `principal` must outlive this object.
   RequestAuthorization(const Principal& principal, std::shared_ptr<const CompiledPolicies> policies,
                        std::string_view source_ip, bool secure, util::SystemTime now);
+
+  // A request that every check allows (Authorizer::UnsafeAllowAll only).
+  struct AllowAllTag {};
+  RequestAuthorization(AllowAllTag, const Principal& principal, std::string_view source_ip,
+                       bool secure, util::SystemTime now);
+
+  // The check a Permission describes (Check, or CheckKeyPolicy for a key
+  // policy); recorded as the request's decision like Check.
+  Status Check(const Permission& permission);
+  // The same decision without the error; not recorded.
+  bool Allowed(const Permission& permission);
 
   // Allowed, or kPermissionDenied (Reason::kAccessDenied) with AWS's message:
   // "User: <arn> is not authorized to perform: <action> on resource: <resource>
@@ -120,6 +152,15 @@ class RequestAuthorization {
   bool AllowedByKeyPolicy(std::string_view action, std::string_view resource,
                           const KeyMap& extra_keys, const CompiledPolicies& key_policy);
 
+  // Records a decision made by an evaluation of the caller's own (STS's trust
+  // policies) as the request's decision, under the same rule as Check (the
+  // first deny, else the last allow). `kind` is a Decision::KindName().
+  void Note(std::string_view resource, std::string_view kind, std::string decided_by);
+
+  // Whether every check is allowed without evaluation
+  // (Authorizer::UnsafeAllowAll): callers may skip work done only for checks.
+  bool Unrestricted() const { return allow_all_; }
+
   // Whether any identity policy reads resource tags (so callers fetch tags
   // only then); a resource policy says so in its own CompiledPolicies.
   bool NeedsResourceTags() const;
@@ -155,6 +196,7 @@ class RequestAuthorization {
 
   const Principal& principal_;
   std::shared_ptr<const CompiledPolicies> policies_;
+  bool allow_all_ = false;  // Authorizer::UnsafeAllowAll
   // The request's facts; action, resource and the per-call keys are set for
   // each evaluation and the per-call keys removed again after it. Its request
   // keys are filled on first need (most policies read one or two of them).
@@ -166,6 +208,43 @@ class RequestAuthorization {
   std::string decision_;
   std::string decided_by_;
   std::string resource_;
+};
+
+// Where each request's authorization comes from: the caller's compiled
+// identity policies (a PolicySource, e.g. IAM through a PolicyCache) and the
+// clock for aws:CurrentTime. Every API front is built with one; there is no
+// front without authorization. Thread-safe.
+class Authorizer {
+ public:
+  // The caller's compiled policies; null denies everything (an administrator
+  // needs none).
+  using PolicySource =
+      std::function<std::shared_ptr<const CompiledPolicies>(const Principal& principal)>;
+
+  Authorizer(PolicySource source, util::Clock& clock);
+
+  // An authorizer that allows every authenticated request
+  // (`coffer server --dev --unsafe-skip-authorization`, for benchmarks). It is
+  // never a default: a caller has to ask for it by name.
+  static Authorizer UnsafeAllowAll(util::Clock& clock);
+
+  // The authorization state of one request by `principal`.
+  RequestAuthorization Begin(const Principal& principal, std::string_view source_ip,
+                             bool secure) const;
+
+  util::Clock& clock() const { return clock_; }
+
+  // The policy source of IAM: the caller's access key's user or role, its
+  // groups', attached and inline policies, compiled once per access key and
+  // IAM generation in `cache`. Both must outlive the source.
+  static PolicySource IamPolicies(domain::iam::IdentityStore& identities, PolicyCache& cache);
+
+ private:
+  explicit Authorizer(util::Clock& clock) : clock_(clock), allow_all_(true) {}
+
+  PolicySource source_;
+  util::Clock& clock_;
+  bool allow_all_ = false;
 };
 
 }  // namespace coffer::auth

@@ -43,4 +43,17 @@ bool IsLocalArn(const ParsedArn& arn, std::string_view service, std::string_view
          arn.account == account;
 }
 
+std::string IamArn(std::string_view account, std::string_view type, std::string_view path,
+                   std::string_view name) {
+  std::string out = "arn:aws:iam::";
+  out.append(account).append(":").append(type).append(path).append(name);
+  return out;
+}
+
+std::string KmsArnPrefix(std::string_view region, std::string_view account) {
+  std::string out = "arn:aws:kms:";
+  out.append(region).append(":").append(account).append(":");
+  return out;
+}
+
 }  // namespace coffer::domain

@@ -18,6 +18,15 @@ std::string ParameterArn(std::string_view region, std::string_view account,
 std::string SecretArn(std::string_view region, std::string_view account, std::string_view name,
                       std::string_view suffix = "");
 
+// arn:aws:kms:<region>:<account>: -- followed by "key/<id>" or "alias/<name>".
+std::string KmsArnPrefix(std::string_view region, std::string_view account);
+
+// arn:aws:iam::<account>:<type><path><name>, e.g. ("user", "/ci/", "deploy")
+// -> "arn:aws:iam::<account>:user/ci/deploy"; an OIDC provider is
+// ("oidc-provider", "/", "<host>").
+std::string IamArn(std::string_view account, std::string_view type, std::string_view path,
+                   std::string_view name);
+
 struct ParsedArn {
   std::string partition;
   std::string service;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/awsjson/json_protocol.h"
+#include "api/pipeline/pipeline.h"
 #include "api/awsjson/ssm_service.h"
 #include "api/native/native_api.h"
 #include "api/router/router.h"
@@ -248,26 +249,6 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const ServerOptions& optio
   return Fail(ErrorCode::kInvalidArgument, "unknown storage kind", Reason::kValidation);
 }
 
-// The caller's IAM policies, compiled and cached until IAM changes. Null
-// (nothing allowed) when the caller or its policies cannot be read.
-// The cache is keyed by the access key the authenticator already verified (a
-// key belongs to one user or session for its whole life), so the hot path is
-// one lookup at IAM's current generation; only a miss resolves the key again
-// and reads the policy texts.
-std::shared_ptr<const auth::CompiledPolicies> CompiledPoliciesFor(
-    domain::iam::IdentityStore& identities, auth::PolicyCache& cache,
-    const auth::Principal& principal) {
-  if (auto hit = cache.Find(principal.access_key_id, identities.generation())) return hit;
-  auto resolved = identities.LookupAccessKey(principal.access_key_id);
-  if (!resolved) return nullptr;
-  auto set = identities.PoliciesFor(*resolved);
-  if (!set) return nullptr;
-  std::vector<auth::PolicyText> texts;
-  texts.reserve((*set)->policies.size());
-  for (const auto& p : (*set)->policies) texts.push_back({p.name, p.document});
-  return cache.Get(principal.access_key_id, (*set)->generation, texts);
-}
-
 // Fetches OIDC discovery documents and JWKS for auth::OidcVerifier over
 // client/ (libcurl): GET, 5 s timeout, 200 only, at most 1 MiB.
 class CurlFetcher final : public auth::HttpFetcher {
@@ -381,21 +362,21 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
                                                                 std::move(audit_key)));
   context->policy_cache = std::make_unique<auth::PolicyCache>();
 
-  context->json =
-      std::make_unique<api::awsjson::JsonProtocol>(*context->authenticator, *context->metrics);
-  context->json->EnableAudit(*context->audit);
+  context->authorizer = std::make_unique<auth::Authorizer>(
+      auth::Authorizer::IamPolicies(*context->identities, *context->policy_cache),
+      *context->clock);
   if (options.unsafe_skip_authorization) {
     util::LogWarn("AUTHORIZATION IS OFF for SSM, Secrets Manager and KMS "
                   "(--unsafe-skip-authorization): every authenticated caller may do everything; "
                   "for benchmarks only");
-  } else {
-    context->json->EnableAuthorization(
-        [identities = context->identities.get(), cache = context->policy_cache.get()](
-            const auth::Principal& principal) {
-          return CompiledPoliciesFor(*identities, *cache, principal);
-        },
-        *context->clock);
+    context->json_authorizer =
+        std::make_unique<auth::Authorizer>(auth::Authorizer::UnsafeAllowAll(*context->clock));
   }
+  context->json = std::make_unique<api::awsjson::JsonProtocol>();
+  context->json_pipeline = std::make_unique<api::pipeline::Pipeline>(
+      *context->authenticator,
+      context->json_authorizer ? *context->json_authorizer : *context->authorizer,
+      *context->audit, *context->metrics, *context->clock);
   context->json->AddService(std::make_unique<api::awsjson::SsmService>(*context->parameters));
   context->secrets = std::make_unique<domain::secrets::SecretStore>(
       *context->backend, *context->keyring, *context->keys, *context->clock, *context->ids,
@@ -409,32 +390,12 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
     context->json->AddService(std::move(kms));
   }
 
-  context->query =
-      std::make_unique<api::awsquery::QueryProtocol>(*context->authenticator, *context->metrics);
-  context->query->EnableAudit(*context->audit, *context->clock);
-  {
-    auto iam = std::make_unique<api::awsquery::IamService>(*context->identities,
-                                                            options.account_id);
-    // IAM calls are authorized like every other API: iam:<Op> on the entity's ARN.
-    iam->SetAuthorizer([identities = context->identities.get(),
-                        cache = context->policy_cache.get(), clock = context->clock.get()](
-                           const api::awsquery::QueryContext& ctx, std::string_view action,
-                           std::string_view resource) -> Status {
-      if (ctx.caller == nullptr) {
-        return Fail(ErrorCode::kUnauthenticated, "Missing Authentication Token",
-                    Reason::kMissingAuthenticationToken);
-      }
-      const auth::Principal& principal = ctx.caller->principal;
-      std::shared_ptr<const auth::CompiledPolicies> compiled;
-      if (!principal.is_admin) compiled = CompiledPoliciesFor(*identities, *cache, principal);
-      auth::RequestAuthorization authz(principal, compiled, ctx.source_ip, ctx.secure,
-                                       clock->Now());
-      Status checked = authz.Check(action, resource);
-      if (ctx.audit != nullptr) ctx.audit->Record(resource, authz.decision(), authz.decided_by());
-      return checked;
-    });
-    context->query->AddService(std::move(iam));
-  }
+  context->query = std::make_unique<api::awsquery::QueryProtocol>();
+  context->query_pipeline = std::make_unique<api::pipeline::Pipeline>(
+      *context->authenticator, *context->authorizer, *context->audit, *context->metrics,
+      *context->clock);
+  context->query->AddService(
+      std::make_unique<api::awsquery::IamService>(*context->identities, options.account_id));
   context->oidc_fetcher = std::make_unique<CurlFetcher>(options.oidc_ca_file);
   // An unknown kid refetches the issuer's JWKS at most every 5 s (key rotation
   // is picked up at once; a flood of made-up kids costs one fetch per 5 s).
@@ -451,29 +412,18 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
                   "the static JWKS " + file + " does not parse: " + set.error().message);
     }
   }
-  // STS: AssumeRole asks the caller's identity policies (sts:AssumeRole on the
-  // role) unless the trust policy names the caller itself.
   context->query->AddService(std::make_unique<api::awsquery::StsService>(
-      *context->identities, *context->oidc, *context->clock,
-      [identities = context->identities.get(), cache = context->policy_cache.get(),
-       clock = context->clock.get()](const api::awsquery::QueryContext& ctx,
-                                     std::string_view action, std::string_view resource) {
-        if (ctx.caller == nullptr) return false;
-        const auth::Principal& principal = ctx.caller->principal;
-        std::shared_ptr<const auth::CompiledPolicies> compiled;
-        if (!principal.is_admin) compiled = CompiledPoliciesFor(*identities, *cache, principal);
-        auth::RequestAuthorization authz(principal, compiled, ctx.source_ip, ctx.secure,
-                                         clock->Now());
-        return authz.Allowed(action, resource);
-      }));
+      *context->identities, *context->oidc, *context->clock));
   context->native = std::make_unique<api::native::NativeApi>(*context->metrics);
   context->router = std::make_unique<api::router::Router>(
       *context->native,
-      [json = context->json.get()](const api::HttpRequest& request) {
-        return json->Handle(request);
+      [pipeline = context->json_pipeline.get(),
+       json = context->json.get()](const api::HttpRequest& request) {
+        return pipeline->Handle(*json, request);
       },
-      [query = context->query.get()](const api::HttpRequest& request) {
-        return query->Handle(request);
+      [pipeline = context->query_pipeline.get(),
+       query = context->query.get()](const api::HttpRequest& request) {
+        return pipeline->Handle(*query, request);
       });
 
   if (options.dev) {

@@ -48,6 +48,7 @@ class Authenticator;
 class HttpFetcher;
 class OidcVerifier;
 class PolicyCache;
+class Authorizer;
 }  // namespace auth
 namespace audit {
 class FileSink;
@@ -55,6 +56,9 @@ class FileSink;
 namespace api::awsjson {
 class JsonProtocol;
 }  // namespace api::awsjson
+namespace api::pipeline {
+class Pipeline;
+}  // namespace api::pipeline
 namespace api::native {
 class NativeApi;
 }  // namespace api::native
@@ -119,6 +123,10 @@ struct ServerContext {
   std::unique_ptr<domain::iam::IdentityStore> identities;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::PolicyCache> policy_cache;
+  std::unique_ptr<auth::Authorizer> authorizer;  // IAM policies, for every front
+  // SSM, Secrets Manager and KMS: `authorizer`, or with
+  // --unsafe-skip-authorization (dev benchmarks) an authorizer that allows all.
+  std::unique_ptr<auth::Authorizer> json_authorizer;
   std::unique_ptr<auth::HttpFetcher> oidc_fetcher;
   std::unique_ptr<auth::OidcVerifier> oidc;
   std::unique_ptr<audit::FileSink> audit;  // DATA_DIR/audit.log
@@ -126,6 +134,10 @@ struct ServerContext {
   std::unique_ptr<domain::secrets::SecretStore> secrets;
   std::unique_ptr<api::awsjson::JsonProtocol> json;
   std::unique_ptr<api::awsquery::QueryProtocol> query;
+  // The request pipeline of each front (api/pipeline): the same stages, with
+  // the front's authorizer.
+  std::unique_ptr<api::pipeline::Pipeline> json_pipeline;
+  std::unique_ptr<api::pipeline::Pipeline> query_pipeline;
   std::unique_ptr<api::native::NativeApi> native;
   std::unique_ptr<api::router::Router> router;
   // Scheduled work (secret and key deletions, key rotations), every minute.

@@ -53,6 +53,8 @@ class Fields {
 
   // The message path of `member` ("name", "parameterFilters.1.member.key").
   std::string PathOf(std::string_view member) const;
+  // The object read (for members Fields has no reader for: maps).
+  const nlohmann::json& object() const { return object_; }
 
  private:
   const nlohmann::json* Find(std::string_view member) const;

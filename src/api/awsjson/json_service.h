@@ -1,54 +1,50 @@
-// One AWS JSON 1.1 service (SSM, Secrets Manager, KMS) behind JsonProtocol.
-// JsonProtocol does the framing common to all of them: target routing,
-// authentication, body parsing, response and error rendering, metrics. A
-// service maps a parsed request to the domain and back.
+// One AWS JSON 1.1 service (SSM, Secrets Manager, KMS) behind JsonFront.
+// The front and the request pipeline (api/pipeline) do everything common to
+// all of them: target routing, authentication, body parsing, resolving and
+// authorizing the declared resources, response and error rendering, the audit
+// record and metrics. A service is its handler table: for each operation,
+// its IAM action, how the resources it acts on are found, and the handler.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
+#include "api/awsjson/fields.h"
+#include "api/pipeline/pipeline.h"
 #include "auth/authenticator.h"
 #include "auth/authorizer.h"
 #include "util/result.h"
 
 namespace coffer::api::awsjson {
 
-struct CallContext {
-  CallContext(const auth::Authenticated& caller, std::string_view request_id,
-              std::string_view source_ip, auth::RequestAuthorization* authz = nullptr)
-      : caller(caller), request_id(request_id), source_ip(source_ip), authz(authz) {}
+using pipeline::Access;
+using pipeline::Accesses;
+using pipeline::CallContext;
 
-  const auth::Authenticated& caller;
-  std::string_view request_id;
-  std::string_view source_ip;
-  // The request's policy checks; null means "no authorization" (unit tests of a
-  // service in isolation). Services call Authorize() below for each resource.
-  auth::RequestAuthorization* authz;
+using pipeline::LookupContext;
+
+// One operation, as the service's handler table declares it.
+struct JsonOperation {
+  // How the resources the operation acts on are found from its input, through
+  // the domain's resolvers, each with the permission the request needs on it.
+  using Resources = std::function<Result<Accesses>(const Fields& input, const LookupContext&)>;
+  using Handler = std::function<Result<nlohmann::json>(const Fields& input, CallContext&)>;
+
+  std::string action;  // "ssm:GetParameter"
+  Resources resources;
+  Handler handler;
 };
 
-// Checks `action` on `resource` for the caller (allowed when context.authz is
-// null), with the resource's own policy when it has one (`resource_policy`).
-// kPermissionDenied (kAccessDenied) with AWS's message otherwise.
-inline Status Authorize(const CallContext& context, std::string_view action,
-                        std::string_view resource,
-                        const std::map<std::string, std::vector<std::string>>& keys = {},
-                        const auth::CompiledPolicies* resource_policy = nullptr) {
-  if (context.authz == nullptr) return Ok();
-  return context.authz->Check(action, resource, keys, resource_policy);
-}
-
-// Same decision, for filtering list results (not recorded as the request's decision).
-inline bool IsAllowed(const CallContext& context, std::string_view action,
-                      std::string_view resource,
-                      const std::map<std::string, std::vector<std::string>>& keys = {},
-                      const auth::CompiledPolicies* resource_policy = nullptr) {
-  return context.authz == nullptr ||
-         context.authz->Allowed(action, resource, keys, resource_policy);
-}
+// A lookup for operations on the account as a whole (CreateKey, ListKeys,
+// DescribeParameters, ...): the action on "*", with `keys` from the input
+// (aws:RequestTag/* of a create).
+JsonOperation::Resources OnAccount(
+    std::function<Result<auth::KeyMap>(const Fields& input)> keys = nullptr);
 
 // Implementations are thread-safe (called from every io thread at once).
 class JsonService {
@@ -58,15 +54,25 @@ class JsonService {
   virtual std::string_view target_prefix() const = 0;
   // The SigV4 signing name, also the key into the error table: "ssm", ...
   virtual std::string_view signing_name() const = 0;
+  // The handler-table entry of `operation` (e.g. "GetParameter"); null for
+  // an operation the service does not have.
+  virtual const JsonOperation* Find(std::string_view operation) const = 0;
+
   // Whether `operation` is one of the service's own (a closed set): only these
-  // name metric series and audit records; any other is counted as "unknown".
-  virtual bool HasOperation(std::string_view operation) const = 0;
-  // Runs `operation` (e.g. "GetParameter") on a parsed JSON object body.
-  // Returns the JSON result object, or an Error that errors.cc maps to the
-  // wire. An unknown operation returns kInvalidArgument with
-  // Reason::kUnknownOperation.
-  virtual Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
-                                      const CallContext& context) = 0;
+  // name metric series and audit records.
+  bool HasOperation(std::string_view operation) const { return Find(operation) != nullptr; }
 };
+
+// A handler table, by operation name.
+using OperationTable = std::map<std::string, JsonOperation, std::less<>>;
+
+// Runs `operation` on `body` as the pipeline does after authentication:
+// resolve the declared resources, authorize each, handle. For tests of a
+// service on its own and for in-process callers; the wire goes through
+// JsonFront. An unknown operation is kInvalidArgument (kUnknownOperation).
+Result<nlohmann::json> Invoke(const JsonService& service, std::string_view operation,
+                              const nlohmann::json& body, const auth::Authenticated& caller,
+                              auth::RequestAuthorization& authz,
+                              std::string_view request_id = "req-local");
 
 }  // namespace coffer::api::awsjson

@@ -1,6 +1,7 @@
 #include "api/awsjson/kms_authorization.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,66 +113,78 @@ Status ValidateKeyPolicy(std::string_view policy) {
   return Ok();
 }
 
-Status CheckPolicyLockout(const CallContext& context, std::string_view key_arn,
-                          std::string_view policy) {
-  if (context.authz == nullptr) return Ok();
+Status CheckPolicyLockout(const auth::Authenticated& caller, auth::RequestAuthorization& authz,
+                          std::string_view key_arn, std::string_view policy) {
+  if (authz.Unrestricted()) return Ok();
   // Compiled on its own: a refused policy does not enter the shared memo.
   auto compiled =
       auth::CompilePolicies(auth::PolicyKind::kResource, {{"new-key-policy", std::string(policy)}});
-  std::map<std::string, std::vector<std::string>> keys;
-  keys["kms:CallerAccount"] = {context.caller.principal.account_id};
-  if (context.authz->AllowedByKeyPolicy("kms:PutKeyPolicy", key_arn, keys, *compiled)) {
-    return Ok();
-  }
+  auth::KeyMap keys;
+  keys["kms:CallerAccount"] = {caller.principal.account_id};
+  if (authz.AllowedByKeyPolicy("kms:PutKeyPolicy", key_arn, keys, *compiled)) return Ok();
   return Fail(ErrorCode::kInvalidArgument,
               "The new key policy will not allow you to update the key policy in the future.",
               Reason::kMalformedPolicy);
 }
 
-Status AuthorizeKeyUse(const CallContext& context, const domain::kms::KeyMetadata& key,
-                       std::string_view action, KmsVia via,
-                       const domain::kms::EncryptionContext& encryption_context,
-                       const std::map<std::string, std::vector<std::string>>& request_keys) {
-  if (context.authz == nullptr) return Ok();
+std::optional<auth::Permission> KeyPermission(const auth::Authenticated& caller,
+                                              const domain::kms::KeyMetadata& key,
+                                              std::string_view action, KmsVia via,
+                                              const domain::kms::EncryptionContext& encryption_context,
+                                              const auth::KeyMap& request_keys) {
   // An AWS managed key's policy allows its use through its service to every
   // principal of the account (its first statement); the service has already
   // checked its own permission. Decided here without evaluating it, since this
   // is every default SecureString and secret read.
-  if (via != KmsVia::kDirect && key.aws_managed) return Ok();
-  std::map<std::string, std::vector<std::string>> keys = request_keys;
-  for (const domain::Tag& t : key.tags) keys["aws:ResourceTag/" + t.key].push_back(t.value);
-  keys["kms:CallerAccount"] = {context.caller.principal.account_id};
-  keys["kms:KeySpec"] = {"SYMMETRIC_DEFAULT"};
-  keys["kms:KeyUsage"] = {"ENCRYPT_DECRYPT"};
-  keys["kms:KeyOrigin"] = {"AWS_KMS"};
-  auto& names = keys["kms:EncryptionContextKeys"];
+  if (via != KmsVia::kDirect && key.aws_managed) return std::nullopt;
+  auth::Permission p;
+  p.action = std::string(action);
+  p.resource = key.arn;
+  p.keys = request_keys;
+  for (const domain::Tag& t : key.tags) p.keys["aws:ResourceTag/" + t.key].push_back(t.value);
+  p.keys["kms:CallerAccount"] = {caller.principal.account_id};
+  p.keys["kms:KeySpec"] = {"SYMMETRIC_DEFAULT"};
+  p.keys["kms:KeyUsage"] = {"ENCRYPT_DECRYPT"};
+  p.keys["kms:KeyOrigin"] = {"AWS_KMS"};
+  auto& names = p.keys["kms:EncryptionContextKeys"];
   for (const auto& [k, v] : encryption_context) {
-    keys["kms:EncryptionContext:" + k] = {v};
+    p.keys["kms:EncryptionContext:" + k] = {v};
     names.push_back(k);
   }
-  if (names.empty()) keys.erase("kms:EncryptionContextKeys");
+  if (names.empty()) p.keys.erase("kms:EncryptionContextKeys");
   if (via != KmsVia::kDirect) {
-    keys["kms:ViaService"] = {std::string(ServiceHost(via)) + "." + context.caller.scope.region +
-                              ".amazonaws.com"};
+    p.keys["kms:ViaService"] = {std::string(ServiceHost(via)) + "." + caller.scope.region +
+                                ".amazonaws.com"};
   }
   // A key without a policy of its own and not AWS managed has the default key
   // policy, which delegates every kms: action to the account: the IAM policies
   // alone decide, exactly as evaluating it would (and without compiling it).
-  std::shared_ptr<const auth::CompiledPolicies> key_policy;
   if (!key.policy.empty() || (key.aws_managed && !RefusedOnManagedKeys(action))) {
-    key_policy = CompiledKeyPolicy(key);
+    p.policy = CompiledKeyPolicy(key);
+    p.role = auth::Permission::PolicyRole::kKey;
   }
-  auto allowed_quietly = [&] {
-    return key_policy ? context.authz->AllowedByKeyPolicy(action, key.arn, keys, *key_policy)
-                      : IsAllowed(context, action, key.arn, keys);
-  };
-  if (via != KmsVia::kDirect && allowed_quietly()) {
+  return p;
+}
+
+Status AuthorizeKeyUse(const CallContext& context, const domain::kms::KeyMetadata& key,
+                       std::string_view action, KmsVia via,
+                       const domain::kms::EncryptionContext& encryption_context,
+                       const auth::KeyMap& request_keys) {
+  if (context.authz.Unrestricted() || context.caller == nullptr) {
+    return context.authz.Unrestricted() ? Ok()
+                                        : Fail(ErrorCode::kUnauthenticated,
+                                               "Missing Authentication Token",
+                                               Reason::kMissingAuthenticationToken);
+  }
+  std::optional<auth::Permission> permission =
+      KeyPermission(*context.caller, key, action, via, encryption_context, request_keys);
+  if (!permission) return Ok();
+  if (via != KmsVia::kDirect && context.authz.Allowed(*permission)) {
     // The service's own check stays the request's recorded decision (and
     // resource) when the key's use is allowed; a refusal is recorded below.
     return Ok();
   }
-  Status allowed = key_policy ? context.authz->CheckKeyPolicy(action, key.arn, keys, *key_policy)
-                              : Authorize(context, action, key.arn, keys);
+  Status allowed = context.authz.Check(*permission);
   if (allowed || via != KmsVia::kSecretsManager) return allowed;
   // Secrets Manager words a KMS refusal its own way; the detail follows.
   Error e = std::move(allowed).error();
@@ -182,7 +195,7 @@ Status AuthorizeKeyUse(const CallContext& context, const domain::kms::KeyMetadat
 Status AuthorizeKeyUse(const CallContext& context, domain::kms::KeyDirectory& keys,
                        std::string_view key_id, std::string_view action, KmsVia via,
                        const domain::kms::EncryptionContext& encryption_context) {
-  if (context.authz == nullptr) return Ok();
+  if (context.authz.Unrestricted()) return Ok();
   auto key = keys.Resolve(key_id, /*require_enabled=*/false);
   if (!key) {
     // A key that does not exist is reported by the operation that follows

@@ -17,6 +17,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,8 +47,7 @@ enum class KmsVia { kDirect, kSsm, kSecretsManager };
 // policy lets any caller of the account use it through its service, so there
 // the service's own permission decides (no KMS check is made); a direct
 // Encrypt/Decrypt on it is refused, as its policy grants the account only
-// Describe*/Get*/List*. Allowed when context.authz is null (no
-// authorization).
+// Describe*/Get*/List*.
 // Returns kPermissionDenied (kAccessDenied) naming the action, the key ARN and
 // the caller; through Secrets Manager the message begins "Access to KMS is not
 // allowed." as AWS's does. A refusal is recorded as the request's decision
@@ -58,7 +58,17 @@ enum class KmsVia { kDirect, kSsm, kSecretsManager };
 Status AuthorizeKeyUse(const CallContext& context, const domain::kms::KeyMetadata& key,
                        std::string_view action, KmsVia via,
                        const domain::kms::EncryptionContext& encryption_context = {},
-                       const std::map<std::string, std::vector<std::string>>& request_keys = {});
+                       const auth::KeyMap& request_keys = {});
+
+// The permission AuthorizeKeyUse checks, for a handler table's resource
+// lookup (a key the request names): `action` on the key's ARN with the
+// condition keys above and the key policy in force; none for an AWS managed
+// key used through its service (nothing to check).
+std::optional<auth::Permission> KeyPermission(const auth::Authenticated& caller,
+                                              const domain::kms::KeyMetadata& key,
+                                              std::string_view action, KmsVia via,
+                                              const domain::kms::EncryptionContext& encryption_context = {},
+                                              const auth::KeyMap& request_keys = {});
 
 // Same, for a key named by any KeyId form (resolved through `keys`). A key that
 // does not resolve is left to the operation that follows, which reports it
@@ -91,11 +101,11 @@ Status ValidateKeyPolicy(std::string_view policy);
 // The policy lockout safety check (CreateKey's Policy, PutKeyPolicy): OK when
 // `policy` would let the caller call kms:PutKeyPolicy on `key_arn` later
 // (directly, or by delegation to the account and the caller's IAM policies),
-// or when context.authz is null; otherwise kInvalidArgument
+// or when nothing is checked (Unrestricted); otherwise kInvalidArgument
 // (kMalformedPolicy) "The new key policy will not allow you to update the key
 // policy in the future." Not recorded as the request's decision.
 // REQUIRES: ValidateKeyPolicy(policy) is OK.
-Status CheckPolicyLockout(const CallContext& context, std::string_view key_arn,
-                          std::string_view policy);
+Status CheckPolicyLockout(const auth::Authenticated& caller, auth::RequestAuthorization& authz,
+                          std::string_view key_arn, std::string_view policy);
 
 }  // namespace coffer::api::awsjson

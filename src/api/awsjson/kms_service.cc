@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "api/awsjson/fields.h"
+#include "domain/arn.h"
 #include "domain/resource.h"
 #include "api/awsjson/kms_authorization.h"
 #include "util/encoding.h"
@@ -175,56 +176,152 @@ Result<std::vector<domain::Tag>> TagsField(const Fields& f, bool required) {
 struct Deps {
   kms::KeyDirectory& keys;
   kms::KmsCrypto& crypto;
-  const CallContext& ctx;
+  CallContext& ctx;
   domain::parameters::ParameterStore* parameters = nullptr;  // RewrapStoredValues only
   domain::secrets::SecretStore* secrets = nullptr;
 };
 
-// --- authorization -------------------------------------------------------------
+// --- resources -----------------------------------------------------------------
 // Policies are checked on the key ARN (as AWS does, also when the request
 // names an alias), on the alias ARN for alias operations, and on "*" for
-// CreateKey, ListKeys, ListAliases and GenerateRandom.
+// CreateKey, ListKeys, ListAliases and GenerateRandom. A key is checked with
+// its tags (aws:ResourceTag/*), the request's encryption context
+// (kms:EncryptionContext*) and its key policy (KeyPermission).
 
-std::string ArnPrefix(Deps& d) {
-  return "arn:aws:kms:" + d.keys.region() + ":" + d.keys.account_id() + ":";
+std::string ArnPrefix(const kms::KeyDirectory& keys) {
+  return domain::KmsArnPrefix(keys.region(), keys.account_id());
 }
 
-// The ARN a KeyId input names when it cannot be resolved.
-std::string GuessArn(Deps& d, std::string_view input) {
+// The ARN a KeyId input names when it cannot be resolved, so that a refusal
+// reveals nothing about what exists.
+std::string GuessArn(const kms::KeyDirectory& keys, std::string_view input) {
   if (input.starts_with("arn:")) return std::string(input);
-  if (input.starts_with("alias/")) return ArnPrefix(d) + std::string(input);
-  return ArnPrefix(d) + "key/" + std::string(input);
+  if (input.starts_with("alias/")) return ArnPrefix(keys) + std::string(input);
+  return ArnPrefix(keys) + "key/" + std::string(input);
 }
 
-// Checks `action` on the key `key_id` resolves to, through AuthorizeKeyUse
-// (the key's tags as aws:ResourceTag/*, `context` as kms:EncryptionContext*),
-// or on the ARN it names when it does not resolve, so that an unauthorized
-// caller learns nothing. The domain call that follows reports a resolution
-// error.
-Status AuthorizeKey(Deps& d, std::string_view action, std::string_view key_id,
-                    const kms::EncryptionContext& context = {}) {
-  if (d.ctx.authz == nullptr) return Ok();
-  auto meta = d.keys.DescribeKey(key_id);
-  if (meta.has_value()) return AuthorizeKeyUse(d.ctx, *meta, action, KmsVia::kDirect, context);
-  return Authorize(d.ctx, action, GuessArn(d, key_id));
+bool IsAliasForm(std::string_view input) {
+  return input.starts_with("alias/") ||
+         (input.starts_with("arn:") && input.find(":alias/") != std::string_view::npos);
 }
 
-// Checks `action` on the key a ciphertext blob names ("*" if it names none or
-// a key that does not exist; the decryption that follows then fails).
-Status AuthorizeBlob(Deps& d, std::string_view action, std::string_view blob,
-                     const kms::EncryptionContext& context = {}) {
-  if (d.ctx.authz == nullptr) return Ok();
-  std::string resource = "*";
-  if (blob.starts_with(kms::kCiphertextMagic)) {
-    auto ref = keyring::Keyring::Inspect(blob.substr(kms::kCiphertextMagic.size()));
-    if (ref.has_value()) {
-      auto meta = d.keys.Get(ref->key_id);
-      if (meta.has_value()) return AuthorizeKeyUse(d.ctx, *meta, action, KmsVia::kDirect, context);
-      resource = ArnPrefix(d) + "key/" + ref->key_id;
-    }
+// The request's encryption context or own condition keys, from its input.
+using ContextOf = std::function<Result<kms::EncryptionContext>(const Fields&)>;
+using KeysOf = std::function<Result<auth::KeyMap>(const Fields&)>;
+
+ContextOf ContextMember(std::string_view member) {
+  return [member](const Fields& f) { return ContextField(f.object(), member); };
+}
+
+// The access to the key `input` names, in any KeyId form: the check is on the
+// key an alias points to, with that key's tags and key policy.
+Access KeyAccess(kms::KeyDirectory& keys, const LookupContext& lookup, std::string_view input,
+                 const kms::EncryptionContext& context, const auth::KeyMap& request_keys) {
+  Access access;
+  access.input = std::string(input);
+  Result<kms::KeyMetadata> meta = keys.DescribeKey(input);
+  if (!meta.has_value() || lookup.caller == nullptr) {
+    access.resource.arn = GuessArn(keys, input);
+    access.permission = lookup.On(access.resource.arn, request_keys);
+    return access;
   }
-  return Authorize(d.ctx, action, resource);
+  access.resource.arn = meta->arn;
+  access.resource.name = meta->key_id;
+  access.resource.exists = true;
+  access.resource.tags = meta->tags;
+  access.permission =
+      KeyPermission(*lookup.caller, *meta, lookup.action, KmsVia::kDirect, context, request_keys);
+  return access;
 }
+
+// The key the member `member` names (required unless `optional`: then an
+// absent member is the account, "*").
+JsonOperation::Resources Key(kms::KeyDirectory& keys, std::string_view member = "KeyId",
+                             ContextOf context_of = nullptr, KeysOf keys_of = nullptr,
+                             bool optional = false) {
+  return [&keys, member, context_of = std::move(context_of),
+          keys_of = std::move(keys_of), optional](const Fields& f,
+                                                  const LookupContext& lookup) -> Result<Accesses> {
+    COFFER_ASSIGN_OR_RETURN(std::optional<std::string> input, OptKeyIdField(f, member));
+    if (!input && optional) return OnAccount()(f, lookup);
+    if (!input) {
+      COFFER_ASSIGN_OR_RETURN(std::string required, KeyIdField(f, member));
+      input = std::move(required);
+    }
+    kms::EncryptionContext context;
+    if (context_of) {
+      COFFER_ASSIGN_OR_RETURN(context, context_of(f));
+    }
+    auth::KeyMap request_keys;
+    if (keys_of) {
+      COFFER_ASSIGN_OR_RETURN(request_keys, keys_of(f));
+    }
+    return Accesses{KeyAccess(keys, lookup, *input, context, request_keys)};
+  };
+}
+
+// The key a ciphertext blob names ("*" if it names none; a key that does not
+// exist is checked on the ARN it would have; the decryption then fails).
+JsonOperation::Resources BlobKey(kms::KeyDirectory& keys, ContextOf context_of) {
+  return [&keys, context_of = std::move(context_of)](
+             const Fields& f, const LookupContext& lookup) -> Result<Accesses> {
+    COFFER_ASSIGN_OR_RETURN(std::string blob, BlobField(f, "CiphertextBlob"));
+    COFFER_ASSIGN_OR_RETURN(kms::EncryptionContext context, context_of(f));
+    if (blob.starts_with(kms::kCiphertextMagic)) {
+      auto ref = keyring::Keyring::Inspect(blob.substr(kms::kCiphertextMagic.size()));
+      if (ref.has_value()) return Accesses{KeyAccess(keys, lookup, ref->key_id, context, {})};
+    }
+    Access access;
+    access.resource.arn = "*";
+    access.permission = lookup.On("*");
+    return Accesses{std::move(access)};
+  };
+}
+
+// The alias the member AliasName names (its ARN; an alias has no tags).
+JsonOperation::Resources Alias(kms::KeyDirectory& keys) {
+  return [&keys](const Fields& f, const LookupContext& lookup) -> Result<Accesses> {
+    COFFER_ASSIGN_OR_RETURN(std::string name, f.String("AliasName", 1, 256));
+    Access access;
+    access.input = name;
+    access.resource.arn = ArnPrefix(keys) + name;
+    access.resource.name = name;
+    access.permission = lookup.On(access.resource.arn);
+    return Accesses{std::move(access)};
+  };
+}
+
+// Every lookup's resources, in order; `actions` overrides the action of the
+// lookup at the same index ("" keeps the operation's).
+JsonOperation::Resources All(std::vector<JsonOperation::Resources> lookups,
+                             std::vector<std::string> actions = {}) {
+  return [lookups = std::move(lookups), actions = std::move(actions)](
+             const Fields& f, const LookupContext& lookup) -> Result<Accesses> {
+    Accesses out;
+    for (size_t i = 0; i < lookups.size(); ++i) {
+      std::string_view action =
+          i < actions.size() && !actions[i].empty() ? std::string_view(actions[i]) : lookup.action;
+      LookupContext each{action, lookup.caller, lookup.authz};
+      COFFER_ASSIGN_OR_RETURN(Accesses some, lookups[i](f, each));
+      for (Access& a : some) out.push_back(std::move(a));
+    }
+    return out;
+  };
+}
+
+// What an operation runs on: the key id the lookup resolved (so the key
+// checked is the key used), or the input as sent when it resolved to nothing
+// (the domain then reports it as the caller named it). An alias is passed on
+// as sent to the operations that take a key id or ARN only, whose refusal of
+// it is the domain's; `aliases` marks the operations that take one.
+std::string Target(const CallContext& ctx, size_t index = 0, bool aliases = false) {
+  const Access& a = ctx.resources.at(index);
+  if (!a.resource.exists || (!aliases && IsAliasForm(a.input))) return a.input;
+  return a.resource.name;
+}
+
+Result<auth::KeyMap> RequestTagsOf(const Fields& f);
+Result<auth::KeyMap> RemovedTagKeysOf(const Fields& f);
 
 using Handler = std::function<Result<json>(Deps&, const Fields&, const json&)>;
 
@@ -277,14 +374,13 @@ Result<json> CreateKey(Deps& d, const Fields& f, const json&) {
                 Reason::kKmsUnsupportedOperation);
   }
   COFFER_ASSIGN_OR_RETURN(req.tags, TagsField(f, false));
-  COFFER_RETURN_IF_ERROR(
-      Authorize(d.ctx, "kms:CreateKey", "*", domain::RequestTagKeys(req.tags)));
   if (policy) {
     COFFER_RETURN_IF_ERROR(ValidateKeyPolicy(*policy));
     // The key's ARN is not known yet; a policy naming its Resource as the
     // account's keys ("*", "arn:...:key/*") covers it.
     if (!bypass.value_or(false)) {
-      COFFER_RETURN_IF_ERROR(CheckPolicyLockout(d.ctx, ArnPrefix(d) + "key/*", *policy));
+      COFFER_RETURN_IF_ERROR(
+          CheckPolicyLockout(*d.ctx.caller, d.ctx.authz, ArnPrefix(d.keys) + "key/*", *policy));
     }
   }
   COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.CreateKey(req));
@@ -294,8 +390,7 @@ Result<json> CreateKey(Deps& d, const Fields& f, const json&) {
 }
 
 Result<json> DescribeKey(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:DescribeKey", key_id));
+  std::string key_id = Target(d.ctx, 0, /*aliases=*/true);
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
   COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.DescribeKey(key_id));
   json out = json::object();
@@ -306,7 +401,6 @@ Result<json> DescribeKey(Deps& d, const Fields& f, const json&) {
 Result<json> ListKeys(Deps& d, const Fields& f, const json&) {
   COFFER_ASSIGN_OR_RETURN(int limit, LimitField(f));
   COFFER_ASSIGN_OR_RETURN(std::string marker, MarkerField(f));
-  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:ListKeys", "*"));
   COFFER_ASSIGN_OR_RETURN(kms::KeyPage page, d.keys.ListKeys(limit, marker));
   json out = json::object();
   out["Keys"] = json::array();
@@ -317,23 +411,20 @@ Result<json> ListKeys(Deps& d, const Fields& f, const json&) {
   return out;
 }
 
-Result<json> EnableKey(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:EnableKey", key_id));
+Result<json> EnableKey(Deps& d, const Fields&, const json&) {
+  std::string key_id = Target(d.ctx);
   COFFER_RETURN_IF_ERROR(d.keys.EnableKey(key_id));
   return json::object();
 }
 
-Result<json> DisableKey(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:DisableKey", key_id));
+Result<json> DisableKey(Deps& d, const Fields&, const json&) {
+  std::string key_id = Target(d.ctx);
   COFFER_RETURN_IF_ERROR(d.keys.DisableKey(key_id));
   return json::object();
 }
 
 Result<json> EnableKeyRotation(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:EnableKeyRotation", key_id));
+  std::string key_id = Target(d.ctx);
   COFFER_ASSIGN_OR_RETURN(
       std::optional<int64_t> period,
       f.OptInt("RotationPeriodInDays", kms::kMinRotationPeriodDays, kms::kMaxRotationPeriodDays));
@@ -343,16 +434,14 @@ Result<json> EnableKeyRotation(Deps& d, const Fields& f, const json&) {
   return json::object();
 }
 
-Result<json> DisableKeyRotation(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:DisableKeyRotation", key_id));
+Result<json> DisableKeyRotation(Deps& d, const Fields&, const json&) {
+  std::string key_id = Target(d.ctx);
   COFFER_RETURN_IF_ERROR(d.keys.DisableKeyRotation(key_id));
   return json::object();
 }
 
-Result<json> GetKeyRotationStatus(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:GetKeyRotationStatus", key_id));
+Result<json> GetKeyRotationStatus(Deps& d, const Fields&, const json&) {
+  std::string key_id = Target(d.ctx);
   COFFER_ASSIGN_OR_RETURN(kms::RotationStatus status, d.keys.GetKeyRotationStatus(key_id));
   json out = json::object();
   out["KeyRotationEnabled"] = status.enabled;
@@ -364,9 +453,8 @@ Result<json> GetKeyRotationStatus(Deps& d, const Fields& f, const json&) {
   return out;
 }
 
-Result<json> RotateKeyOnDemand(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:RotateKeyOnDemand", key_id));
+Result<json> RotateKeyOnDemand(Deps& d, const Fields&, const json&) {
+  std::string key_id = Target(d.ctx);
   COFFER_ASSIGN_OR_RETURN(std::string arn, d.keys.RotateKeyOnDemand(key_id));
   json out = json::object();
   // AWS answers the key id here (not the ARN, unlike Schedule/CancelKeyDeletion).
@@ -375,8 +463,7 @@ Result<json> RotateKeyOnDemand(Deps& d, const Fields& f, const json&) {
 }
 
 Result<json> ScheduleKeyDeletion(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:ScheduleKeyDeletion", key_id));
+  std::string key_id = Target(d.ctx);
   COFFER_ASSIGN_OR_RETURN(
       std::optional<int64_t> window,
       f.OptInt("PendingWindowInDays", kms::kMinPendingWindowDays, kms::kMaxPendingWindowDays));
@@ -392,9 +479,8 @@ Result<json> ScheduleKeyDeletion(Deps& d, const Fields& f, const json&) {
   return out;
 }
 
-Result<json> CancelKeyDeletion(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:CancelKeyDeletion", key_id));
+Result<json> CancelKeyDeletion(Deps& d, const Fields&, const json&) {
+  std::string key_id = Target(d.ctx);
   COFFER_ASSIGN_OR_RETURN(std::string arn, d.keys.CancelKeyDeletion(key_id));
   json out = json::object();
   out["KeyId"] = arn;
@@ -403,25 +489,20 @@ Result<json> CancelKeyDeletion(Deps& d, const Fields& f, const json&) {
 
 Result<json> CreateAlias(Deps& d, const Fields& f, const json&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("AliasName", 1, 256));
-  COFFER_ASSIGN_OR_RETURN(std::string target, KeyIdField(f, "TargetKeyId"));
-  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:CreateAlias", ArnPrefix(d) + name));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:CreateAlias", target));
+  std::string target = Target(d.ctx, 1);
   COFFER_RETURN_IF_ERROR(d.keys.CreateAlias(name, target));
   return json::object();
 }
 
 Result<json> UpdateAlias(Deps& d, const Fields& f, const json&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("AliasName", 1, 256));
-  COFFER_ASSIGN_OR_RETURN(std::string target, KeyIdField(f, "TargetKeyId"));
-  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:UpdateAlias", ArnPrefix(d) + name));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:UpdateAlias", target));
+  std::string target = Target(d.ctx, 1);
   COFFER_RETURN_IF_ERROR(d.keys.UpdateAlias(name, target));
   return json::object();
 }
 
 Result<json> DeleteAlias(Deps& d, const Fields& f, const json&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("AliasName", 1, 256));
-  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:DeleteAlias", ArnPrefix(d) + name));
   COFFER_RETURN_IF_ERROR(d.keys.DeleteAlias(name));
   return json::object();
 }
@@ -432,7 +513,6 @@ Result<json> ListAliases(Deps& d, const Fields& f, const json&) {
   COFFER_ASSIGN_OR_RETURN(std::string marker, MarkerField(f));
   std::optional<std::string_view> filter;
   if (key_id) filter = *key_id;
-  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:ListAliases", "*"));
   COFFER_ASSIGN_OR_RETURN(kms::AliasPage page, d.keys.ListAliases(filter, limit, marker));
   json out = json::object();
   out["Aliases"] = json::array();
@@ -452,40 +532,28 @@ Result<json> ListAliases(Deps& d, const Fields& f, const json&) {
 // Tag operations name the key by key id or key ARN only (the domain refuses
 // aliases). The check is made on the key with its current tags
 // (aws:ResourceTag/*) and the request's aws:RequestTag/* and aws:TagKeys.
-Status AuthorizeTagging(Deps& d, std::string_view action, std::string_view key_id,
-                        const std::map<std::string, std::vector<std::string>>& request_keys) {
-  if (d.ctx.authz == nullptr) return Ok();
-  auto meta = d.keys.DescribeKey(key_id);
-  if (!meta.has_value()) return Authorize(d.ctx, action, GuessArn(d, key_id), request_keys);
-  return AuthorizeKeyUse(d.ctx, *meta, action, KmsVia::kDirect, {}, request_keys);
-}
-
 Result<json> TagResource(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  std::string key_id = Target(d.ctx);
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
-  COFFER_RETURN_IF_ERROR(
-      AuthorizeTagging(d, "kms:TagResource", key_id, domain::RequestTagKeys(tags)));
   COFFER_RETURN_IF_ERROR(d.keys.TagResource(key_id, tags));
   return json::object();
 }
 
 Result<json> UntagResource(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  std::string key_id = Target(d.ctx);
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> tag_keys,
                           f.StringList("TagKeys", 0, 50, 1, 128));
   std::map<std::string, std::vector<std::string>> request_keys;
   for (const std::string& k : tag_keys) request_keys["aws:TagKeys"].push_back(k);
-  COFFER_RETURN_IF_ERROR(AuthorizeTagging(d, "kms:UntagResource", key_id, request_keys));
   COFFER_RETURN_IF_ERROR(d.keys.UntagResource(key_id, tag_keys));
   return json::object();
 }
 
 Result<json> ListResourceTags(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  std::string key_id = Target(d.ctx);
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> limit,
                           f.OptInt("Limit", 1, kms::kMaxTagListLimit));
   COFFER_ASSIGN_OR_RETURN(std::string marker, MarkerField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeTagging(d, "kms:ListResourceTags", key_id, {}));
   COFFER_ASSIGN_OR_RETURN(
       kms::TagPage page,
       d.keys.ListResourceTags(key_id, static_cast<int>(limit.value_or(kms::kDefaultTagListLimit)),
@@ -515,8 +583,7 @@ Status PolicyNameField(const Fields& f) {
 }
 
 Result<json> GetKeyPolicy(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:GetKeyPolicy", key_id));
+  std::string key_id = Target(d.ctx);
   COFFER_RETURN_IF_ERROR(PolicyNameField(f));
   COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.DescribeKeyOnly(key_id));
   json out = json::object();
@@ -526,25 +593,23 @@ Result<json> GetKeyPolicy(Deps& d, const Fields& f, const json&) {
 }
 
 Result<json> PutKeyPolicy(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  std::string key_id = Target(d.ctx);
   COFFER_ASSIGN_OR_RETURN(std::string policy, f.String("Policy", 1, kms::kMaxPolicyLength));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> bypass, f.OptBool("BypassPolicyLockoutSafetyCheck"));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:PutKeyPolicy", key_id));
   COFFER_RETURN_IF_ERROR(PolicyNameField(f));
   COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.DescribeKeyOnly(key_id));
   COFFER_RETURN_IF_ERROR(ValidateKeyPolicy(policy));
   if (!bypass.value_or(false)) {
-    COFFER_RETURN_IF_ERROR(CheckPolicyLockout(d.ctx, meta.arn, policy));
+    COFFER_RETURN_IF_ERROR(CheckPolicyLockout(*d.ctx.caller, d.ctx.authz, meta.arn, policy));
   }
   COFFER_RETURN_IF_ERROR(d.keys.PutKeyPolicy(meta.key_id, policy));
   return json::object();
 }
 
 Result<json> ListKeyPolicies(Deps& d, const Fields& f, const json&) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  std::string key_id = Target(d.ctx);
   COFFER_RETURN_IF_ERROR(LimitField(f));
   COFFER_RETURN_IF_ERROR(MarkerField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:ListKeyPolicies", key_id));
   COFFER_RETURN_IF_ERROR(d.keys.DescribeKeyOnly(key_id));
   json out = json::object();
   out["PolicyNames"] = json::array({kDefaultPolicyName});
@@ -553,12 +618,11 @@ Result<json> ListKeyPolicies(Deps& d, const Fields& f, const json&) {
 }
 
 Result<json> Encrypt(Deps& d, const Fields& f, const json& body) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+  std::string key_id = Target(d.ctx, 0, /*aliases=*/true);
   COFFER_ASSIGN_OR_RETURN(SecretBytes plaintext, PlaintextField(f));
   COFFER_ASSIGN_OR_RETURN(kms::EncryptionContext context, ContextField(body, "EncryptionContext"));
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
   COFFER_RETURN_IF_ERROR(AlgorithmField(f, "EncryptionAlgorithm"));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:Encrypt", key_id, context));
   COFFER_ASSIGN_OR_RETURN(kms::EncryptResult r, d.crypto.Encrypt(key_id, plaintext, context));
   json out = json::object();
   out["CiphertextBlob"] = util::Base64Encode(r.ciphertext_blob);
@@ -575,7 +639,6 @@ Result<json> Decrypt(Deps& d, const Fields& f, const json& body) {
   COFFER_RETURN_IF_ERROR(AlgorithmField(f, "EncryptionAlgorithm"));
   std::optional<std::string_view> expected;
   if (key_id) expected = *key_id;
-  COFFER_RETURN_IF_ERROR(AuthorizeBlob(d, "kms:Decrypt", blob, context));
   COFFER_ASSIGN_OR_RETURN(kms::DecryptResult r, d.crypto.Decrypt(blob, context, expected));
   json out = json::object();
   out["KeyId"] = r.key_arn;
@@ -589,7 +652,7 @@ Result<json> ReEncrypt(Deps& d, const Fields& f, const json& body) {
   COFFER_ASSIGN_OR_RETURN(kms::EncryptionContext source_context,
                           ContextField(body, "SourceEncryptionContext"));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> source_key, OptKeyIdField(f, "SourceKeyId"));
-  COFFER_ASSIGN_OR_RETURN(std::string destination, KeyIdField(f, "DestinationKeyId"));
+  std::string destination = Target(d.ctx, 1, /*aliases=*/true);
   COFFER_ASSIGN_OR_RETURN(kms::EncryptionContext destination_context,
                           ContextField(body, "DestinationEncryptionContext"));
   COFFER_RETURN_IF_ERROR(AlgorithmField(f, "SourceEncryptionAlgorithm"));
@@ -597,8 +660,6 @@ Result<json> ReEncrypt(Deps& d, const Fields& f, const json& body) {
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
   std::optional<std::string_view> expected;
   if (source_key) expected = *source_key;
-  COFFER_RETURN_IF_ERROR(AuthorizeBlob(d, "kms:ReEncryptFrom", blob, source_context));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:ReEncryptTo", destination, destination_context));
   COFFER_ASSIGN_OR_RETURN(
       kms::ReEncryptResult r,
       d.crypto.ReEncrypt(blob, source_context, expected, destination, destination_context));
@@ -626,18 +687,16 @@ Result<size_t> DataKeySize(const Fields& f) {
   return *spec == "AES_256" ? size_t{32} : size_t{16};
 }
 
-Result<kms::DataKey> MakeDataKey(Deps& d, const Fields& f, const json& body,
-                                 std::string_view action) {
-  COFFER_ASSIGN_OR_RETURN(std::string key_id, KeyIdField(f));
+Result<kms::DataKey> MakeDataKey(Deps& d, const Fields& f, const json& body) {
+  std::string key_id = Target(d.ctx, 0, /*aliases=*/true);
   COFFER_ASSIGN_OR_RETURN(kms::EncryptionContext context, ContextField(body, "EncryptionContext"));
   COFFER_ASSIGN_OR_RETURN(size_t size, DataKeySize(f));
   COFFER_RETURN_IF_ERROR(GrantTokensField(f));
-  COFFER_RETURN_IF_ERROR(AuthorizeKey(d, action, key_id, context));
   return d.crypto.GenerateDataKey(key_id, size, context);
 }
 
 Result<json> GenerateDataKey(Deps& d, const Fields& f, const json& body) {
-  COFFER_ASSIGN_OR_RETURN(kms::DataKey k, MakeDataKey(d, f, body, "kms:GenerateDataKey"));
+  COFFER_ASSIGN_OR_RETURN(kms::DataKey k, MakeDataKey(d, f, body));
   json out = json::object();
   out["CiphertextBlob"] = util::Base64Encode(k.ciphertext_blob);
   out["Plaintext"] = EncodeSecret(k.plaintext);
@@ -647,14 +706,14 @@ Result<json> GenerateDataKey(Deps& d, const Fields& f, const json& body) {
 
 Result<json> GenerateDataKeyWithoutPlaintext(Deps& d, const Fields& f, const json& body) {
   COFFER_ASSIGN_OR_RETURN(kms::DataKey k,
-                          MakeDataKey(d, f, body, "kms:GenerateDataKeyWithoutPlaintext"));
+                          MakeDataKey(d, f, body));
   json out = json::object();
   out["CiphertextBlob"] = util::Base64Encode(k.ciphertext_blob);
   out["KeyId"] = k.key_arn;
   return out;
 }
 
-Result<json> GenerateRandom(Deps& d, const Fields& f, const json&) {
+Result<json> GenerateRandom(Deps&, const Fields& f, const json&) {
   COFFER_ASSIGN_OR_RETURN(
       std::optional<int64_t> bytes,
       f.OptInt("NumberOfBytes", 1, static_cast<int64_t>(kms::kMaxDataKeyBytes)));
@@ -666,7 +725,6 @@ Result<json> GenerateRandom(Deps& d, const Fields& f, const json&) {
   if (!bytes) {
     return ValidationError("null", f.PathOf("NumberOfBytes"), "Member must not be null");
   }
-  COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:GenerateRandom", "*"));
   COFFER_ASSIGN_OR_RETURN(SecretBytes random,
                           kms::KmsCrypto::GenerateRandom(static_cast<size_t>(*bytes)));
   json out = json::object();
@@ -685,11 +743,6 @@ Result<json> RewrapStoredValues(Deps& d, const Fields& f, const json&) {
     return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
   }
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> key_id, OptKeyIdField(f, "KeyId"));
-  if (key_id) {
-    COFFER_RETURN_IF_ERROR(AuthorizeKey(d, "kms:RewrapStoredValues", *key_id));
-  } else {
-    COFFER_RETURN_IF_ERROR(Authorize(d.ctx, "kms:RewrapStoredValues", "*"));
-  }
   std::optional<std::string> resolved;
   if (key_id) {
     COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.DescribeKey(*key_id));
@@ -709,65 +762,96 @@ Result<json> RewrapStoredValues(Deps& d, const Fields& f, const json&) {
   return out;
 }
 
-const std::unordered_map<std::string_view, Handler>& Handlers() {
-  static const std::unordered_map<std::string_view, Handler> kHandlers = {
-      {"CreateKey", CreateKey},
-      {"DescribeKey", DescribeKey},
-      {"ListKeys", ListKeys},
-      {"EnableKey", EnableKey},
-      {"DisableKey", DisableKey},
-      {"EnableKeyRotation", EnableKeyRotation},
-      {"DisableKeyRotation", DisableKeyRotation},
-      {"GetKeyRotationStatus", GetKeyRotationStatus},
-      {"RotateKeyOnDemand", RotateKeyOnDemand},
-      {"ScheduleKeyDeletion", ScheduleKeyDeletion},
-      {"CancelKeyDeletion", CancelKeyDeletion},
-      {"CreateAlias", CreateAlias},
-      {"UpdateAlias", UpdateAlias},
-      {"DeleteAlias", DeleteAlias},
-      {"ListAliases", ListAliases},
-      {"TagResource", TagResource},
-      {"UntagResource", UntagResource},
-      {"ListResourceTags", ListResourceTags},
-      {"GetKeyPolicy", GetKeyPolicy},
-      {"PutKeyPolicy", PutKeyPolicy},
-      {"ListKeyPolicies", ListKeyPolicies},
-      {"Encrypt", Encrypt},
-      {"Decrypt", Decrypt},
-      {"ReEncrypt", ReEncrypt},
-      {"GenerateDataKey", GenerateDataKey},
-      {"GenerateDataKeyWithoutPlaintext", GenerateDataKeyWithoutPlaintext},
-      {"GenerateRandom", GenerateRandom},
-      {"RewrapStoredValues", RewrapStoredValues},
-  };
-  return kHandlers;
+Result<auth::KeyMap> RequestTagsOf(const Fields& f) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, false));
+  return domain::RequestTagKeys(tags);
+}
+
+Result<auth::KeyMap> AddedTagsOf(const Fields& f) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
+  return domain::RequestTagKeys(tags);
+}
+
+Result<auth::KeyMap> RemovedTagKeysOf(const Fields& f) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<std::string> keys, f.StringList("TagKeys", 0, 50, 1, 128));
+  auth::KeyMap out;
+  out["aws:TagKeys"] = std::move(keys);
+  return out;
 }
 
 }  // namespace
 
 KmsService::KmsService(domain::kms::KeyDirectory& keys, keyring::Keyring& keyring)
-    : keys_(keys), crypto_(keys, keyring) {}
+    : keys_(keys), crypto_(keys, keyring) {
+  using Fn = Result<json> (*)(Deps&, const Fields&, const json&);
+  auto handler = [this](Fn fn) -> JsonOperation::Handler {
+    return [this, fn](const Fields& f, CallContext& ctx) {
+      Deps deps{keys_, crypto_, ctx, parameters_, secrets_};
+      return fn(deps, f, f.object());
+    };
+  };
+  kms::KeyDirectory& k = keys_;
+  ContextOf context = ContextMember("EncryptionContext");
+  auto key = [&k] { return Key(k); };
+  operations_ = {
+      {"CreateKey", {"kms:CreateKey", OnAccount(RequestTagsOf), handler(CreateKey)}},
+      {"DescribeKey", {"kms:DescribeKey", key(), handler(DescribeKey)}},
+      {"ListKeys", {"kms:ListKeys", OnAccount(), handler(ListKeys)}},
+      {"EnableKey", {"kms:EnableKey", key(), handler(EnableKey)}},
+      {"DisableKey", {"kms:DisableKey", key(), handler(DisableKey)}},
+      {"EnableKeyRotation", {"kms:EnableKeyRotation", key(), handler(EnableKeyRotation)}},
+      {"DisableKeyRotation", {"kms:DisableKeyRotation", key(), handler(DisableKeyRotation)}},
+      {"GetKeyRotationStatus",
+       {"kms:GetKeyRotationStatus", key(), handler(GetKeyRotationStatus)}},
+      {"RotateKeyOnDemand", {"kms:RotateKeyOnDemand", key(), handler(RotateKeyOnDemand)}},
+      {"ScheduleKeyDeletion", {"kms:ScheduleKeyDeletion", key(), handler(ScheduleKeyDeletion)}},
+      {"CancelKeyDeletion", {"kms:CancelKeyDeletion", key(), handler(CancelKeyDeletion)}},
+      {"CreateAlias",
+       {"kms:CreateAlias", All({Alias(k), Key(k, "TargetKeyId")}), handler(CreateAlias)}},
+      {"UpdateAlias",
+       {"kms:UpdateAlias", All({Alias(k), Key(k, "TargetKeyId")}), handler(UpdateAlias)}},
+      {"DeleteAlias", {"kms:DeleteAlias", Alias(k), handler(DeleteAlias)}},
+      {"ListAliases", {"kms:ListAliases", OnAccount(), handler(ListAliases)}},
+      {"TagResource",
+       {"kms:TagResource", Key(k, "KeyId", nullptr, AddedTagsOf),
+        handler(TagResource)}},
+      {"UntagResource",
+       {"kms:UntagResource", Key(k, "KeyId", nullptr, RemovedTagKeysOf),
+        handler(UntagResource)}},
+      {"ListResourceTags",
+       {"kms:ListResourceTags", Key(k), handler(ListResourceTags)}},
+      {"GetKeyPolicy", {"kms:GetKeyPolicy", key(), handler(GetKeyPolicy)}},
+      {"PutKeyPolicy", {"kms:PutKeyPolicy", key(), handler(PutKeyPolicy)}},
+      {"ListKeyPolicies", {"kms:ListKeyPolicies", key(), handler(ListKeyPolicies)}},
+      {"Encrypt", {"kms:Encrypt", Key(k, "KeyId", context), handler(Encrypt)}},
+      {"Decrypt", {"kms:Decrypt", BlobKey(k, context), handler(Decrypt)}},
+      {"ReEncrypt",
+       {"kms:ReEncryptFrom",
+        All({BlobKey(k, ContextMember("SourceEncryptionContext")),
+             Key(k, "DestinationKeyId", ContextMember("DestinationEncryptionContext"))},
+            {"kms:ReEncryptFrom", "kms:ReEncryptTo"}),
+        handler(ReEncrypt)}},
+      {"GenerateDataKey",
+       {"kms:GenerateDataKey", Key(k, "KeyId", context), handler(GenerateDataKey)}},
+      {"GenerateDataKeyWithoutPlaintext",
+       {"kms:GenerateDataKeyWithoutPlaintext", Key(k, "KeyId", context),
+        handler(GenerateDataKeyWithoutPlaintext)}},
+      {"GenerateRandom", {"kms:GenerateRandom", OnAccount(), handler(GenerateRandom)}},
+      {"RewrapStoredValues",
+       {"kms:RewrapStoredValues", Key(k, "KeyId", nullptr, nullptr, /*optional=*/true),
+        handler(RewrapStoredValues)}},
+  };
+}
+
+const JsonOperation* KmsService::Find(std::string_view operation) const {
+  auto it = operations_.find(operation);
+  return it == operations_.end() ? nullptr : &it->second;
+}
 
 void KmsService::EnableRewrap(domain::parameters::ParameterStore& parameters,
                               domain::secrets::SecretStore& secrets) {
   parameters_ = &parameters;
   secrets_ = &secrets;
-}
-
-bool KmsService::HasOperation(std::string_view operation) const {
-  return Handlers().contains(operation);
-}
-
-Result<nlohmann::json> KmsService::Call(std::string_view operation, const nlohmann::json& body,
-                                        const CallContext& context) {
-  const auto& handlers = Handlers();
-  auto it = handlers.find(operation);
-  if (it == handlers.end()) {
-    return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
-  }
-  Deps deps{keys_, crypto_, context, parameters_, secrets_};
-  Fields fields(body);
-  return it->second(deps, fields, body);
 }
 
 }  // namespace coffer::api::awsjson

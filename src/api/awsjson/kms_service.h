@@ -37,9 +37,11 @@ class KmsService final : public JsonService {
   // LimitExceededException (kTooManyTags, over 50 tags).
   // Field errors are kInvalidArgument with kValidation (ValidationException)
   // or kMalformedInput (SerializationException); others come from the domain.
-  bool HasOperation(std::string_view operation) const override;
-  Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
-                              const CallContext& context) override;
+  // Each operation's resources are declared in its handler table: the key a
+  // KeyId names (any form; the check is on the key ARN), the key a
+  // ciphertext names, the alias ARN for alias operations, "*" for CreateKey,
+  // ListKeys, ListAliases and GenerateRandom.
+  const JsonOperation* Find(std::string_view operation) const override;
 
   // Serves RewrapStoredValues (a Coffer extension, IAM action
   // kms:RewrapStoredValues on the key ARN, or "*" without KeyId): re-encrypts
@@ -56,6 +58,7 @@ class KmsService final : public JsonService {
   domain::kms::KmsCrypto crypto_;
   domain::parameters::ParameterStore* parameters_ = nullptr;
   domain::secrets::SecretStore* secrets_ = nullptr;
+  OperationTable operations_;
 };
 
 }  // namespace coffer::api::awsjson

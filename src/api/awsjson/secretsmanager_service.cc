@@ -178,7 +178,7 @@ std::string SecretArnFor(const sm::SecretStore& store, std::string_view name) {
 // context when the request has none), and CreateSecret's SecretARN is the ARN
 // without its random suffix (the secret does not exist yet).
 struct KmsUse {
-  const CallContext& ctx;
+  CallContext& ctx;
   kms::KeyDirectory& keys;
 };
 
@@ -190,7 +190,7 @@ kms::EncryptionContext SecretContext(std::string_view arn, std::string_view vers
 
 // The check made before each stored value is decrypted.
 sm::DecryptCheck DecryptCheckFor(const KmsUse& use) {
-  if (use.ctx.authz == nullptr) return {};
+  if (use.ctx.authz.Unrestricted()) return {};
   return [&ctx = use.ctx](const kms::KeyMetadata& key, std::string_view arn,
                           std::string_view version_id) {
     return AuthorizeKeyUse(ctx, key, "kms:Decrypt", KmsVia::kSecretsManager,
@@ -202,7 +202,7 @@ sm::DecryptCheck DecryptCheckFor(const KmsUse& use) {
 // secret `arn`.
 Status AuthorizeSeal(const KmsUse& use, std::string_view key_name, std::string_view arn,
                      std::string_view version_id, std::initializer_list<std::string_view> actions) {
-  if (use.ctx.authz == nullptr) return Ok();
+  if (use.ctx.authz.Unrestricted()) return Ok();
   std::string_view name = key_name.empty() ? sm::kDefaultKeyId : key_name;
   for (std::string_view action : actions) {
     COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(use.ctx, use.keys, name, action, KmsVia::kSecretsManager,
@@ -233,9 +233,6 @@ std::optional<SecretKey> KeyOfSecret(sm::SecretStore& store, std::string_view se
   if (!d) return std::nullopt;
   return SecretKey{d->arn, d->kms_key_id.value_or("")};
 }
-
-using Handler =
-    std::function<Result<json>(sm::SecretStore&, const Fields&, const json&, const KmsUse&)>;
 
 Result<json> CreateSecret(sm::SecretStore& store, const Fields& f, const json& body,
                           const KmsUse& use) {
@@ -305,11 +302,6 @@ Result<json> BatchGetSecretValueChecked(sm::SecretStore& store, const Fields& f,
   return out;
 }
 
-Result<json> BatchGetSecretValue(sm::SecretStore& store, const Fields& f, const json&,
-                                 const KmsUse& use) {
-  return BatchGetSecretValueChecked(store, f, {}, use);
-}
-
 Result<json> PutSecretValue(sm::SecretStore& store, const Fields& f, const json& body,
                             const KmsUse& use) {
   sm::PutSecretValueRequest req;
@@ -338,7 +330,7 @@ Result<json> UpdateSecret(sm::SecretStore& store, const Fields& f, const json& b
   COFFER_ASSIGN_OR_RETURN(req.description, f.OptString("Description", 0, 2048));
   COFFER_ASSIGN_OR_RETURN(req.kms_key_id, f.OptString("KmsKeyId", 0, 2048));
   COFFER_ASSIGN_OR_RETURN(req.value, ValueField(f, body));
-  if (auto key = KeyOfSecret(store, req.secret_id); key && use.ctx.authz != nullptr) {
+  if (auto key = KeyOfSecret(store, req.secret_id); key && !use.ctx.authz.Unrestricted()) {
     std::string version = req.client_request_token.value_or("");
     std::string effective = key->key_name;
     if (req.kms_key_id) {
@@ -393,10 +385,6 @@ Result<json> ListSecretsChecked(sm::SecretStore& store, const Fields& f,
   }
   if (!page.next_token.empty()) out["NextToken"] = page.next_token;
   return out;
-}
-
-Result<json> ListSecrets(sm::SecretStore& store, const Fields& f, const json&, const KmsUse&) {
-  return ListSecretsChecked(store, f, {});
 }
 
 Result<json> ListSecretVersionIds(sm::SecretStore& store, const Fields& f, const json&,
@@ -598,164 +586,165 @@ Result<json> ValidateResourcePolicy(sm::SecretStore& store, const Fields& f, con
   return out;
 }
 
-const std::unordered_map<std::string_view, Handler>& Handlers() {
-  static const std::unordered_map<std::string_view, Handler> kHandlers = {
-      {"CreateSecret", CreateSecret},
-      {"GetSecretValue", GetSecretValue},
-      {"BatchGetSecretValue", BatchGetSecretValue},
-      {"PutSecretValue", PutSecretValue},
-      {"UpdateSecret", UpdateSecret},
-      {"DescribeSecret", DescribeSecret},
-      {"ListSecrets", ListSecrets},
-      {"ListSecretVersionIds", ListSecretVersionIds},
-      {"DeleteSecret", DeleteSecret},
-      {"RestoreSecret", RestoreSecret},
-      {"UpdateSecretVersionStage", UpdateSecretVersionStage},
-      {"RotateSecret", RotateSecret},
-      {"CancelRotateSecret", CancelRotateSecret},
-      {"TagResource", TagResource},
-      {"UntagResource", UntagResource},
-      {"GetRandomPassword", GetRandomPassword},
-      {"PutResourcePolicy", PutResourcePolicy},
-      {"GetResourcePolicy", GetResourcePolicy},
-      {"DeleteResourcePolicy", DeleteResourcePolicy},
-      {"ValidateResourcePolicy", ValidateResourcePolicy},
-  };
-  return kHandlers;
-}
-
-}  // namespace
-
-SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store,
-                                             domain::kms::KeyDirectory& keys)
-    : store_(store), keys_(keys), resource_policies_(auth::PolicyKind::kResource) {}
-
-namespace {
-
+// --- resources -----------------------------------------------------------------
 
 // What one secret contributes to a policy check, resolved by the domain
 // (SecretStore::AccessInfo: a name, a full ARN or a partial ARN of this
 // partition, region and account all resolve to the one secret): its canonical
 // ARN, its secretsmanager:ResourceTag/* and aws:ResourceTag/* keys (only when
-// some policy reads them) and its compiled resource policy (null when it has
-// none).
-struct SecretFacts {
-  std::string arn;
-  std::map<std::string, std::vector<std::string>> keys;
-  std::shared_ptr<const auth::CompiledPolicies> resource_policy;
-};
-
-// The facts of the secret `id` names. For an id that names no secret, only
-// the ARN it would have, so that a denial does not reveal whether it exists.
-// REQUIRES: ctx.authz != nullptr.
-SecretFacts FactsOf(domain::secrets::SecretStore& store, auth::PolicyCache& policies,
-                    const CallContext& ctx, std::string_view id) {
-  SecretFacts facts;
+// some policy reads them) and its compiled resource policy. For an id that
+// names no secret, only the ARN it would have, so that a denial does not
+// reveal whether it exists.
+Access SecretAccess(sm::SecretStore& store, auth::PolicyCache& policies, std::string_view action,
+                    auth::RequestAuthorization& authz, std::string_view id,
+                    const auth::KeyMap& request_keys) {
+  Access access;
+  access.input = std::string(id);
+  auth::Permission p;
+  p.action = std::string(action);
+  p.keys = request_keys;
   auto info = store.AccessInfo(id);
   if (!info) {
-    facts.arn = id.starts_with("arn:") ? std::string(id) : SecretArnFor(store, id);
-    return facts;
+    p.resource = id.starts_with("arn:") ? std::string(id) : SecretArnFor(store, id);
+    access.resource.arn = p.resource;
+    access.permission = std::move(p);
+    return access;
   }
-  facts.arn = std::move(info->arn);
+  access.resource.arn = info->arn;
+  access.resource.name = info->name;
+  access.resource.exists = true;
+  p.resource = info->arn;
   if (!info->resource_policy.empty()) {
     // Compiled once per (ARN, head revision): the hot path only looks it up.
-    facts.resource_policy = policies.Find(facts.arn, info->revision);
-    if (!facts.resource_policy) {
-      facts.resource_policy = policies.Get(
-          facts.arn, info->revision,
+    p.policy = policies.Find(info->arn, info->revision);
+    if (!p.policy) {
+      p.policy = policies.Get(
+          info->arn, info->revision,
           {{"secret/" + info->name + "/resource-policy", std::move(info->resource_policy)}});
     }
+    p.role = auth::Permission::PolicyRole::kResource;
   }
-  bool wants_tags = ctx.authz->NeedsResourceTags() ||
-                    (facts.resource_policy && facts.resource_policy->uses_resource_tags);
-  if (wants_tags) facts.keys = domain::ResourceTagKeys("secretsmanager", info->tags);
-  return facts;
+  bool wants_tags = authz.NeedsResourceTags() || (p.policy && p.policy->uses_resource_tags);
+  if (wants_tags) {
+    for (auto& [k, v] : domain::ResourceTagKeys("secretsmanager", info->tags)) {
+      auto& values = p.keys[k];
+      values.insert(values.end(), v.begin(), v.end());
+    }
+    access.resource.tags = info->tags;
+  }
+  access.permission = std::move(p);
+  return access;
 }
 
-// The policy check for one call: secretsmanager:<Op> on the secret's ARN (with
-// its secretsmanager:ResourceTag/* keys and its resource policy), on the
-// ARN-to-be for CreateSecret, and on "*" for the account-wide operations;
-// BatchGetSecretValue also needs GetSecretValue on each named secret, as on AWS.
-Status AuthorizeCall(domain::secrets::SecretStore& store, auth::PolicyCache& policies,
-                     std::string_view operation, const nlohmann::json& body,
-                     const CallContext& ctx) {
-  if (ctx.authz == nullptr) return Ok();
-  std::string action = "secretsmanager:" + std::string(operation);
-  // aws:RequestTag/* and aws:TagKeys for the calls that set or remove tags.
-  std::map<std::string, std::vector<std::string>> request_keys;
+// aws:RequestTag/* and aws:TagKeys for the calls that set or remove tags, read
+// leniently (the handler validates the members).
+auth::KeyMap TagKeysOf(const json& body) {
+  auth::KeyMap keys;
   if (auto tags = body.find("Tags"); tags != body.end() && tags->is_array()) {
     for (const auto& t : *tags) {
       if (t.is_object() && t.contains("Key") && t["Key"].is_string()) {
         std::string k = t["Key"].get<std::string>();
-        request_keys["aws:TagKeys"].push_back(k);
+        keys["aws:TagKeys"].push_back(k);
         if (t.contains("Value") && t["Value"].is_string()) {
-          request_keys["aws:RequestTag/" + k].push_back(t["Value"].get<std::string>());
+          keys["aws:RequestTag/" + k].push_back(t["Value"].get<std::string>());
         }
       }
     }
   }
-  if (auto keys = body.find("TagKeys"); keys != body.end() && keys->is_array()) {
-    for (const auto& k : *keys) {
-      if (k.is_string()) request_keys["aws:TagKeys"].push_back(k.get<std::string>());
+  if (auto names = body.find("TagKeys"); names != body.end() && names->is_array()) {
+    for (const auto& k : *names) {
+      if (k.is_string()) keys["aws:TagKeys"].push_back(k.get<std::string>());
     }
   }
-  if (operation == "DeleteSecret") {
-    // AWS's condition keys for deletions, so that a policy can insist on a
-    // recovery window (NumericGreaterThanEquals) or refuse forced deletion.
-    if (auto w = body.find("RecoveryWindowInDays"); w != body.end() && w->is_number_integer()) {
-      request_keys["secretsmanager:RecoveryWindowInDays"].push_back(
-          std::to_string(w->get<int64_t>()));
-    }
-    auto force = body.find("ForceDeleteWithoutRecovery");
-    request_keys["secretsmanager:ForceDeleteWithoutRecovery"].push_back(
-        force != body.end() && force->is_boolean() && force->get<bool>() ? "true" : "false");
+  return keys;
+}
+
+// AWS's condition keys for deletions, so that a policy can insist on a
+// recovery window (NumericGreaterThanEquals) or refuse forced deletion.
+auth::KeyMap DeletionKeysOf(const json& body) {
+  auth::KeyMap keys;
+  if (auto w = body.find("RecoveryWindowInDays"); w != body.end() && w->is_number_integer()) {
+    keys["secretsmanager:RecoveryWindowInDays"].push_back(std::to_string(w->get<int64_t>()));
   }
-  auto check_secret = [&](std::string_view act, std::string_view id) -> Status {
-    SecretFacts facts = FactsOf(store, policies, ctx, id);
-    for (const auto& [k, v] : request_keys) {
-      facts.keys[k].insert(facts.keys[k].end(), v.begin(), v.end());
+  auto force = body.find("ForceDeleteWithoutRecovery");
+  keys["secretsmanager:ForceDeleteWithoutRecovery"].push_back(
+      force != body.end() && force->is_boolean() && force->get<bool>() ? "true" : "false");
+  return keys;
+}
+
+std::string StringMember(const json& body, const char* name) {
+  auto it = body.find(name);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// How an operation names its secret.
+enum class Names {
+  kSecretId,          // the member SecretId (required)
+  kSecretIdOrNone,    // SecretId when given, else the account ("*")
+  kNewSecret,         // the ARN-to-be of Name (CreateSecret), with its request tags
+  kAccount,           // "*" (ListSecrets, GetRandomPassword)
+  kBatch,             // "*", and GetSecretValue on each of SecretIdList, as on AWS
+};
+
+JsonOperation::Resources SecretResources(sm::SecretStore& store, auth::PolicyCache& policies,
+                                         Names names, bool deletion_keys = false) {
+  return [&store, &policies, names, deletion_keys](
+             const Fields& f, const LookupContext& lookup) -> Result<Accesses> {
+    const json& body = f.object();
+    auth::KeyMap request_keys = TagKeysOf(body);
+    if (deletion_keys) {
+      for (auto& [k, v] : DeletionKeysOf(body)) request_keys[k] = std::move(v);
     }
-    return Authorize(ctx, act, facts.arn, facts.keys, facts.resource_policy.get());
-  };
-  auto string_member = [&](const char* name) -> std::string {
-    auto it = body.find(name);
-    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  if (operation == "CreateSecret") {
-    return Authorize(ctx, action, SecretArnFor(store, string_member("Name")), request_keys);
-  }
-  if (operation == "BatchGetSecretValue") {
-    COFFER_RETURN_IF_ERROR(Authorize(ctx, action, "*"));
-    if (auto ids = body.find("SecretIdList"); ids != body.end() && ids->is_array()) {
-      for (const auto& id : *ids) {
-        if (id.is_string()) {
-          COFFER_RETURN_IF_ERROR(
-              check_secret("secretsmanager:GetSecretValue", id.get<std::string>()));
+    auto account = [&] {
+      Access access;
+      access.resource.arn = "*";
+      access.permission = lookup.On("*");
+      return access;
+    };
+    switch (names) {
+      case Names::kNewSecret: {
+        Access access;
+        access.input = StringMember(body, "Name");
+        access.resource.arn = SecretArnFor(store, access.input);
+        access.permission = lookup.On(access.resource.arn, std::move(request_keys));
+        return Accesses{std::move(access)};
+      }
+      case Names::kAccount:
+        return Accesses{account()};
+      case Names::kBatch: {
+        Accesses out{account()};
+        if (auto ids = body.find("SecretIdList"); ids != body.end() && ids->is_array()) {
+          for (const auto& id : *ids) {
+            if (!id.is_string()) continue;
+            out.push_back(SecretAccess(store, policies, "secretsmanager:GetSecretValue",
+                                       lookup.authz, id.get<std::string>(), {}));
+          }
         }
+        return out;
+      }
+      case Names::kSecretId:
+      case Names::kSecretIdOrNone: {
+        std::string id = StringMember(body, "SecretId");
+        if (id.empty()) return Accesses{account()};
+        return Accesses{
+            SecretAccess(store, policies, lookup.action, lookup.authz, id, request_keys)};
       }
     }
-    return Ok();
-  }
-  std::string id = string_member("SecretId");
-  if (id.empty()) return Authorize(ctx, action, "*");
-  return check_secret(action, id);
+    return Accesses{account()};
+  };
 }
 
 // BatchGetSecretValue by Filters finds secrets nobody named up front: each is
 // read only if the caller may GetSecretValue it; the others go to Errors
 // (AccessDeniedException) unread.
-std::function<Status(std::string_view)> MayRead(domain::secrets::SecretStore& store,
-                                                auth::PolicyCache& policies,
-                                                const CallContext& ctx) {
-  if (ctx.authz == nullptr) return {};
+std::function<Status(std::string_view)> MayRead(sm::SecretStore& store,
+                                                auth::PolicyCache& policies, CallContext& ctx) {
+  if (ctx.authz.Unrestricted()) return {};
   return [&store, &policies, &ctx](std::string_view arn) -> Status {
-    SecretFacts facts = FactsOf(store, policies, ctx, arn);
-    if (IsAllowed(ctx, "secretsmanager:GetSecretValue", facts.arn, facts.keys,
-                  facts.resource_policy.get())) {
-      return Ok();
-    }
+    Access a = SecretAccess(store, policies, "secretsmanager:GetSecretValue", ctx.authz, arn, {});
+    if (ctx.authz.Allowed(*a.permission)) return Ok();
     return Fail(ErrorCode::kPermissionDenied,
-                "User: " + ctx.caller.principal.arn +
+                "User: " + std::string(ctx.principal_arn()) +
                     " is not authorized to perform: secretsmanager:GetSecretValue on resource: " +
                     std::string(arn),
                 Reason::kAccessDenied);
@@ -766,42 +755,80 @@ std::function<Status(std::string_view)> MayRead(domain::secrets::SecretStore& st
 // secretsmanager:ListSecrets permission is checked on each listed secret's
 // ARN with its tags and resource policy (so a Deny by resource or by tag hides
 // the secret, as DescribeParameters does for parameters).
-std::function<bool(const std::string&)> MayList(domain::secrets::SecretStore& store,
-                                                auth::PolicyCache& policies,
-                                                const CallContext& ctx) {
-  if (ctx.authz == nullptr) return {};
+std::function<bool(const std::string&)> MayList(sm::SecretStore& store,
+                                                auth::PolicyCache& policies, CallContext& ctx) {
+  if (ctx.authz.Unrestricted()) return {};
   return [&store, &policies, &ctx](const std::string& arn) {
-    SecretFacts facts = FactsOf(store, policies, ctx, arn);
-    return IsAllowed(ctx, "secretsmanager:ListSecrets", facts.arn, facts.keys,
-                     facts.resource_policy.get());
+    Access a = SecretAccess(store, policies, "secretsmanager:ListSecrets", ctx.authz, arn, {});
+    return ctx.authz.Allowed(*a.permission);
   };
 }
 
 }  // namespace
 
-bool SecretsManagerService::HasOperation(std::string_view operation) const {
-  return Handlers().contains(operation);
+SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store,
+                                             domain::kms::KeyDirectory& keys)
+    : store_(store), keys_(keys), resource_policies_(auth::PolicyKind::kResource) {
+  using Fn = Result<json> (*)(sm::SecretStore&, const Fields&, const json&, const KmsUse&);
+  auto handler = [this](Fn fn) -> JsonOperation::Handler {
+    return [this, fn](const Fields& f, CallContext& ctx) {
+      return fn(store_, f, f.object(), KmsUse{ctx, keys_});
+    };
+  };
+  auto on = [this](Names names, bool deletion_keys = false) {
+    return SecretResources(store_, resource_policies_, names, deletion_keys);
+  };
+  auto op = [](std::string_view name) { return "secretsmanager:" + std::string(name); };
+  operations_ = {
+      {"CreateSecret", {op("CreateSecret"), on(Names::kNewSecret), handler(CreateSecret)}},
+      {"GetSecretValue", {op("GetSecretValue"), on(Names::kSecretId), handler(GetSecretValue)}},
+      {"BatchGetSecretValue",
+       {op("BatchGetSecretValue"), on(Names::kBatch),
+        [this](const Fields& f, CallContext& ctx) -> Result<json> {
+          KmsUse use{ctx, keys_};
+          if (f.object().contains("SecretIdList")) {
+            return BatchGetSecretValueChecked(store_, f, {}, use);
+          }
+          return BatchGetSecretValueChecked(store_, f, MayRead(store_, resource_policies_, ctx),
+                                            use);
+        }}},
+      {"PutSecretValue", {op("PutSecretValue"), on(Names::kSecretId), handler(PutSecretValue)}},
+      {"UpdateSecret", {op("UpdateSecret"), on(Names::kSecretId), handler(UpdateSecret)}},
+      {"DescribeSecret", {op("DescribeSecret"), on(Names::kSecretId), handler(DescribeSecret)}},
+      {"ListSecrets",
+       {op("ListSecrets"), on(Names::kAccount),
+        [this](const Fields& f, CallContext& ctx) {
+          return ListSecretsChecked(store_, f, MayList(store_, resource_policies_, ctx));
+        }}},
+      {"ListSecretVersionIds",
+       {op("ListSecretVersionIds"), on(Names::kSecretId), handler(ListSecretVersionIds)}},
+      {"DeleteSecret",
+       {op("DeleteSecret"), on(Names::kSecretId, /*deletion_keys=*/true), handler(DeleteSecret)}},
+      {"RestoreSecret", {op("RestoreSecret"), on(Names::kSecretId), handler(RestoreSecret)}},
+      {"UpdateSecretVersionStage",
+       {op("UpdateSecretVersionStage"), on(Names::kSecretId), handler(UpdateSecretVersionStage)}},
+      {"RotateSecret", {op("RotateSecret"), on(Names::kSecretId), handler(RotateSecret)}},
+      {"CancelRotateSecret",
+       {op("CancelRotateSecret"), on(Names::kSecretId), handler(CancelRotateSecret)}},
+      {"TagResource", {op("TagResource"), on(Names::kSecretId), handler(TagResource)}},
+      {"UntagResource", {op("UntagResource"), on(Names::kSecretId), handler(UntagResource)}},
+      {"GetRandomPassword",
+       {op("GetRandomPassword"), on(Names::kAccount), handler(GetRandomPassword)}},
+      {"PutResourcePolicy",
+       {op("PutResourcePolicy"), on(Names::kSecretId), handler(PutResourcePolicy)}},
+      {"GetResourcePolicy",
+       {op("GetResourcePolicy"), on(Names::kSecretId), handler(GetResourcePolicy)}},
+      {"DeleteResourcePolicy",
+       {op("DeleteResourcePolicy"), on(Names::kSecretId), handler(DeleteResourcePolicy)}},
+      {"ValidateResourcePolicy",
+       {op("ValidateResourcePolicy"), on(Names::kSecretIdOrNone),
+        handler(ValidateResourcePolicy)}},
+  };
 }
 
-Result<nlohmann::json> SecretsManagerService::Call(std::string_view operation,
-                                                   const nlohmann::json& body,
-                                                   const CallContext& context) {
-  const auto& handlers = Handlers();
-  auto it = handlers.find(operation);
-  if (it == handlers.end()) {
-    return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
-  }
-  COFFER_RETURN_IF_ERROR(AuthorizeCall(store_, resource_policies_, operation, body, context));
-  Fields fields(body);
-  KmsUse use{context, keys_};
-  if (operation == "ListSecrets") {
-    return ListSecretsChecked(store_, fields, MayList(store_, resource_policies_, context));
-  }
-  if (operation == "BatchGetSecretValue" && !body.contains("SecretIdList")) {
-    return BatchGetSecretValueChecked(store_, fields, MayRead(store_, resource_policies_, context),
-                                      use);
-  }
-  return it->second(store_, fields, body, use);
+const JsonOperation* SecretsManagerService::Find(std::string_view operation) const {
+  auto it = operations_.find(operation);
+  return it == operations_.end() ? nullptr : &it->second;
 }
 
 }  // namespace coffer::api::awsjson

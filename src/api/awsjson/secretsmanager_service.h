@@ -41,14 +41,19 @@ class SecretsManagerService final : public JsonService {
   // kms:GenerateDataKey (writes) on that key (AuthorizeKeyUse, with
   // kms:ViaService and the SecretARN / SecretVersionId encryption context); a
   // refusal is AccessDeniedException ("Access to KMS is not allowed. ...").
-  bool HasOperation(std::string_view operation) const override;
-  Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
-                              const CallContext& context) override;
+  // Each operation's resource is declared in its handler table: the secret
+  // its SecretId names (name, full or partial ARN; the check is on the
+  // canonical ARN with its tags and resource policy), the ARN-to-be for
+  // CreateSecret, "*" for the account-wide operations; BatchGetSecretValue
+  // also needs GetSecretValue on each named secret, as on AWS.
+  const JsonOperation* Find(std::string_view operation) const override;
 
  private:
   domain::secrets::SecretStore& store_;
   domain::kms::KeyDirectory& keys_;
-  auth::PolicyCache resource_policies_;  // by secret ARN, at the head's revision
+  // By secret ARN, at the head's revision. Mutable: a memo (thread-safe).
+  mutable auth::PolicyCache resource_policies_;
+  OperationTable operations_;
 };
 
 }  // namespace coffer::api::awsjson

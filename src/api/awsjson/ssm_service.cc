@@ -113,7 +113,7 @@ Status ResourceTypeField(const Fields& f) {
   return Ok();
 }
 
-// --- authorization -------------------------------------------------------------
+// --- resources -----------------------------------------------------------------
 
 // Every operation names its parameter through ParameterStore::Resolve (the
 // domain's one resolver): the policy is evaluated on the canonical ARN with
@@ -126,43 +126,94 @@ Status ResourceTypeField(const Fields& f) {
 using domain::ResolvedResource;
 using params::NameForms;
 
-Result<ResolvedResource> Resolve(params::ParameterStore& store, const CallContext& ctx,
-                                 std::string_view name, NameForms forms) {
-  bool with_tags = ctx.authz != nullptr && ctx.authz->NeedsResourceTags();
-  return store.Resolve(name, forms, with_tags);
-}
+// The request's own condition keys, read from its input.
+using KeysOf = std::function<Result<auth::KeyMap>(const Fields&)>;
 
-Status Authorize(const CallContext& ctx, std::string_view action, const ResolvedResource& r,
-                 std::map<std::string, std::vector<std::string>> extra = {}) {
-  if (ctx.authz == nullptr) return Ok();
+Result<Access> ResolveParameter(params::ParameterStore& store, const LookupContext& lookup,
+                                std::string_view name, NameForms forms, auth::KeyMap extra = {}) {
+  COFFER_ASSIGN_OR_RETURN(ResolvedResource r,
+                          store.Resolve(name, forms, lookup.authz.NeedsResourceTags()));
   auto keys = domain::ResourceTagKeys("ssm", r.tags);
   for (auto& [k, v] : extra) keys[k] = std::move(v);
-  return awsjson::Authorize(ctx, action, r.arn, keys);
+  Access access;
+  access.input = std::string(name);
+  access.permission = lookup.On(r.arn, std::move(keys));
+  access.resource = std::move(r);
+  return access;
 }
 
-// Resolves `name` and checks `action` on it.
-Result<ResolvedResource> ResolveAndAuthorize(
-    params::ParameterStore& store, const CallContext& ctx, std::string_view action,
-    std::string_view name, NameForms forms,
-    std::map<std::string, std::vector<std::string>> extra = {}) {
-  COFFER_ASSIGN_OR_RETURN(ResolvedResource r, Resolve(store, ctx, name, forms));
-  COFFER_RETURN_IF_ERROR(Authorize(ctx, action, r, std::move(extra)));
-  return r;
+// The parameter the member `member` names.
+JsonOperation::Resources Parameter(params::ParameterStore& store, std::string_view member,
+                                   NameForms forms, KeysOf keys_of = nullptr) {
+  return [&store, member, forms, keys_of = std::move(keys_of)](
+             const Fields& f, const LookupContext& lookup) -> Result<Accesses> {
+    COFFER_ASSIGN_OR_RETURN(std::string name, f.String(member, 1, 2048));
+    auth::KeyMap extra;
+    if (keys_of) {
+      COFFER_ASSIGN_OR_RETURN(extra, keys_of(f));
+    }
+    COFFER_ASSIGN_OR_RETURN(Access access,
+                            ResolveParameter(store, lookup, name, forms, std::move(extra)));
+    return Accesses{std::move(access)};
+  };
+}
+
+// Each parameter the list member "Names" names. With `foreign_is_invalid`, a
+// name that names nothing here is kept (no permission: the operation reports
+// it among its invalid parameters, as sent); otherwise it fails the call.
+JsonOperation::Resources Parameters(params::ParameterStore& store, NameForms forms,
+                                    bool foreign_is_invalid) {
+  return [&store, forms, foreign_is_invalid](const Fields& f,
+                                             const LookupContext& lookup) -> Result<Accesses> {
+    COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
+    Accesses out;
+    for (const std::string& name : names) {
+      auto access = ResolveParameter(store, lookup, name, forms);
+      if (!access) {
+        if (!foreign_is_invalid || access.error().reason != Reason::kParameterNotFound) {
+          return Fail(access.error());
+        }
+        Access unnamed;
+        unnamed.input = name;
+        out.push_back(std::move(unnamed));
+        continue;
+      }
+      out.push_back(std::move(*access));
+    }
+    return out;
+  };
+}
+
+// The path of GetParametersByPath: not a parameter, so no tags; its ARN is the
+// one a policy names it by.
+JsonOperation::Resources Path(params::ParameterStore& store) {
+  return [&store](const Fields& f, const LookupContext& lookup) -> Result<Accesses> {
+    COFFER_ASSIGN_OR_RETURN(std::string path, f.String("Path", 1, 2048));
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    Access access;
+    access.input = path;
+    access.resource.arn = domain::ParameterArn(store.region(), store.account_id(), path);
+    access.resource.name = path;
+    access.permission = lookup.On(access.resource.arn);
+    return Accesses{std::move(access)};
+  };
 }
 
 // What the operation is run on: the canonical name with the request's
 // selector, or (for a parameter that does not exist) the input as given, so
 // that the not-found error names what the caller sent.
-std::string Target(const ResolvedResource& r, std::string_view input) {
-  return r.exists ? r.name + r.selector : std::string(input);
+std::string Target(const Access& a) {
+  return a.resource.exists ? a.resource.name + a.resource.selector : a.input;
 }
 
-// For filtering list results: a parameter the store listed (a canonical name).
-Result<bool> Allowed(params::ParameterStore& store, const CallContext& ctx,
-                     std::string_view action, std::string_view name) {
-  if (ctx.authz == nullptr) return true;
-  COFFER_ASSIGN_OR_RETURN(ResolvedResource r, Resolve(store, ctx, name, NameForms::kNameOnly));
-  return awsjson::IsAllowed(ctx, action, r.arn, domain::ResourceTagKeys("ssm", r.tags));
+// For filtering list results: whether the caller may `action` a parameter the
+// store listed (a canonical name).
+Result<bool> Allowed(params::ParameterStore& store, CallContext& ctx, std::string_view action,
+                     std::string_view name) {
+  COFFER_ASSIGN_OR_RETURN(ResolvedResource r,
+                          store.Resolve(name, NameForms::kNameOnly,
+                                        ctx.authz.NeedsResourceTags()));
+  return ctx.authz.Allowed(action, r.arn, domain::ResourceTagKeys("ssm", r.tags));
 }
 
 // KMS permissions behind SecureString values, as on AWS: a read WithDecryption
@@ -171,24 +222,28 @@ Result<bool> Allowed(params::ParameterStore& store, const CallContext& ctx,
 // advanced ones too) on a customer managed key, with kms:ViaService
 // ssm.<region>.amazonaws.com and the encryption context SSM uses,
 // {"PARAMETER_ARN": <parameter ARN>}. The AWS managed key alias/aws/ssm needs
-// nothing beyond the ssm: permission (AuthorizeKeyUse).
+// nothing beyond the ssm: permission (AuthorizeKeyUse). The key is found only
+// while the operation runs (it is the one that sealed the stored value), so
+// these checks are made by the store through the request's authorization.
 kms::EncryptionContext ParameterContext(std::string_view arn) {
   return {{"PARAMETER_ARN", std::string(arn)}};
 }
 
 // kms:Decrypt on the key that sealed a value read WithDecryption, asked by the
-// store before it decrypts (none without authorization).
-params::KeyCheck DecryptCheck(const CallContext& ctx) {
-  if (ctx.authz == nullptr) return {};
+// store before it decrypts.
+params::KeyCheck DecryptCheck(CallContext& ctx) {
+  if (ctx.authz.Unrestricted()) return {};
   return [&ctx](const kms::KeyMetadata& key, std::string_view arn) {
     return AuthorizeKeyUse(ctx, key, "kms:Decrypt", KmsVia::kSsm, ParameterContext(arn));
   };
 }
 
-using Handler = std::function<Result<json>(params::ParameterStore&, const Fields&,
-                                           const CallContext&)>;
+Result<auth::KeyMap> RequestTagsOf(const Fields& f) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, false));
+  return domain::RequestTagKeys(tags);
+}
 
-Result<json> PutParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
+Result<json> PutParameter(params::ParameterStore& store, const Fields& f, CallContext& ctx) {
   params::PutParameterRequest req;
   COFFER_ASSIGN_OR_RETURN(req.name, f.String("Name", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(req.value, f.Secret("Value", 1, params::kAdvancedValueLimit));
@@ -212,52 +267,40 @@ Result<json> PutParameter(params::ParameterStore& store, const Fields& f, const 
                 Reason::kValidation);
   }
   COFFER_ASSIGN_OR_RETURN(req.data_type, f.OptString("DataType", 0, 128));
-  COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:PutParameter", req.name,
-                                             NameForms::kNameOnly,
-                                             domain::RequestTagKeys(req.tags)));
-  if (ctx.authz != nullptr) {
+  if (!ctx.authz.Unrestricted()) {
     req.may_encrypt = [&ctx](const kms::KeyMetadata& key, std::string_view arn) {
       return AuthorizeKeyUse(ctx, key, "kms:Encrypt", KmsVia::kSsm, ParameterContext(arn));
     };
   }
   COFFER_ASSIGN_OR_RETURN(params::PutParameterResult result,
-                          store.PutParameter(req, ctx.caller.principal.arn));
+                          store.PutParameter(req, std::string(ctx.principal_arn())));
   json out = json::object();
   out["Version"] = result.version;
   out["Tier"] = std::string(params::ParameterTierName(result.tier));
   return out;
 }
 
-Result<json> GetParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
+Result<json> GetParameter(params::ParameterStore& store, const Fields& f, CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
-  COFFER_ASSIGN_OR_RETURN(ResolvedResource r, ResolveAndAuthorize(store, ctx, "ssm:GetParameter",
-                                                                  name, NameForms::kAny));
   COFFER_ASSIGN_OR_RETURN(params::Parameter p,
-                          store.GetParameter(Target(r, name), decrypt.value_or(false),
+                          store.GetParameter(Target(ctx.resources.at(0)), decrypt.value_or(false),
                                              DecryptCheck(ctx)));
   json out = json::object();
   out["Parameter"] = RenderParameter(p);
   return out;
 }
 
-Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
+Result<json> GetParameters(params::ParameterStore& store, const Fields& f, CallContext& ctx) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
-  // Each name as resolved (one the caller may not read refuses the call); a
+  // Each name as resolved (one the caller may not read refused the call); a
   // name that names nothing here goes to InvalidParameters as sent.
   std::vector<std::string> targets;
   std::map<std::string, std::string> sent;  // target -> name as sent
-  for (const std::string& name : names) {
-    auto r = Resolve(store, ctx, name, NameForms::kAny);
-    if (!r) {
-      if (r.error().reason != Reason::kParameterNotFound) return Fail(r.error());
-      targets.push_back(name);
-      continue;
-    }
-    COFFER_RETURN_IF_ERROR(Authorize(ctx, "ssm:GetParameters", *r));
-    targets.push_back(Target(*r, name));
-    sent.emplace(targets.back(), name);
+  for (const Access& a : ctx.resources) {
+    targets.push_back(Target(a));
+    if (a.permission) sent.emplace(targets.back(), a.input);
   }
   // As on AWS, one value the caller may not decrypt fails the whole call.
   COFFER_ASSIGN_OR_RETURN(
@@ -273,8 +316,7 @@ Result<json> GetParameters(params::ParameterStore& store, const Fields& f, const
   return out;
 }
 
-Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
-                                 const CallContext& ctx) {
+Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f, CallContext& ctx) {
   params::PathQuery q;
   COFFER_ASSIGN_OR_RETURN(q.path, f.String("Path", 1, 2048));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> recursive, f.OptBool("Recursive"));
@@ -282,7 +324,7 @@ Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
   COFFER_ASSIGN_OR_RETURN(q.filters, FiltersField(f, "ParameterFilters", false));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   q.with_decryption = decrypt.value_or(false);
-  if (ctx.authz != nullptr) {
+  if (!ctx.authz.Unrestricted()) {
     // A value under a key the caller may not decrypt with fails the whole call
     // (as AWS does when its KMS call fails); an entry the caller may not read
     // at all is left out below, so its key is not asked about.
@@ -300,14 +342,6 @@ Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
   q.max_results = static_cast<int>(max.value_or(10));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> token, f.OptString("NextToken"));
   q.next_token = token.value_or("");
-  {
-    std::string path = q.path;
-    while (path.size() > 1 && path.back() == '/') path.pop_back();
-    // The path is not a parameter: its ARN is the one a policy names it by.
-    COFFER_RETURN_IF_ERROR(awsjson::Authorize(
-        ctx, "ssm:GetParametersByPath",
-        domain::ParameterArn(store.region(), store.account_id(), path)));
-  }
   COFFER_ASSIGN_OR_RETURN(params::ParameterPage page, store.GetParametersByPath(q));
   json out = json::object();
   out["Parameters"] = json::array();
@@ -321,21 +355,14 @@ Result<json> GetParametersByPath(params::ParameterStore& store, const Fields& f,
   return out;
 }
 
-Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, const CallContext& ctx) {
+Result<json> DeleteParameter(params::ParameterStore& store, const Fields& f, CallContext&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
-  COFFER_RETURN_IF_ERROR(
-      ResolveAndAuthorize(store, ctx, "ssm:DeleteParameter", name, NameForms::kNameOnly));
   COFFER_RETURN_IF_ERROR(store.DeleteParameter(name));
   return json::object();
 }
 
-Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f,
-                              const CallContext& ctx) {
+Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f, CallContext&) {
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> names, f.StringList("Names", 1, 10, 1, 2048));
-  for (const std::string& name : names) {
-    COFFER_RETURN_IF_ERROR(
-        ResolveAndAuthorize(store, ctx, "ssm:DeleteParameters", name, NameForms::kNameOnly));
-  }
   COFFER_ASSIGN_OR_RETURN(params::DeleteParametersResult result, store.DeleteParameters(names));
   json out = json::object();
   out["DeletedParameters"] = result.deleted_parameters;
@@ -343,16 +370,10 @@ Result<json> DeleteParameters(params::ParameterStore& store, const Fields& f,
   return out;
 }
 
-Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
-                                 const CallContext& ctx) {
+Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f, CallContext& ctx) {
   params::HistoryQuery q;
   COFFER_ASSIGN_OR_RETURN(q.name, f.String("Name", 1, 2048));
-  {
-    COFFER_ASSIGN_OR_RETURN(ResolvedResource r, ResolveAndAuthorize(store, ctx,
-                                                                    "ssm:GetParameterHistory",
-                                                                    q.name, NameForms::kAny));
-    q.name = Target(r, q.name);
-  }
+  q.name = Target(ctx.resources.at(0));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> decrypt, f.OptBool("WithDecryption"));
   q.with_decryption = decrypt.value_or(false);
   q.may_decrypt = DecryptCheck(ctx);
@@ -374,8 +395,7 @@ Result<json> GetParameterHistory(params::ParameterStore& store, const Fields& f,
   return out;
 }
 
-Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
-                                const CallContext& ctx) {
+Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f, CallContext& ctx) {
   params::DescribeQuery q;
   COFFER_ASSIGN_OR_RETURN(q.legacy_filters, FiltersField(f, "Filters", true));
   COFFER_ASSIGN_OR_RETURN(q.filters, FiltersField(f, "ParameterFilters", false));
@@ -383,7 +403,6 @@ Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
   q.max_results = static_cast<int>(max.value_or(50));
   COFFER_ASSIGN_OR_RETURN(std::optional<std::string> token, f.OptString("NextToken"));
   q.next_token = token.value_or("");
-  COFFER_RETURN_IF_ERROR(awsjson::Authorize(ctx, "ssm:DescribeParameters", "*"));
   COFFER_ASSIGN_OR_RETURN(std::optional<bool> shared, f.OptBool("Shared"));
   (void)shared;  // nothing is shared across accounts here
   COFFER_ASSIGN_OR_RETURN(params::MetadataPage page, store.DescribeParameters(q));
@@ -398,11 +417,8 @@ Result<json> DescribeParameters(params::ParameterStore& store, const Fields& f,
   return out;
 }
 
-Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& f,
-                                   const CallContext& ctx) {
+Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& f, CallContext&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
-  COFFER_RETURN_IF_ERROR(
-      ResolveAndAuthorize(store, ctx, "ssm:LabelParameterVersion", name, NameForms::kNameOnly));
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> version,
                           f.OptInt("ParameterVersion", 0, std::numeric_limits<int64_t>::max()));
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> labels,
@@ -415,11 +431,8 @@ Result<json> LabelParameterVersion(params::ParameterStore& store, const Fields& 
   return out;
 }
 
-Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields& f,
-                                     const CallContext& ctx) {
+Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields& f, CallContext&) {
   COFFER_ASSIGN_OR_RETURN(std::string name, f.String("Name", 1, 2048));
-  COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:UnlabelParameterVersion", name,
-                                             NameForms::kNameOnly));
   COFFER_ASSIGN_OR_RETURN(std::optional<int64_t> version,
                           f.OptInt("ParameterVersion", 0, std::numeric_limits<int64_t>::max()));
   if (!version) {
@@ -435,40 +448,26 @@ Result<json> UnlabelParameterVersion(params::ParameterStore& store, const Fields
   return out;
 }
 
-Result<json> AddTagsToResource(params::ParameterStore& store, const Fields& f,
-                               const CallContext& ctx) {
+Result<json> AddTagsToResource(params::ParameterStore& store, const Fields& f, CallContext&) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
-  COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:AddTagsToResource", id,
-                                             NameForms::kNameOnly,
-                                             domain::RequestTagKeys(tags)));
   COFFER_RETURN_IF_ERROR(store.AddTags(id, tags));
   return json::object();
 }
 
-Result<json> RemoveTagsFromResource(params::ParameterStore& store, const Fields& f,
-                                    const CallContext& ctx) {
+Result<json> RemoveTagsFromResource(params::ParameterStore& store, const Fields& f, CallContext&) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
   COFFER_ASSIGN_OR_RETURN(std::vector<std::string> keys,
                           f.StringList("TagKeys", 0, 1000, 1, 128));
-  {
-    std::map<std::string, std::vector<std::string>> tag_keys;
-    for (const auto& k : keys) tag_keys["aws:TagKeys"].push_back(k);
-    COFFER_RETURN_IF_ERROR(ResolveAndAuthorize(store, ctx, "ssm:RemoveTagsFromResource", id,
-                                               NameForms::kNameOnly, tag_keys));
-  }
   COFFER_RETURN_IF_ERROR(store.RemoveTags(id, keys));
   return json::object();
 }
 
-Result<json> ListTagsForResource(params::ParameterStore& store, const Fields& f,
-                                 const CallContext& ctx) {
+Result<json> ListTagsForResource(params::ParameterStore& store, const Fields& f, CallContext&) {
   COFFER_RETURN_IF_ERROR(ResourceTypeField(f));
   COFFER_ASSIGN_OR_RETURN(std::string id, f.String("ResourceId"));
-  COFFER_RETURN_IF_ERROR(
-      ResolveAndAuthorize(store, ctx, "ssm:ListTagsForResource", id, NameForms::kNameOnly));
   COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, store.ListTags(id));
   json out = json::object();
   out["TagList"] = json::array();
@@ -476,43 +475,69 @@ Result<json> ListTagsForResource(params::ParameterStore& store, const Fields& f,
   return out;
 }
 
-const std::unordered_map<std::string_view, Handler>& Handlers() {
-  static const std::unordered_map<std::string_view, Handler> kHandlers = {
-      {"PutParameter", PutParameter},
-      {"GetParameter", GetParameter},
-      {"GetParameters", GetParameters},
-      {"GetParametersByPath", GetParametersByPath},
-      {"DeleteParameter", DeleteParameter},
-      {"DeleteParameters", DeleteParameters},
-      {"GetParameterHistory", GetParameterHistory},
-      {"DescribeParameters", DescribeParameters},
-      {"LabelParameterVersion", LabelParameterVersion},
-      {"UnlabelParameterVersion", UnlabelParameterVersion},
-      {"AddTagsToResource", AddTagsToResource},
-      {"RemoveTagsFromResource", RemoveTagsFromResource},
-      {"ListTagsForResource", ListTagsForResource},
-  };
-  return kHandlers;
+// aws:TagKeys of RemoveTagsFromResource.
+Result<auth::KeyMap> RemovedTagKeysOf(const Fields& f) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<std::string> keys, f.StringList("TagKeys", 0, 1000, 1, 128));
+  auth::KeyMap out;
+  out["aws:TagKeys"] = std::move(keys);
+  return out;
+}
+
+Result<auth::KeyMap> AddedTagKeysOf(const Fields& f) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<domain::Tag> tags, TagsField(f, true));
+  return domain::RequestTagKeys(tags);
 }
 
 }  // namespace
 
-SsmService::SsmService(domain::parameters::ParameterStore& store)
-    : store_(store) {}
-
-bool SsmService::HasOperation(std::string_view operation) const {
-  return Handlers().contains(operation);
+SsmService::SsmService(domain::parameters::ParameterStore& store) : store_(store) {
+  using Fn = Result<json> (*)(params::ParameterStore&, const Fields&, CallContext&);
+  auto handler = [this](Fn fn) -> JsonOperation::Handler {
+    return [this, fn](const Fields& f, CallContext& ctx) { return fn(store_, f, ctx); };
+  };
+  const NameForms kAny = NameForms::kAny, kName = NameForms::kNameOnly;
+  operations_ = {
+      {"PutParameter",
+       {"ssm:PutParameter", Parameter(store_, "Name", kName, RequestTagsOf),
+        handler(PutParameter)}},
+      {"GetParameter",
+       {"ssm:GetParameter", Parameter(store_, "Name", kAny), handler(GetParameter)}},
+      {"GetParameters",
+       {"ssm:GetParameters", Parameters(store_, kAny, /*foreign_is_invalid=*/true),
+        handler(GetParameters)}},
+      {"GetParametersByPath",
+       {"ssm:GetParametersByPath", Path(store_), handler(GetParametersByPath)}},
+      {"DeleteParameter",
+       {"ssm:DeleteParameter", Parameter(store_, "Name", kName), handler(DeleteParameter)}},
+      {"DeleteParameters",
+       {"ssm:DeleteParameters", Parameters(store_, kName, /*foreign_is_invalid=*/false),
+        handler(DeleteParameters)}},
+      {"GetParameterHistory",
+       {"ssm:GetParameterHistory", Parameter(store_, "Name", kAny),
+        handler(GetParameterHistory)}},
+      {"DescribeParameters",
+       {"ssm:DescribeParameters", OnAccount(), handler(DescribeParameters)}},
+      {"LabelParameterVersion",
+       {"ssm:LabelParameterVersion", Parameter(store_, "Name", kName),
+        handler(LabelParameterVersion)}},
+      {"UnlabelParameterVersion",
+       {"ssm:UnlabelParameterVersion", Parameter(store_, "Name", kName),
+        handler(UnlabelParameterVersion)}},
+      {"AddTagsToResource",
+       {"ssm:AddTagsToResource", Parameter(store_, "ResourceId", kName, AddedTagKeysOf),
+        handler(AddTagsToResource)}},
+      {"RemoveTagsFromResource",
+       {"ssm:RemoveTagsFromResource", Parameter(store_, "ResourceId", kName, RemovedTagKeysOf),
+        handler(RemoveTagsFromResource)}},
+      {"ListTagsForResource",
+       {"ssm:ListTagsForResource", Parameter(store_, "ResourceId", kName),
+        handler(ListTagsForResource)}},
+  };
 }
 
-Result<nlohmann::json> SsmService::Call(std::string_view operation, const nlohmann::json& body,
-                                        const CallContext& context) {
-  const auto& handlers = Handlers();
-  auto it = handlers.find(operation);
-  if (it == handlers.end()) {
-    return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
-  }
-  Fields fields(body);
-  return it->second(store_, fields, context);
+const JsonOperation* SsmService::Find(std::string_view operation) const {
+  auto it = operations_.find(operation);
+  return it == operations_.end() ? nullptr : &it->second;
 }
 
 }  // namespace coffer::api::awsjson

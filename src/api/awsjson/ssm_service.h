@@ -30,12 +30,16 @@ class SsmService final : public JsonService {
   // kms:EncryptionContext:PARAMETER_ARN (AuthorizeKeyUse, asked by the store
   // before it decrypts or seals); a refusal is
   // AccessDeniedException naming the kms action, the key ARN and the caller.
-  bool HasOperation(std::string_view operation) const override;
-  Result<nlohmann::json> Call(std::string_view operation, const nlohmann::json& body,
-                              const CallContext& context) override;
+  // Each operation's resource is the parameter it names (any name form:
+  // bare name, ARN, name:version, name:label), resolved by
+  // ParameterStore::Resolve; GetParametersByPath's is the path's ARN;
+  // DescribeParameters' is "*", and its listing shows only what the caller
+  // may describe.
+  const JsonOperation* Find(std::string_view operation) const override;
 
  private:
   domain::parameters::ParameterStore& store_;
+  OperationTable operations_;
 };
 
 }  // namespace coffer::api::awsjson

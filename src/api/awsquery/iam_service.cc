@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "auth/policy.h"
+#include "domain/arn.h"
 #include "util/encoding.h"
 #include "util/time.h"
 
@@ -29,7 +30,7 @@ struct Req {
   iam::IdentityStore& ids;
   const std::string& account;
   const QueryParams& p;
-  const QueryContext& context;
+  const auth::Authenticated* caller;  // never null: IAM is always signed
 };
 
 std::string LowerFirst(std::string_view member) {
@@ -76,8 +77,8 @@ Result<std::string> Name(const Req& c, std::string_view member, size_t max) {
 // UserName, or the calling user when absent (GetUser, *AccessKey*).
 Result<std::string> UserNameOrCaller(const Req& c) {
   if (c.p.Find("UserName") != nullptr) return Name(c, "UserName", 64);
-  if (c.context.caller != nullptr) {
-    std::string_view arn = c.context.caller->principal.arn;
+  if (c.caller != nullptr) {
+    std::string_view arn = c.caller->principal.arn;
     size_t user = arn.find(":user/");
     if (arn.starts_with("arn:aws:iam::") && user != std::string_view::npos) {
       std::string_view rest = arn.substr(user + 6);
@@ -947,142 +948,183 @@ Result<std::string> DeleteOpenIDConnectProvider(const Req& c) {
 
 using Handler = Result<std::string> (*)(const Req&);
 
-const std::map<std::string_view, Handler>& Handlers() {
-  static const std::map<std::string_view, Handler> kHandlers = {
-      {"CreateUser", CreateUser},
-      {"GetUser", GetUser},
-      {"ListUsers", ListUsers},
-      {"DeleteUser", DeleteUser},
-      {"CreateAccessKey", CreateAccessKey},
-      {"ListAccessKeys", ListAccessKeys},
-      {"UpdateAccessKey", UpdateAccessKey},
-      {"DeleteAccessKey", DeleteAccessKey},
-      {"GetAccessKeyLastUsed", GetAccessKeyLastUsed},
-      {"CreateGroup", CreateGroup},
-      {"GetGroup", GetGroup},
-      {"ListGroups", ListGroups},
-      {"DeleteGroup", DeleteGroup},
-      {"AddUserToGroup", AddUserToGroup},
-      {"RemoveUserFromGroup", RemoveUserFromGroup},
-      {"ListGroupsForUser", ListGroupsForUser},
-      {"CreateRole", CreateRole},
-      {"GetRole", GetRole},
-      {"ListRoles", ListRoles},
-      {"DeleteRole", DeleteRole},
-      {"UpdateAssumeRolePolicy", UpdateAssumeRolePolicy},
-      {"CreateInstanceProfile", CreateInstanceProfile},
-      {"GetInstanceProfile", GetInstanceProfile},
-      {"ListInstanceProfiles", ListInstanceProfiles},
-      {"ListInstanceProfilesForRole", ListInstanceProfilesForRole},
-      {"DeleteInstanceProfile", DeleteInstanceProfile},
-      {"AddRoleToInstanceProfile", AddRoleToInstanceProfile},
-      {"RemoveRoleFromInstanceProfile", RemoveRoleFromInstanceProfile},
-      {"CreatePolicy", CreatePolicy},
-      {"GetPolicy", GetPolicy},
-      {"GetPolicyVersion", GetPolicyVersion},
-      {"CreatePolicyVersion", CreatePolicyVersion},
-      {"ListPolicyVersions", ListPolicyVersions},
-      {"DeletePolicyVersion", DeletePolicyVersion},
-      {"SetDefaultPolicyVersion", SetDefaultPolicyVersion},
-      {"ListPolicies", ListPolicies},
-      {"DeletePolicy", DeletePolicy},
-      {"AttachUserPolicy", AttachPolicy<kUserKind>},
-      {"AttachGroupPolicy", AttachPolicy<kGroupKind>},
-      {"AttachRolePolicy", AttachPolicy<kRoleKind>},
-      {"DetachUserPolicy", DetachPolicy<kUserKind>},
-      {"DetachGroupPolicy", DetachPolicy<kGroupKind>},
-      {"DetachRolePolicy", DetachPolicy<kRoleKind>},
-      {"ListAttachedUserPolicies", ListAttachedPolicies<kUserKind>},
-      {"ListAttachedGroupPolicies", ListAttachedPolicies<kGroupKind>},
-      {"ListAttachedRolePolicies", ListAttachedPolicies<kRoleKind>},
-      {"PutUserPolicy", PutInlinePolicy<kUserKind>},
-      {"PutGroupPolicy", PutInlinePolicy<kGroupKind>},
-      {"PutRolePolicy", PutInlinePolicy<kRoleKind>},
-      {"GetUserPolicy", GetInlinePolicy<kUserKind>},
-      {"GetGroupPolicy", GetInlinePolicy<kGroupKind>},
-      {"GetRolePolicy", GetInlinePolicy<kRoleKind>},
-      {"DeleteUserPolicy", DeleteInlinePolicy<kUserKind>},
-      {"DeleteGroupPolicy", DeleteInlinePolicy<kGroupKind>},
-      {"DeleteRolePolicy", DeleteInlinePolicy<kRoleKind>},
-      {"ListUserPolicies", ListInlinePolicies<kUserKind>},
-      {"ListGroupPolicies", ListInlinePolicies<kGroupKind>},
-      {"ListRolePolicies", ListInlinePolicies<kRoleKind>},
-      {"CreateOpenIDConnectProvider", CreateOpenIDConnectProvider},
-      {"GetOpenIDConnectProvider", GetOpenIDConnectProvider},
-      {"ListOpenIDConnectProviders", ListOpenIDConnectProviders},
-      {"DeleteOpenIDConnectProvider", DeleteOpenIDConnectProvider},
-  };
-  return kHandlers;
-}
+// What an action acts on, as its handler-table entry declares it (AWS's
+// resource type for the action): the policy is evaluated on that entity's
+// ARN, with its path when it exists.
+enum class On {
+  kAccount,          // "*": the listings (ListUsers, ListRoles, ...)
+  kUser,             // UserName, or the calling user when absent
+  kGroup,            // GroupName
+  kRole,             // RoleName
+  kInstanceProfile,  // InstanceProfileName
+  kPolicy,           // PolicyArn
+  kNewPolicy,        // Path + PolicyName (CreatePolicy)
+  kProvider,         // OpenIDConnectProviderArn
+  kNewProvider,      // the host of Url (CreateOpenIDConnectProvider)
+};
 
-// The ARN an action addresses, for the authorizer: the user/group/role (with
-// its path when it exists), the policy or provider ARN, "*" for listings.
-std::string ResourceFor(const Req& c, std::string_view action) {
-  std::string base = "arn:aws:iam::" + c.account + ":";
+// The ARN the entity of `on` has (or would have), for the permission check.
+// A parameter that is missing or malformed leaves "*" or its ARN as given;
+// the handler that follows reports it.
+std::string ResourceOf(const Req& c, On on) {
   auto with_path = [&](std::string_view type, std::string_view name,
                        std::string existing_path) -> std::string {
-    std::string path = c.p.Optional("Path", existing_path);
-    return base + std::string(type) + path + std::string(name);
+    return domain::IamArn(c.account, type, c.p.Optional("Path", existing_path), name);
   };
-  if (const std::string* arn = c.p.Find("PolicyArn")) return *arn;
-  if (const std::string* arn = c.p.Find("OpenIDConnectProviderArn")) return *arn;
-  if (action == "CreateOpenIDConnectProvider") {
-    std::string url = c.p.Optional("Url");
-    size_t scheme = url.find("://");
-    return base + "oidc-provider/" + (scheme == std::string::npos ? url : url.substr(scheme + 3));
-  }
-  if (action == "CreatePolicy") return with_path("policy", c.p.Optional("PolicyName"), "/");
-  if (const std::string* profile = c.p.Find("InstanceProfileName")) {
-    auto found = c.ids.GetInstanceProfile(*profile);
-    return with_path("instance-profile", *profile, found.has_value() ? found->path : "/");
-  }
-  if (action.find("Role") != std::string_view::npos && c.p.Find("RoleName") != nullptr) {
-    std::string name = *c.p.Find("RoleName");
-    auto role = c.ids.GetRole(name);
-    return with_path("role", name, role.has_value() ? role->path : "/");
-  }
-  if (action.find("Group") != std::string_view::npos && c.p.Find("GroupName") != nullptr) {
-    std::string name = *c.p.Find("GroupName");
-    auto group = c.ids.GetGroup(name);
-    return with_path("group", name, group.has_value() ? group->path : "/");
-  }
-  if (action.starts_with("List") && action != "ListAccessKeys" && c.p.Find("UserName") == nullptr) {
-    return "*";
-  }
-  auto user = UserNameOrCaller(c);
-  if (user.has_value()) {
-    auto found = c.ids.GetUser(*user);
-    return with_path("user", *user, found.has_value() ? found->path : "/");
+  auto param = [&](std::string_view member) -> const std::string* { return c.p.Find(member); };
+  switch (on) {
+    case On::kAccount:
+      return "*";
+    case On::kUser: {
+      auto user = UserNameOrCaller(c);
+      if (!user) return "*";
+      auto found = c.ids.GetUser(*user);
+      return with_path("user", *user, found ? found->path : "/");
+    }
+    case On::kGroup: {
+      const std::string* name = param("GroupName");
+      if (name == nullptr) return "*";
+      auto found = c.ids.GetGroup(*name);
+      return with_path("group", *name, found ? found->path : "/");
+    }
+    case On::kRole: {
+      const std::string* name = param("RoleName");
+      if (name == nullptr) return "*";
+      auto found = c.ids.GetRole(*name);
+      return with_path("role", *name, found ? found->path : "/");
+    }
+    case On::kInstanceProfile: {
+      const std::string* name = param("InstanceProfileName");
+      if (name == nullptr) return "*";
+      auto found = c.ids.GetInstanceProfile(*name);
+      return with_path("instance-profile", *name, found ? found->path : "/");
+    }
+    case On::kPolicy: {
+      const std::string* arn = param("PolicyArn");
+      return arn != nullptr ? *arn : "*";
+    }
+    case On::kNewPolicy:
+      return with_path("policy", c.p.Optional("PolicyName"), "/");
+    case On::kProvider: {
+      const std::string* arn = param("OpenIDConnectProviderArn");
+      return arn != nullptr ? *arn : "*";
+    }
+    case On::kNewProvider: {
+      std::string url = c.p.Optional("Url");
+      size_t scheme = url.find("://");
+      return domain::IamArn(c.account, "oidc-provider", "/",
+                            scheme == std::string::npos ? url : url.substr(scheme + 3));
+    }
   }
   return "*";
+}
+
+struct Entry {
+  On on;
+  Handler handler;
+};
+
+const std::map<std::string_view, Entry>& Table() {
+  static const std::map<std::string_view, Entry> kTable = {
+      {"CreateUser", {On::kUser, CreateUser}},
+      {"GetUser", {On::kUser, GetUser}},
+      {"ListUsers", {On::kAccount, ListUsers}},
+      {"DeleteUser", {On::kUser, DeleteUser}},
+      {"CreateAccessKey", {On::kUser, CreateAccessKey}},
+      {"ListAccessKeys", {On::kUser, ListAccessKeys}},
+      {"UpdateAccessKey", {On::kUser, UpdateAccessKey}},
+      {"DeleteAccessKey", {On::kUser, DeleteAccessKey}},
+      {"GetAccessKeyLastUsed", {On::kUser, GetAccessKeyLastUsed}},
+      {"CreateGroup", {On::kGroup, CreateGroup}},
+      {"GetGroup", {On::kGroup, GetGroup}},
+      {"ListGroups", {On::kAccount, ListGroups}},
+      {"DeleteGroup", {On::kGroup, DeleteGroup}},
+      {"AddUserToGroup", {On::kGroup, AddUserToGroup}},
+      {"RemoveUserFromGroup", {On::kGroup, RemoveUserFromGroup}},
+      {"ListGroupsForUser", {On::kUser, ListGroupsForUser}},
+      {"CreateRole", {On::kRole, CreateRole}},
+      {"GetRole", {On::kRole, GetRole}},
+      {"ListRoles", {On::kAccount, ListRoles}},
+      {"DeleteRole", {On::kRole, DeleteRole}},
+      {"UpdateAssumeRolePolicy", {On::kRole, UpdateAssumeRolePolicy}},
+      {"CreateInstanceProfile", {On::kInstanceProfile, CreateInstanceProfile}},
+      {"GetInstanceProfile", {On::kInstanceProfile, GetInstanceProfile}},
+      {"ListInstanceProfiles", {On::kAccount, ListInstanceProfiles}},
+      {"ListInstanceProfilesForRole", {On::kRole, ListInstanceProfilesForRole}},
+      {"DeleteInstanceProfile", {On::kInstanceProfile, DeleteInstanceProfile}},
+      {"AddRoleToInstanceProfile", {On::kInstanceProfile, AddRoleToInstanceProfile}},
+      {"RemoveRoleFromInstanceProfile", {On::kInstanceProfile, RemoveRoleFromInstanceProfile}},
+      {"CreatePolicy", {On::kNewPolicy, CreatePolicy}},
+      {"GetPolicy", {On::kPolicy, GetPolicy}},
+      {"GetPolicyVersion", {On::kPolicy, GetPolicyVersion}},
+      {"CreatePolicyVersion", {On::kPolicy, CreatePolicyVersion}},
+      {"ListPolicyVersions", {On::kPolicy, ListPolicyVersions}},
+      {"DeletePolicyVersion", {On::kPolicy, DeletePolicyVersion}},
+      {"SetDefaultPolicyVersion", {On::kPolicy, SetDefaultPolicyVersion}},
+      {"ListPolicies", {On::kAccount, ListPolicies}},
+      {"DeletePolicy", {On::kPolicy, DeletePolicy}},
+      // Attaching is an action on the user, group or role (AWS's resource
+      // type); the policy is the condition key iam:PolicyARN.
+      {"AttachUserPolicy", {On::kUser, AttachPolicy<kUserKind>}},
+      {"AttachGroupPolicy", {On::kGroup, AttachPolicy<kGroupKind>}},
+      {"AttachRolePolicy", {On::kRole, AttachPolicy<kRoleKind>}},
+      {"DetachUserPolicy", {On::kUser, DetachPolicy<kUserKind>}},
+      {"DetachGroupPolicy", {On::kGroup, DetachPolicy<kGroupKind>}},
+      {"DetachRolePolicy", {On::kRole, DetachPolicy<kRoleKind>}},
+      {"ListAttachedUserPolicies", {On::kUser, ListAttachedPolicies<kUserKind>}},
+      {"ListAttachedGroupPolicies", {On::kGroup, ListAttachedPolicies<kGroupKind>}},
+      {"ListAttachedRolePolicies", {On::kRole, ListAttachedPolicies<kRoleKind>}},
+      {"PutUserPolicy", {On::kUser, PutInlinePolicy<kUserKind>}},
+      {"PutGroupPolicy", {On::kGroup, PutInlinePolicy<kGroupKind>}},
+      {"PutRolePolicy", {On::kRole, PutInlinePolicy<kRoleKind>}},
+      {"GetUserPolicy", {On::kUser, GetInlinePolicy<kUserKind>}},
+      {"GetGroupPolicy", {On::kGroup, GetInlinePolicy<kGroupKind>}},
+      {"GetRolePolicy", {On::kRole, GetInlinePolicy<kRoleKind>}},
+      {"DeleteUserPolicy", {On::kUser, DeleteInlinePolicy<kUserKind>}},
+      {"DeleteGroupPolicy", {On::kGroup, DeleteInlinePolicy<kGroupKind>}},
+      {"DeleteRolePolicy", {On::kRole, DeleteInlinePolicy<kRoleKind>}},
+      {"ListUserPolicies", {On::kUser, ListInlinePolicies<kUserKind>}},
+      {"ListGroupPolicies", {On::kGroup, ListInlinePolicies<kGroupKind>}},
+      {"ListRolePolicies", {On::kRole, ListInlinePolicies<kRoleKind>}},
+      {"CreateOpenIDConnectProvider", {On::kNewProvider, CreateOpenIDConnectProvider}},
+      {"GetOpenIDConnectProvider", {On::kProvider, GetOpenIDConnectProvider}},
+      {"ListOpenIDConnectProviders", {On::kAccount, ListOpenIDConnectProviders}},
+      {"DeleteOpenIDConnectProvider", {On::kProvider, DeleteOpenIDConnectProvider}},
+  };
+  return kTable;
 }
 
 }  // namespace
 
 IamService::IamService(domain::iam::IdentityStore& identities, std::string account_id)
-    : identities_(identities), account_id_(std::move(account_id)) {}
-
-bool IamService::HasAction(std::string_view action) const {
-  return Handlers().contains(action);
+    : identities_(identities), account_id_(std::move(account_id)) {
+  for (const auto& [name, entry] : Table()) {
+    QueryOperation op;
+    op.action = "iam:" + std::string(name);
+    op.resources = [this, on = entry.on](const QueryParams& params,
+                                         const LookupContext& lookup) -> Result<Accesses> {
+      Req call{identities_, account_id_, params, lookup.caller};
+      Access access;
+      access.resource.arn = ResourceOf(call, on);
+      auth::KeyMap keys;
+      if (const std::string* policy = params.Find("PolicyArn");
+          policy != nullptr && on != On::kPolicy) {
+        keys["iam:PolicyARN"] = {*policy};
+      }
+      access.permission = lookup.On(access.resource.arn, std::move(keys));
+      return Accesses{std::move(access)};
+    };
+    op.handler = [this, handler = entry.handler](const QueryParams& params,
+                                                 CallContext& context) {
+      return handler(Req{identities_, account_id_, params, context.caller});
+    };
+    operations_.emplace(std::string(name), std::move(op));
+  }
 }
 
-Result<std::string> IamService::Call(std::string_view action, const QueryParams& params,
-                                     const QueryContext& context) {
-  const auto& handlers = Handlers();
-  auto it = handlers.find(action);
-  if (it == handlers.end()) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "The action " + std::string(action) + " is not valid for this web service.",
-                Reason::kUnknownOperation);
-  }
-  Req call{identities_, account_id_, params, context};
-  // Authorization hook: the caller (context.caller) must be allowed to run
-  // iam:<Action> on the resource it addresses.
-  if (authorizer_) {
-    COFFER_RETURN_IF_ERROR(
-        authorizer_(context, "iam:" + std::string(action), ResourceFor(call, action)));
-  }
-  return it->second(call);
+const QueryOperation* IamService::Find(std::string_view action) const {
+  auto it = operations_.find(action);
+  return it == operations_.end() ? nullptr : &it->second;
 }
 
 }  // namespace coffer::api::awsquery

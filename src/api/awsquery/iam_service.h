@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -20,12 +21,6 @@ namespace coffer::api::awsquery {
 
 class IamService final : public QueryService {
  public:
-  // Decides whether the caller may run `action` ("iam:CreateUser") on
-  // `resource` (the IAM ARN the action addresses, "*" for List* actions).
-  // Returns kPermissionDenied (Reason::kAccessDenied) to refuse.
-  using Authorizer = std::function<Status(const QueryContext& context, std::string_view action,
-                                          std::string_view resource)>;
-
   IamService(domain::iam::IdentityStore& identities, std::string account_id);
 
   std::string_view signing_name() const override { return "iam"; }
@@ -33,23 +28,18 @@ class IamService final : public QueryService {
   std::string_view xml_namespace() const override {
     return "https://iam.amazonaws.com/doc/2010-05-08/";
   }
-  bool IsUnsigned(std::string_view) const override { return false; }
-  bool HasAction(std::string_view action) const override;
-  // Errors: kInvalidArgument (kUnknownOperation) for an unknown action;
-  // kInvalidArgument (kValidation) for a field failing its constraint;
-  // kInvalidArgument (kMalformedPolicy) for a bad policy document; the
-  // IdentityStore's errors otherwise; the authorizer's refusal.
-  Result<std::string> Call(std::string_view action, const QueryParams& params,
-                           const QueryContext& context) override;
-
-  // Authorization hook: without one, every authenticated caller may call IAM.
-  // Set once before serving (not thread-safe against concurrent Call).
-  void SetAuthorizer(Authorizer authorizer) { authorizer_ = std::move(authorizer); }
+  // Every action is iam:<Action> on the entity its table entry declares (the
+  // user, group, role, instance profile, policy or OIDC provider ARN, with
+  // the entity's path; "*" for listings). Errors: kInvalidArgument
+  // (kValidation) for a field failing its constraint; kInvalidArgument
+  // (kMalformedPolicy) for a bad policy document; the IdentityStore's errors
+  // otherwise.
+  const QueryOperation* Find(std::string_view action) const override;
 
  private:
   domain::iam::IdentityStore& identities_;
   std::string account_id_;
-  Authorizer authorizer_;
+  std::map<std::string, QueryOperation, std::less<>> operations_;
 };
 
 }  // namespace coffer::api::awsquery

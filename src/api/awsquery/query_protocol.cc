@@ -3,8 +3,6 @@
 #include <strings.h>
 
 #include <cctype>
-#include <chrono>
-#include <optional>
 
 #include "util/encoding.h"
 #include "util/log.h"
@@ -15,6 +13,7 @@ namespace {
 struct WireError {
   const char* code;
   int status;
+  bool mapped = true;  // false: fell through to the internal error
 };
 
 // The one mapping table for the query protocols: (service, code, reason) ->
@@ -54,7 +53,8 @@ WireError MapError(std::string_view service, const Error& e) {
     case ErrorCode::kPermissionDenied: return {"AccessDenied", 403};
     case ErrorCode::kUnauthenticated: return {"InvalidClientTokenId", 403};
     case ErrorCode::kUnavailable: return {"ServiceUnavailable", 503};
-    default: return {service == "iam" ? "ServiceFailure" : "InternalFailure", 500};
+    case ErrorCode::kInternal: return {service == "iam" ? "ServiceFailure" : "InternalFailure", 500};
+    default: return {service == "iam" ? "ServiceFailure" : "InternalFailure", 500, false};
   }
 }
 
@@ -177,12 +177,15 @@ Xml& Xml::Raw(std::string_view xml) {
   return *this;
 }
 
-HttpResponse QueryErrorResponse(const QueryService* service, const Error& error,
-                                std::string_view request_id) {
+pipeline::RenderedError QueryErrorResponse(const QueryService* service, const Error& error,
+                                           std::string_view request_id) {
   std::string_view name = service ? service->signing_name() : "sts";
   std::string_view ns = service ? service->xml_namespace() : "https://sts.amazonaws.com/doc/2011-06-15/";
   WireError wire = MapError(name, error);
-  HttpResponse response;
+  pipeline::RenderedError out;
+  out.code = wire.code;
+  out.mapped = wire.mapped;
+  HttpResponse& response = out.response;
   response.status = wire.status;
   response.SetHeader("Content-Type", "text/xml");
   response.SetHeader("x-amzn-RequestId", std::string(request_id));
@@ -196,155 +199,121 @@ HttpResponse QueryErrorResponse(const QueryService* service, const Error& error,
       .Element("RequestId", request_id)
       .Close("ErrorResponse");
   response.body = xml.str();
-  return response;
+  return out;
 }
 
-QueryProtocol::QueryProtocol(auth::Authenticator& authenticator, util::Metrics& metrics)
-    : authenticator_(authenticator), metrics_(metrics) {}
+namespace {
+
+class QueryExchange final : public pipeline::Exchange {
+ public:
+  QueryExchange(const HttpRequest& request,
+                const std::vector<std::unique_ptr<QueryService>>& services)
+      : request_(request), services_(services) {}
+
+  std::string_view api() const override {
+    return service_ != nullptr ? service_->signing_name() : std::string_view("query");
+  }
+  std::string_view operation() const override {
+    return entry_ != nullptr ? std::string_view(*action_) : std::string_view("unknown");
+  }
+
+  // The form is parsed before authentication: the action and, for an
+  // unsigned call, the Version are what route it.
+  Status Route() override {
+    COFFER_ASSIGN_OR_RETURN(params_, QueryParams::Parse(request_.body));
+    action_ = params_.Find("Action");
+    if (action_ == nullptr || action_->empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "Could not find operation",
+                  Reason::kUnknownOperation);
+    }
+    signed_ = !request_.Header("Authorization").empty();
+    if (signed_) {
+      COFFER_ASSIGN_OR_RETURN(auto scope,
+                              auth::Authenticator::PeekScope(request_.Header("Authorization")));
+      for (const auto& s : services_) {
+        if (s->signing_name() == scope.service) service_ = s.get();
+      }
+    } else {
+      std::string version = params_.Optional("Version");
+      for (const auto& s : services_) {
+        if (s->version() == version) service_ = s.get();
+      }
+    }
+    if (service_ == nullptr) return Fail(InvalidAction(*action_));
+    entry_ = service_->Find(*action_);
+    return Ok();
+  }
+
+  std::string_view signing_name() const override { return service_->signing_name(); }
+  bool Unsigned() const override {
+    return !signed_ && entry_ != nullptr && entry_->served_unsigned;
+  }
+
+  // An unknown action is never handed to the service, whose messages may
+  // quote it whole.
+  Status Decode() override {
+    if (entry_ == nullptr) return Fail(InvalidAction(*action_));
+    return Ok();
+  }
+
+  Result<Accesses> Resolve(const auth::Authenticated* caller,
+                           auth::RequestAuthorization& authz) override {
+    if (!entry_->resources) {  // every table entry declares its resources: fail closed
+      return Fail(ErrorCode::kInternal, "The action declares no resource lookup.");
+    }
+    LookupContext lookup{entry_->action, caller, authz};
+    return entry_->resources(params_, lookup);
+  }
+
+  Status Handle(CallContext& context) override {
+    COFFER_ASSIGN_OR_RETURN(result_, entry_->handler(params_, context));
+    return Ok();
+  }
+
+  HttpResponse Render() override {
+    HttpResponse response;
+    response.SetHeader("Content-Type", "text/xml");
+    response.SetHeader("x-amzn-RequestId", request_.request_id);
+    const std::string& act = *action_;
+    Xml xml;
+    xml.Raw("<").Raw(act).Raw("Response xmlns=\"").Raw(XmlEscape(service_->xml_namespace()))
+        .Raw("\">");
+    if (!result_.empty()) xml.Open(act + "Result").Raw(result_).Close(act + "Result");
+    xml.Open("ResponseMetadata").Element("RequestId", request_.request_id).Close("ResponseMetadata");
+    xml.Raw("</").Raw(act).Raw("Response>");
+    response.body = xml.str();
+    return response;
+  }
+
+  pipeline::RenderedError RenderError(const Error& error) override {
+    return QueryErrorResponse(service_, error, request_.request_id);
+  }
+
+ private:
+  const HttpRequest& request_;
+  const std::vector<std::unique_ptr<QueryService>>& services_;
+  QueryParams params_;
+  const std::string* action_ = nullptr;
+  bool signed_ = false;
+  QueryService* service_ = nullptr;
+  const QueryOperation* entry_ = nullptr;
+  std::string result_;
+};
+
+}  // namespace
 
 void QueryProtocol::AddService(std::unique_ptr<QueryService> service) {
   services_.push_back(std::move(service));
 }
 
-bool QueryProtocol::Matches(const HttpRequest& request) {
+bool QueryProtocol::Matches(const HttpRequest& request) const {
   if (request.HasHeader("X-Amz-Target") || request.method != "POST") return false;
   std::string_view ct = request.Header("Content-Type");
   return ct.size() >= 33 && IEquals(ct.substr(0, 33), "application/x-www-form-urlencoded");
 }
 
-void QueryProtocol::EnableAudit(audit::Sink& sink, util::Clock& clock) {
-  audit_ = &sink;
-  clock_ = &clock;
-}
-
-void AuditNote::Record(std::string_view resource_arn, std::string_view kind, std::string by) {
-  if (decision == "explicit-deny" || decision == "implicit-deny") return;
-  resource = std::string(resource_arn);
-  decision = std::string(kind);
-  decided_by = std::move(by);
-}
-
-HttpResponse QueryProtocol::Handle(const HttpRequest& request) {
-  auto started = std::chrono::steady_clock::now();
-  QueryService* service = nullptr;
-  // The operation as metrics and the audit record name it: one of the
-  // service's actions (a closed set), else "unknown". The Action member is the
-  // caller's, and each new label value would be a series kept forever.
-  std::string_view action = "unknown";
-  std::string principal_arn;
-  AuditNote note;
-  auto finish = [&](HttpResponse response) {
-    if (audit_ != nullptr) {
-      audit::Record record;
-      record.time = clock_->Now();
-      record.request_id = request.request_id;
-      record.principal_arn = principal_arn;
-      record.source_ip = request.remote_ip;
-      record.api = std::string(service ? service->signing_name() : "query");
-      record.operation = std::string(action);
-      record.resource = note.resource;
-      record.decision = note.decision;
-      record.decided_by = note.decided_by;
-      // Refused before any policy was read (signature, unknown action, bad input).
-      if (record.decision.empty()) record.decision = response.status == 403 ? "denied" : "n/a";
-      record.status = response.status;
-      if (response.status >= 300) {
-        size_t a = response.body.find("<Code>"), b = response.body.find("</Code>");
-        if (a != std::string::npos && b != std::string::npos && b > a) {
-          record.error_code = response.body.substr(a + 6, b - a - 6);
-        }
-      }
-      if (Status written = audit_->Write(record); !written) {
-        response = QueryErrorResponse(service,
-                                      Error{ErrorCode::kUnavailable, Reason::kNone,
-                                            "The request cannot be audited; it was refused."},
-                                      request.request_id);
-      }
-    }
-    std::string labels = "api=\"" + std::string(service ? service->signing_name() : "query") +
-                         "\",op=\"" + std::string(action) + "\",code=\"" +
-                         std::to_string(response.status) + "\"";
-    metrics_.Increment("coffer_requests_total", labels);
-    metrics_.Observe(
-        "coffer_request_duration_seconds",
-        "api=\"" + std::string(service ? service->signing_name() : "query") + "\"",
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    return response;
-  };
-
-  auto params = QueryParams::Parse(request.body);
-  if (!params) return finish(QueryErrorResponse(nullptr, params.error(), request.request_id));
-  const std::string* act = params->Find("Action");
-  if (act == nullptr || act->empty()) {
-    return finish(QueryErrorResponse(
-        nullptr, Error{ErrorCode::kInvalidArgument, Reason::kUnknownOperation, "Could not find operation"},
-        request.request_id));
-  }
-  std::string_view authorization = request.Header("Authorization");
-  std::optional<auth::Authenticated> caller;
-  if (!authorization.empty()) {
-    auto scope = auth::Authenticator::PeekScope(authorization);
-    if (!scope) return finish(QueryErrorResponse(nullptr, scope.error(), request.request_id));
-    for (const auto& s : services_) {
-      if (s->signing_name() == scope->service) service = s.get();
-    }
-  } else {
-    std::string version = params->Optional("Version");
-    for (const auto& s : services_) {
-      if (s->version() == version) service = s.get();
-    }
-  }
-  if (service == nullptr) {
-    return finish(QueryErrorResponse(nullptr, InvalidAction(*act), request.request_id));
-  }
-  bool is_known = service->HasAction(*act);
-  if (is_known) action = *act;
-  if (!service->IsUnsigned(*act) || !authorization.empty()) {
-    auth::SignedRequest signed_request;
-    signed_request.method = request.method;
-    signed_request.path = request.path;
-    signed_request.query = request.query;
-    signed_request.body = request.body;
-    signed_request.service = service->signing_name();
-    signed_request.headers.reserve(request.headers.size());
-    for (const auto& [k, v] : request.headers) signed_request.headers.emplace_back(k, v);
-    auto authenticated = authenticator_.Authenticate(signed_request);
-    if (!authenticated) {
-      return finish(QueryErrorResponse(service, authenticated.error(), request.request_id));
-    }
-    caller = std::move(*authenticated);
-    principal_arn = caller->principal.arn;
-  }
-  if (audit_ != nullptr && !audit_->Healthy()) {
-    return finish(QueryErrorResponse(service,
-                                     Error{ErrorCode::kUnavailable, Reason::kNone,
-                                           "The request cannot be audited; it was refused."},
-                                     request.request_id));
-  }
-  if (!is_known) {  // never handed to the service, whose messages may quote it whole
-    return finish(QueryErrorResponse(service, InvalidAction(*act), request.request_id));
-  }
-  QueryContext context{caller ? &*caller : nullptr, request.request_id, request.remote_ip,
-                       request.secure, &note};
-  auto result = service->Call(*act, *params, context);
-  if (!result) {
-    if (result.error().code == ErrorCode::kInternal) {
-      util::LogError("query call failed", {{"request_id", request.request_id},
-                                           {"action", action},
-                                           {"error", result.error().message}});
-    }
-    return finish(QueryErrorResponse(service, result.error(), request.request_id));
-  }
-  HttpResponse response;
-  response.SetHeader("Content-Type", "text/xml");
-  response.SetHeader("x-amzn-RequestId", request.request_id);
-  Xml xml;
-  xml.Raw("<").Raw(*act).Raw("Response xmlns=\"").Raw(XmlEscape(service->xml_namespace())).Raw("\">");
-  if (!result->empty()) xml.Open(*act + "Result").Raw(*result).Close(*act + "Result");
-  xml.Open("ResponseMetadata").Element("RequestId", request.request_id).Close("ResponseMetadata");
-  xml.Raw("</").Raw(*act).Raw("Response>");
-  response.body = xml.str();
-  return finish(std::move(response));
+std::unique_ptr<pipeline::Exchange> QueryProtocol::Open(const HttpRequest& request) {
+  return std::make_unique<QueryExchange>(request, services_);
 }
 
 }  // namespace coffer::api::awsquery

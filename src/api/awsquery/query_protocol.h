@@ -4,6 +4,7 @@
 // AssumeRoleWithWebIdentity, by Version.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,10 +12,7 @@
 #include <vector>
 
 #include "api/http.h"
-#include "audit/audit.h"
-#include "util/time.h"
-#include "auth/authenticator.h"
-#include "util/metrics.h"
+#include "api/pipeline/pipeline.h"
 #include "util/result.h"
 
 namespace coffer::api::awsquery {
@@ -56,67 +54,57 @@ class Xml {
 };
 std::string XmlEscape(std::string_view text);
 
-// What a service tells the audit record about its authorization decision.
-struct AuditNote {
-  std::string resource;    // the ARN the decision was about
-  std::string decision;    // "allow" | "explicit-deny" | "implicit-deny"
-  std::string decided_by;  // "<policy>#<statement>", "" for an implicit deny
+using pipeline::Access;
+using pipeline::Accesses;
+using pipeline::CallContext;
+using pipeline::LookupContext;
 
-  // Keeps the first deny, else the latest allow (as the JSON front does).
-  void Record(std::string_view resource_arn, std::string_view kind, std::string by);
+// One action of a query service, as its handler table declares it.
+struct QueryOperation {
+  // How the resources the action acts on are found from its parameters, each
+  // with the permission the request needs on it.
+  using Resources =
+      std::function<Result<Accesses>(const QueryParams& params, const LookupContext&)>;
+  // Returns the inner XML of <ActionResult> ("" for none).
+  using Handler = std::function<Result<std::string>(const QueryParams& params, CallContext&)>;
+
+  std::string action;          // "iam:CreateUser"
+  Resources resources;
+  Handler handler;
+  bool served_unsigned = false;  // AWS serves it without a signature
 };
 
-struct QueryContext {
-  // Null for an unsigned call (AssumeRoleWithWebIdentity).
-  const auth::Authenticated* caller;
-  std::string_view request_id;
-  std::string_view source_ip;
-  bool secure;
-  // Where the service notes its authorization decision for the audit record;
-  // null when nothing is audited.
-  AuditNote* audit = nullptr;
-};
-
-// One query-protocol service. Thread-safe.
+// One query-protocol service: its handler table. Thread-safe.
 class QueryService {
  public:
   virtual ~QueryService() = default;
   virtual std::string_view signing_name() const = 0;  // "sts" | "iam"
   virtual std::string_view version() const = 0;       // "2011-06-15" | "2010-05-08"
   virtual std::string_view xml_namespace() const = 0;
-  // Actions that are served without a signature.
-  virtual bool IsUnsigned(std::string_view action) const = 0;
-  // Whether `action` is one of the service's own (a closed set): only these
-  // name metric series and audit records; any other is counted as "unknown".
-  virtual bool HasAction(std::string_view action) const = 0;
-  // Runs `action`, returning the inner XML of <ActionResult> ("" for none).
-  // kInvalidArgument with Reason::kUnknownOperation for an unknown action.
-  virtual Result<std::string> Call(std::string_view action, const QueryParams& params,
-                                   const QueryContext& context) = 0;
+  // The handler-table entry of `action` ("CreateUser"); null for an action
+  // the service does not have.
+  virtual const QueryOperation* Find(std::string_view action) const = 0;
+
+  bool HasAction(std::string_view action) const { return Find(action) != nullptr; }
 };
 
-class QueryProtocol {
+// The query front: routes by the SigV4 credential scope's service, or, for an
+// unsigned call, by Version; renders <ActionResponse> and <ErrorResponse>.
+class QueryProtocol final : public pipeline::Front {
  public:
-  QueryProtocol(auth::Authenticator& authenticator, util::Metrics& metrics);
   void AddService(std::unique_ptr<QueryService> service);
-  // Writes one audit record per request and refuses requests while the sink
-  // is unhealthy (fail closed). REQUIRES: before Handle.
-  void EnableAudit(audit::Sink& sink, util::Clock& clock);
 
   // True for a form-encoded POST without X-Amz-Target.
-  static bool Matches(const HttpRequest& request);
-  HttpResponse Handle(const HttpRequest& request);
+  bool Matches(const HttpRequest& request) const override;
+  std::unique_ptr<pipeline::Exchange> Open(const HttpRequest& request) override;
 
  private:
-  auth::Authenticator& authenticator_;
-  util::Metrics& metrics_;
-  audit::Sink* audit_ = nullptr;
-  util::Clock* clock_ = nullptr;
   std::vector<std::unique_ptr<QueryService>> services_;
 };
 
-// The error envelope for `service`'s namespace; the code/status come from errors.cc.
-HttpResponse QueryErrorResponse(const QueryService* service, const Error& error,
-                                std::string_view request_id);
+// The error envelope for `service`'s namespace; the code/status come from the
+// protocol's one error table.
+pipeline::RenderedError QueryErrorResponse(const QueryService* service, const Error& error,
+                                           std::string_view request_id);
 
 }  // namespace coffer::api::awsquery

@@ -166,23 +166,36 @@ Result<std::string> SourceIdentity(const QueryParams& p) {
 }  // namespace
 
 StsService::StsService(domain::iam::IdentityStore& identities, auth::OidcVerifier& oidc,
-                       util::Clock& clock, IdentityCheck identity_check)
-    : identities_(identities),
-      oidc_(oidc),
-      clock_(clock),
-      identity_check_(std::move(identity_check)) {}
-
-Result<std::string> StsService::Call(std::string_view action, const QueryParams& params,
-                                     const QueryContext& context) {
-  if (action == "GetCallerIdentity") return GetCallerIdentity(context);
-  if (action == "AssumeRole") return AssumeRole(params, context);
-  if (action == "AssumeRoleWithWebIdentity") return AssumeRoleWithWebIdentity(params, context);
-  return Fail(ErrorCode::kInvalidArgument,
-              "The action " + std::string(action) + " is not valid for this web service.",
-              Reason::kUnknownOperation);
+                       util::Clock& clock)
+    : identities_(identities), oidc_(oidc), clock_(clock) {
+  // No permission is needed to ask who one is (as on AWS). AssumeRole and
+  // AssumeRoleWithWebIdentity are decided by the role's trust policy, which
+  // only the handler can evaluate (with the caller's identity policies for a
+  // trust in the caller's account): they record their decision through
+  // CallContext::authz.
+  auto none = [](const QueryParams&, const LookupContext&) { return pipeline::NoDeclaredResource(); };
+  operations_["GetCallerIdentity"] = QueryOperation{
+      "sts:GetCallerIdentity", none,
+      [this](const QueryParams&, CallContext& context) { return GetCallerIdentity(context); }};
+  operations_["AssumeRole"] = QueryOperation{
+      "sts:AssumeRole", none,
+      [this](const QueryParams& params, CallContext& context) {
+        return AssumeRole(params, context);
+      }};
+  operations_["AssumeRoleWithWebIdentity"] = QueryOperation{
+      "sts:AssumeRoleWithWebIdentity", none,
+      [this](const QueryParams& params, CallContext& context) {
+        return AssumeRoleWithWebIdentity(params, context);
+      },
+      /*served_unsigned=*/true};
 }
 
-Result<std::string> StsService::GetCallerIdentity(const QueryContext& context) {
+const QueryOperation* StsService::Find(std::string_view action) const {
+  auto it = operations_.find(action);
+  return it == operations_.end() ? nullptr : &it->second;
+}
+
+Result<std::string> StsService::GetCallerIdentity(CallContext& context) {
   if (context.caller == nullptr) {
     return Fail(ErrorCode::kUnauthenticated, "Missing Authentication Token",
                 Reason::kMissingAuthenticationToken);
@@ -194,7 +207,7 @@ Result<std::string> StsService::GetCallerIdentity(const QueryContext& context) {
 }
 
 Result<std::string> StsService::AssumeRole(const QueryParams& params,
-                                           const QueryContext& context) {
+                                           CallContext& context) {
   if (context.caller == nullptr) {
     return Fail(ErrorCode::kUnauthenticated, "Missing Authentication Token",
                 Reason::kMissingAuthenticationToken);
@@ -238,7 +251,7 @@ Result<std::string> StsService::AssumeRole(const QueryParams& params,
   bool direct = false, via_account = false;
   std::string decided_by;  // the trust statement that let the caller in
   auto note = [&](std::string_view kind, std::string by) {
-    if (context.audit != nullptr) context.audit->Record(role.arn, kind, std::move(by));
+    context.authz.Note(role.arn, kind, std::move(by));
   };
   for (const std::string& arn : principal_arns) {
     request.principal_arn = arn;
@@ -259,8 +272,7 @@ Result<std::string> StsService::AssumeRole(const QueryParams& params,
     if (d.allowed() && !direct && decided_by.empty()) decided_by = d.Describe() + "+identity";
     via_account |= d.allowed();
   }
-  bool identity_allows =
-      !direct && identity_check_ && identity_check_(context, "sts:AssumeRole", role.arn);
+  bool identity_allows = !direct && context.authz.Allowed("sts:AssumeRole", role.arn);
   if (!direct && !(via_account && identity_allows)) {
     note("implicit-deny", "");
     return AccessDenied(denied);
@@ -283,7 +295,7 @@ Result<std::string> StsService::AssumeRole(const QueryParams& params,
 }
 
 Result<std::string> StsService::AssumeRoleWithWebIdentity(const QueryParams& params,
-                                                          const QueryContext& context) {
+                                                          CallContext& context) {
   COFFER_RETURN_IF_ERROR(RefuseUnsupported(params));
   COFFER_ASSIGN_OR_RETURN(std::string role_arn, params.Required("RoleArn"));
   COFFER_ASSIGN_OR_RETURN(std::string session_name, SessionName(params));
@@ -356,9 +368,7 @@ Result<std::string> StsService::AssumeRoleWithWebIdentity(const QueryParams& par
   request.Set("sts:RoleSessionName", session_name);
   if (!source_identity.empty()) request.Set("sts:SourceIdentity", source_identity);
   auth::Decision decision = auth::EvaluateWithPrincipal(trust, request);
-  if (context.audit != nullptr) {
-    context.audit->Record(role.arn, decision.KindName(), decision.Describe());
-  }
+  context.authz.Note(role.arn, decision.KindName(), decision.Describe());
   if (!decision.allowed()) {
     util::LogInfo("web identity not trusted by role",
                   {{"role", role.arn}, {"issuer", issuer}, {"sub", claims.sub}});

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -32,45 +33,32 @@ namespace coffer::api::awsquery {
 
 class StsService final : public QueryService {
  public:
-  // Whether the caller's identity policies allow `action` on `resource`
-  // (an administrator is allowed). Returns true to allow.
-  using IdentityCheck = std::function<bool(const QueryContext& context, std::string_view action,
-                                           std::string_view resource)>;
-
   StsService(domain::iam::IdentityStore& identities, auth::OidcVerifier& oidc,
-             util::Clock& clock, IdentityCheck identity_check);
+             util::Clock& clock);
 
   std::string_view signing_name() const override { return "sts"; }
   std::string_view version() const override { return "2011-06-15"; }
   std::string_view xml_namespace() const override {
     return "https://sts.amazonaws.com/doc/2011-06-15/";
   }
-  bool IsUnsigned(std::string_view action) const override {
-    return action == "AssumeRoleWithWebIdentity";
-  }
-  bool HasAction(std::string_view action) const override {
-    return action == "GetCallerIdentity" || action == "AssumeRole" ||
-           action == "AssumeRoleWithWebIdentity";
-  }
-  // Errors: kInvalidArgument (kUnknownOperation) for an unknown action;
-  // kInvalidArgument (kValidation) for bad members and durations;
-  // kPermissionDenied (kAccessDenied) when the role may not be assumed (also
-  // for a role that does not exist, as on AWS); kUnauthenticated with
-  // kInvalidIdentityToken / kExpiredIdentityToken / kIdpCommunicationError for
-  // web identity tokens.
-  Result<std::string> Call(std::string_view action, const QueryParams& params,
-                           const QueryContext& context) override;
+  // GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity (served
+  // unsigned). Errors: kInvalidArgument (kValidation) for bad members and
+  // durations; kPermissionDenied (kAccessDenied) when the role may not be
+  // assumed (also for a role that does not exist, as on AWS); kUnauthenticated
+  // with kInvalidIdentityToken / kExpiredIdentityToken /
+  // kIdpCommunicationError for web identity tokens.
+  const QueryOperation* Find(std::string_view action) const override;
 
  private:
-  Result<std::string> GetCallerIdentity(const QueryContext& context);
-  Result<std::string> AssumeRole(const QueryParams& params, const QueryContext& context);
+  Result<std::string> GetCallerIdentity(CallContext& context);
+  Result<std::string> AssumeRole(const QueryParams& params, CallContext& context);
   Result<std::string> AssumeRoleWithWebIdentity(const QueryParams& params,
-                                                const QueryContext& context);
+                                                CallContext& context);
 
   domain::iam::IdentityStore& identities_;
   auth::OidcVerifier& oidc_;
   util::Clock& clock_;
-  IdentityCheck identity_check_;
+  std::map<std::string, QueryOperation, std::less<>> operations_;
 };
 
 }  // namespace coffer::api::awsquery

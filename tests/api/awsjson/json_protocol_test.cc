@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/awsjson/ssm_service.h"
+#include "api/pipeline/pipeline.h"
+#include "auth/authorizer.h"
 #include "audit/audit.h"
 #include "support/recording_audit_sink.h"
 #include "auth/authenticator.h"
@@ -63,7 +65,11 @@ class JsonProtocolTest : public ::testing::Test {
                                                         "us-east-1", "000000000000");
     store_ = std::make_unique<domain::parameters::ParameterStore>(
         backend_, *keyring_, *keys_, clock_, "us-east-1", "000000000000");
-    protocol_ = std::make_unique<JsonProtocol>(*authenticator_, metrics_);
+    protocol_ = std::make_unique<JsonProtocol>();
+    authorizer_ = std::make_unique<auth::Authorizer>(
+        auth::Authorizer::IamPolicies(*identities_, policy_cache_), clock_);
+    pipeline_ = std::make_unique<pipeline::Pipeline>(*authenticator_, *authorizer_, sink_,
+                                                     metrics_, clock_);
     protocol_->AddService(std::make_unique<SsmService>(*store_));
   }
 
@@ -96,7 +102,7 @@ class JsonProtocolTest : public ::testing::Test {
       }
     }
     if (opts.tamper_body) r.body += " ";
-    return protocol_->Handle(r);
+    return pipeline_->Handle(*protocol_, r);
   }
 
   // Calls `op` with `body`, returning the parsed response body.
@@ -135,6 +141,10 @@ class JsonProtocolTest : public ::testing::Test {
   std::unique_ptr<domain::kms::KeyDirectory> keys_;
   std::unique_ptr<domain::parameters::ParameterStore> store_;
   std::unique_ptr<JsonProtocol> protocol_;
+  coffer::testing::RecordingAuditSink sink_;
+  auth::PolicyCache policy_cache_;
+  std::unique_ptr<auth::Authorizer> authorizer_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::string admin_arn_;
   int request_counter_ = 0;
 };
@@ -156,9 +166,9 @@ TEST_F(JsonProtocolTest, DuplicateKeysInTheBodyAreRefused) {
 // Matches() keys on X-Amz-Target.
 TEST_F(JsonProtocolTest, MatchesOnlyRequestsWithTarget) {
   HttpRequest r;
-  EXPECT_FALSE(JsonProtocol::Matches(r));
+  EXPECT_FALSE(protocol_->Matches(r));
   r.headers.emplace_back("x-amz-target", "AmazonSSM.GetParameter");
-  EXPECT_TRUE(JsonProtocol::Matches(r));
+  EXPECT_TRUE(protocol_->Matches(r));
 }
 
 // PutParameter then GetParameter: AWS's success shapes and headers.
@@ -273,7 +283,7 @@ TEST_F(JsonProtocolTest, ExpiredSignatureIsInvalidSignatureException) {
   ASSERT_TRUE(s.has_value());
   for (auto& [n, v] : s->headers_to_add) r.headers.emplace_back(n, v);
   clock_.Advance(std::chrono::minutes(20));
-  HttpResponse resp = protocol_->Handle(r);
+  HttpResponse resp = pipeline_->Handle(*protocol_, r);
   ExpectError(resp, 400, "InvalidSignatureException");
   EXPECT_NE(json::parse(resp.body)["message"].get<std::string>().find("Signature expired"),
             std::string::npos);
@@ -343,8 +353,8 @@ TEST_F(JsonProtocolTest, ValuesNeverAppearInErrorsOrMetrics) {
 // error, and from then on requests are refused before they run (nothing
 // changes) until a record can be written again.
 TEST_F(JsonProtocolTest, UnauditableRequestsAreRefused) {
-  coffer::testing::RecordingAuditSink sink;
-  protocol_->EnableAudit(sink);
+  auto& sink = sink_;
+  sink.records.clear();
   auto put = [&](const char* value) {
     return Raw("PutParameter", json{{"Name", "/audited"}, {"Value", value}, {"Type", "String"},
                                     {"Overwrite", true}}
@@ -394,8 +404,8 @@ TEST_F(JsonProtocolTest, RequestsAreCountedInMetrics) {
 // sets: distinct unknown targets, signed or not, before or after the body is
 // parsed, add no series and are audited as "unknown".
 TEST_F(JsonProtocolTest, UnknownTargetsMintNoSeriesAndAreAuditedAsUnknown) {
-  coffer::testing::RecordingAuditSink sink;
-  protocol_->EnableAudit(sink);
+  auto& sink = sink_;
+  sink.records.clear();
   CallOptions unsigned_call;
   unsigned_call.sign = false;
   CallOptions other_prefix;

@@ -98,8 +98,7 @@ class KmsKeyPolicyTest : public ::testing::Test {
       compiled = policies_.Get(who.principal.arn, ++generation_, {{"inline", policy}});
     }
     auth::RequestAuthorization authz(who.principal, compiled, "127.0.0.1", true, clock_.Now());
-    CallContext ctx{who, "req", "127.0.0.1", &authz};
-    return service.Call(op, body, ctx);
+    return Invoke(service, op, body, who, authz);
   }
   json Admin(JsonService& service, std::string_view op, const json& body) {
     auto r = As(admin_, service, op, body);

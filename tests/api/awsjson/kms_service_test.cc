@@ -40,8 +40,9 @@ class KmsServiceTest : public ::testing::Test {
   }
 
   Result<json> Call(std::string_view op, const json& body) {
-    CallContext ctx{caller_, "req-1", "127.0.0.1"};
-    return service_->Call(op, body, ctx);
+    auth::RequestAuthorization authz(auth::RequestAuthorization::AllowAllTag{}, caller_.principal,
+                                     "127.0.0.1", true, clock_.Now());
+    return Invoke(*service_, op, body, caller_, authz);
   }
 
   json Ok(std::string_view op, const json& body) {
@@ -385,8 +386,7 @@ TEST_F(KmsServiceTest, PoliciesAreCheckedOnTheKeyArn) {
   user.account_id = "000000000000";
   auto call = [&](std::string_view op, const json& body) {
     auth::RequestAuthorization authz(user, policies, "127.0.0.1", true, clock_.Now());
-    CallContext ctx(caller_, "req-2", "127.0.0.1", &authz);
-    return service_->Call(op, body, ctx);
+    return Invoke(*service_, op, body, caller_, authz);
   };
   auto denied = [&](std::string_view op, const json& body) {
     auto r = call(op, body);

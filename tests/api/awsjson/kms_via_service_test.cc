@@ -65,8 +65,9 @@ class KmsViaServiceTest : public ::testing::Test {
 
   // A call without authorization (the set-up an administrator makes).
   json Admin(JsonService& service, std::string_view op, const json& body) {
-    CallContext ctx{admin_, "req-admin", "127.0.0.1"};
-    auto r = service.Call(op, body, ctx);
+    auth::RequestAuthorization authz(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
+                                     "127.0.0.1", true, clock_.Now());
+    auto r = Invoke(service, op, body, admin_, authz);
     EXPECT_TRUE(r.has_value()) << op << ": " << (r ? "" : r.error().message);
     return r.value_or(json::object());
   }
@@ -82,8 +83,7 @@ class KmsViaServiceTest : public ::testing::Test {
                  const std::string& policy) {
     auto compiled = policies_.Get("user/app", ++generation_, {{"app-inline", policy}});
     auth::RequestAuthorization authz(user_.principal, compiled, "127.0.0.1", true, clock_.Now());
-    CallContext ctx{user_, "req-user", "127.0.0.1", &authz};
-    Outcome out{service.Call(op, body, ctx), authz.decision(), authz.resource()};
+    Outcome out{Invoke(service, op, body, user_, authz), authz.decision(), authz.resource()};
     return out;
   }
 
@@ -280,8 +280,9 @@ TEST_F(KmsViaServiceTest, SsmWritesUnderCustomerKeyNeedKmsEncrypt) {
       {{"Name", "/w/new"}, {"Value", kCanary}, {"Type", "SecureString"}, {"KeyId", key}},
       kServiceOnlyDenyKms);
   ExpectKmsDenied(*ssm_, put, "kms:Encrypt", key);
-  CallContext admin{admin_, "r", "127.0.0.1"};
-  auto absent = ssm_->Call("GetParameter", {{"Name", "/w/new"}}, admin);
+  auth::RequestAuthorization admin(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
+                                   "127.0.0.1", true, clock_.Now());
+  auto absent = Invoke(*ssm_, "GetParameter", {{"Name", "/w/new"}}, admin_, admin);
   ASSERT_FALSE(absent.has_value());
   EXPECT_EQ(MapError("ssm", absent.error()).code, "ParameterNotFound");
 
@@ -291,7 +292,7 @@ TEST_F(KmsViaServiceTest, SsmWritesUnderCustomerKeyNeedKmsEncrypt) {
       {{"Name", "/w/existing"}, {"Value", "other"}, {"Type", "SecureString"}, {"Overwrite", true}},
       kServiceOnlyDenyKms);
   ExpectKmsDenied(*ssm_, overwrite, "kms:Encrypt", key);
-  auto still = ssm_->Call("GetParameter", {{"Name", "/w/existing"}}, admin);
+  auto still = Invoke(*ssm_, "GetParameter", {{"Name", "/w/existing"}}, admin_, admin);
   ASSERT_TRUE(still.has_value());
   EXPECT_EQ((*still)["Parameter"]["Version"], 1);
 
@@ -363,8 +364,9 @@ TEST_F(KmsViaServiceTest, SecretWritesUnderCustomerKeyNeedGenerateDataKey) {
                         {"ClientRequestToken", kTokenA}},
                        kServiceOnlyDenyKms);
   ExpectKmsDenied(*sm_, put, "kms:GenerateDataKey", key);
-  CallContext admin{admin_, "r", "127.0.0.1"};
-  auto versions = sm_->Call("ListSecretVersionIds", {{"SecretId", "cmk-secret"}}, admin);
+  auth::RequestAuthorization admin(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
+                                   "127.0.0.1", true, clock_.Now());
+  auto versions = Invoke(*sm_, "ListSecretVersionIds", {{"SecretId", "cmk-secret"}}, admin_, admin);
   ASSERT_TRUE(versions.has_value());
   EXPECT_EQ((*versions)["Versions"].size(), 1u);
 
@@ -373,12 +375,12 @@ TEST_F(KmsViaServiceTest, SecretWritesUnderCustomerKeyNeedGenerateDataKey) {
                          {{"Name", "new-cmk"}, {"SecretString", "v"}, {"KmsKeyId", key}},
                          kServiceOnlyDenyKms),
                   "kms:GenerateDataKey", key);
-  EXPECT_FALSE(sm_->Call("DescribeSecret", {{"SecretId", "new-cmk"}}, admin).has_value());
+  EXPECT_FALSE(Invoke(*sm_, "DescribeSecret", {{"SecretId", "new-cmk"}}, admin_, admin).has_value());
   ExpectKmsDenied(*sm_,
                   AsUser(*sm_, "UpdateSecret", {{"SecretId", "default-secret"}, {"KmsKeyId", key}},
                          kServiceOnlyDenyKms),
                   "kms:GenerateDataKey", key);
-  auto described = sm_->Call("DescribeSecret", {{"SecretId", "default-secret"}}, admin);
+  auto described = Invoke(*sm_, "DescribeSecret", {{"SecretId", "default-secret"}}, admin_, admin);
   ASSERT_TRUE(described.has_value());
   EXPECT_FALSE(described->contains("KmsKeyId"));
 
@@ -419,17 +421,18 @@ TEST_F(KmsViaServiceTest, KmsTagOperations) {
   EXPECT_EQ(rest["Tags"][0]["TagKey"], "team");
   EXPECT_EQ(rest["Truncated"], false);
 
-  CallContext admin{admin_, "r", "127.0.0.1"};
-  auto bad = kms_->Call("TagResource",
-                        {{"KeyId", key}, {"Tags", {{{"TagKey", "aws:x"}, {"TagValue", "y"}}}}},
-                        admin);
+  auth::RequestAuthorization admin(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
+                                   "127.0.0.1", true, clock_.Now());
+  auto bad = Invoke(*kms_, "TagResource",
+                    {{"KeyId", key}, {"Tags", {{{"TagKey", "aws:x"}, {"TagValue", "y"}}}}},
+                    admin_, admin);
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(MapError("kms", bad.error()).code, "TagException");
   json many = json::array();
   for (int i = 0; i < 50; ++i) {
     many.push_back({{"TagKey", "k" + std::to_string(i)}, {"TagValue", "v"}});
   }
-  auto over = kms_->Call("TagResource", {{"KeyId", key}, {"Tags", many}}, admin);
+  auto over = Invoke(*kms_, "TagResource", {{"KeyId", key}, {"Tags", many}}, admin_, admin);
   ASSERT_FALSE(over.has_value());
   EXPECT_EQ(MapError("kms", over.error()).code, "LimitExceededException");
 

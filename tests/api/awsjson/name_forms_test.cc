@@ -103,8 +103,9 @@ class NameFormsTest : public ::testing::Test {
   }
 
   json Admin(JsonService& service, std::string_view op, const json& body) {
-    CallContext ctx{admin_, "req-admin", "127.0.0.1"};
-    auto r = service.Call(op, body, ctx);
+    auth::RequestAuthorization authz(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
+                                     "127.0.0.1", true, clock_.Now());
+    auto r = Invoke(service, op, body, admin_, authz);
     EXPECT_TRUE(r.has_value()) << op << ": " << (r ? "" : r.error().message);
     return r.value_or(json::object());
   }
@@ -119,8 +120,7 @@ class NameFormsTest : public ::testing::Test {
                  const std::string& policy) {
     auto compiled = policies_.Get("user/app", ++generation_, {{"app-inline", policy}});
     auth::RequestAuthorization authz(user_.principal, compiled, "127.0.0.1", true, clock_.Now());
-    CallContext ctx{user_, "req-user", "127.0.0.1", &authz};
-    Outcome out{service.Call(op, body, ctx), authz.decision(), authz.resource()};
+    Outcome out{Invoke(service, op, body, user_, authz), authz.decision(), authz.resource()};
     return out;
   }
 

@@ -41,8 +41,9 @@ class SecretsManagerServiceTest : public ::testing::Test {
   }
 
   Result<json> Call(std::string_view op, const json& body) {
-    CallContext ctx{caller_, "req-1", "127.0.0.1"};
-    return service_->Call(op, body, ctx);
+    auth::RequestAuthorization authz(auth::RequestAuthorization::AllowAllTag{}, caller_.principal,
+                                     "127.0.0.1", true, clock_.Now());
+    return Invoke(*service_, op, body, caller_, authz);
   }
 
   // The wire error code of a failed call ("" when it succeeded), checking that
@@ -346,8 +347,7 @@ class SecretsManagerAuthorizationTest : public SecretsManagerServiceTest {
     auth::RequestAuthorization authz(bob_.principal,
                                      identities_.Get("user/bob", ++generation_, texts), "127.0.0.1",
                                      false, clock_.Now());
-    CallContext ctx{bob_, "req-2", "127.0.0.1", &authz};
-    return service_->Call(op, body, ctx);
+    return Invoke(*service_, op, body, bob_, authz);
   }
 
   auth::Authenticated bob_;

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "api/awsquery/query_protocol.h"
+#include "api/pipeline/pipeline.h"
+#include "auth/authorizer.h"
 #include "audit/audit.h"
 #include "support/recording_audit_sink.h"
 #include "auth/authenticator.h"
@@ -68,7 +70,11 @@ class IamServiceTest : public ::testing::Test {
     ASSERT_TRUE(identities_->ImportAccessKey("admin", kAccessKey, SecretBytes(kSecret)));
     // A server in eu-west-1: its clients sign IAM for their configured region.
     authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_, "eu-west-1");
-    protocol_ = std::make_unique<QueryProtocol>(*authenticator_, metrics_);
+    protocol_ = std::make_unique<QueryProtocol>();
+    authorizer_ = std::make_unique<auth::Authorizer>(
+        auth::Authorizer::IamPolicies(*identities_, policy_cache_), clock_);
+    pipeline_ = std::make_unique<pipeline::Pipeline>(*authenticator_, *authorizer_, sink_,
+                                                     metrics_, clock_);
     auto service = std::make_unique<IamService>(*identities_, "000000000000");
     service_ = service.get();
     protocol_->AddService(std::move(service));
@@ -103,7 +109,7 @@ class IamServiceTest : public ::testing::Test {
         for (auto& [n, v] : s->headers_to_add) r.headers.emplace_back(n, v);
       }
     }
-    return protocol_->Handle(r);
+    return pipeline_->Handle(*protocol_, r);
   }
 
   // Calls `action` expecting success; returns the body.
@@ -138,6 +144,10 @@ class IamServiceTest : public ::testing::Test {
   std::unique_ptr<domain::iam::IdentityStore> identities_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<QueryProtocol> protocol_;
+  coffer::testing::RecordingAuditSink sink_;
+  auth::PolicyCache policy_cache_;
+  std::unique_ptr<auth::Authorizer> authorizer_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
   IamService* service_ = nullptr;
   int request_counter_ = 0;
 };
@@ -232,7 +242,14 @@ TEST_F(IamServiceTest, AccessKeyLifecycle) {
   EXPECT_EQ(secret.size(), 40u);
   EXPECT_EQ(Text(created, "Status"), "Active");
 
-  // The new key authenticates: GetUser without a name is alice.
+  // The new key authenticates: GetUser without a name is alice (who may read
+  // herself).
+  Ok("PutUserPolicy",
+     {{"UserName", "alice"},
+      {"PolicyName", "self"},
+      {"PolicyDocument",
+       R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser",)"
+       R"("Resource":"arn:aws:iam::000000000000:user/alice"}]})"}});
   HttpResponse as_alice = Raw("GetUser", {}, true, id, secret);
   EXPECT_EQ(as_alice.status, 200) << as_alice.body;
   EXPECT_EQ(Text(as_alice.body, "UserName"), "alice");
@@ -503,71 +520,80 @@ TEST_F(IamServiceTest, UnsignedRequestIsRefused) {
   EXPECT_EQ(Text(resp.body, "Code"), "MissingAuthenticationToken");
 }
 
-// The authorizer hook sees the action and the addressed ARN, and can refuse.
-TEST_F(IamServiceTest, AuthorizerHookCanRefuse) {
+// Each action is authorized on the entity its handler-table entry declares:
+// a Deny on one user's ARN refuses DeleteUser on it and nothing else, and the
+// audit record names that ARN (with its path), the decision and the statement;
+// a listing is checked on "*"; a call refused before any policy was read
+// (unsigned) is audited as unauthenticated.
+TEST_F(IamServiceTest, DeclaredResourcesAreAuthorizedAndAudited) {
   Ok("CreateUser", {{"UserName", "alice"}, {"Path", "/ci/"}});
-  std::vector<std::pair<std::string, std::string>> seen;
-  service_->SetAuthorizer([&](const QueryContext& context, std::string_view action,
-                              std::string_view resource) -> Status {
-    EXPECT_NE(context.caller, nullptr);
-    seen.emplace_back(action, resource);
-    if (action == "iam:DeleteUser") {
-      return Fail(ErrorCode::kPermissionDenied, "User: x is not authorized", Reason::kAccessDenied);
-    }
-    return util::Ok();
-  });
-  Ok("GetUser", {{"UserName", "alice"}});
-  Err("DeleteUser", {{"UserName", "alice"}}, 403, "AccessDenied");
-  Ok("ListUsers");
-  ASSERT_EQ(seen.size(), 3u);
-  EXPECT_EQ(seen[0].first, "iam:GetUser");
-  EXPECT_EQ(seen[0].second, "arn:aws:iam::000000000000:user/ci/alice");
-  EXPECT_EQ(seen[2].second, "*");
+  Ok("CreateUser", {{"UserName", "bob"}});
+  Ok("PutUserPolicy",
+     {{"UserName", "bob"},
+      {"PolicyName", "p"},
+      {"PolicyDocument",
+       R"({"Version":"2012-10-17","Statement":[{"Sid":"Allow","Effect":"Allow","Action":"iam:*",)"
+       R"("Resource":"*"},{"Sid":"NoDeletes","Effect":"Deny","Action":"iam:DeleteUser",)"
+       R"("Resource":"arn:aws:iam::000000000000:user/ci/alice"}]})"}});
+  std::string body = Ok("CreateAccessKey", {{"UserName", "bob"}});
+  std::string bob_key = Text(body, "AccessKeyId");
+  std::string bob_secret = Text(body, "SecretAccessKey");
+  sink_.records.clear();
+  EXPECT_EQ(Raw("GetUser", {{"UserName", "alice"}}, true, bob_key, bob_secret).status, 200);
+  HttpResponse refused = Raw("DeleteUser", {{"UserName", "alice"}}, true, bob_key, bob_secret);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(Text(refused.body, "Code"), "AccessDenied");
+  EXPECT_EQ(Raw("ListUsers", {}, true, bob_key, bob_secret).status, 200);
+  Raw("CreateUser", {{"UserName", "carol"}}, /*sign=*/false);
+  ASSERT_EQ(sink_.records.size(), 4u);
+  const audit::Record& read = sink_.records[0];
+  EXPECT_EQ(read.operation, "GetUser");
+  EXPECT_EQ(read.resource, "arn:aws:iam::000000000000:user/ci/alice");
+  EXPECT_EQ(read.decision, "allow");
+  const audit::Record& denied = sink_.records[1];
+  EXPECT_EQ(denied.resource, "arn:aws:iam::000000000000:user/ci/alice");
+  EXPECT_EQ(denied.decision, "explicit-deny");
+  EXPECT_EQ(denied.decided_by.find("#NoDeletes") != std::string::npos, true) << denied.decided_by;
+  EXPECT_EQ(denied.error_code, "AccessDenied");
+  EXPECT_EQ(sink_.records[2].resource, "*");
+  EXPECT_EQ(sink_.records[3].status, 403);
+  EXPECT_EQ(sink_.records[3].decision, "unauthenticated");
   EXPECT_TRUE(identities_->GetUser("alice").has_value());
+  EXPECT_FALSE(identities_->GetUser("carol").has_value());
 }
 
-// ---------------------------------------------------------------- audit
-
-// The audit record of an IAM call names the resource, the decision and the
-// statement the authorizer noted; a call refused before the authorizer ran
-// says "denied"/"n/a".
-TEST_F(IamServiceTest, AuditRecordsCarryTheAuthorizersDecision) {
-  coffer::testing::RecordingAuditSink sink;
-  protocol_->EnableAudit(sink, clock_);
-  service_->SetAuthorizer([](const QueryContext& ctx, std::string_view action,
-                             std::string_view resource) -> Status {
-    bool allowed = action != "iam:DeleteUser";
-    if (ctx.audit != nullptr) {
-      ctx.audit->Record(resource, allowed ? "allow" : "explicit-deny",
-                        allowed ? "policy/p#Allow" : "policy/p#NoDeletes");
-    }
-    if (allowed) return coffer::Ok();
-    return Fail(ErrorCode::kPermissionDenied, "not authorized", Reason::kAccessDenied);
-  });
+// Attaching a policy is an action on the user, group or role (AWS's resource
+// type for Attach*Policy), with the policy as iam:PolicyARN: a Deny on the
+// user refuses it whatever the policy.
+TEST_F(IamServiceTest, AttachingIsAuthorizedOnTheEntity) {
   Ok("CreateUser", {{"UserName", "alice"}});
-  Err("DeleteUser", {{"UserName", "alice"}}, 403, "AccessDenied");
-  Raw("CreateUser", {{"UserName", "bob"}}, /*sign=*/false);
-  ASSERT_EQ(sink.records.size(), 3u);
-  const audit::Record& created = sink.records[0];
-  EXPECT_EQ(created.operation, "CreateUser");
-  EXPECT_EQ(created.resource, "arn:aws:iam::000000000000:user/alice");
-  EXPECT_EQ(created.decision, "allow");
-  EXPECT_EQ(created.decided_by, "policy/p#Allow");
-  EXPECT_EQ(created.status, 200);
-  const audit::Record& refused = sink.records[1];
-  EXPECT_EQ(refused.decision, "explicit-deny");
-  EXPECT_EQ(refused.decided_by, "policy/p#NoDeletes");
-  EXPECT_EQ(refused.error_code, "AccessDenied");
-  EXPECT_EQ(sink.records[2].status, 403);
-  EXPECT_EQ(sink.records[2].decided_by, "");
-  EXPECT_TRUE(identities_->GetUser("alice").has_value());
+  Ok("CreateUser", {{"UserName", "bob"}});
+  std::string created = Ok("CreatePolicy", {{"PolicyName", "read"},
+                                            {"PolicyDocument",
+                                             R"({"Version":"2012-10-17","Statement":[{"Effect":)"
+                                             R"("Allow","Action":"ssm:Get*","Resource":"*"}]})"}});
+  std::string arn = Text(created, "Arn");
+  Ok("PutUserPolicy",
+     {{"UserName", "bob"},
+      {"PolicyName", "p"},
+      {"PolicyDocument",
+       R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*",)"
+       R"("Resource":"*"},{"Effect":"Deny","Action":"iam:AttachUserPolicy",)"
+       R"("Resource":"arn:aws:iam::000000000000:user/alice"}]})"}});
+  std::string body = Ok("CreateAccessKey", {{"UserName", "bob"}});
+  std::string key = Text(body, "AccessKeyId"), secret = Text(body, "SecretAccessKey");
+  HttpResponse refused =
+      Raw("AttachUserPolicy", {{"UserName", "alice"}, {"PolicyArn", arn}}, true, key, secret);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(Raw("AttachUserPolicy", {{"UserName", "bob"}, {"PolicyArn", arn}}, true, key, secret)
+                .status,
+            200);
 }
 
 // Fail closed: once a record cannot be written, calls are refused before they
 // run until a record can be written again.
 TEST_F(IamServiceTest, UnauditableCallsAreRefused) {
-  coffer::testing::RecordingAuditSink sink;
-  protocol_->EnableAudit(sink, clock_);
+  auto& sink = sink_;
   sink.failing = true;
   Err("CreateUser", {{"UserName", "carol"}}, 503, "ServiceUnavailable");  // ran, answer withheld
   Err("CreateUser", {{"UserName", "dave"}}, 503, "ServiceUnavailable");   // refused before running

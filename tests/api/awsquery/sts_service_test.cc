@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "api/awsquery/query_protocol.h"
+#include "api/pipeline/pipeline.h"
+#include "support/recording_audit_sink.h"
+#include "auth/authorizer.h"
 #include "auth/authenticator.h"
 #include "auth/oidc.h"
 #include "crypto/signature.h"
@@ -89,15 +92,12 @@ class StsServiceTest : public ::testing::Test {
     ASSERT_TRUE(oidc_->SetStaticJwks(kIssuer, jwks.dump()));
 
     authenticator_ = std::make_unique<auth::Authenticator>(*identities_, clock_, "us-east-1");
-    protocol_ = std::make_unique<QueryProtocol>(*authenticator_, metrics_);
-    protocol_->AddService(std::make_unique<StsService>(
-        *identities_, *oidc_, clock_,
-        [this](const QueryContext& ctx, std::string_view action, std::string_view resource) {
-          // Stands in for the caller's identity policies.
-          return ctx.caller != nullptr &&
-                 (ctx.caller->principal.is_admin ||
-                  (identity_allows_ && action == "sts:AssumeRole" && !resource.empty()));
-        }));
+    protocol_ = std::make_unique<QueryProtocol>();
+    authorizer_ = std::make_unique<auth::Authorizer>(
+        auth::Authorizer::IamPolicies(*identities_, policy_cache_), clock_);
+    pipeline_ = std::make_unique<pipeline::Pipeline>(*authenticator_, *authorizer_, sink_,
+                                                     metrics_, clock_);
+    protocol_->AddService(std::make_unique<StsService>(*identities_, *oidc_, clock_));
   }
 
   void MakeRole(const std::string& name, const std::string& trust, int max_session = 3600) {
@@ -155,7 +155,7 @@ class StsServiceTest : public ::testing::Test {
       EXPECT_TRUE(s.has_value());
       for (auto& [n, v] : s->headers_to_add) r.headers.emplace_back(n, v);
     }
-    return protocol_->Handle(r);
+    return pipeline_->Handle(*protocol_, r);
   }
 
   HttpResponse WebIdentity(const std::string& role, const std::string& token,
@@ -191,7 +191,17 @@ class StsServiceTest : public ::testing::Test {
   std::unique_ptr<auth::OidcVerifier> oidc_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<QueryProtocol> protocol_;
-  bool identity_allows_ = false;
+  coffer::testing::RecordingAuditSink sink_;
+  auth::PolicyCache policy_cache_;
+  std::unique_ptr<auth::Authorizer> authorizer_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  // Gives alice an identity policy allowing sts:AssumeRole on every role.
+  void AllowAliceToAssumeRoles() {
+    ASSERT_TRUE(identities_->PutInlinePolicy(
+        domain::iam::EntityKind::kUser, "alice", "assume",
+        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",)"
+        R"("Resource":"*"}]})"));
+  }
 };
 
 const char kGithubTrust[] = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
@@ -240,7 +250,7 @@ TEST_F(StsServiceTest, AssumeRoleTrustingTheAccountNeedsAnIdentityPolicyToo) {
     "Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]})");
   Params p = {{"RoleArn", "arn:aws:iam::000000000000:role/app"}, {"RoleSessionName", "s1"}};
   ExpectError(Call("AssumeRole", p, kAliceKey), 403, "AccessDenied");
-  identity_allows_ = true;
+  AllowAliceToAssumeRoles();
   EXPECT_EQ(Call("AssumeRole", p, kAliceKey).status, 200);
 }
 
@@ -250,7 +260,7 @@ TEST_F(StsServiceTest, AssumeRoleRefusesUntrustedMissingAndDeniedRoles) {
   MakeRole("denied", R"({"Version":"2012-10-17","Statement":[
     {"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"},
     {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::000000000000:user/alice"},"Action":"sts:AssumeRole"}]})");
-  identity_allows_ = true;
+  AllowAliceToAssumeRoles();
   for (const char* role : {"other", "missing", "denied"}) {
     HttpResponse r = Call("AssumeRole",
                           {{"RoleArn", std::string("arn:aws:iam::000000000000:role/") + role},
