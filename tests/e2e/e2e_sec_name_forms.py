@@ -15,6 +15,8 @@ sets things up.
   smtag    Allow secretsmanager:*, Deny where secretsmanager:ResourceTag/env = prod
   smawstag Allow secretsmanager:*, Deny where aws:ResourceTag/env = prod
   smres    Allow secretsmanager:*, Deny on arn:aws:secretsmanager:...:secret:prod/db*
+  kmstag   Allow kms:*, Deny kms:* where aws:ResourceTag/env = prod
+  kmsres   Allow kms:*, Deny kms:* on the prod key's ARN
 
 Each user tries each name form (SSM: /prod/db, /prod/db:1, /prod/db:blue, the ARN, the ARN with
 :2 and :blue; secrets: name, full ARN, partial ARN) on each read and write operation: refused,
@@ -59,6 +61,8 @@ POLICIES = {
     "smawstag": allow_deny("secretsmanager",
                            condition={"StringEquals": {"aws:ResourceTag/env": "prod"}}),
     "smres": allow_deny("secretsmanager", resource=PARTIAL_SECRET_ARN + "*"),
+    "kmstag": allow_deny("kms", condition={"StringEquals": {"aws:ResourceTag/env": "prod"}}),
+    # "kmsres" is added once the key exists (its policy names the key's ARN).
 }
 
 
@@ -78,7 +82,8 @@ def body(args, ck):
         for user, policy in POLICIES.items():
             key_id, secret_key = h.create_user_with_policy(t, ck, user, policy)
             keys[user] = {"AccessKeyId": key_id, "SecretAccessKey": secret_key}
-            service = "ssm" if user.startswith("ssm") else "secretsmanager"
+            service = ("ssm" if user.startswith("ssm") else
+                       "kms" if user.startswith("kms") else "secretsmanager")
             clients[user] = t.boto3_client(service, access_key=key_id, secret_key=secret_key,
                                            max_attempts=1)
 
@@ -218,6 +223,48 @@ def body(args, ck):
                     f"aws secretsmanager get-secret-value --secret-id {form} is refused",
                     r.err[:300])
             ck.true(canary not in r.out and canary not in r.err, "the CLI shows no value")
+
+        # --- KMS: key id, key ARN, alias name, alias ARN name the one key -----------------------
+        admin_kms = t.boto3_client("kms")
+        key = admin_kms.create_key(Tags=[{"TagKey": "env", "TagValue": "prod"}])["KeyMetadata"]
+        admin_kms.create_alias(AliasName="alias/prod", TargetKeyId=key["KeyId"])
+        blob = admin_kms.encrypt(KeyId=key["KeyId"], Plaintext=b"hi")["CiphertextBlob"]
+        other = admin_kms.create_key()["KeyMetadata"]["KeyId"]
+        key_id, secret_key = h.create_user_with_policy(
+            t, ck, "kmsres", allow_deny("kms", resource=key["Arn"]))
+        keys["kmsres"] = {"AccessKeyId": key_id, "SecretAccessKey": secret_key}
+        clients["kmsres"] = t.boto3_client("kms", access_key=key_id, secret_key=secret_key,
+                                           max_attempts=1)
+        key_forms = [key["KeyId"], key["Arn"], "alias/prod",
+                     f"arn:aws:kms:{REGION}:{ACCT}:alias/prod"]
+        for user in ("kmstag", "kmsres"):
+            kms = clients[user]
+            for form in key_forms:
+                for op, kw in (
+                        ("describe_key", {"KeyId": form}),
+                        ("encrypt", {"KeyId": form, "Plaintext": b"x"}),
+                        ("generate_data_key", {"KeyId": form, "KeySpec": "AES_256"}),
+                        ("decrypt", {"CiphertextBlob": blob, "KeyId": form}),
+                        ("disable_key", {"KeyId": form}),
+                        ("schedule_key_deletion", {"KeyId": form}),
+                        ("tag_resource", {"KeyId": form,
+                                          "Tags": [{"TagKey": "env", "TagValue": "dev"}]}),
+                        ("get_key_policy", {"KeyId": form, "PolicyName": "default"}),
+                        ("update_alias", {"AliasName": "alias/prod", "TargetKeyId": form})):
+                    code, _ = error_of(getattr(kms, op), **kw)
+                    ck.eq(code, "AccessDeniedException", f"{user}: kms {op} {form} is refused")
+            code, _ = error_of(kms.encrypt, KeyId=other, Plaintext=b"x")
+            ck.true(code is None, f"{user}: another key still encrypts", str(code))
+        state = admin_kms.describe_key(KeyId="alias/prod")["KeyMetadata"]
+        ck.eq((state["KeyId"], state["KeyState"]), (key["KeyId"], "Enabled"),
+              "the refused KMS writes left the key and its alias")
+        for user in ("kmstag", "kmsres"):
+            env = t.env(access_key=keys[user]["AccessKeyId"],
+                        secret_key=keys[user]["SecretAccessKey"])
+            for form in key_forms:
+                r = aws(["kms", "encrypt", "--key-id", form, "--plaintext", "aGk="], env=env)
+                ck.true(r.rc != 0 and "AccessDenied" in r.err,
+                        f"{user}: aws kms encrypt --key-id {form} is refused", r.err[:300])
 
         t.stop()
         t.assert_no_canary_in_logs(ck, [canary])

@@ -8,11 +8,13 @@
 // under a tag Deny.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "api/awsjson/errors.h"
+#include "api/awsjson/kms_service.h"
 #include "api/awsjson/secretsmanager_service.h"
 #include "api/awsjson/ssm_service.h"
 #include "auth/authorizer.h"
@@ -74,6 +76,14 @@ std::vector<NamedPolicy> SmDenies() {
   };
 }
 
+std::vector<NamedPolicy> KmsDenies(const std::string& key_arn) {
+  return {
+      {"deny by aws:ResourceTag",
+       AllowAllDeny("kms", "*", R"({"StringEquals":{"aws:ResourceTag/env":"prod"}})")},
+      {"deny by resource", AllowAllDeny("kms", key_arn, "")},
+  };
+}
+
 class NameFormsTest : public ::testing::Test {
  protected:
   NameFormsTest() : clock_(util::FromUnixMillis(1'800'000'000'000)) {
@@ -100,6 +110,7 @@ class NameFormsTest : public ::testing::Test {
                                                               ids_, "us-east-1", kAccount);
     ssm_ = std::make_unique<SsmService>(*parameters_);
     sm_ = std::make_unique<SecretsManagerService>(*secrets_, *keys_);
+    kms_ = std::make_unique<KmsService>(*keys_, *keyring_);
   }
 
   json Admin(JsonService& service, std::string_view op, const json& body) {
@@ -174,6 +185,7 @@ class NameFormsTest : public ::testing::Test {
   std::unique_ptr<domain::secrets::SecretStore> secrets_;
   std::unique_ptr<SsmService> ssm_;
   std::unique_ptr<SecretsManagerService> sm_;
+  std::unique_ptr<KmsService> kms_;
   auth::Authenticated admin_;
   auth::Authenticated user_;
   auth::PolicyCache policies_;
@@ -393,6 +405,106 @@ TEST_F(NameFormsTest, SecretForeignArnsNameNothing) {
     Outcome get = AsUser(*sm_, "GetSecretValue", {{"SecretId", foreign}}, allow_all);
     ASSERT_FALSE(get.result.has_value()) << foreign;
     EXPECT_EQ(WireCode(*sm_, get), "ResourceNotFoundException") << foreign;
+  }
+}
+
+// KMS keys: a key id, the key ARN, an alias name and the alias ARN all name
+// the one key. Under a Deny by the key's ARN or by its tag
+// (aws:ResourceTag/env), every operation that takes a key is refused on the
+// key's ARN (what the audit record shows), whatever form named it -- also the
+// operations that take a key id or ARN only, for which an alias is refused
+// either way -- and nothing changes.
+TEST_F(NameFormsTest, KmsKeysOfEveryNameFormAreRefused) {
+  json created = Admin(*kms_, "CreateKey", {{"Tags", {{{"TagKey", "env"}, {"TagValue", "prod"}}}}});
+  std::string key_id = created["KeyMetadata"]["KeyId"];
+  std::string key_arn = created["KeyMetadata"]["Arn"];
+  Admin(*kms_, "CreateAlias", {{"AliasName", "alias/prod"}, {"TargetKeyId", key_id}});
+  std::string blob =
+      Admin(*kms_, "Encrypt", {{"KeyId", key_id}, {"Plaintext", "aGVsbG8="}})["CiphertextBlob"];
+  std::string other_id = Admin(*kms_, "CreateKey", json::object())["KeyMetadata"]["KeyId"];
+  const std::vector<std::string> forms = {key_id, key_arn, "alias/prod",
+                                          "arn:aws:kms:us-east-1:000000000000:alias/prod"};
+  std::vector<std::pair<std::string, std::function<json(const std::string&)>>> ops = {
+      {"DescribeKey", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"Encrypt", [](const std::string& k) { return json{{"KeyId", k}, {"Plaintext", "aGk="}}; }},
+      {"GenerateDataKey",
+       [](const std::string& k) { return json{{"KeyId", k}, {"KeySpec", "AES_256"}}; }},
+      {"GenerateDataKeyWithoutPlaintext",
+       [](const std::string& k) { return json{{"KeyId", k}, {"NumberOfBytes", 16}}; }},
+      {"Decrypt", [&](const std::string& k) { return json{{"CiphertextBlob", blob}, {"KeyId", k}}; }},
+      {"EnableKey", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"DisableKey", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"EnableKeyRotation", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"DisableKeyRotation", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"GetKeyRotationStatus", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"RotateKeyOnDemand", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"ScheduleKeyDeletion", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"CancelKeyDeletion", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"TagResource",
+       [](const std::string& k) {
+         return json{{"KeyId", k}, {"Tags", {{{"TagKey", "env"}, {"TagValue", "dev"}}}}};
+       }},
+      {"UntagResource",
+       [](const std::string& k) { return json{{"KeyId", k}, {"TagKeys", {"env"}}}; }},
+      {"ListResourceTags", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"GetKeyPolicy", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"PutKeyPolicy",
+       [](const std::string& k) {
+         return json{{"KeyId", k},
+                     {"Policy", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
+                                R"("Principal":{"AWS":"*"},"Action":"kms:*","Resource":"*"}]})"}};
+       }},
+      {"ListKeyPolicies", [](const std::string& k) { return json{{"KeyId", k}}; }},
+      {"CreateAlias",
+       [](const std::string& k) { return json{{"AliasName", "alias/new"}, {"TargetKeyId", k}}; }},
+      {"UpdateAlias",
+       [](const std::string& k) { return json{{"AliasName", "alias/prod"}, {"TargetKeyId", k}}; }},
+  };
+  for (const NamedPolicy& deny : KmsDenies(key_arn)) {
+    for (const auto& [op, body] : ops) {
+      for (const std::string& form : forms) {
+        std::string what = deny.label + " / " + op + " / " + form;
+        Outcome o = AsUser(*kms_, op, body(form), deny.document);
+        ASSERT_FALSE(o.result.has_value()) << what << " was allowed";
+        EXPECT_EQ(WireCode(*kms_, o), "AccessDeniedException") << what << ": "
+                                                               << o.result.error().message;
+        EXPECT_EQ(o.decision, "explicit-deny") << what;
+        EXPECT_EQ(o.resource, key_arn) << what;
+      }
+    }
+    // ReEncrypt to the denied key from another one: refused on the key.
+    std::string other_blob =
+        Admin(*kms_, "Encrypt", {{"KeyId", other_id}, {"Plaintext", "aGk="}})["CiphertextBlob"];
+    for (const std::string& form : forms) {
+      Outcome o = AsUser(*kms_, "ReEncrypt",
+                         {{"CiphertextBlob", other_blob}, {"DestinationKeyId", form}},
+                         deny.document);
+      ASSERT_FALSE(o.result.has_value()) << deny.label << " / ReEncrypt / " << form;
+      EXPECT_EQ(o.resource, key_arn);
+    }
+  }
+  // Nothing changed: enabled, tagged env=prod, no rotation, alias on the key.
+  json described = Admin(*kms_, "DescribeKey", {{"KeyId", key_id}});
+  EXPECT_EQ(described["KeyMetadata"]["KeyState"], "Enabled");
+  json tags = Admin(*kms_, "ListResourceTags", {{"KeyId", key_id}});
+  ASSERT_EQ(tags["Tags"].size(), 1u);
+  EXPECT_EQ(tags["Tags"][0]["TagValue"], "prod");
+  EXPECT_EQ(Admin(*kms_, "GetKeyRotationStatus", {{"KeyId", key_id}})["KeyRotationEnabled"], false);
+  EXPECT_EQ(Admin(*kms_, "DescribeKey", {{"KeyId", "alias/prod"}})["KeyMetadata"]["KeyId"], key_id);
+  auth::RequestAuthorization admin(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
+                                   "127.0.0.1", true, clock_.Now());
+  EXPECT_FALSE(Invoke(*kms_, "DescribeKey", json{{"KeyId", "alias/new"}}, admin_, admin));
+}
+
+// The same policies leave another key alone (the Deny is about this key).
+TEST_F(NameFormsTest, KmsDenyOfOneKeyLeavesOthersAllowed) {
+  json created = Admin(*kms_, "CreateKey", {{"Tags", {{{"TagKey", "env"}, {"TagValue", "prod"}}}}});
+  std::string key_arn = created["KeyMetadata"]["Arn"];
+  std::string other = Admin(*kms_, "CreateKey", json::object())["KeyMetadata"]["KeyId"];
+  for (const NamedPolicy& deny : KmsDenies(key_arn)) {
+    Outcome o = AsUser(*kms_, "Encrypt", {{"KeyId", other}, {"Plaintext", "aGk="}}, deny.document);
+    EXPECT_TRUE(o.result.has_value()) << deny.label << ": "
+                                      << (o.result ? "" : o.result.error().message);
   }
 }
 
