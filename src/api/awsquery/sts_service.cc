@@ -223,7 +223,14 @@ Result<std::string> StsService::AssumeRole(const QueryParams& params,
   }
   std::string denied = "User: " + caller.arn + " is not authorized to perform: sts:AssumeRole on resource: " +
                        role_arn;
-  COFFER_ASSIGN_OR_RETURN(iam::Role role, RoleFromArn(identities_, role_arn, denied));
+  auto found = RoleFromArn(identities_, role_arn, denied);
+  if (!found) {
+    // A role that does not exist is refused like one that does not trust the
+    // caller (as on AWS), and audited as the implicit deny it is.
+    context.authz.Note(role_arn, "implicit-deny", "");
+    return std::unexpected(std::move(found).error());
+  }
+  iam::Role role = std::move(*found);
   COFFER_ASSIGN_OR_RETURN(std::chrono::seconds duration, Duration(params, role));
   COFFER_ASSIGN_OR_RETURN(std::vector<auth::NamedPolicy> trust, TrustPolicy(role));
 
@@ -339,7 +346,14 @@ Result<std::string> StsService::AssumeRoleWithWebIdentity(const QueryParams& par
   const auth::JwtClaims& claims = verified->claims;
 
   const std::string denied = "Not authorized to perform sts:AssumeRoleWithWebIdentity";
-  COFFER_ASSIGN_OR_RETURN(iam::Role role, RoleFromArn(identities_, role_arn, denied));
+  auto found = RoleFromArn(identities_, role_arn, denied);
+  if (!found) {
+    // A role that does not exist is refused like one that does not trust the
+    // caller (as on AWS), and audited as the implicit deny it is.
+    context.authz.Note(role_arn, "implicit-deny", "");
+    return std::unexpected(std::move(found).error());
+  }
+  iam::Role role = std::move(*found);
   COFFER_ASSIGN_OR_RETURN(std::chrono::seconds duration, Duration(params, role));
   COFFER_ASSIGN_OR_RETURN(std::vector<auth::NamedPolicy> trust, TrustPolicy(role));
 
