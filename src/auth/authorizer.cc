@@ -322,6 +322,14 @@ bool RequestAuthorization::AllowedByKeyPolicy(std::string_view action,
   return EvaluateKey(action, resource, extra_keys, key_policy).decision.allowed();
 }
 
+std::shared_ptr<const CompiledPolicies> RequestAuthorization::ResourcePolicy(
+    std::string_view key, uint64_t generation,
+    const std::function<std::vector<PolicyText>()>& texts) {
+  if (resource_policies_ == nullptr) return CompilePolicies(PolicyKind::kResource, texts());
+  if (auto hit = resource_policies_->Find(key, generation)) return hit;
+  return resource_policies_->Get(std::string(key), generation, texts());
+}
+
 void RequestAuthorization::Note(std::string_view resource, std::string_view kind,
                                 std::string decided_by) {
   if (decision_ == "explicit-deny" || decision_ == "implicit-deny") return;
@@ -345,9 +353,16 @@ bool RequestAuthorization::Allowed(const Permission& p) {
 }
 
 Authorizer::Authorizer(PolicySource source, util::Clock& clock)
-    : source_(std::move(source)), clock_(clock) {
+    : source_(std::move(source)),
+      clock_(clock),
+      resource_policies_(std::make_shared<PolicyCache>(PolicyKind::kResource)) {
   COFFER_CHECK(source_ != nullptr);
 }
+
+Authorizer::Authorizer(util::Clock& clock)
+    : clock_(clock),
+      allow_all_(true),
+      resource_policies_(std::make_shared<PolicyCache>(PolicyKind::kResource)) {}
 
 Authorizer::PolicySource Authorizer::IamPolicies(domain::iam::IdentityStore& identities,
                                                 PolicyCache& cache) {
@@ -372,11 +387,15 @@ Authorizer Authorizer::UnsafeAllowAll(util::Clock& clock) { return Authorizer(cl
 RequestAuthorization Authorizer::Begin(const Principal& principal, std::string_view source_ip,
                                        bool secure) const {
   if (allow_all_) {
-    return RequestAuthorization(RequestAuthorization::AllowAllTag{}, principal, source_ip, secure,
-                                clock_.Now());
+    RequestAuthorization authz(RequestAuthorization::AllowAllTag{}, principal, source_ip, secure,
+                               clock_.Now());
+    authz.resource_policies_ = resource_policies_.get();
+    return authz;
   }
-  return RequestAuthorization(principal, principal.is_admin ? nullptr : source_(principal),
-                              source_ip, secure, clock_.Now());
+  RequestAuthorization authz(principal, principal.is_admin ? nullptr : source_(principal),
+                             source_ip, secure, clock_.Now());
+  authz.resource_policies_ = resource_policies_.get();
+  return authz;
 }
 
 }  // namespace coffer::auth

@@ -152,6 +152,14 @@ class RequestAuthorization {
   bool AllowedByKeyPolicy(std::string_view action, std::string_view resource,
                           const KeyMap& extra_keys, const CompiledPolicies& key_policy);
 
+  // A resource's policy (a KMS key policy, ...) compiled as
+  // PolicyKind::kResource, from the cache of the Authorizer that began this
+  // request (by `key` at `generation`; `texts` is called on a miss only), or
+  // compiled on the spot when the request was not begun by one.
+  std::shared_ptr<const CompiledPolicies> ResourcePolicy(
+      std::string_view key, uint64_t generation,
+      const std::function<std::vector<PolicyText>()>& texts);
+
   // Records a decision made by an evaluation of the caller's own (STS's trust
   // policies) as the request's decision, under the same rule as Check (the
   // first deny, else the last allow). `kind` is a Decision::KindName().
@@ -194,9 +202,12 @@ class RequestAuthorization {
   // that the context does not hold yet.
   void FillRequestKeys(uint32_t wanted);
 
+  friend class Authorizer;
+
   const Principal& principal_;
   std::shared_ptr<const CompiledPolicies> policies_;
   bool allow_all_ = false;  // Authorizer::UnsafeAllowAll
+  PolicyCache* resource_policies_ = nullptr;  // the Authorizer's, when it began the request
   // The request's facts; action, resource and the per-call keys are set for
   // each evaluation and the per-call keys removed again after it. Its request
   // keys are filled on first need (most policies read one or two of them).
@@ -240,11 +251,15 @@ class Authorizer {
   static PolicySource IamPolicies(domain::iam::IdentityStore& identities, PolicyCache& cache);
 
  private:
-  explicit Authorizer(util::Clock& clock) : clock_(clock), allow_all_(true) {}
+  explicit Authorizer(util::Clock& clock);
 
   PolicySource source_;
   util::Clock& clock_;
   bool allow_all_ = false;
+  // Compiled resource policies (KMS key policies), shared by every request:
+  // a memo keyed by what the caller names (a policy's hash), so a changed
+  // policy is never served its predecessor's compiled form.
+  std::shared_ptr<PolicyCache> resource_policies_;
 };
 
 }  // namespace coffer::auth

@@ -37,22 +37,17 @@ bool IsSecretsManagerKey(const domain::kms::KeyMetadata& key) {
   return key.description.find("Secrets Manager") != std::string::npos;
 }
 
-// Compiled key policies, shared by every request and service. A memo of a
-// pure function (policy text -> compiled policy), keyed by the text's SHA-256
-// (or by the key's ARN for an AWS managed key's fixed policy), so a changed
-// policy can never be served its predecessor's compiled form. Thread-safe.
-auth::PolicyCache& CompiledKeyPolicies() {
-  static auth::PolicyCache* cache = new auth::PolicyCache(auth::PolicyKind::kResource);
-  return *cache;
-}
-
+// The key policy in force on `key`, compiled (PolicyKind::kResource) and
+// memoized by the request's Authorizer under the text's SHA-256 (or the key's
+// ARN for an AWS managed key's fixed policy), so a changed policy can never be
+// served its predecessor's compiled form.
 std::shared_ptr<const auth::CompiledPolicies> CompiledKeyPolicy(
-    const domain::kms::KeyMetadata& key) {
+    auth::RequestAuthorization& authz, const domain::kms::KeyMetadata& key) {
   std::string cache_key =
       key.policy.empty() ? "managed:" + key.arn : "sha256:" + crypto::Sha256Hex(key.policy);
-  auth::PolicyCache& cache = CompiledKeyPolicies();
-  if (auto hit = cache.Find(cache_key, 0)) return hit;
-  return cache.Get(cache_key, 0, {{key.arn + "/key-policy", EffectiveKeyPolicy(key)}});
+  return authz.ResourcePolicy(cache_key, 0, [&key]() -> std::vector<auth::PolicyText> {
+    return {{key.arn + "/key-policy", EffectiveKeyPolicy(key)}};
+  });
 }
 
 // The operations KMS refuses on an AWS managed key whoever calls them
@@ -128,6 +123,7 @@ Status CheckPolicyLockout(const auth::Authenticated& caller, auth::RequestAuthor
 }
 
 std::optional<auth::Permission> KeyPermission(const auth::Authenticated& caller,
+                                              auth::RequestAuthorization& authz,
                                               const domain::kms::KeyMetadata& key,
                                               std::string_view action, KmsVia via,
                                               const domain::kms::EncryptionContext& encryption_context,
@@ -160,7 +156,7 @@ std::optional<auth::Permission> KeyPermission(const auth::Authenticated& caller,
   // policy, which delegates every kms: action to the account: the IAM policies
   // alone decide, exactly as evaluating it would (and without compiling it).
   if (!key.policy.empty() || (key.aws_managed && !RefusedOnManagedKeys(action))) {
-    p.policy = CompiledKeyPolicy(key);
+    p.policy = CompiledKeyPolicy(authz, key);
     p.role = auth::Permission::PolicyRole::kKey;
   }
   return p;
@@ -177,7 +173,8 @@ Status AuthorizeKeyUse(const CallContext& context, const domain::kms::KeyMetadat
                                                Reason::kMissingAuthenticationToken);
   }
   std::optional<auth::Permission> permission =
-      KeyPermission(*context.caller, key, action, via, encryption_context, request_keys);
+      KeyPermission(*context.caller, context.authz, key, action, via, encryption_context,
+                    request_keys);
   if (!permission) return Ok();
   if (via != KmsVia::kDirect && context.authz.Allowed(*permission)) {
     // The service's own check stays the request's recorded decision (and

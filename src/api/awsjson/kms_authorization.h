@@ -65,6 +65,7 @@ Status AuthorizeKeyUse(const CallContext& context, const domain::kms::KeyMetadat
 // condition keys above and the key policy in force; none for an AWS managed
 // key used through its service (nothing to check).
 std::optional<auth::Permission> KeyPermission(const auth::Authenticated& caller,
+                                              auth::RequestAuthorization& authz,
                                               const domain::kms::KeyMetadata& key,
                                               std::string_view action, KmsVia via,
                                               const domain::kms::EncryptionContext& encryption_context = {},

@@ -230,7 +230,8 @@ Access KeyAccess(kms::KeyDirectory& keys, const LookupContext& lookup, std::stri
   access.resource.exists = true;
   access.resource.tags = meta->tags;
   access.permission =
-      KeyPermission(*lookup.caller, *meta, lookup.action, KmsVia::kDirect, context, request_keys);
+      KeyPermission(*lookup.caller, lookup.authz, *meta, lookup.action, KmsVia::kDirect, context,
+                    request_keys);
   return access;
 }
 
