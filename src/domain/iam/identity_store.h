@@ -6,7 +6,7 @@
 // auth::ParsePolicy before they get here, and auth/ compiles what PoliciesFor
 // returns.
 //
-// Storage records (docs/formats/storage-keys.md; binary encodings, see the .cc):
+// Storage records (docs/formats/storage-keys.md; encodings in internal/records.cc):
 //   iam/user/<name>                    user (name, id, arn, path, created, is_admin, tags)
 //   iam/akid/<AccessKeyId>             access key; the secret is sealed by keyring with
 //                                      aad "iam/akid/<AccessKeyId>"

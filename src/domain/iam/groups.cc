@@ -1,0 +1,155 @@
+#include <utility>
+
+#include "domain/iam/internal/impl.h"
+
+namespace coffer::domain::iam {
+
+using internal::AlreadyExists;
+using internal::AttachPrefix;
+using internal::DecodeGroup;
+using internal::DeleteConflict;
+using internal::EncodeGroup;
+using internal::GroupKey;
+using internal::Guard;
+using internal::InlinePrefix;
+using internal::Invalid;
+using internal::IsCasConflict;
+using internal::IsValidName;
+using internal::kGroupPrefix;
+using internal::MembersPrefix;
+using internal::NoSuchEntity;
+using internal::RandomIdentifier;
+using internal::Touch;
+using internal::UserGroupsPrefix;
+using internal::ValidatePath;
+
+// ---------------------------------------------------------------- groups
+
+Result<Group> IdentityStore::CreateGroup(std::string_view name, std::string_view path) {
+  if (!IsValidName(name, 128)) {
+    return Fail(Invalid("group name must be 1-128 characters of [A-Za-z0-9+=,.@_-]"));
+  }
+  COFFER_RETURN_IF_ERROR(ValidatePath(path));
+  Group g;
+  g.name = std::string(name);
+  g.group_id = RandomIdentifier("AGPA");
+  g.path = std::string(path);
+  g.arn = "arn:aws:iam::" + account_id_ + ":group" + g.path + g.name;
+  g.created = impl_->clock.Now();
+  storage::Txn txn;
+  txn.compares.push_back(storage::Compare{GroupKey(name), 0});
+  txn.writes.push_back(storage::Write::Put(GroupKey(name), EncodeGroup(g)));
+  auto committed = impl_->Commit(txn);
+  if (!committed.has_value()) {
+    if (IsCasConflict(committed.error())) {
+      return Fail(AlreadyExists("Group with name " + g.name + " already exists."));
+    }
+    return Fail(std::move(committed).error());
+  }
+  return g;
+}
+
+Result<Group> IdentityStore::GetGroup(std::string_view name) {
+  COFFER_ASSIGN_OR_RETURN(storage::Entry entry, impl_->GetEntity(EntityKind::kGroup, name));
+  return DecodeGroup(entry.key, entry.value);
+}
+
+Result<std::vector<User>> IdentityStore::ListGroupMembers(std::string_view group_name) {
+  COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kGroup, group_name));
+  std::string prefix = MembersPrefix(group_name);
+  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> members, impl_->Scan(prefix));
+  std::vector<User> out;
+  for (const storage::Entry& e : members) {
+    auto user = GetUser(std::string_view(e.key).substr(prefix.size()));
+    if (!user.has_value()) {
+      if (user.error().code == ErrorCode::kNotFound) continue;
+      return Fail(std::move(user).error());
+    }
+    out.push_back(std::move(*user));
+  }
+  return out;
+}
+
+Result<std::vector<Group>> IdentityStore::ListGroups(std::string_view path_prefix) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, impl_->Scan(kGroupPrefix));
+  std::vector<Group> out;
+  for (const storage::Entry& e : entries) {
+    COFFER_ASSIGN_OR_RETURN(Group g, DecodeGroup(e.key, e.value));
+    if (g.path.starts_with(path_prefix)) out.push_back(std::move(g));
+  }
+  return out;
+}
+
+Status IdentityStore::DeleteGroup(std::string_view name) {
+  return impl_->Retry([&]() -> Status {
+    COFFER_ASSIGN_OR_RETURN(storage::Entry entry, impl_->GetEntity(EntityKind::kGroup, name));
+    COFFER_ASSIGN_OR_RETURN(bool members, impl_->HasAny(MembersPrefix(name)));
+    if (members) {
+      return Fail(DeleteConflict("Cannot delete entity, must remove users from group first."));
+    }
+    COFFER_ASSIGN_OR_RETURN(bool inlines, impl_->HasAny(InlinePrefix(EntityKind::kGroup, name)));
+    if (inlines) return Fail(DeleteConflict("Cannot delete entity, must delete policies first."));
+    COFFER_ASSIGN_OR_RETURN(bool attached, impl_->HasAny(AttachPrefix(EntityKind::kGroup, name)));
+    if (attached) {
+      return Fail(DeleteConflict("Cannot delete entity, must detach all policies first."));
+    }
+    storage::Txn txn;
+    Guard(txn, entry);
+    txn.writes.push_back(storage::Write::Delete(entry.key));
+    return impl_->Commit(txn);
+  });
+}
+
+Status IdentityStore::AddUserToGroup(std::string_view group_name, std::string_view user_name) {
+  return impl_->Retry([&]() -> Status {
+    COFFER_ASSIGN_OR_RETURN(storage::Entry group, impl_->GetEntity(EntityKind::kGroup, group_name));
+    COFFER_ASSIGN_OR_RETURN(storage::Entry user, impl_->GetEntity(EntityKind::kUser, user_name));
+    std::string member = MembersPrefix(group_name) + std::string(user_name);
+    COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> existing, impl_->GetOptional(member));
+    if (existing) return Ok();
+    storage::Txn txn;
+    Touch(txn, group);
+    Touch(txn, user);
+    txn.writes.push_back(storage::Write::Put(member, ""));
+    txn.writes.push_back(
+        storage::Write::Put(UserGroupsPrefix(user_name) + std::string(group_name), ""));
+    return impl_->Commit(txn);
+  });
+}
+
+Status IdentityStore::RemoveUserFromGroup(std::string_view group_name, std::string_view user_name) {
+  return impl_->Retry([&]() -> Status {
+    COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kGroup, group_name));
+    COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kUser, user_name));
+    std::string member = MembersPrefix(group_name) + std::string(user_name);
+    COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> existing, impl_->GetOptional(member));
+    if (!existing) {
+      return Fail(NoSuchEntity("The user with name " + std::string(user_name) +
+                               " is not a member of group " + std::string(group_name) + "."));
+    }
+    storage::Txn txn;
+    Guard(txn, *existing);
+    txn.writes.push_back(storage::Write::Delete(member));
+    txn.writes.push_back(
+        storage::Write::Delete(UserGroupsPrefix(user_name) + std::string(group_name)));
+    return impl_->Commit(txn);
+  });
+}
+
+Result<std::vector<Group>> IdentityStore::ListGroupsForUser(std::string_view user_name) {
+  COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kUser, user_name));
+  std::string prefix = UserGroupsPrefix(user_name);
+  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> groups, impl_->Scan(prefix));
+  std::vector<Group> out;
+  for (const storage::Entry& e : groups) {
+    auto g = GetGroup(std::string_view(e.key).substr(prefix.size()));
+    if (!g.has_value()) {
+      if (g.error().code == ErrorCode::kNotFound) continue;
+      return Fail(std::move(g).error());
+    }
+    out.push_back(std::move(*g));
+  }
+  return out;
+}
+
+}  // namespace coffer::domain::iam
