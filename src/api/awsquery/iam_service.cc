@@ -946,6 +946,75 @@ Result<std::string> DeleteOpenIDConnectProvider(const Req& c) {
 
 // ---- dispatch
 
+// ---- tags after creation: Tag*/Untag*/List*Tags for users, roles, instance
+// profiles, managed policies and OIDC providers.
+
+using TaggedKind = iam::IdentityStore::TaggedKind;
+
+struct TaggedInfo {
+  TaggedKind kind;
+  std::string_view member;  // the parameter naming the entity
+};
+
+Result<std::string> TaggedId(const Req& c, const TaggedInfo& info) {
+  switch (info.kind) {
+    case TaggedKind::kPolicy:
+      return PolicyArnParam(c);
+    case TaggedKind::kOidcProvider:
+      return ProviderArnParam(c);
+    case TaggedKind::kUser:
+      return Name(c, info.member, 64);
+    case TaggedKind::kRole:
+      return Name(c, info.member, 64);
+    case TaggedKind::kInstanceProfile:
+      return Name(c, info.member, 128);
+  }
+  return Fail(InvalidInput("unknown entity"));
+}
+
+constexpr TaggedInfo kUserTags{TaggedKind::kUser, "UserName"};
+constexpr TaggedInfo kRoleTags{TaggedKind::kRole, "RoleName"};
+constexpr TaggedInfo kProfileTags{TaggedKind::kInstanceProfile, "InstanceProfileName"};
+constexpr TaggedInfo kPolicyTags{TaggedKind::kPolicy, "PolicyArn"};
+constexpr TaggedInfo kProviderTags{TaggedKind::kOidcProvider, "OpenIDConnectProviderArn"};
+
+template <const TaggedInfo& kInfo>
+Result<std::string> TagEntity(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, TaggedId(c, kInfo));
+  COFFER_ASSIGN_OR_RETURN(std::vector<iam::Tag> tags, TagsParam(c));
+  if (tags.empty()) {
+    return Fail(Validation("Tags", "[]", "Member must have length greater than or equal to 1"));
+  }
+  COFFER_RETURN_IF_ERROR(c.ids.TagEntity(kInfo.kind, id, tags));
+  return std::string();
+}
+
+template <const TaggedInfo& kInfo>
+Result<std::string> UntagEntity(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, TaggedId(c, kInfo));
+  std::vector<std::string> keys = c.p.List("TagKeys");
+  if (keys.size() > iam::kMaxTags) {
+    return Fail(Validation("TagKeys", std::to_string(keys.size()),
+                           "Member must have length less than or equal to 50"));
+  }
+  COFFER_RETURN_IF_ERROR(c.ids.UntagEntity(kInfo.kind, id, keys));
+  return std::string();
+}
+
+template <const TaggedInfo& kInfo>
+Result<std::string> ListEntityTags(const Req& c) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, TaggedId(c, kInfo));
+  COFFER_ASSIGN_OR_RETURN(std::vector<iam::Tag> tags, c.ids.EntityTags(kInfo.kind, id));
+  Xml x;
+  x.Open("Tags");
+  for (const iam::Tag& t : tags) {
+    x.Open("member").Element("Key", t.key).Element("Value", t.value).Close("member");
+  }
+  x.Close("Tags");
+  x.Element("IsTruncated", "false");
+  return x.str();
+}
+
 using Handler = Result<std::string> (*)(const Req&);
 
 // What an action acts on, as its handler-table entry declares it (AWS's
@@ -1090,6 +1159,21 @@ const std::map<std::string_view, Entry>& Table() {
       {"GetOpenIDConnectProvider", {On::kProvider, GetOpenIDConnectProvider}},
       {"ListOpenIDConnectProviders", {On::kAccount, ListOpenIDConnectProviders}},
       {"DeleteOpenIDConnectProvider", {On::kProvider, DeleteOpenIDConnectProvider}},
+      {"TagUser", {On::kUser, TagEntity<kUserTags>}},
+      {"UntagUser", {On::kUser, UntagEntity<kUserTags>}},
+      {"ListUserTags", {On::kUser, ListEntityTags<kUserTags>}},
+      {"TagRole", {On::kRole, TagEntity<kRoleTags>}},
+      {"UntagRole", {On::kRole, UntagEntity<kRoleTags>}},
+      {"ListRoleTags", {On::kRole, ListEntityTags<kRoleTags>}},
+      {"TagInstanceProfile", {On::kInstanceProfile, TagEntity<kProfileTags>}},
+      {"UntagInstanceProfile", {On::kInstanceProfile, UntagEntity<kProfileTags>}},
+      {"ListInstanceProfileTags", {On::kInstanceProfile, ListEntityTags<kProfileTags>}},
+      {"TagPolicy", {On::kPolicy, TagEntity<kPolicyTags>}},
+      {"UntagPolicy", {On::kPolicy, UntagEntity<kPolicyTags>}},
+      {"ListPolicyTags", {On::kPolicy, ListEntityTags<kPolicyTags>}},
+      {"TagOpenIDConnectProvider", {On::kProvider, TagEntity<kProviderTags>}},
+      {"UntagOpenIDConnectProvider", {On::kProvider, UntagEntity<kProviderTags>}},
+      {"ListOpenIDConnectProviderTags", {On::kProvider, ListEntityTags<kProviderTags>}},
   };
   return kTable;
 }

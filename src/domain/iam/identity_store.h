@@ -426,7 +426,24 @@ class IdentityStore {
 
   const std::string& account_id() const { return account_id_; }
 
+  // ---- tags on entities after creation (entity_tags.cc)
+  // Users, roles and instance profiles by name; managed policies and OIDC
+  // providers by ARN.
+  enum class TaggedKind { kUser, kRole, kInstanceProfile, kPolicy, kOidcProvider };
+  // Adds `tags` (a key given again takes the new value). kNotFound
+  // (kNoSuchEntity); kInvalidArgument for a bad tag; kResourceExhausted
+  // (kLimitExceeded) when the entity would have more than kMaxTags.
+  Status TagEntity(TaggedKind kind, std::string_view id, const std::vector<Tag>& tags);
+  // Removes the tags with these keys (absent keys are ignored). kNotFound.
+  Status UntagEntity(TaggedKind kind, std::string_view id, const std::vector<std::string>& keys);
+  Result<std::vector<Tag>> EntityTags(TaggedKind kind, std::string_view id);
+
  private:
+  struct TagTarget;
+  Result<TagTarget> TargetOf(TaggedKind kind, std::string_view id);
+  Status RetagEntity(TaggedKind kind, std::string_view id, const std::vector<Tag>& add,
+                     const std::vector<std::string>& remove);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string account_id_;

@@ -227,6 +227,56 @@ TEST_F(IamServiceTest, DeleteUserWithKeysIsDeleteConflict) {
   EXPECT_EQ(body.find("Result>"), std::string::npos);
 }
 
+// ---------------------------------------------------------------- tags
+
+// Tags after creation, for users, roles, instance profiles, policies and OIDC
+// providers: Tag* adds or replaces, Untag* removes, List*Tags and Get* show
+// them; more than 50 is LimitExceeded; an unknown entity is NoSuchEntity.
+TEST_F(IamServiceTest, EntityTagsCanBeChangedAfterCreation) {
+  Ok("CreateRole", {{"RoleName", "app"},
+                    {"AssumeRolePolicyDocument",
+                     R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":)"
+                     R"({"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]})"},
+                    {"Tags.member.1.Key", "env"},
+                    {"Tags.member.1.Value", "prod"}});
+  Ok("TagRole", {{"RoleName", "app"},
+                 {"Tags.member.1.Key", "env"},
+                 {"Tags.member.1.Value", "dev"},
+                 {"Tags.member.2.Key", "team"},
+                 {"Tags.member.2.Value", "ops"}});
+  std::string listed = Ok("ListRoleTags", {{"RoleName", "app"}});
+  EXPECT_NE(listed.find("<member><Key>env</Key><Value>dev</Value></member>"), std::string::npos)
+      << listed;
+  EXPECT_NE(listed.find("<member><Key>team</Key><Value>ops</Value></member>"), std::string::npos);
+  Ok("UntagRole", {{"RoleName", "app"}, {"TagKeys.member.1", "env"}});
+  std::string role = Ok("GetRole", {{"RoleName", "app"}});
+  EXPECT_EQ(role.find("<Key>env</Key>"), std::string::npos) << role;
+  EXPECT_NE(role.find("<Key>team</Key>"), std::string::npos) << role;
+
+  Ok("CreateUser", {{"UserName", "alice"}});
+  Ok("TagUser", {{"UserName", "alice"}, {"Tags.member.1.Key", "k"}, {"Tags.member.1.Value", "v"}});
+  EXPECT_NE(Ok("ListUserTags", {{"UserName", "alice"}}).find("<Key>k</Key>"), std::string::npos);
+  std::string policy = Ok("CreatePolicy", {{"PolicyName", "p"},
+                                           {"PolicyDocument",
+                                            R"({"Version":"2012-10-17","Statement":[{"Effect":)"
+                                            R"("Allow","Action":"ssm:Get*","Resource":"*"}]})"}});
+  std::string arn = Text(policy, "Arn");
+  Ok("TagPolicy", {{"PolicyArn", arn}, {"Tags.member.1.Key", "k"}, {"Tags.member.1.Value", "v"}});
+  EXPECT_NE(Ok("ListPolicyTags", {{"PolicyArn", arn}}).find("<Key>k</Key>"), std::string::npos);
+  Ok("UntagPolicy", {{"PolicyArn", arn}, {"TagKeys.member.1", "k"}});
+  EXPECT_EQ(Ok("ListPolicyTags", {{"PolicyArn", arn}}).find("<Key>k</Key>"), std::string::npos);
+
+  Params many = {{"UserName", "alice"}};
+  for (int i = 1; i <= 50; ++i) {
+    many.emplace_back("Tags.member." + std::to_string(i) + ".Key", "t" + std::to_string(i));
+    many.emplace_back("Tags.member." + std::to_string(i) + ".Value", "v");
+  }
+  Err("TagUser", many, 409, "LimitExceeded");  // 50 new + the one it has
+  Err("TagUser", {{"UserName", "nobody"}, {"Tags.member.1.Key", "k"}, {"Tags.member.1.Value", "v"}},
+      404, "NoSuchEntity");
+  Err("ListRoleTags", {{"RoleName", "nobody"}}, 404, "NoSuchEntity");
+}
+
 // ---------------------------------------------------------------- access keys
 
 // A created key signs requests until it is made inactive; a third is refused.
