@@ -13,7 +13,8 @@ aws_ssm_parameters_by_path, aws_secretsmanager_secret_version and aws_iam_policy
   1. apply, then check every value through the aws CLI (/usr/bin/aws);
   2. `terraform plan -detailed-exitcode` must report no changes;
   3. change values and tags (the password, the team tag), apply, check, plan: no changes;
-  4. forget every resource (`terraform state rm`), import each back, apply, plan: no changes;
+  4. forget every resource (`terraform state rm`), import them back (one with `terraform import`,
+     the others with import blocks), apply, plan: no changes;
   5. destroy, and check through the aws CLI that everything is gone (the key pending deletion);
   6. no secret value in the server log or the audit log.
 
@@ -80,10 +81,13 @@ class Terraform:
         self.vars = {"endpoint": t.url}
 
     def run(self, *args, check=True, with_vars=True, timeout=600):
-        argv = ["terraform"] + list(args) + ["-no-color"]
+        """terraform ARGS[0] -no-color [-var ...] ARGS[1:]: options before the positionals."""
+        words = 2 if args[0] == "state" else 1  # "state show", "state rm"
+        argv = ["terraform"] + list(args[:words]) + ["-no-color"]
         if with_vars:
             for k, v in self.vars.items():
                 argv += ["-var", f"{k}={v}"]
+        argv += list(args[words:])
         p = subprocess.run(argv, cwd=self.dir, env=self.env, capture_output=True, text=True,
                            timeout=timeout)
         if check and p.returncode != 0:
@@ -232,14 +236,24 @@ def body(args, ck):
             ids[r] = secret_arn
         for resource, _ in IMPORTS:
             tf.run("state", "rm", resource, with_vars=False)
-        for resource, _ in IMPORTS:
-            p = tf.run("import", "-input=false", resource, ids[resource], check=False)
-            ck.eq(p.returncode, 0, f"terraform import {resource}")
-            if p.returncode != 0:
-                print(p.stdout[-3000:], p.stderr[-3000:])
+        # One through `terraform import`, the rest through import blocks (one plan for all).
+        first_import, rest = IMPORTS[0][0], IMPORTS[1:]
+        p = tf.run("import", "-input=false", first_import, ids[first_import], check=False)
+        ck.eq(p.returncode, 0, f"terraform import {first_import}")
+        if p.returncode != 0:
+            print(p.stdout[-3000:], p.stderr[-3000:])
+        imports_tf = os.path.join(tf.dir, "imports.tf")
+        with open(imports_tf, "w") as f:
+            for resource, _ in rest:
+                f.write(f'import {{\n  to = {resource}\n  id = "{ids[resource]}"\n}}\n')
+        p = tf.run("plan", "-input=false", check=False)
+        ck.true(p.returncode == 0 and f"{len(rest)} to import, 0 to add" in p.stdout,
+                "the import blocks plan to import every resource and to create nothing",
+                p.stdout[-3000:])
         # Arguments that no read can return (the key's deletion window, the lockout bypass
         # flag) come back into the state with an apply that calls nothing else.
         tf.run("apply", "-auto-approve", "-input=false")
+        os.remove(imports_tf)
         tf.plan_has_no_changes(ck, "after import")
         check_applied(t, ck, second, "platform", "imported")
 
@@ -256,13 +270,13 @@ def body(args, ck):
         aliases = aws_json(t, ck, ["kms", "list-aliases"], "list-aliases after destroy")
         ck.true(all(a["AliasName"] != "alias/app" for a in aliases.get("Aliases", [])),
                 "the alias is gone")
-        for args_, code in ((["iam", "get-role", "--role-name", "app-prod"], "NoSuchEntity"),
-                            (["iam", "get-role", "--role-name", "ci-deploy"], "NoSuchEntity"),
-                            (["iam", "get-user", "--user-name", "alice"], "NoSuchEntity"),
-                            (["iam", "get-group", "--group-name", "ops"], "NoSuchEntity"),
-                            (["iam", "get-policy", "--policy-arn",
-                              f"arn:aws:iam::{ACCT}:policy/read-params-prod"], "NoSuchEntity")):
-            ck.cli_error(t.aws(args_), code, args_[1], f"{' '.join(args_[1:])}: gone")
+        for args_, op in ((["iam", "get-role", "--role-name", "app-prod"], "GetRole"),
+                          (["iam", "get-role", "--role-name", "ci-deploy"], "GetRole"),
+                          (["iam", "get-user", "--user-name", "alice"], "GetUser"),
+                          (["iam", "get-group", "--group-name", "ops"], "GetGroup"),
+                          (["iam", "get-policy", "--policy-arn",
+                            f"arn:aws:iam::{ACCT}:policy/read-params-prod"], "GetPolicy")):
+            ck.cli_error(t.aws(args_), "NoSuchEntity", op, f"{' '.join(args_[1:])}: gone")
         providers = aws_json(t, ck, ["iam", "list-open-id-connect-providers"], "providers")
         ck.eq(providers.get("OpenIDConnectProviderList"), [], "the OIDC provider is gone")
 
