@@ -3,6 +3,7 @@
 #include <cctype>
 #include <mutex>
 
+#include "domain/arn.h"
 #include "util/check.h"
 #include "util/log.h"
 
@@ -141,7 +142,7 @@ RequestAuthorization::RequestAuthorization(const Principal& principal,
   if (!principal.role_arn.empty()) {
     context_.role_arn = principal.role_arn;
   } else if (!principal.role_name.empty()) {
-    context_.role_arn = "arn:aws:iam::" + principal.account_id + ":role/" + principal.role_name;
+    context_.role_arn = domain::IamArn(principal.account_id, "role", "/", principal.role_name);
   }
 }
 

@@ -18,6 +18,39 @@ std::string SecretArn(std::string_view region, std::string_view account, std::st
   return out;
 }
 
+std::string IamArn(std::string_view account, std::string_view type, std::string_view path,
+                   std::string_view name) {
+  std::string out = "arn:aws:iam::";
+  out.append(account).append(":").append(type).append(path).append(name);
+  return out;
+}
+
+std::string OidcProviderArn(std::string_view account, std::string_view host) {
+  std::string out = "arn:aws:iam::";
+  out.append(account).append(":oidc-provider/").append(host);
+  return out;
+}
+
+std::string StsAssumedRoleArn(std::string_view account, std::string_view role,
+                              std::string_view session) {
+  std::string out = "arn:aws:sts::";
+  out.append(account).append(":assumed-role/").append(role).append("/").append(session);
+  return out;
+}
+
+std::string KmsKeyArn(std::string_view region, std::string_view account, std::string_view key_id) {
+  std::string out = "arn:aws:kms:";
+  out.append(region).append(":").append(account).append(":key/").append(key_id);
+  return out;
+}
+
+std::string KmsAliasArn(std::string_view region, std::string_view account,
+                        std::string_view alias_name) {
+  std::string out = "arn:aws:kms:";
+  out.append(region).append(":").append(account).append(":").append(alias_name);
+  return out;
+}
+
 std::optional<ParsedArn> ParseArn(std::string_view text) {
   if (!text.starts_with("arn:")) return std::nullopt;
   std::string_view parts[5];
@@ -41,19 +74,6 @@ bool IsLocalArn(const ParsedArn& arn, std::string_view service, std::string_view
                 std::string_view account) {
   return arn.partition == "aws" && arn.service == service && arn.region == region &&
          arn.account == account;
-}
-
-std::string IamArn(std::string_view account, std::string_view type, std::string_view path,
-                   std::string_view name) {
-  std::string out = "arn:aws:iam::";
-  out.append(account).append(":").append(type).append(path).append(name);
-  return out;
-}
-
-std::string KmsArnPrefix(std::string_view region, std::string_view account) {
-  std::string out = "arn:aws:kms:";
-  out.append(region).append(":").append(account).append(":");
-  return out;
 }
 
 }  // namespace coffer::domain

@@ -18,14 +18,28 @@ std::string ParameterArn(std::string_view region, std::string_view account,
 std::string SecretArn(std::string_view region, std::string_view account, std::string_view name,
                       std::string_view suffix = "");
 
-// arn:aws:kms:<region>:<account>: -- followed by "key/<id>" or "alias/<name>".
-std::string KmsArnPrefix(std::string_view region, std::string_view account);
-
-// arn:aws:iam::<account>:<type><path><name>, e.g. ("user", "/ci/", "deploy")
-// -> "arn:aws:iam::<account>:user/ci/deploy"; an OIDC provider is
-// ("oidc-provider", "/", "<host>").
+// arn:aws:iam::<account>:<type><path><name>, the form of IAM entities: `type`
+// is "user", "group", "role", "policy" or "instance-profile", `path` "/" or
+// "/a/b/" ("user", "/dev/", "alice" -> "...:user/dev/alice").
 std::string IamArn(std::string_view account, std::string_view type, std::string_view path,
                    std::string_view name);
+
+// arn:aws:iam::<account>:oidc-provider/<host>, where `host` is the provider's
+// URL without "https://" ("token.actions.githubusercontent.com").
+std::string OidcProviderArn(std::string_view account, std::string_view host);
+
+// arn:aws:sts::<account>:assumed-role/<role name>/<session name>: the caller
+// ARN of a role session.
+std::string StsAssumedRoleArn(std::string_view account, std::string_view role,
+                              std::string_view session);
+
+// arn:aws:kms:<region>:<account>:key/<key id>.
+std::string KmsKeyArn(std::string_view region, std::string_view account, std::string_view key_id);
+
+// arn:aws:kms:<region>:<account>:<alias name>, where the alias name includes
+// its "alias/" prefix ("alias/app" -> "...:alias/app").
+std::string KmsAliasArn(std::string_view region, std::string_view account,
+                        std::string_view alias_name);
 
 struct ParsedArn {
   std::string partition;

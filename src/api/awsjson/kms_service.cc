@@ -188,16 +188,14 @@ struct Deps {
 // its tags (aws:ResourceTag/*), the request's encryption context
 // (kms:EncryptionContext*) and its key policy (KeyPermission).
 
-std::string ArnPrefix(const kms::KeyDirectory& keys) {
-  return domain::KmsArnPrefix(keys.region(), keys.account_id());
-}
-
 // The ARN a KeyId input names when it cannot be resolved, so that a refusal
 // reveals nothing about what exists.
 std::string GuessArn(const kms::KeyDirectory& keys, std::string_view input) {
   if (input.starts_with("arn:")) return std::string(input);
-  if (input.starts_with("alias/")) return ArnPrefix(keys) + std::string(input);
-  return ArnPrefix(keys) + "key/" + std::string(input);
+  if (input.starts_with("alias/")) {
+    return domain::KmsAliasArn(keys.region(), keys.account_id(), input);
+  }
+  return domain::KmsKeyArn(keys.region(), keys.account_id(), input);
 }
 
 bool IsAliasForm(std::string_view input) {
@@ -285,7 +283,7 @@ JsonOperation::Resources Alias(kms::KeyDirectory& keys) {
     COFFER_ASSIGN_OR_RETURN(std::string name, f.String("AliasName", 1, 256));
     Access access;
     access.input = name;
-    access.resource.arn = ArnPrefix(keys) + name;
+    access.resource.arn = domain::KmsAliasArn(keys.region(), keys.account_id(), name);
     access.resource.name = name;
     access.permission = lookup.On(access.resource.arn);
     return Accesses{std::move(access)};
@@ -381,7 +379,9 @@ Result<json> CreateKey(Deps& d, const Fields& f, const json&) {
     // account's keys ("*", "arn:...:key/*") covers it.
     if (!bypass.value_or(false)) {
       COFFER_RETURN_IF_ERROR(
-          CheckPolicyLockout(*d.ctx.caller, d.ctx.authz, ArnPrefix(d.keys) + "key/*", *policy));
+          CheckPolicyLockout(*d.ctx.caller, d.ctx.authz,
+                             domain::KmsKeyArn(d.keys.region(), d.keys.account_id(), "*"),
+                             *policy));
     }
   }
   COFFER_ASSIGN_OR_RETURN(kms::KeyMetadata meta, d.keys.CreateKey(req));

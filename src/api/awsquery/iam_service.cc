@@ -817,7 +817,7 @@ Result<std::string> ListAttachedPolicies(const Req& c) {
   COFFER_ASSIGN_OR_RETURN(Page page, PageParams(c));
   COFFER_ASSIGN_OR_RETURN(std::vector<iam::AttachedPolicy> attached,
                           c.ids.ListAttachedPolicies(K.kind, name));
-  std::string arn_prefix = "arn:aws:iam::" + c.account + ":policy" + prefix;
+  std::string arn_prefix = domain::IamArn(c.account, "policy", prefix, "");
   std::erase_if(attached,
                 [&](const iam::AttachedPolicy& a) { return !a.arn.starts_with(arn_prefix); });
   Xml x;
@@ -1081,8 +1081,8 @@ std::string ResourceOf(const Req& c, On on) {
     case On::kNewProvider: {
       std::string url = c.p.Optional("Url");
       size_t scheme = url.find("://");
-      return domain::IamArn(c.account, "oidc-provider", "/",
-                            scheme == std::string::npos ? url : url.substr(scheme + 3));
+      return domain::OidcProviderArn(c.account,
+                                     scheme == std::string::npos ? url : url.substr(scheme + 3));
     }
   }
   return "*";

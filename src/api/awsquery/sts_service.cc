@@ -10,6 +10,7 @@
 
 #include "auth/jwt.h"
 #include "auth/policy.h"
+#include "domain/arn.h"
 #include "util/log.h"
 
 namespace coffer::api::awsquery {
@@ -109,7 +110,7 @@ Status RefuseUnsupported(const QueryParams& p) {
 // does not reveal whether a role exists to someone who may not assume it).
 Result<iam::Role> RoleFromArn(iam::IdentityStore& identities, std::string_view arn,
                               const std::string& denied) {
-  std::string prefix = "arn:aws:iam::" + identities.account_id() + ":role/";
+  std::string prefix = domain::IamArn(identities.account_id(), "role", "/", "");
   if (arn.size() < 20 || arn.size() > 2048) {
     return Validation("RoleArn", arn, "Member must have length between 20 and 2048");
   }

@@ -22,7 +22,7 @@ Status IdentityStore::AttachPolicy(EntityKind kind, std::string_view entity,
   return impl_->Retry([&]() -> Status {
     COFFER_ASSIGN_OR_RETURN(storage::Entry owner, impl_->GetEntity(kind, entity));
     COFFER_ASSIGN_OR_RETURN(auto found, impl_->GetPolicyEntry(policy_arn));
-    const std::string& policy_name = found.second.policy.name;
+    const std::string& policy_name = found.record.policy.name;
     std::string prefix = AttachPrefix(kind, entity);
     std::string attach_key = prefix + policy_name;
     COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> current, impl_->Scan(prefix));
@@ -38,7 +38,7 @@ Status IdentityStore::AttachPolicy(EntityKind kind, std::string_view entity,
     }
     storage::Txn txn;
     Touch(txn, owner);
-    Touch(txn, found.first);
+    Touch(txn, found.entry);
     txn.writes.push_back(storage::Write::Put(attach_key, std::string(policy_arn)));
     txn.writes.push_back(storage::Write::Put(
         Cat({AttachedPrefix(policy_name), EntityKindName(kind), "/", entity}), ""));

@@ -1,22 +1,20 @@
 #include <utility>
 
+#include "domain/arn.h"
 #include "domain/iam/internal/impl.h"
 
 namespace coffer::domain::iam {
 
-using internal::AlreadyExists;
 using internal::AttachPrefix;
-using internal::DecodeGroup;
-using internal::DeleteConflict;
-using internal::EncodeGroup;
-using internal::GroupKey;
 using internal::Guard;
 using internal::InlinePrefix;
 using internal::Invalid;
-using internal::IsCasConflict;
 using internal::IsValidName;
-using internal::kGroupPrefix;
+using internal::kGroups;
+using internal::kMustDeletePolicies;
+using internal::kMustDetachPolicies;
 using internal::MembersPrefix;
+using internal::NoSuch;
 using internal::NoSuchEntity;
 using internal::RandomIdentifier;
 using internal::Touch;
@@ -34,24 +32,16 @@ Result<Group> IdentityStore::CreateGroup(std::string_view name, std::string_view
   g.name = std::string(name);
   g.group_id = RandomIdentifier("AGPA");
   g.path = std::string(path);
-  g.arn = "arn:aws:iam::" + account_id_ + ":group" + g.path + g.name;
+  g.arn = IamArn(account_id_, "group", g.path, g.name);
   g.created = impl_->clock.Now();
-  storage::Txn txn;
-  txn.compares.push_back(storage::Compare{GroupKey(name), 0});
-  txn.writes.push_back(storage::Write::Put(GroupKey(name), EncodeGroup(g)));
-  auto committed = impl_->Commit(txn);
-  if (!committed.has_value()) {
-    if (IsCasConflict(committed.error())) {
-      return Fail(AlreadyExists("Group with name " + g.name + " already exists."));
-    }
-    return Fail(std::move(committed).error());
-  }
-  return g;
+  std::string exists = "Group with name " + g.name + " already exists.";
+  return impl_->CreateRecord(kGroups, name, std::move(g), std::move(exists));
 }
 
 Result<Group> IdentityStore::GetGroup(std::string_view name) {
-  COFFER_ASSIGN_OR_RETURN(storage::Entry entry, impl_->GetEntity(EntityKind::kGroup, name));
-  return DecodeGroup(entry.key, entry.value);
+  COFFER_ASSIGN_OR_RETURN(auto found,
+                          impl_->FindRecord(kGroups, name, NoSuch(EntityKind::kGroup, name)));
+  return std::move(found.record);
 }
 
 Result<std::vector<User>> IdentityStore::ListGroupMembers(std::string_view group_name) {
@@ -71,32 +61,17 @@ Result<std::vector<User>> IdentityStore::ListGroupMembers(std::string_view group
 }
 
 Result<std::vector<Group>> IdentityStore::ListGroups(std::string_view path_prefix) {
-  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, impl_->Scan(kGroupPrefix));
-  std::vector<Group> out;
-  for (const storage::Entry& e : entries) {
-    COFFER_ASSIGN_OR_RETURN(Group g, DecodeGroup(e.key, e.value));
-    if (g.path.starts_with(path_prefix)) out.push_back(std::move(g));
-  }
-  return out;
+  return impl_->ListRecords(kGroups,
+                            [&](const Group& g) { return g.path.starts_with(path_prefix); });
 }
 
 Status IdentityStore::DeleteGroup(std::string_view name) {
-  return impl_->Retry([&]() -> Status {
-    COFFER_ASSIGN_OR_RETURN(storage::Entry entry, impl_->GetEntity(EntityKind::kGroup, name));
-    COFFER_ASSIGN_OR_RETURN(bool members, impl_->HasAny(MembersPrefix(name)));
-    if (members) {
-      return Fail(DeleteConflict("Cannot delete entity, must remove users from group first."));
-    }
-    COFFER_ASSIGN_OR_RETURN(bool inlines, impl_->HasAny(InlinePrefix(EntityKind::kGroup, name)));
-    if (inlines) return Fail(DeleteConflict("Cannot delete entity, must delete policies first."));
-    COFFER_ASSIGN_OR_RETURN(bool attached, impl_->HasAny(AttachPrefix(EntityKind::kGroup, name)));
-    if (attached) {
-      return Fail(DeleteConflict("Cannot delete entity, must detach all policies first."));
-    }
-    storage::Txn txn;
-    Guard(txn, entry);
-    txn.writes.push_back(storage::Write::Delete(entry.key));
-    return impl_->Commit(txn);
+  return impl_->DeleteRecord(kGroups, name, NoSuch(EntityKind::kGroup, name), [&](const Group&) {
+    return impl_->RefuseIfAny({
+        {MembersPrefix(name), "Cannot delete entity, must remove users from group first."},
+        {InlinePrefix(EntityKind::kGroup, name), kMustDeletePolicies},
+        {AttachPrefix(EntityKind::kGroup, name), kMustDetachPolicies},
+    });
   });
 }
 

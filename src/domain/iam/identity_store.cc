@@ -6,6 +6,7 @@
 
 namespace coffer::domain::iam {
 
+using internal::DeleteConflict;
 using internal::GroupKey;
 using internal::IsValidName;
 using internal::kAccessKeyPrefix;
@@ -89,6 +90,14 @@ Result<std::vector<storage::Entry>> IdentityStore::Impl::Scan(std::string_view p
 Result<bool> IdentityStore::Impl::HasAny(std::string_view prefix) {
   COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, Scan(prefix, 1));
   return !entries.empty();
+}
+
+Status IdentityStore::Impl::RefuseIfAny(std::initializer_list<Children> children) {
+  for (const Children& c : children) {
+    COFFER_ASSIGN_OR_RETURN(bool any, HasAny(c.prefix));
+    if (any) return Fail(DeleteConflict(std::string(c.message)));
+  }
+  return Ok();
 }
 
 std::string IdentityStore::Impl::EntityKey(EntityKind kind, std::string_view name) {

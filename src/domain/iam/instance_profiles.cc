@@ -2,22 +2,20 @@
 #include <functional>
 #include <utility>
 
+#include "domain/arn.h"
 #include "domain/iam/internal/impl.h"
 
 namespace coffer::domain::iam {
 
-using internal::AlreadyExists;
-using internal::DecodeProfile;
 using internal::DeleteConflict;
 using internal::EncodeProfile;
 using internal::Guard;
 using internal::Invalid;
-using internal::IsCasConflict;
 using internal::IsValidName;
-using internal::kProfilePrefix;
+using internal::kMustRemoveRolesFromProfile;
+using internal::kProfiles;
 using internal::LimitExceeded;
 using internal::NoSuchEntity;
-using internal::ProfileKey;
 using internal::ProfileRolePrefix;
 using internal::RandomIdentifier;
 using internal::StoredProfile;
@@ -48,61 +46,41 @@ Result<InstanceProfile> IdentityStore::CreateInstanceProfile(std::string_view na
   p.name = std::string(name);
   p.instance_profile_id = RandomIdentifier("AIPA");
   p.path = std::string(path);
-  p.arn = "arn:aws:iam::" + account_id_ + ":instance-profile" + p.path + p.name;
+  p.arn = IamArn(account_id_, "instance-profile", p.path, p.name);
   p.created = impl_->clock.Now();
   p.tags = tags;
-  storage::Txn txn;
-  txn.compares.push_back(storage::Compare{ProfileKey(name), 0});
-  txn.writes.push_back(storage::Write::Put(ProfileKey(name), EncodeProfile(stored)));
-  auto committed = impl_->Commit(txn);
-  if (!committed.has_value()) {
-    if (IsCasConflict(committed.error())) {
-      return Fail(AlreadyExists("Instance Profile " + p.name + " already exists."));
-    }
-    return Fail(std::move(committed).error());
-  }
-  return p;
+  std::string exists = "Instance Profile " + p.name + " already exists.";
+  COFFER_ASSIGN_OR_RETURN(
+      stored, impl_->CreateRecord(kProfiles, name, std::move(stored), std::move(exists)));
+  return std::move(stored.profile);
 }
 
 namespace {
 
-// The stored profile `name` (kNotFound (kNoSuchEntity) when there is none).
-Result<std::pair<storage::Entry, StoredProfile>> GetProfileEntry(
-    const std::function<Result<std::optional<storage::Entry>>(std::string_view)>& get,
-    std::string_view name) {
-  if (!IsValidName(name, 128)) return Fail(NoSuchProfile(name));
-  COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry, get(ProfileKey(name)));
-  if (!entry) return Fail(NoSuchProfile(name));
-  COFFER_ASSIGN_OR_RETURN(StoredProfile stored, DecodeProfile(entry->key, entry->value));
-  return std::make_pair(std::move(*entry), std::move(stored));
+// The profile as stored, with its roles read (a role deleted meanwhile is left out).
+InstanceProfile WithRoles(IdentityStore& store, StoredProfile stored) {
+  for (const std::string& role : stored.role_names) {
+    auto r = store.GetRole(role);
+    if (r.has_value()) stored.profile.roles.push_back(std::move(*r));
+  }
+  return std::move(stored.profile);
 }
 
 }  // namespace
 
 Result<InstanceProfile> IdentityStore::GetInstanceProfile(std::string_view name) {
-  auto get = [&](std::string_view key) { return impl_->GetOptional(key); };
-  COFFER_ASSIGN_OR_RETURN(auto found, GetProfileEntry(get, name));
-  InstanceProfile out = std::move(found.second.profile);
-  for (const std::string& role : found.second.role_names) {
-    auto r = GetRole(role);
-    if (r.has_value()) out.roles.push_back(std::move(*r));
-  }
-  return out;
+  COFFER_ASSIGN_OR_RETURN(auto found, impl_->FindRecord(kProfiles, name, NoSuchProfile(name)));
+  return WithRoles(*this, std::move(found.record));
 }
 
 Result<std::vector<InstanceProfile>> IdentityStore::ListInstanceProfiles(
     std::string_view path_prefix) {
-  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, impl_->Scan(kProfilePrefix));
+  COFFER_ASSIGN_OR_RETURN(std::vector<StoredProfile> stored,
+                          impl_->ListRecords(kProfiles, [&](const StoredProfile& p) {
+                            return p.profile.path.starts_with(path_prefix);
+                          }));
   std::vector<InstanceProfile> out;
-  for (const storage::Entry& e : entries) {
-    COFFER_ASSIGN_OR_RETURN(StoredProfile stored, DecodeProfile(e.key, e.value));
-    if (!stored.profile.path.starts_with(path_prefix)) continue;
-    for (const std::string& role : stored.role_names) {
-      auto r = GetRole(role);
-      if (r.has_value()) stored.profile.roles.push_back(std::move(*r));
-    }
-    out.push_back(std::move(stored.profile));
-  }
+  for (StoredProfile& p : stored) out.push_back(WithRoles(*this, std::move(p)));
   return out;
 }
 
@@ -124,36 +102,29 @@ Result<std::vector<InstanceProfile>> IdentityStore::ListInstanceProfilesForRole(
 }
 
 Status IdentityStore::DeleteInstanceProfile(std::string_view name) {
-  auto get = [&](std::string_view key) { return impl_->GetOptional(key); };
-  return impl_->Retry([&]() -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, GetProfileEntry(get, name));
-    if (!found.second.role_names.empty()) {
-      return Fail(
-          DeleteConflict("Cannot delete entity, must remove roles from instance profile "
-                         "first."));
-    }
-    storage::Txn txn;
-    Guard(txn, found.first);
-    txn.writes.push_back(storage::Write::Delete(found.first.key));
-    return impl_->Commit(txn);
-  });
+  return impl_->DeleteRecord(
+      kProfiles, name, NoSuchProfile(name), [](const StoredProfile& p) -> Status {
+        if (!p.role_names.empty())
+          return Fail(DeleteConflict(std::string(kMustRemoveRolesFromProfile)));
+        return Ok();
+      });
 }
 
 Status IdentityStore::AddRoleToInstanceProfile(std::string_view profile_name,
                                                std::string_view role_name) {
-  auto get = [&](std::string_view key) { return impl_->GetOptional(key); };
   return impl_->Retry([&]() -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, GetProfileEntry(get, profile_name));
+    COFFER_ASSIGN_OR_RETURN(
+        auto found, impl_->FindRecord(kProfiles, profile_name, NoSuchProfile(profile_name)));
     COFFER_ASSIGN_OR_RETURN(storage::Entry role, impl_->GetEntity(EntityKind::kRole, role_name));
-    StoredProfile& stored = found.second;
+    StoredProfile& stored = found.record;
     if (stored.role_names.size() >= kMaxRolesPerInstanceProfile) {
       return Fail(LimitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"));
     }
     stored.role_names.emplace_back(role_name);
     storage::Txn txn;
-    Guard(txn, found.first);
+    Guard(txn, found.entry);
     Touch(txn, role);  // a DeleteRole that saw no profile then fails its compare
-    txn.writes.push_back(storage::Write::Put(found.first.key, EncodeProfile(stored)));
+    txn.writes.push_back(storage::Write::Put(found.entry.key, EncodeProfile(stored)));
     txn.writes.push_back(
         storage::Write::Put(ProfileRolePrefix(role_name) + std::string(profile_name), ""));
     return impl_->Commit(txn);
@@ -162,11 +133,11 @@ Status IdentityStore::AddRoleToInstanceProfile(std::string_view profile_name,
 
 Status IdentityStore::RemoveRoleFromInstanceProfile(std::string_view profile_name,
                                                     std::string_view role_name) {
-  auto get = [&](std::string_view key) { return impl_->GetOptional(key); };
   return impl_->Retry([&]() -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, GetProfileEntry(get, profile_name));
+    COFFER_ASSIGN_OR_RETURN(
+        auto found, impl_->FindRecord(kProfiles, profile_name, NoSuchProfile(profile_name)));
     COFFER_RETURN_IF_ERROR(impl_->GetEntity(EntityKind::kRole, role_name));
-    StoredProfile& stored = found.second;
+    StoredProfile& stored = found.record;
     auto it = std::find(stored.role_names.begin(), stored.role_names.end(), role_name);
     if (it == stored.role_names.end()) {
       return Fail(NoSuchEntity("The role with name " + std::string(role_name) +
@@ -175,8 +146,8 @@ Status IdentityStore::RemoveRoleFromInstanceProfile(std::string_view profile_nam
     }
     stored.role_names.erase(it);
     storage::Txn txn;
-    Guard(txn, found.first);
-    txn.writes.push_back(storage::Write::Put(found.first.key, EncodeProfile(stored)));
+    Guard(txn, found.entry);
+    txn.writes.push_back(storage::Write::Put(found.entry.key, EncodeProfile(stored)));
     txn.writes.push_back(
         storage::Write::Delete(ProfileRolePrefix(role_name) + std::string(profile_name)));
     return impl_->Commit(txn);

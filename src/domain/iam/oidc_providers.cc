@@ -2,20 +2,15 @@
 #include <cctype>
 #include <utility>
 
+#include "domain/arn.h"
 #include "domain/iam/internal/impl.h"
 
 namespace coffer::domain::iam {
 
-using internal::AlreadyExists;
-using internal::DecodeOidc;
-using internal::EncodeOidc;
-using internal::Guard;
 using internal::Invalid;
-using internal::IsCasConflict;
 using internal::IsHex40;
-using internal::kOidcPrefix;
+using internal::kOidcProviders;
 using internal::NoSuchEntity;
-using internal::OidcKey;
 using internal::ValidateTags;
 
 // ---------------------------------------------------------------- OIDC providers
@@ -65,72 +60,52 @@ Result<OidcProvider> IdentityStore::CreateOidcProvider(const std::string_view ur
   COFFER_RETURN_IF_ERROR(ValidateTags(tags));
   OidcProvider p;
   p.url = "https://" + *host;
-  p.arn = "arn:aws:iam::" + account_id_ + ":oidc-provider/" + *host;
+  p.arn = OidcProviderArn(account_id_, *host);
   p.client_ids = client_ids;
   p.thumbprints = thumbprints;
   p.created = impl_->clock.Now();
   p.tags = tags;
-  storage::Txn txn;
-  txn.compares.push_back(storage::Compare{OidcKey(*host), 0});
-  txn.writes.push_back(storage::Write::Put(OidcKey(*host), EncodeOidc(p)));
-  auto committed = impl_->Commit(txn);
-  if (!committed.has_value()) {
-    if (IsCasConflict(committed.error())) {
-      return Fail(AlreadyExists("Provider with url " + p.url + " already exists."));
-    }
-    return Fail(std::move(committed).error());
-  }
-  return p;
+  std::string exists = "Provider with url " + p.url + " already exists.";
+  return impl_->CreateRecord(kOidcProviders, *host, std::move(p), std::move(exists));
 }
 
 namespace {
+
 Error NoSuchProvider(std::string_view what) {
   return NoSuchEntity("OpenIDConnect Provider not found for arn " + std::string(what));
 }
+
+Error NoProviderForIssuer(std::string_view issuer) {
+  return NoSuchEntity("No OpenIDConnect provider found for issuer " + std::string(issuer));
+}
+
 }  // namespace
 
 Result<OidcProvider> IdentityStore::GetOidcProvider(std::string_view arn) {
-  std::string prefix = "arn:aws:iam::" + account_id_ + ":oidc-provider/";
+  std::string prefix = OidcProviderArn(account_id_, "");  // the ARN up to the host
   if (!arn.starts_with(prefix) || arn.size() == prefix.size()) return Fail(NoSuchProvider(arn));
-  std::string key = OidcKey(arn.substr(prefix.size()));
-  COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry, impl_->GetOptional(key));
-  if (!entry) return Fail(NoSuchProvider(arn));
-  return DecodeOidc(entry->key, entry->value);
+  COFFER_ASSIGN_OR_RETURN(auto found, impl_->FindRecord(kOidcProviders, arn.substr(prefix.size()),
+                                                        NoSuchProvider(arn)));
+  return std::move(found.record);
 }
 
 Result<OidcProvider> IdentityStore::GetOidcProviderForIssuer(std::string_view issuer) {
   std::optional<std::string> host = UrlWithoutScheme(issuer);
-  if (!host) {
-    return Fail(NoSuchEntity("No OpenIDConnect provider found for issuer " + std::string(issuer)));
-  }
-  COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry, impl_->GetOptional(OidcKey(*host)));
-  if (!entry) {
-    return Fail(NoSuchEntity("No OpenIDConnect provider found for issuer " + std::string(issuer)));
-  }
-  return DecodeOidc(entry->key, entry->value);
+  if (!host) return Fail(NoProviderForIssuer(issuer));
+  COFFER_ASSIGN_OR_RETURN(auto found,
+                          impl_->FindRecord(kOidcProviders, *host, NoProviderForIssuer(issuer)));
+  return std::move(found.record);
 }
 
 Result<std::vector<OidcProvider>> IdentityStore::ListOidcProviders() {
-  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, impl_->Scan(kOidcPrefix));
-  std::vector<OidcProvider> out;
-  for (const storage::Entry& e : entries) {
-    COFFER_ASSIGN_OR_RETURN(OidcProvider p, DecodeOidc(e.key, e.value));
-    out.push_back(std::move(p));
-  }
-  return out;
+  return impl_->ListRecords(kOidcProviders, [](const OidcProvider&) { return true; });
 }
 
 Status IdentityStore::DeleteOidcProvider(std::string_view arn) {
-  return impl_->Retry([&]() -> Status {
-    COFFER_ASSIGN_OR_RETURN(OidcProvider p, GetOidcProvider(arn));
-    std::string key = OidcKey(std::string_view(p.url).substr(8));
-    COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry, impl_->GetOptional(key));
-    if (!entry) return Fail(NoSuchProvider(arn));
-    storage::Txn txn;
-    Guard(txn, *entry);
-    txn.writes.push_back(storage::Write::Delete(key));
-    return impl_->Commit(txn);
-  });
+  std::string prefix = OidcProviderArn(account_id_, "");  // the ARN up to the host
+  if (!arn.starts_with(prefix) || arn.size() == prefix.size()) return Fail(NoSuchProvider(arn));
+  return impl_->DeleteRecord(kOidcProviders, arn.substr(prefix.size()), NoSuchProvider(arn),
+                             [](const OidcProvider&) { return Ok(); });
 }
 
 }  // namespace coffer::domain::iam

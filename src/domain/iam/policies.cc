@@ -1,47 +1,43 @@
 #include <algorithm>
 #include <utility>
 
+#include "domain/arn.h"
 #include "domain/iam/internal/impl.h"
 
 namespace coffer::domain::iam {
 
-using internal::AlreadyExists;
 using internal::AttachedPrefix;
-using internal::DecodePolicy;
 using internal::DeleteConflict;
 using internal::EncodePolicy;
 using internal::Guard;
 using internal::Invalid;
-using internal::IsCasConflict;
 using internal::IsValidName;
 using internal::kAttachedPrefix;
-using internal::kPolicyPrefix;
+using internal::kPolicies;
 using internal::LastSegment;
 using internal::LimitExceeded;
 using internal::NoSuchEntity;
 using internal::NoSuchPolicy;
-using internal::PolicyKey;
 using internal::RandomIdentifier;
 using internal::StoredPolicy;
 using internal::ValidatePath;
 using internal::ValidateTags;
 
 Result<std::string> IdentityStore::Impl::PolicyNameFromArn(std::string_view arn) {
-  std::string prefix = "arn:aws:iam::" + account + ":policy/";
+  std::string prefix = IamArn(account, "policy", "/", "");  // the ARN up to the path
   if (!arn.starts_with(prefix)) return Fail(NoSuchPolicy(arn));
   std::string_view name = LastSegment(arn.substr(prefix.size()));
   if (!IsValidName(name, 128)) return Fail(NoSuchPolicy(arn));
   return std::string(name);
 }
 
-Result<std::pair<storage::Entry, StoredPolicy>> IdentityStore::Impl::GetPolicyEntry(
+Result<IdentityStore::Impl::Found<StoredPolicy>> IdentityStore::Impl::GetPolicyEntry(
     std::string_view arn) {
   COFFER_ASSIGN_OR_RETURN(std::string name, PolicyNameFromArn(arn));
-  COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry, GetOptional(PolicyKey(name)));
-  if (!entry) return Fail(NoSuchPolicy(arn));
-  COFFER_ASSIGN_OR_RETURN(StoredPolicy stored, DecodePolicy(entry->key, entry->value));
-  if (stored.policy.arn != arn) return Fail(NoSuchPolicy(arn));
-  return std::make_pair(std::move(*entry), std::move(stored));
+  COFFER_ASSIGN_OR_RETURN(Found<StoredPolicy> found,
+                          FindRecord(kPolicies, name, NoSuchPolicy(arn)));
+  if (found.record.policy.arn != arn) return Fail(NoSuchPolicy(arn));
+  return found;
 }
 
 // ---------------------------------------------------------------- managed policies
@@ -61,33 +57,26 @@ Result<ManagedPolicy> IdentityStore::CreatePolicy(const NewPolicy& spec) {
   p.name = spec.name;
   p.policy_id = RandomIdentifier("ANPA");
   p.path = spec.path;
-  p.arn = "arn:aws:iam::" + account_id_ + ":policy" + p.path + p.name;
+  p.arn = IamArn(account_id_, "policy", p.path, p.name);
   p.description = spec.description;
   p.default_version_id = "v1";
   p.created = p.updated = impl_->clock.Now();
   p.tags = spec.tags;
   p.versions.push_back(PolicyVersion{"v1", spec.document, true, p.created});
   stored.next_version = 2;
-  storage::Txn txn;
-  txn.compares.push_back(storage::Compare{PolicyKey(p.name), 0});
-  txn.writes.push_back(storage::Write::Put(PolicyKey(p.name), EncodePolicy(stored)));
-  auto committed = impl_->Commit(txn);
-  if (!committed.has_value()) {
-    if (IsCasConflict(committed.error())) {
-      return Fail(AlreadyExists("A policy called " + p.name +
-                                " already exists. Duplicate names are not allowed."));
-    }
-    return Fail(std::move(committed).error());
-  }
-  return p;
+  std::string exists =
+      "A policy called " + p.name + " already exists. Duplicate names are not allowed.";
+  COFFER_ASSIGN_OR_RETURN(
+      stored, impl_->CreateRecord(kPolicies, spec.name, std::move(stored), std::move(exists)));
+  return std::move(stored.policy);
 }
 
 Result<ManagedPolicy> IdentityStore::GetPolicy(std::string_view arn) {
   COFFER_ASSIGN_OR_RETURN(auto found, impl_->GetPolicyEntry(arn));
   COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> attached,
-                          impl_->Scan(AttachedPrefix(found.second.policy.name)));
-  found.second.policy.attachment_count = attached.size();
-  return std::move(found.second.policy);
+                          impl_->Scan(AttachedPrefix(found.record.policy.name)));
+  found.record.policy.attachment_count = attached.size();
+  return std::move(found.record.policy);
 }
 
 namespace {
@@ -100,7 +89,7 @@ Error NoSuchVersion(std::string_view arn, std::string_view version_id) {
 Result<PolicyVersion> IdentityStore::GetPolicyVersion(std::string_view arn,
                                                       std::string_view version_id) {
   COFFER_ASSIGN_OR_RETURN(auto found, impl_->GetPolicyEntry(arn));
-  for (PolicyVersion& v : found.second.policy.versions) {
+  for (PolicyVersion& v : found.record.policy.versions) {
     if (v.version_id == version_id) return std::move(v);
   }
   return Fail(NoSuchVersion(arn, version_id));
@@ -112,7 +101,7 @@ Result<PolicyVersion> IdentityStore::CreatePolicyVersion(std::string_view arn,
   if (document.empty()) return Fail(Invalid("the policy document must not be empty"));
   return impl_->Retry([&]() -> Result<PolicyVersion> {
     COFFER_ASSIGN_OR_RETURN(auto found, impl_->GetPolicyEntry(arn));
-    StoredPolicy& stored = found.second;
+    StoredPolicy& stored = found.record;
     ManagedPolicy& p = stored.policy;
     if (p.versions.size() >= kMaxPolicyVersions) {
       return Fail(LimitExceeded(
@@ -128,8 +117,8 @@ Result<PolicyVersion> IdentityStore::CreatePolicyVersion(std::string_view arn,
     if (set_as_default) p.default_version_id = v.version_id;
     p.updated = v.created;
     storage::Txn txn;
-    Guard(txn, found.first);
-    txn.writes.push_back(storage::Write::Put(found.first.key, EncodePolicy(stored)));
+    Guard(txn, found.entry);
+    txn.writes.push_back(storage::Write::Put(found.entry.key, EncodePolicy(stored)));
     COFFER_RETURN_IF_ERROR(impl_->Commit(txn));
     return v;
   });
@@ -138,7 +127,7 @@ Result<PolicyVersion> IdentityStore::CreatePolicyVersion(std::string_view arn,
 Status IdentityStore::DeletePolicyVersion(std::string_view arn, std::string_view version_id) {
   return impl_->Retry([&]() -> Status {
     COFFER_ASSIGN_OR_RETURN(auto found, impl_->GetPolicyEntry(arn));
-    ManagedPolicy& p = found.second.policy;
+    ManagedPolicy& p = found.record.policy;
     auto it = std::find_if(p.versions.begin(), p.versions.end(),
                            [&](const PolicyVersion& v) { return v.version_id == version_id; });
     if (it == p.versions.end()) return Fail(NoSuchVersion(arn, version_id));
@@ -147,8 +136,8 @@ Status IdentityStore::DeletePolicyVersion(std::string_view arn, std::string_view
     }
     p.versions.erase(it);
     storage::Txn txn;
-    Guard(txn, found.first);
-    txn.writes.push_back(storage::Write::Put(found.first.key, EncodePolicy(found.second)));
+    Guard(txn, found.entry);
+    txn.writes.push_back(storage::Write::Put(found.entry.key, EncodePolicy(found.record)));
     return impl_->Commit(txn);
   });
 }
@@ -156,15 +145,15 @@ Status IdentityStore::DeletePolicyVersion(std::string_view arn, std::string_view
 Status IdentityStore::SetDefaultPolicyVersion(std::string_view arn, std::string_view version_id) {
   return impl_->Retry([&]() -> Status {
     COFFER_ASSIGN_OR_RETURN(auto found, impl_->GetPolicyEntry(arn));
-    ManagedPolicy& p = found.second.policy;
+    ManagedPolicy& p = found.record.policy;
     bool exists = std::any_of(p.versions.begin(), p.versions.end(),
                               [&](const PolicyVersion& v) { return v.version_id == version_id; });
     if (!exists) return Fail(NoSuchVersion(arn, version_id));
     p.default_version_id = std::string(version_id);
     p.updated = impl_->clock.Now();
     storage::Txn txn;
-    Guard(txn, found.first);
-    txn.writes.push_back(storage::Write::Put(found.first.key, EncodePolicy(found.second)));
+    Guard(txn, found.entry);
+    txn.writes.push_back(storage::Write::Put(found.entry.key, EncodePolicy(found.record)));
     return impl_->Commit(txn);
   });
 }
@@ -177,35 +166,32 @@ Result<std::vector<ManagedPolicy>> IdentityStore::ListPolicies(std::string_view 
     std::string_view rest = std::string_view(e.key).substr(kAttachedPrefix.size());
     ++counts[std::string(rest.substr(0, rest.find('/')))];
   }
-  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, impl_->Scan(kPolicyPrefix));
+  COFFER_ASSIGN_OR_RETURN(std::vector<StoredPolicy> stored,
+                          impl_->ListRecords(kPolicies, [&](StoredPolicy& s) {
+                            auto it = counts.find(s.policy.name);
+                            s.policy.attachment_count = it == counts.end() ? 0 : it->second;
+                            return s.policy.path.starts_with(path_prefix) &&
+                                   (!only_attached || s.policy.attachment_count > 0);
+                          }));
   std::vector<ManagedPolicy> out;
-  for (const storage::Entry& e : entries) {
-    COFFER_ASSIGN_OR_RETURN(StoredPolicy s, DecodePolicy(e.key, e.value));
-    auto it = counts.find(s.policy.name);
-    s.policy.attachment_count = it == counts.end() ? 0 : it->second;
-    if (!s.policy.path.starts_with(path_prefix)) continue;
-    if (only_attached && s.policy.attachment_count == 0) continue;
-    out.push_back(std::move(s.policy));
-  }
+  for (StoredPolicy& s : stored) out.push_back(std::move(s.policy));
   return out;
 }
 
 Status IdentityStore::DeletePolicy(std::string_view arn) {
-  return impl_->Retry([&]() -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, impl_->GetPolicyEntry(arn));
-    COFFER_ASSIGN_OR_RETURN(bool attached, impl_->HasAny(AttachedPrefix(found.second.policy.name)));
-    if (attached) return Fail(DeleteConflict("Cannot delete a policy attached to entities."));
-    storage::Txn txn;
-    Guard(txn, found.first);
-    txn.writes.push_back(storage::Write::Delete(found.first.key));
-    return impl_->Commit(txn);
-  });
+  COFFER_ASSIGN_OR_RETURN(std::string name, impl_->PolicyNameFromArn(arn));
+  return impl_->DeleteRecord(
+      kPolicies, name, NoSuchPolicy(arn), [&](const StoredPolicy& s) -> Status {
+        if (s.policy.arn != arn) return Fail(NoSuchPolicy(arn));
+        return impl_->RefuseIfAny(
+            {{AttachedPrefix(name), "Cannot delete a policy attached to entities."}});
+      });
 }
 
 Result<size_t> IdentityStore::AttachmentCount(std::string_view arn) {
   COFFER_ASSIGN_OR_RETURN(auto found, impl_->GetPolicyEntry(arn));
   COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> attached,
-                          impl_->Scan(AttachedPrefix(found.second.policy.name)));
+                          impl_->Scan(AttachedPrefix(found.record.policy.name)));
   return attached.size();
 }
 

@@ -29,7 +29,7 @@ Status IdentityStore::Impl::CollectPolicies(EntityKind kind, std::string_view en
       if (policy.error().code == ErrorCode::kNotFound) continue;  // raced with a delete
       return Fail(std::move(policy).error());
     }
-    const ManagedPolicy& p = policy->second.policy;
+    const ManagedPolicy& p = policy->record.policy;
     for (const PolicyVersion& v : p.versions) {
       if (v.version_id == p.default_version_id) out.push_back(PolicyText{arn, v.document});
     }

@@ -1,10 +1,10 @@
 #include <utility>
 
+#include "domain/arn.h"
 #include "domain/iam/internal/impl.h"
 
 namespace coffer::domain::iam {
 
-using internal::Cat;
 using internal::DecodeRole;
 using internal::DecodeSession;
 using internal::EncodeSession;
@@ -19,7 +19,7 @@ using internal::SessionKey;
 using internal::StoredSession;
 
 std::string IdentityStore::Impl::AssumedRoleArn(std::string_view role, std::string_view session) {
-  return Cat({"arn:aws:sts::", account, ":assumed-role/", role, "/", session});
+  return StsAssumedRoleArn(account, role, session);
 }
 
 Result<size_t> IdentityStore::Impl::Purge(size_t batch) {

@@ -1,5 +1,6 @@
 #include <utility>
 
+#include "domain/arn.h"
 #include "domain/iam/internal/impl.h"
 
 namespace coffer::domain::iam {
@@ -8,26 +9,24 @@ using internal::AccessKeyKey;
 using internal::AlreadyExists;
 using internal::AttachPrefix;
 using internal::DecodeAccessKey;
-using internal::DecodeUser;
-using internal::DeleteConflict;
 using internal::EncodeAccessKey;
-using internal::EncodeUser;
 using internal::Guard;
 using internal::InlinePrefix;
 using internal::Invalid;
-using internal::IsCasConflict;
 using internal::IsSessionKeyId;
 using internal::IsValidAccessKeyId;
 using internal::IsValidUserName;
-using internal::kUserPrefix;
+using internal::kMustDeletePolicies;
+using internal::kMustDetachPolicies;
+using internal::kUsers;
 using internal::LimitExceeded;
+using internal::NoSuch;
 using internal::NoSuchEntity;
 using internal::RandomBase64Secret;
 using internal::RandomIdentifier;
 using internal::StoredAccessKey;
 using internal::Touch;
 using internal::UserGroupsPrefix;
-using internal::UserKey;
 using internal::UserKeysPrefix;
 using internal::ValidatePath;
 using internal::ValidateTags;
@@ -93,58 +92,32 @@ Result<User> IdentityStore::CreateUser(const NewUser& spec) {
   user.name = spec.name;
   user.user_id = RandomIdentifier("AIDA");
   user.path = spec.path;
-  user.arn = "arn:aws:iam::" + account_id_ + ":user" + user.path + user.name;
+  user.arn = IamArn(account_id_, "user", user.path, user.name);
   user.created = impl_->clock.Now();
   user.is_admin = spec.is_admin;
   user.tags = spec.tags;
-  std::string key = UserKey(spec.name);
-  storage::Txn txn;
-  txn.compares.push_back(storage::Compare{key, 0});
-  txn.writes.push_back(storage::Write::Put(key, EncodeUser(user)));
-  auto committed = impl_->Commit(txn);
-  if (!committed.has_value()) {
-    if (IsCasConflict(committed.error())) {
-      return Fail(AlreadyExists("User with name " + spec.name + " already exists."));
-    }
-    return Fail(std::move(committed).error());
-  }
-  return user;
+  return impl_->CreateRecord(kUsers, spec.name, std::move(user),
+                             "User with name " + spec.name + " already exists.");
 }
 
 Result<User> IdentityStore::GetUser(std::string_view name) {
-  COFFER_ASSIGN_OR_RETURN(storage::Entry entry, impl_->GetEntity(EntityKind::kUser, name));
-  return DecodeUser(entry.key, entry.value);
+  COFFER_ASSIGN_OR_RETURN(auto found,
+                          impl_->FindRecord(kUsers, name, NoSuch(EntityKind::kUser, name)));
+  return std::move(found.record);
 }
 
 Result<std::vector<User>> IdentityStore::ListUsers(std::string_view path_prefix) {
-  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, impl_->Scan(kUserPrefix));
-  std::vector<User> out;
-  for (const storage::Entry& e : entries) {
-    COFFER_ASSIGN_OR_RETURN(User u, DecodeUser(e.key, e.value));
-    if (u.path.starts_with(path_prefix)) out.push_back(std::move(u));
-  }
-  return out;
+  return impl_->ListRecords(kUsers, [&](const User& u) { return u.path.starts_with(path_prefix); });
 }
 
 Status IdentityStore::DeleteUser(std::string_view name) {
-  return impl_->Retry([&]() -> Status {
-    COFFER_ASSIGN_OR_RETURN(storage::Entry entry, impl_->GetEntity(EntityKind::kUser, name));
-    COFFER_ASSIGN_OR_RETURN(bool keys, impl_->HasAny(UserKeysPrefix(name)));
-    if (keys) return Fail(DeleteConflict("Cannot delete entity, must delete access keys first."));
-    COFFER_ASSIGN_OR_RETURN(bool inlines, impl_->HasAny(InlinePrefix(EntityKind::kUser, name)));
-    if (inlines) return Fail(DeleteConflict("Cannot delete entity, must delete policies first."));
-    COFFER_ASSIGN_OR_RETURN(bool attached, impl_->HasAny(AttachPrefix(EntityKind::kUser, name)));
-    if (attached) {
-      return Fail(DeleteConflict("Cannot delete entity, must detach all policies first."));
-    }
-    COFFER_ASSIGN_OR_RETURN(bool groups, impl_->HasAny(UserGroupsPrefix(name)));
-    if (groups) {
-      return Fail(DeleteConflict("Cannot delete entity, must remove user from all groups first."));
-    }
-    storage::Txn txn;
-    Guard(txn, entry);
-    txn.writes.push_back(storage::Write::Delete(entry.key));
-    return impl_->Commit(txn);
+  return impl_->DeleteRecord(kUsers, name, NoSuch(EntityKind::kUser, name), [&](const User&) {
+    return impl_->RefuseIfAny({
+        {UserKeysPrefix(name), "Cannot delete entity, must delete access keys first."},
+        {InlinePrefix(EntityKind::kUser, name), kMustDeletePolicies},
+        {AttachPrefix(EntityKind::kUser, name), kMustDetachPolicies},
+        {UserGroupsPrefix(name), "Cannot delete entity, must remove user from all groups first."},
+    });
   });
 }
 

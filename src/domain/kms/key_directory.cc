@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <utility>
 
+#include "domain/arn.h"
 #include "domain/kms/internal/records.h"
 #include "domain/page_token.h"
 #include "util/thread_annotations.h"
@@ -151,7 +152,7 @@ struct KeyDirectory::Impl {
   std::mutex create_mu;
 
   std::string KeyArn(std::string_view key_id) const {
-    return "arn:aws:kms:" + region + ":" + account_id + ":key/" + std::string(key_id);
+    return domain::KmsKeyArn(region, account_id, key_id);
   }
 
   bool IsStale(std::string_view storage_key, storage::Revision rev) const {
@@ -333,7 +334,7 @@ struct KeyDirectory::Impl {
     return meta;
   }
   std::string AliasArn(std::string_view alias) const {
-    return "arn:aws:kms:" + region + ":" + account_id + ":" + std::string(alias);
+    return domain::KmsAliasArn(region, account_id, alias);
   }
 
   // ResolveAny, but an "arn:" input that is not a KMS ARN is InvalidArn.

@@ -105,6 +105,32 @@ TEST(ArnTest, ParameterArnForHierarchicalAndPlainNames) {
   EXPECT_FALSE(ParseArn("arn:aws:ssm").has_value());
 }
 
+// IAM entity ARNs put the path between the type and the name.
+TEST(ArnTest, IamArnJoinsTypePathAndName) {
+  EXPECT_EQ(IamArn("123456789012", "user", "/", "alice"), "arn:aws:iam::123456789012:user/alice");
+  EXPECT_EQ(IamArn("1", "role", "/ci/", "deploy"), "arn:aws:iam::1:role/ci/deploy");
+  EXPECT_EQ(IamArn("1", "instance-profile", "/", "web"), "arn:aws:iam::1:instance-profile/web");
+  EXPECT_EQ(IamArn("1", "policy", "/a/b/", "read"), "arn:aws:iam::1:policy/a/b/read");
+  auto parsed = ParseArn(IamArn("1", "group", "/", "devs"));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_TRUE(IsLocalArn(*parsed, "iam", "", "1"));
+  EXPECT_EQ(parsed->resource, "group/devs");
+}
+
+// OIDC provider, assumed-role, KMS key and alias ARNs have AWS's exact forms.
+TEST(ArnTest, OidcStsAndKmsArnsHaveAwsForms) {
+  EXPECT_EQ(OidcProviderArn("000000000000", "token.actions.githubusercontent.com"),
+            "arn:aws:iam::000000000000:oidc-provider/token.actions.githubusercontent.com");
+  EXPECT_EQ(StsAssumedRoleArn("1", "ci", "build-7"), "arn:aws:sts::1:assumed-role/ci/build-7");
+  EXPECT_EQ(KmsKeyArn("us-east-1", "1", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+            "arn:aws:kms:us-east-1:1:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+  EXPECT_EQ(KmsAliasArn("eu-west-1", "1", "alias/app"), "arn:aws:kms:eu-west-1:1:alias/app");
+  auto parsed = ParseArn(KmsKeyArn("us-east-1", "1", "k"));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_TRUE(IsLocalArn(*parsed, "kms", "us-east-1", "1"));
+  EXPECT_EQ(parsed->resource, "key/k");
+}
+
 // Tag keys and values follow AWS's length and character rules.
 TEST(TagsTest, ValidateTagAppliesAwsRules) {
   EXPECT_TRUE(ValidateTag({"env", "prod"}).has_value());

@@ -34,6 +34,14 @@ SecretBytes RandomBase64Secret(size_t random_bytes);
 
 // ---- errors
 
+// Messages of the delete conflicts that several entities share.
+inline constexpr std::string_view kMustDeletePolicies =
+    "Cannot delete entity, must delete policies first.";
+inline constexpr std::string_view kMustDetachPolicies =
+    "Cannot delete entity, must detach all policies first.";
+inline constexpr std::string_view kMustRemoveRolesFromProfile =
+    "Cannot delete entity, must remove roles from instance profile first.";
+
 Error Invalid(std::string message);
 Error UnknownKey(std::string_view id);
 Error NoSuchEntity(std::string message);

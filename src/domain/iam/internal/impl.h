@@ -69,6 +69,86 @@ struct IdentityStore::Impl {
     return Fail(ErrorCode::kAborted, "concurrent modification, try again", Reason::kCasConflict);
   }
 
+  // ---- create / get / list / delete of the top-level records (users, groups,
+  // roles, instance profiles, managed policies, OIDC providers): one plumbing.
+
+  // A record with the storage entry it was read from (for compare clauses).
+  template <class R>
+  struct Found {
+    storage::Entry entry;
+    R record;
+  };
+
+  // Writes `record` under kind.prefix + `id` if nothing is there; kAlreadyExists
+  // (kEntityAlreadyExists, `exists_message`) otherwise. Returns `record`.
+  template <class R>
+  Result<R> CreateRecord(const internal::RecordKind<R>& kind, std::string_view id, R record,
+                         std::string exists_message) {
+    std::string key = internal::Cat({kind.prefix, id});
+    storage::Txn txn;
+    txn.compares.push_back(storage::Compare{key, 0});
+    txn.writes.push_back(storage::Write::Put(key, kind.encode(record)));
+    auto committed = Commit(txn);
+    if (!committed.has_value()) {
+      if (internal::IsCasConflict(committed.error())) {
+        return Fail(internal::AlreadyExists(std::move(exists_message)));
+      }
+      return Fail(std::move(committed).error());
+    }
+    return record;
+  }
+
+  // The record under kind.prefix + `id`; `missing` (a kNotFound) when there is
+  // none or `id` is not a valid id of that kind.
+  template <class R>
+  Result<Found<R>> FindRecord(const internal::RecordKind<R>& kind, std::string_view id,
+                              const Error& missing) {
+    if (kind.max_id > 0 && !internal::IsValidName(id, kind.max_id)) return Fail(missing);
+    COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry,
+                            GetOptional(internal::Cat({kind.prefix, id})));
+    if (!entry) return Fail(missing);
+    COFFER_ASSIGN_OR_RETURN(R record, kind.decode(entry->key, entry->value));
+    return Found<R>{std::move(*entry), std::move(record)};
+  }
+
+  // Every record of `kind`, by id, that `keep` accepts.
+  template <class R, class Keep>
+  Result<std::vector<R>> ListRecords(const internal::RecordKind<R>& kind, Keep keep) {
+    COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, Scan(kind.prefix));
+    std::vector<R> out;
+    for (const storage::Entry& e : entries) {
+      COFFER_ASSIGN_OR_RETURN(R record, kind.decode(e.key, e.value));
+      if (keep(record)) out.push_back(std::move(record));
+    }
+    return out;
+  }
+
+  // Deletes the record under kind.prefix + `id` once `check(record)` passes
+  // (it returns kFailedPrecondition (kDeleteConflict) while children exist),
+  // provided the record did not change in between; retries on a conflict.
+  // `missing` as FindRecord.
+  template <class R, class Check>
+  Status DeleteRecord(const internal::RecordKind<R>& kind, std::string_view id,
+                      const Error& missing, Check check) {
+    return Retry([&]() -> Status {
+      COFFER_ASSIGN_OR_RETURN(Found<R> found, FindRecord(kind, id, missing));
+      COFFER_RETURN_IF_ERROR(check(found.record));
+      storage::Txn txn;
+      internal::Guard(txn, found.entry);
+      txn.writes.push_back(storage::Write::Delete(found.entry.key));
+      return Commit(txn);
+    });
+  }
+
+  // kFailedPrecondition (kDeleteConflict) with the message of the first
+  // (prefix, message) whose prefix holds any record: the children a delete
+  // must wait for.
+  struct Children {
+    std::string prefix;
+    std::string_view message;
+  };
+  Status RefuseIfAny(std::initializer_list<Children> children);
+
   Result<std::optional<storage::Entry>> GetOptional(std::string_view key);
   Result<std::vector<storage::Entry>> Scan(std::string_view prefix, size_t limit = 0);
   Result<bool> HasAny(std::string_view prefix);
@@ -101,7 +181,7 @@ struct IdentityStore::Impl {
   // "arn:aws:iam::<account>:policy/<path><name>" -> name; kNotFound otherwise.
   Result<std::string> PolicyNameFromArn(std::string_view arn);
   // The policy record named by `arn` (the stored ARN must match exactly).
-  Result<std::pair<storage::Entry, internal::StoredPolicy>> GetPolicyEntry(std::string_view arn);
+  Result<Found<internal::StoredPolicy>> GetPolicyEntry(std::string_view arn);
 
   // ---- for the authorizer (principal_policies.cc)
   // Appends the inline and attached policies of one entity.

@@ -2,88 +2,48 @@
 
 #include <utility>
 
+#include "domain/record.h"
+
 namespace coffer::domain::iam::internal {
 namespace {
 
-// Record encodings (persisted: never renumber or reorder fields). Each record
-// starts with a format byte, then fields in order: strings as u32 little-endian
-// length + bytes, counts as u32, times as i64 little-endian Unix milliseconds,
-// flags as one byte; tags as count + (key, value) strings.
-//   user (format 1):       name, user_id, arn, path, created, is_admin
-//   user (format 2):       format 1 fields, tags
-//   access key (format 1): access_key_id, user_name, sealed_secret, active, created
-//   group (format 1):      name, group_id, arn, path, created
-//   role (format 1):       name, role_id, arn, path, created, trust policy, description,
-//                          max_session_duration (u32), tags
-//   policy (format 1):     name, policy_id, arn, path, description, default_version_id,
-//                          created, updated, next_version (u32), tags,
-//                          versions: count + (version_id, document, created)
-//   instance profile (format 1): name, instance_profile_id, arn, path, created,
-//                          role names (count + strings), tags
-//   oidc (format 1):       url, arn, client_ids (count + strings), thumbprints, created, tags
-//   session (format 1):    access_key_id, role_name, role_id, session_name, sealed_secret,
-//                          sealed_token, created, expiration, source_principal_arn,
-//                          source_provider, source_subject, source_identity,
-//                          condition keys: count + (key, count + values)
-constexpr uint8_t kUserFormatV1 = 1;
-constexpr uint8_t kUserFormat = 2;
-constexpr uint8_t kAccessKeyFormat = 1;
-constexpr uint8_t kGroupFormat = 1;
-constexpr uint8_t kRoleFormat = 1;
-constexpr uint8_t kPolicyFormat = 1;
-constexpr uint8_t kOidcFormat = 1;
-constexpr uint8_t kProfileFormat = 1;
-constexpr uint8_t kSessionFormat = 1;
+// Every record starts with its format number (persisted: never reuse one),
+// then its fields in a fixed order. Format 1 (and format 2 of a user) is the
+// layout of the first releases: strings as u32 little-endian length + bytes,
+// counts as u32, times as i64 little-endian Unix milliseconds, flags as one
+// byte. The current format writes the same fields in the same order with the
+// shared codec (domain/record.h): varint lengths and counts, zigzag varint
+// milliseconds, bools. Both start with the format number as one byte (a
+// varint below 128), so a reader tells them apart by it; a number above the
+// current one is a record of a newer release and is refused, not misread.
+//   user:       name, user_id, arn, path, created, is_admin, tags (not in format 1)
+//   access key: access_key_id, user_name, sealed_secret, active, created
+//   group:      name, group_id, arn, path, created
+//   role:       name, role_id, arn, path, created, trust policy, description,
+//               max_session_duration, tags
+//   policy:     name, policy_id, arn, path, description, default_version_id,
+//               created, updated, next_version, tags,
+//               versions: count + (version_id, document, created)
+//   instance profile: name, instance_profile_id, arn, path, created,
+//               role names (count + strings), tags
+//   oidc:       url, arn, client_ids (count + strings), thumbprints, created, tags
+//   session:    access_key_id, role_name, role_id, session_name, sealed_secret,
+//               sealed_token, created, expiration, source_principal_arn,
+//               source_provider, source_subject, source_identity,
+//               condition keys: count + (key, count + values)
+// Tags are count + (key, value) strings, in the order given.
+constexpr uint64_t kLegacyFormat = 1;      // every record of the first releases
+constexpr uint64_t kLegacyUserFormat = 2;  // a user with tags, first releases
+constexpr uint64_t kUserFormat = 3;
+constexpr uint64_t kFormat = 2;  // every other record
 
-class RecordWriter {
+// Reads the fields of a format 1 record (after its format byte). Errors are
+// sticky: a failed read sets !good() and returns an empty value.
+class LegacyReader {
  public:
-  explicit RecordWriter(uint8_t format) { out_.push_back(static_cast<char>(format)); }
-  void String(std::string_view s) {
-    U64(s.size(), 4);
-    out_ += s;
-  }
-  void Count(size_t n) { U64(n, 4); }
-  void Time(util::SystemTime t) { U64(static_cast<uint64_t>(util::ToUnixMillis(t)), 8); }
-  void Flag(bool b) { out_.push_back(b ? 1 : 0); }
-  void Strings(const std::vector<std::string>& v) {
-    Count(v.size());
-    for (const std::string& s : v) String(s);
-  }
-  void Tags(const std::vector<Tag>& tags) {
-    Count(tags.size());
-    for (const Tag& t : tags) {
-      String(t.key);
-      String(t.value);
-    }
-  }
-  std::string Take() { return std::move(out_); }
-
- private:
-  void U64(uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  }
-  std::string out_;
-};
-
-class RecordReader {
- public:
-  explicit RecordReader(std::string_view in) : in_(in) {}
-  // Consumes the format byte and returns it (0 when empty).
-  uint8_t Format() {
-    if (in_.empty()) {
-      ok_ = false;
-      return 0;
-    }
-    uint8_t f = static_cast<uint8_t>(in_[0]);
-    in_.remove_prefix(1);
-    return f;
-  }
-  bool Format(uint8_t expected) {
-    if (Format() != expected) ok_ = false;
-    return ok_;
-  }
+  explicit LegacyReader(std::string_view in) : in_(in) {}
   std::string String() {
-    uint64_t n = U64(4);
+    uint64_t n = Fixed(4);
     if (!ok_ || n > in_.size()) {
       ok_ = false;
       return {};
@@ -94,14 +54,14 @@ class RecordReader {
   }
   // A count, bounded by the bytes left (each element takes at least one byte).
   size_t Count() {
-    uint64_t n = U64(4);
+    uint64_t n = Fixed(4);
     if (n > in_.size()) {
       ok_ = false;
       return 0;
     }
     return static_cast<size_t>(n);
   }
-  util::SystemTime Time() { return util::FromUnixMillis(static_cast<int64_t>(U64(8))); }
+  util::SystemTime Time() { return util::FromUnixMillis(static_cast<int64_t>(Fixed(8))); }
   bool Flag() {
     if (in_.empty()) {
       ok_ = false;
@@ -111,29 +71,12 @@ class RecordReader {
     in_.remove_prefix(1);
     return c != 0;
   }
-  std::vector<std::string> Strings() {
-    std::vector<std::string> out;
-    size_t n = Count();
-    for (size_t i = 0; i < n && ok_; ++i) out.push_back(String());
-    return out;
-  }
-  std::vector<Tag> Tags() {
-    std::vector<Tag> out;
-    size_t n = Count();
-    for (size_t i = 0; i < n && ok_; ++i) {
-      Tag t;
-      t.key = String();
-      t.value = String();
-      out.push_back(std::move(t));
-    }
-    return out;
-  }
-  uint32_t U32() { return static_cast<uint32_t>(U64(4)); }
+  uint32_t U32() { return static_cast<uint32_t>(Fixed(4)); }
   bool good() const { return ok_; }
   bool ok() const { return ok_ && in_.empty(); }
 
  private:
-  uint64_t U64(int bytes) {
+  uint64_t Fixed(int bytes) {
     if (!ok_ || in_.size() < static_cast<size_t>(bytes)) {
       ok_ = false;
       return 0;
@@ -148,14 +91,127 @@ class RecordReader {
   bool ok_ = true;
 };
 
+// Reads the fields of a current-format record with domain::RecordReader, with
+// LegacyReader's interface (sticky errors), so that one decoder per record
+// reads both formats.
+class FieldReader {
+ public:
+  explicit FieldReader(domain::RecordReader& r) : r_(r) {}
+  std::string String() { return Take(r_.String()); }
+  size_t Count() {
+    uint64_t n = Take(r_.Varint());
+    return static_cast<size_t>(n);
+  }
+  util::SystemTime Time() { return util::FromUnixMillis(Take(r_.SignedVarint())); }
+  bool Flag() { return Take(r_.Bool()); }
+  uint32_t U32() {
+    uint64_t n = Take(r_.Varint());
+    if (n > UINT32_MAX) ok_ = false;
+    return static_cast<uint32_t>(n);
+  }
+  bool good() const { return ok_; }
+  bool ok() const { return ok_ && r_.AtEnd(); }
+
+ private:
+  template <class T>
+  T Take(Result<T> r) {
+    if (!ok_ || !r.has_value()) {
+      ok_ = false;
+      return T{};
+    }
+    return std::move(*r);
+  }
+  domain::RecordReader& r_;
+  bool ok_ = true;
+};
+
+// Writes the current format.
+class FieldWriter {
+ public:
+  explicit FieldWriter(uint64_t format) { w_.PutVarint(format); }
+  void String(std::string_view s) { w_.PutString(s); }
+  void Count(size_t n) { w_.PutVarint(n); }
+  void U32(uint32_t n) { w_.PutVarint(n); }
+  void Time(util::SystemTime t) { w_.PutSignedVarint(util::ToUnixMillis(t)); }
+  void Flag(bool b) { w_.PutBool(b); }
+  void Strings(const std::vector<std::string>& v) {
+    Count(v.size());
+    for (const std::string& s : v) String(s);
+  }
+  void Tags(const std::vector<Tag>& tags) {
+    Count(tags.size());
+    for (const Tag& t : tags) {
+      String(t.key);
+      String(t.value);
+    }
+  }
+  std::string Take() && { return std::move(w_).Release(); }
+
+ private:
+  domain::RecordWriter w_;
+};
+
+template <class R>
+std::vector<std::string> ReadStrings(R& r) {
+  std::vector<std::string> out;
+  size_t n = r.Count();
+  for (size_t i = 0; i < n && r.good(); ++i) out.push_back(r.String());
+  return out;
+}
+
+template <class R>
+std::vector<Tag> ReadTags(R& r) {
+  std::vector<Tag> out;
+  size_t n = r.Count();
+  for (size_t i = 0; i < n && r.good(); ++i) {
+    Tag t;
+    t.key = r.String();
+    t.value = r.String();
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 Error Corrupt(std::string_view what, std::string_view key) {
   return Error{ErrorCode::kDataLoss, Reason::kNone,
                "corrupt " + std::string(what) + " record " + std::string(key)};
 }
+
+// Reads the format number of `value` and its fields with `read(reader,
+// format, out)`, a generic lambda that serves both layouts: formats up to
+// `newest_legacy` with LegacyReader, later ones up to `current` with FieldReader. kDataLoss
+// (kMalformedInput) for a record that does not parse, or whose format is
+// unknown (0, or newer than `current`: written by a later release).
+template <class T, class Read>
+Result<T> Decode(std::string_view what, std::string_view key, std::string_view value,
+                 uint64_t newest_legacy, uint64_t current, Read read) {
+  domain::RecordReader reader(value);
+  auto format = reader.Varint();
+  if (!format.has_value() || *format == 0) return Fail(Corrupt(what, key));
+  if (*format > current) {
+    return Fail(ErrorCode::kDataLoss,
+                "iam " + std::string(what) + " record " + std::string(key) + " has format " +
+                    std::to_string(*format) + ", newer than this release reads (1-" +
+                    std::to_string(current) + "); it was written by a later release",
+                Reason::kNone);
+  }
+  T out;
+  if (*format <= newest_legacy) {
+    LegacyReader r(value.substr(1));
+    read(r, *format, out);
+    if (!r.ok()) return Fail(Corrupt(what, key));
+  } else {
+    FieldReader r(reader);
+    read(r, *format, out);
+    if (!r.ok()) return Fail(Corrupt(what, key));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string EncodeUser(const User& u) {
-  RecordWriter w(kUserFormat);
+  FieldWriter w(kUserFormat);
   w.String(u.name);
   w.String(u.user_id);
   w.String(u.arn);
@@ -163,78 +219,66 @@ std::string EncodeUser(const User& u) {
   w.Time(u.created);
   w.Flag(u.is_admin);
   w.Tags(u.tags);
-  return w.Take();
+  return std::move(w).Take();
 }
 
 Result<User> DecodeUser(std::string_view key, std::string_view value) {
-  RecordReader r(value);
-  User u;
-  uint8_t format = r.Format();
-  if (format == kUserFormatV1 || format == kUserFormat) {
-    u.name = r.String();
-    u.user_id = r.String();
-    u.arn = r.String();
-    u.path = r.String();
-    u.created = r.Time();
-    u.is_admin = r.Flag();
-    if (format == kUserFormat) u.tags = r.Tags();
-  } else {
-    return Fail(Corrupt("user", key));
-  }
-  if (!r.ok()) return Fail(Corrupt("user", key));
-  return u;
+  return Decode<User>("user", key, value, kLegacyUserFormat, kUserFormat,
+                      [](auto& r, uint64_t format, User& u) {
+                        u.name = r.String();
+                        u.user_id = r.String();
+                        u.arn = r.String();
+                        u.path = r.String();
+                        u.created = r.Time();
+                        u.is_admin = r.Flag();
+                        if (format != kLegacyFormat) u.tags = ReadTags(r);
+                      });
 }
 
 std::string EncodeAccessKey(const StoredAccessKey& k) {
-  RecordWriter w(kAccessKeyFormat);
+  FieldWriter w(kFormat);
   w.String(k.access_key_id);
   w.String(k.user_name);
   w.String(k.sealed_secret);
   w.Flag(k.active);
   w.Time(k.created);
-  return w.Take();
+  return std::move(w).Take();
 }
 
 Result<StoredAccessKey> DecodeAccessKey(std::string_view key, std::string_view value) {
-  RecordReader r(value);
-  StoredAccessKey k;
-  if (r.Format(kAccessKeyFormat)) {
-    k.access_key_id = r.String();
-    k.user_name = r.String();
-    k.sealed_secret = r.String();
-    k.active = r.Flag();
-    k.created = r.Time();
-  }
-  if (!r.ok()) return Fail(Corrupt("access key", key));
-  return k;
+  return Decode<StoredAccessKey>("access key", key, value, kLegacyFormat, kFormat,
+                                 [](auto& r, uint64_t, StoredAccessKey& k) {
+                                   k.access_key_id = r.String();
+                                   k.user_name = r.String();
+                                   k.sealed_secret = r.String();
+                                   k.active = r.Flag();
+                                   k.created = r.Time();
+                                 });
 }
 
 std::string EncodeGroup(const Group& g) {
-  RecordWriter w(kGroupFormat);
+  FieldWriter w(kFormat);
   w.String(g.name);
   w.String(g.group_id);
   w.String(g.arn);
   w.String(g.path);
   w.Time(g.created);
-  return w.Take();
+  return std::move(w).Take();
 }
 
 Result<Group> DecodeGroup(std::string_view key, std::string_view value) {
-  RecordReader r(value);
-  Group g;
-  if (r.Format(kGroupFormat)) {
-    g.name = r.String();
-    g.group_id = r.String();
-    g.arn = r.String();
-    g.path = r.String();
-    g.created = r.Time();
-  }
-  if (!r.ok()) return Fail(Corrupt("group", key));
-  return g;
+  return Decode<Group>("group", key, value, kLegacyFormat, kFormat,
+                       [](auto& r, uint64_t, Group& g) {
+                         g.name = r.String();
+                         g.group_id = r.String();
+                         g.arn = r.String();
+                         g.path = r.String();
+                         g.created = r.Time();
+                       });
 }
 
 std::string EncodeRole(const Role& role) {
-  RecordWriter w(kRoleFormat);
+  FieldWriter w(kFormat);
   w.String(role.name);
   w.String(role.role_id);
   w.String(role.arn);
@@ -242,31 +286,28 @@ std::string EncodeRole(const Role& role) {
   w.Time(role.created);
   w.String(role.assume_role_policy);
   w.String(role.description);
-  w.Count(static_cast<size_t>(role.max_session_duration));  // u32
+  w.U32(static_cast<uint32_t>(role.max_session_duration));
   w.Tags(role.tags);
-  return w.Take();
+  return std::move(w).Take();
 }
 
 Result<Role> DecodeRole(std::string_view key, std::string_view value) {
-  RecordReader r(value);
-  Role role;
-  if (r.Format(kRoleFormat)) {
-    role.name = r.String();
-    role.role_id = r.String();
-    role.arn = r.String();
-    role.path = r.String();
-    role.created = r.Time();
-    role.assume_role_policy = r.String();
-    role.description = r.String();
-    role.max_session_duration = static_cast<int>(r.U32());
-    role.tags = r.Tags();
-  }
-  if (!r.ok()) return Fail(Corrupt("role", key));
-  return role;
+  return Decode<Role>("role", key, value, kLegacyFormat, kFormat,
+                      [](auto& r, uint64_t, Role& role) {
+                        role.name = r.String();
+                        role.role_id = r.String();
+                        role.arn = r.String();
+                        role.path = r.String();
+                        role.created = r.Time();
+                        role.assume_role_policy = r.String();
+                        role.description = r.String();
+                        role.max_session_duration = static_cast<int>(r.U32());
+                        role.tags = ReadTags(r);
+                      });
 }
 
 std::string EncodeProfile(const StoredProfile& p) {
-  RecordWriter w(kProfileFormat);
+  FieldWriter w(kFormat);
   w.String(p.profile.name);
   w.String(p.profile.instance_profile_id);
   w.String(p.profile.arn);
@@ -274,28 +315,25 @@ std::string EncodeProfile(const StoredProfile& p) {
   w.Time(p.profile.created);
   w.Strings(p.role_names);
   w.Tags(p.profile.tags);
-  return w.Take();
+  return std::move(w).Take();
 }
 
 Result<StoredProfile> DecodeProfile(std::string_view key, std::string_view value) {
-  RecordReader r(value);
-  StoredProfile p;
-  if (r.Format(kProfileFormat)) {
-    p.profile.name = r.String();
-    p.profile.instance_profile_id = r.String();
-    p.profile.arn = r.String();
-    p.profile.path = r.String();
-    p.profile.created = r.Time();
-    p.role_names = r.Strings();
-    p.profile.tags = r.Tags();
-  }
-  if (!r.ok()) return Fail(Corrupt("instance profile", key));
-  return p;
+  return Decode<StoredProfile>("instance profile", key, value, kLegacyFormat, kFormat,
+                               [](auto& r, uint64_t, StoredProfile& p) {
+                                 p.profile.name = r.String();
+                                 p.profile.instance_profile_id = r.String();
+                                 p.profile.arn = r.String();
+                                 p.profile.path = r.String();
+                                 p.profile.created = r.Time();
+                                 p.role_names = ReadStrings(r);
+                                 p.profile.tags = ReadTags(r);
+                               });
 }
 
 std::string EncodePolicy(const StoredPolicy& s) {
   const ManagedPolicy& p = s.policy;
-  RecordWriter w(kPolicyFormat);
+  FieldWriter w(kFormat);
   w.String(p.name);
   w.String(p.policy_id);
   w.String(p.arn);
@@ -304,7 +342,7 @@ std::string EncodePolicy(const StoredPolicy& s) {
   w.String(p.default_version_id);
   w.Time(p.created);
   w.Time(p.updated);
-  w.Count(s.next_version);
+  w.U32(s.next_version);
   w.Tags(p.tags);
   w.Count(p.versions.size());
   for (const PolicyVersion& v : p.versions) {
@@ -312,66 +350,60 @@ std::string EncodePolicy(const StoredPolicy& s) {
     w.String(v.document);
     w.Time(v.created);
   }
-  return w.Take();
+  return std::move(w).Take();
 }
 
 Result<StoredPolicy> DecodePolicy(std::string_view key, std::string_view value) {
-  RecordReader r(value);
-  StoredPolicy s;
-  ManagedPolicy& p = s.policy;
-  if (r.Format(kPolicyFormat)) {
-    p.name = r.String();
-    p.policy_id = r.String();
-    p.arn = r.String();
-    p.path = r.String();
-    p.description = r.String();
-    p.default_version_id = r.String();
-    p.created = r.Time();
-    p.updated = r.Time();
-    s.next_version = r.U32();
-    p.tags = r.Tags();
-    size_t n = r.Count();
-    for (size_t i = 0; i < n && r.good(); ++i) {
-      PolicyVersion v;
-      v.version_id = r.String();
-      v.document = r.String();
-      v.created = r.Time();
-      v.is_default = v.version_id == p.default_version_id;
-      p.versions.push_back(std::move(v));
-    }
-  }
-  if (!r.ok()) return Fail(Corrupt("policy", key));
-  return s;
+  return Decode<StoredPolicy>("policy", key, value, kLegacyFormat, kFormat,
+                              [](auto& r, uint64_t, StoredPolicy& s) {
+                                ManagedPolicy& p = s.policy;
+                                p.name = r.String();
+                                p.policy_id = r.String();
+                                p.arn = r.String();
+                                p.path = r.String();
+                                p.description = r.String();
+                                p.default_version_id = r.String();
+                                p.created = r.Time();
+                                p.updated = r.Time();
+                                s.next_version = r.U32();
+                                p.tags = ReadTags(r);
+                                size_t n = r.Count();
+                                for (size_t i = 0; i < n && r.good(); ++i) {
+                                  PolicyVersion v;
+                                  v.version_id = r.String();
+                                  v.document = r.String();
+                                  v.created = r.Time();
+                                  v.is_default = v.version_id == p.default_version_id;
+                                  p.versions.push_back(std::move(v));
+                                }
+                              });
 }
 
 std::string EncodeOidc(const OidcProvider& o) {
-  RecordWriter w(kOidcFormat);
+  FieldWriter w(kFormat);
   w.String(o.url);
   w.String(o.arn);
   w.Strings(o.client_ids);
   w.Strings(o.thumbprints);
   w.Time(o.created);
   w.Tags(o.tags);
-  return w.Take();
+  return std::move(w).Take();
 }
 
 Result<OidcProvider> DecodeOidc(std::string_view key, std::string_view value) {
-  RecordReader r(value);
-  OidcProvider o;
-  if (r.Format(kOidcFormat)) {
-    o.url = r.String();
-    o.arn = r.String();
-    o.client_ids = r.Strings();
-    o.thumbprints = r.Strings();
-    o.created = r.Time();
-    o.tags = r.Tags();
-  }
-  if (!r.ok()) return Fail(Corrupt("oidc provider", key));
-  return o;
+  return Decode<OidcProvider>("oidc provider", key, value, kLegacyFormat, kFormat,
+                              [](auto& r, uint64_t, OidcProvider& o) {
+                                o.url = r.String();
+                                o.arn = r.String();
+                                o.client_ids = ReadStrings(r);
+                                o.thumbprints = ReadStrings(r);
+                                o.created = r.Time();
+                                o.tags = ReadTags(r);
+                              });
 }
 
 std::string EncodeSession(const StoredSession& s) {
-  RecordWriter w(kSessionFormat);
+  FieldWriter w(kFormat);
   w.String(s.access_key_id);
   w.String(s.role_name);
   w.String(s.role_id);
@@ -389,34 +421,33 @@ std::string EncodeSession(const StoredSession& s) {
     w.String(k);
     w.Strings(values);
   }
-  return w.Take();
+  return std::move(w).Take();
 }
 
 Result<StoredSession> DecodeSession(std::string_view key, std::string_view value) {
-  RecordReader r(value);
-  StoredSession s;
-  if (r.Format(kSessionFormat)) {
-    s.access_key_id = r.String();
-    s.role_name = r.String();
-    s.role_id = r.String();
-    s.session_name = r.String();
-    s.sealed_secret = r.String();
-    s.sealed_token = r.String();
-    s.created = r.Time();
-    s.expiration = r.Time();
-    s.source_principal_arn = r.String();
-    s.source_provider = r.String();
-    s.source_subject = r.String();
-    s.source_identity = r.String();
-    size_t n = r.Count();
-    for (size_t i = 0; i < n && r.good(); ++i) {
-      std::string k = r.String();
-      s.condition_keys[std::move(k)] = r.Strings();
-    }
-  }
-  if (!r.ok()) return Fail(Corrupt("session", key));
-  return s;
+  return Decode<StoredSession>("session", key, value, kLegacyFormat, kFormat,
+                               [](auto& r, uint64_t, StoredSession& s) {
+                                 s.access_key_id = r.String();
+                                 s.role_name = r.String();
+                                 s.role_id = r.String();
+                                 s.session_name = r.String();
+                                 s.sealed_secret = r.String();
+                                 s.sealed_token = r.String();
+                                 s.created = r.Time();
+                                 s.expiration = r.Time();
+                                 s.source_principal_arn = r.String();
+                                 s.source_provider = r.String();
+                                 s.source_subject = r.String();
+                                 s.source_identity = r.String();
+                                 size_t n = r.Count();
+                                 for (size_t i = 0; i < n && r.good(); ++i) {
+                                   std::string k = r.String();
+                                   s.condition_keys[std::move(k)] = ReadStrings(r);
+                                 }
+                               });
 }
+
+// ---- keys
 
 std::string Cat(std::initializer_list<std::string_view> parts) {
   std::string out;

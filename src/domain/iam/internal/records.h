@@ -107,4 +107,25 @@ Result<OidcProvider> DecodeOidc(std::string_view key, std::string_view value);
 std::string EncodeSession(const StoredSession& s);
 Result<StoredSession> DecodeSession(std::string_view key, std::string_view value);
 
+// ---- the top-level records (one per entity, under `prefix` + id), for the
+// shared create/get/list/delete plumbing of IdentityStore::Impl.
+template <class R>
+struct RecordKind {
+  std::string_view prefix;
+  // Ids longer than this, or not of IAM name characters, name nothing (reads
+  // answer "no such entity"); 0 = the caller checks the id.
+  size_t max_id = 0;
+  std::string (*encode)(const R&);
+  Result<R> (*decode)(std::string_view key, std::string_view value);
+};
+
+inline constexpr RecordKind<User> kUsers{kUserPrefix, 64, &EncodeUser, &DecodeUser};
+inline constexpr RecordKind<Group> kGroups{kGroupPrefix, 128, &EncodeGroup, &DecodeGroup};
+inline constexpr RecordKind<Role> kRoles{kRolePrefix, 64, &EncodeRole, &DecodeRole};
+inline constexpr RecordKind<StoredProfile> kProfiles{kProfilePrefix, 128, &EncodeProfile,
+                                                     &DecodeProfile};
+inline constexpr RecordKind<StoredPolicy> kPolicies{kPolicyPrefix, 128, &EncodePolicy,
+                                                    &DecodePolicy};
+inline constexpr RecordKind<OidcProvider> kOidcProviders{kOidcPrefix, 0, &EncodeOidc, &DecodeOidc};
+
 }  // namespace coffer::domain::iam::internal
