@@ -8,8 +8,7 @@ std::unexpected<Error> ConcurrentUpdates(std::string_view what) {
               Reason::kTooManyUpdates);
 }
 
-Result<std::optional<storage::Entry>> GetOptional(storage::Backend& backend,
-                                                  std::string_view key) {
+Result<std::optional<storage::Entry>> GetOptional(storage::Backend& backend, std::string_view key) {
   auto entry = backend.Get(key);
   if (!entry) {
     if (entry.error().code == ErrorCode::kNotFound) return std::optional<storage::Entry>();
@@ -22,7 +21,7 @@ Result<bool> ScanPrefix(storage::Backend& backend, std::string_view prefix,
                         std::string_view start_after, size_t batch,
                         const std::function<Result<bool>(const storage::Entry&)>& visit) {
   std::string start(prefix);
-  if (!start_after.empty()) {
+  if (!start_after.empty() && start_after >= prefix) {
     start = std::string(start_after);
     start.push_back('\0');  // the smallest key after `start_after`
   }
@@ -59,8 +58,11 @@ Result<std::optional<storage::Revision>> CommitWithRetry(storage::Backend& backe
 }
 
 RevisionCache::RevisionCache(storage::Backend& backend, KeyOf key_of, size_t max_entries)
-    : backend_(backend), key_of_(std::move(key_of)), max_entries_(std::max<size_t>(max_entries, 1)) {
-  watch_id_ = backend_.Watch([this](const std::vector<storage::Event>& events) { OnEvents(events); });
+    : backend_(backend),
+      key_of_(std::move(key_of)),
+      max_entries_(std::max<size_t>(max_entries, 1)) {
+  watch_id_ =
+      backend_.Watch([this](const std::vector<storage::Event>& events) { OnEvents(events); });
 }
 
 RevisionCache::~RevisionCache() { backend_.Unwatch(watch_id_); }

@@ -74,9 +74,10 @@ Result<std::optional<Stored<T>>> GetRecord(storage::Backend& backend, std::strin
 }
 
 // Calls `visit(entry)` for the entries with `prefix` whose key is greater than
-// the storage key `start_after` (all of them when it is empty), in key order, reading them in
-// batches of `batch` (0 = all at once), until `visit` returns false or an
-// error. Returns true when entries remain after the last one visited.
+// the storage key `start_after` (all of them when it is empty), in key order,
+// reading them in batches of `batch` (0 = all at once), until `visit` returns
+// false or an error. Returns true when entries remain after the last one
+// visited.
 Result<bool> ScanPrefix(storage::Backend& backend, std::string_view prefix,
                         std::string_view start_after, size_t batch,
                         const std::function<Result<bool>(const storage::Entry&)>& visit);
