@@ -96,6 +96,17 @@ Result<std::map<std::string, std::string, std::less<>>> RecordReader::StringMap(
   return m;
 }
 
+Result<uint64_t> RecordReader::Format(std::string_view what, uint64_t newest) {
+  COFFER_ASSIGN_OR_RETURN(uint64_t format, Varint());
+  if (format == 0 || format > newest) {
+    return Fail(ErrorCode::kDataLoss,
+                std::string(what) + " record has format " + std::to_string(format) +
+                    ", newer than this server reads (up to " + std::to_string(newest) + ")",
+                Reason::kMalformedInput);
+  }
+  return format;
+}
+
 Status RecordReader::ExpectEnd() const {
   if (!AtEnd()) return Truncated("trailing bytes");
   return Ok();

@@ -1,7 +1,9 @@
-// A compact binary record codec for the domain's storage records: unsigned
+// The one binary record codec of the domain's storage records: unsigned
 // varints (LEB128), zigzag signed varints, fixed little-endian u64, bools,
-// length-prefixed strings and string maps. A record starts with the writer's
-// own format/version fields; the codec adds no framing of its own.
+// length-prefixed strings and string maps. Every record starts with its format
+// number (a varint: PutFormat / Format), which a writer bumps whenever the
+// layout changes; a reader decodes every format it knows and refuses a newer
+// one (never misreads it). The codec adds no other framing.
 //
 // RecordReader validates everything it reads (storage contents are input):
 // truncation, overlong varints and bad bools return kDataLoss.
@@ -18,6 +20,8 @@ namespace coffer::domain {
 
 class RecordWriter {
  public:
+  // The record's format number; the first field of every record.
+  void PutFormat(uint64_t format) { PutVarint(format); }
   void PutVarint(uint64_t v);
   // Zigzag-encoded, so small negative numbers stay small.
   void PutSignedVarint(int64_t v);
@@ -48,6 +52,13 @@ class RecordReader {
   Result<bool> Bool();
   Result<std::string> String();
   Result<std::map<std::string, std::string, std::less<>>> StringMap();
+
+  // Reads the record's format number (its first field). kDataLoss
+  // (Reason::kMalformedInput) when it is 0 or above `newest`, the newest
+  // format this server writes: "<what> record has format N, newer than this
+  // server reads (up to M)", so a record from a newer server is refused, not
+  // misread.
+  Result<uint64_t> Format(std::string_view what, uint64_t newest);
 
   bool AtEnd() const { return pos_ == data_.size(); }
   // kDataLoss if bytes are left over.

@@ -6,20 +6,19 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <utility>
 
 #include "domain/arn.h"
 #include "domain/kms/internal/records.h"
 #include "domain/page_token.h"
-#include "util/thread_annotations.h"
+#include "domain/record_store.h"
+#include "util/check.h"
 
 namespace coffer::domain::kms {
 namespace {
 
 constexpr size_t kMaxKeyIdInput = 2048;
 constexpr std::string_view kAliasPrefix = "alias/";
-constexpr int kMaxCasAttempts = 16;
 
 struct ManagedAlias {
   std::string_view alias;
@@ -122,7 +121,12 @@ void PutTag(std::vector<Tag>& tags, const Tag& tag) {
 
 struct KeyDirectory::Impl {
   Impl(storage::Backend& b, keyring::Keyring& k, util::Clock& c, util::IdGenerator& i)
-      : backend(b), keyring(k), clock(c), ids(i) {}
+      : backend(b),
+        keyring(k),
+        clock(c),
+        ids(i),
+        keys(b, [](std::string_view key) { return KeyIdOf(key, internal::kKeyPrefix); }),
+        aliases(b, [](std::string_view key) { return KeyIdOf(key, internal::kAliasPrefix); }) {}
 
   storage::Backend& backend;
   keyring::Keyring& keyring;
@@ -130,112 +134,61 @@ struct KeyDirectory::Impl {
   util::IdGenerator& ids;
   std::string region;
   std::string account_id;
-  uint64_t watch_id = 0;
 
-  // Metadata cache, invalidated by the storage change feed (another server or
-  // a later KMS API call may change a record).
-  struct CachedKey {
-    KeyMetadata meta;
-    storage::Revision revision = 0;
-  };
-  struct CachedAlias {
-    std::string target;
-    storage::Revision revision = 0;
-  };
-  std::shared_mutex mu;
-  std::map<std::string, CachedKey, std::less<>> keys COFFER_GUARDED_BY(mu);
-  std::map<std::string, CachedAlias, std::less<>> aliases COFFER_GUARDED_BY(mu);
-  // Newest change-feed revision seen per storage key, so a lookup that read an
-  // older revision does not cache it after the invalidation went by.
-  std::map<std::string, storage::Revision, std::less<>> last_change COFFER_GUARDED_BY(mu);
+  // Metadata and alias caches, fed by the storage change feed (another server
+  // or a later KMS API call may change a record): key id -> metadata, alias
+  // name -> target key id.
+  WatchedCache<KeyMetadata> keys;
+  WatchedCache<std::string> aliases;
   // Serialises creation of managed keys in this process (CAS covers other processes).
   std::mutex create_mu;
+
+  // The cache key of a storage key under `prefix`; "" for other keys.
+  static std::string KeyIdOf(std::string_view key, std::string_view prefix) {
+    if (!key.starts_with(prefix)) return "";
+    return std::string(key.substr(prefix.size()));
+  }
 
   std::string KeyArn(std::string_view key_id) const {
     return domain::KmsKeyArn(region, account_id, key_id);
   }
 
-  bool IsStale(std::string_view storage_key, storage::Revision rev) const {
-    auto it = last_change.find(storage_key);
-    return it != last_change.end() && it->second > rev;
-  }
-
-  void CacheKey(const KeyMetadata& meta, storage::Revision rev) {
-    std::unique_lock lock(mu);
-    if (IsStale(internal::KeyRecordKey(meta.key_id), rev)) return;
-    auto [it, inserted] = keys.try_emplace(meta.key_id, CachedKey{meta, rev});
-    if (!inserted && it->second.revision < rev) it->second = CachedKey{meta, rev};
-  }
-  void CacheAlias(std::string_view alias, std::string target, storage::Revision rev) {
-    std::unique_lock lock(mu);
-    if (IsStale(internal::AliasRecordKey(alias), rev)) return;
-    auto it = aliases.find(alias);
-    if (it == aliases.end()) {
-      aliases.emplace(std::string(alias), CachedAlias{std::move(target), rev});
-    } else if (it->second.revision < rev) {
-      it->second = CachedAlias{std::move(target), rev};
-    }
-  }
-
-  void OnEvents(const std::vector<storage::Event>& events) {
-    std::unique_lock lock(mu);
-    for (const storage::Event& e : events) {
-      std::string_view key = e.key;
-      if (!key.starts_with(internal::kKeyPrefix) && !key.starts_with(internal::kAliasPrefix)) {
-        continue;
-      }
-      auto [seen, inserted] = last_change.try_emplace(e.key, e.revision);
-      if (!inserted && seen->second < e.revision) seen->second = e.revision;
-      if (key.starts_with(internal::kKeyPrefix)) {
-        auto it = keys.find(key.substr(internal::kKeyPrefix.size()));
-        if (it != keys.end() && it->second.revision < e.revision) keys.erase(it);
-      } else if (key.starts_with(internal::kAliasPrefix)) {
-        auto it = aliases.find(key.substr(internal::kAliasPrefix.size()));
-        if (it != aliases.end() && it->second.revision < e.revision) aliases.erase(it);
-      }
-    }
+  std::unexpected<Error> KeyNotFound(std::string_view key_id) const {
+    return Fail(ErrorCode::kNotFound, "Key '" + KeyArn(key_id) + "' does not exist",
+                Reason::kKeyNotFound);
   }
 
   // kNotFound (kKeyNotFound) when there is no such key record.
   Result<KeyMetadata> LookupKey(std::string_view key_id) {
-    {
-      std::shared_lock lock(mu);
-      auto it = keys.find(key_id);
-      if (it != keys.end()) return it->second.meta;
-    }
-    auto entry = backend.Get(internal::KeyRecordKey(key_id));
-    if (!entry.has_value()) {
-      if (entry.error().code == ErrorCode::kNotFound) {
-        return Fail(ErrorCode::kNotFound, "Key '" + KeyArn(key_id) + "' does not exist",
-                    Reason::kKeyNotFound);
-      }
-      return Fail(std::move(entry).error());
-    }
-    COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, internal::DecodeKey(entry->value));
-    if (meta.key_id != key_id) {
-      return Fail(ErrorCode::kDataLoss,
-                  "kms key record " + std::string(key_id) + " names another key",
-                  Reason::kMalformedInput);
-    }
-    CacheKey(meta, entry->mod_revision);
-    return meta;
+    COFFER_ASSIGN_OR_RETURN(
+        std::shared_ptr<const KeyMetadata> meta,
+        keys.GetOrLoad(key_id, [&]() -> Result<Stored<KeyMetadata>> {
+          COFFER_ASSIGN_OR_RETURN(
+              std::optional<Stored<KeyMetadata>> stored,
+              GetRecord(backend, internal::KeyRecordKey(key_id), &internal::DecodeKey));
+          if (!stored) return KeyNotFound(key_id);
+          if (stored->value.key_id != key_id) {
+            return Fail(ErrorCode::kDataLoss,
+                        "kms key record " + std::string(key_id) + " names another key",
+                        Reason::kMalformedInput);
+          }
+          return std::move(*stored);
+        }));
+    return *meta;
   }
 
   // The target key id of `alias`; kNotFound (kInvalidKeyId) if there is none.
   Result<std::string> LookupAlias(std::string_view alias) {
-    {
-      std::shared_lock lock(mu);
-      auto it = aliases.find(alias);
-      if (it != aliases.end()) return it->second.target;
-    }
-    auto entry = backend.Get(internal::AliasRecordKey(alias));
-    if (!entry.has_value()) {
-      if (entry.error().code == ErrorCode::kNotFound) return InvalidKeyId(alias);
-      return Fail(std::move(entry).error());
-    }
-    COFFER_ASSIGN_OR_RETURN(internal::AliasRecord rec, internal::DecodeAlias(entry->value));
-    CacheAlias(alias, rec.target_key_id, entry->mod_revision);
-    return rec.target_key_id;
+    COFFER_ASSIGN_OR_RETURN(
+        std::shared_ptr<const std::string> target,
+        aliases.GetOrLoad(alias, [&]() -> Result<Stored<std::string>> {
+          COFFER_ASSIGN_OR_RETURN(
+              std::optional<Stored<internal::AliasRecord>> stored,
+              GetRecord(backend, internal::AliasRecordKey(alias), &internal::DecodeAlias));
+          if (!stored) return InvalidKeyId(alias);
+          return Stored<std::string>{std::move(stored->value.target_key_id), stored->revision};
+        }));
+    return *target;
   }
 
   Result<KeyMetadata> ResolveAlias(std::string_view alias, std::string_view input) {
@@ -259,46 +212,47 @@ struct KeyDirectory::Impl {
   Result<KeyMetadata> CreateManaged(const ManagedAlias& managed) {
     std::lock_guard create_lock(create_mu);
     std::string alias_key = internal::AliasRecordKey(managed.alias);
-    for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
-      auto existing = backend.Get(alias_key);
-      if (existing.has_value()) {
-        COFFER_ASSIGN_OR_RETURN(internal::AliasRecord rec, internal::DecodeAlias(existing->value));
-        CacheAlias(managed.alias, rec.target_key_id, existing->mod_revision);
-        return LookupKey(rec.target_key_id);
-      }
-      if (existing.error().code != ErrorCode::kNotFound) return Fail(std::move(existing).error());
-
-      KeyMetadata meta;
-      meta.key_id = ids.NewUuid();
-      meta.arn = KeyArn(meta.key_id);
-      meta.description = std::string(managed.description);
-      meta.state = KeyState::kEnabled;
-      meta.aws_managed = true;
-      meta.created = clock.Now();
-      meta.rotation_enabled = true;  // AWS-managed keys rotate yearly
-      meta.rotation_period_days = kDefaultRotationPeriodDays;
-      meta.next_rotation = meta.created + Days(kDefaultRotationPeriodDays);
-      // Material first, so a key that is visible always has material. If this
-      // process loses a race with another server the material stays unused.
-      COFFER_RETURN_IF_ERROR(keyring.CreateKey(meta.key_id));
-      std::string key_key = internal::KeyRecordKey(meta.key_id);
-      storage::Txn txn;
-      txn.compares.push_back(storage::Compare{alias_key, 0});
-      txn.compares.push_back(storage::Compare{key_key, 0});
-      txn.writes.push_back(storage::Write::Put(key_key, internal::EncodeKey(meta)));
-      txn.writes.push_back(storage::Write::Put(
-          alias_key, internal::EncodeAlias({meta.key_id, meta.created, meta.created})));
-      auto rev = backend.Commit(txn);
-      if (!rev.has_value()) {
-        if (rev.error().code == ErrorCode::kAborted) continue;  // someone else created it
-        return Fail(std::move(rev).error());
-      }
-      CacheKey(meta, *rev);
-      CacheAlias(managed.alias, meta.key_id, *rev);
-      return meta;
-    }
-    return Fail(ErrorCode::kAborted, "could not create " + std::string(managed.alias),
-                Reason::kCasConflict);
+    std::optional<std::string> existing_target;
+    KeyMetadata meta;
+    COFFER_ASSIGN_OR_RETURN(
+        std::optional<storage::Revision> rev,
+        CommitWithRetry(
+            backend, managed.alias, [&]() -> Result<std::optional<storage::Txn>> {
+              COFFER_ASSIGN_OR_RETURN(
+                  std::optional<Stored<internal::AliasRecord>> existing,
+                  GetRecord(backend, alias_key, &internal::DecodeAlias));
+              if (existing) {  // someone else created it
+                existing_target = existing->value.target_key_id;
+                aliases.Put(managed.alias, existing->value.target_key_id, existing->revision);
+                return std::optional<storage::Txn>();
+              }
+              meta = KeyMetadata();
+              meta.key_id = ids.NewUuid();
+              meta.arn = KeyArn(meta.key_id);
+              meta.description = std::string(managed.description);
+              meta.state = KeyState::kEnabled;
+              meta.aws_managed = true;
+              meta.created = clock.Now();
+              meta.rotation_enabled = true;  // AWS-managed keys rotate yearly
+              meta.rotation_period_days = kDefaultRotationPeriodDays;
+              meta.next_rotation = meta.created + Days(kDefaultRotationPeriodDays);
+              // Material first, so a key that is visible always has material. If this
+              // process loses a race with another server the material stays unused.
+              COFFER_RETURN_IF_ERROR(keyring.CreateKey(meta.key_id));
+              std::string key_key = internal::KeyRecordKey(meta.key_id);
+              storage::Txn txn;
+              txn.compares.push_back(storage::Compare{alias_key, 0});
+              txn.compares.push_back(storage::Compare{key_key, 0});
+              txn.writes.push_back(storage::Write::Put(key_key, internal::EncodeKey(meta)));
+              txn.writes.push_back(storage::Write::Put(
+                  alias_key, internal::EncodeAlias({meta.key_id, meta.created, meta.created})));
+              return std::optional<storage::Txn>(std::move(txn));
+            }));
+    if (existing_target) return LookupKey(*existing_target);
+    COFFER_CHECK(rev.has_value());
+    keys.Put(meta.key_id, meta, *rev);
+    aliases.Put(managed.alias, meta.key_id, *rev);
+    return meta;
   }
 
   Result<KeyMetadata> ResolveAny(std::string_view input) {
@@ -365,58 +319,33 @@ struct KeyDirectory::Impl {
   // if the record is unchanged since the read (retrying on conflict).
   Result<KeyMetadata> Mutate(std::string_view key_id,
                              const std::function<Status(KeyMetadata&)>& change) {
-    std::string key = internal::KeyRecordKey(key_id);
-    for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
-      auto entry = backend.Get(key);
-      if (!entry.has_value()) {
-        if (entry.error().code == ErrorCode::kNotFound) return InvalidKeyId(key_id);
-        return Fail(std::move(entry).error());
-      }
-      COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, internal::DecodeKey(entry->value));
-      COFFER_RETURN_IF_ERROR(change(meta));
-      storage::Txn txn;
-      txn.compares.push_back(storage::Compare{key, entry->mod_revision});
-      txn.writes.push_back(storage::Write::Put(key, internal::EncodeKey(meta)));
-      auto rev = backend.Commit(txn);
-      if (!rev.has_value()) {
-        if (rev.error().code == ErrorCode::kAborted) continue;
-        return Fail(std::move(rev).error());
-      }
-      CacheKey(meta, *rev);
-      return meta;
-    }
-    return Fail(ErrorCode::kAborted, "too many concurrent updates of key " + std::string(key_id),
-                Reason::kCasConflict);
+    COFFER_ASSIGN_OR_RETURN(
+        std::optional<Stored<KeyMetadata>> written,
+        UpdateRecord<KeyMetadata>(backend, internal::KeyRecordKey(key_id),
+                                  "KMS key " + std::string(key_id), &internal::DecodeKey,
+                                  &internal::EncodeKey, change));
+    if (!written) return InvalidKeyId(key_id);
+    keys.Put(key_id, written->value, written->revision);
+    return std::move(written->value);
   }
 
-  struct StoredKey {
-    KeyMetadata meta;
-    storage::Revision revision = 0;
-  };
   // Every key record, in key-id order.
-  Result<std::vector<StoredKey>> ScanKeys() {
-    std::string prefix(internal::kKeyPrefix);
-    COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
-                            backend.Range(prefix, storage::PrefixEnd(prefix), 0));
-    std::vector<StoredKey> out;
-    out.reserve(range.entries.size());
-    for (const storage::Entry& e : range.entries) {
-      COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, internal::DecodeKey(e.value));
-      out.push_back(StoredKey{std::move(meta), e.mod_revision});
-    }
+  Result<std::vector<Stored<KeyMetadata>>> ScanKeys() {
+    COFFER_ASSIGN_OR_RETURN(auto records,
+                            ScanRecords(backend, internal::kKeyPrefix, &internal::DecodeKey));
+    std::vector<Stored<KeyMetadata>> out;
+    out.reserve(records.size());
+    for (auto& [id, stored] : records) out.push_back(std::move(stored));
     return out;
   }
 
-  // Alias records: name -> (record, mod revision), in name order.
+  // Alias records: name -> record, in name order.
   Result<std::vector<std::pair<std::string, internal::AliasRecord>>> ScanAliases() {
-    std::string prefix(internal::kAliasPrefix);
-    COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
-                            backend.Range(prefix, storage::PrefixEnd(prefix), 0));
+    COFFER_ASSIGN_OR_RETURN(auto records,
+                            ScanRecords(backend, internal::kAliasPrefix, &internal::DecodeAlias));
     std::vector<std::pair<std::string, internal::AliasRecord>> out;
-    for (const storage::Entry& e : range.entries) {
-      COFFER_ASSIGN_OR_RETURN(internal::AliasRecord rec, internal::DecodeAlias(e.value));
-      out.emplace_back(e.key.substr(internal::kAliasPrefix.size()), std::move(rec));
-    }
+    out.reserve(records.size());
+    for (auto& [name, stored] : records) out.emplace_back(name, std::move(stored.value));
     return out;
   }
 
@@ -435,12 +364,9 @@ KeyDirectory::KeyDirectory(storage::Backend& backend, keyring::Keyring& keyring,
       account_id_(std::move(account_id)) {
   impl_->region = region_;
   impl_->account_id = account_id_;
-  Impl* impl = impl_.get();
-  impl_->watch_id =
-      backend.Watch([impl](const std::vector<storage::Event>& events) { impl->OnEvents(events); });
 }
 
-KeyDirectory::~KeyDirectory() { impl_->backend.Unwatch(impl_->watch_id); }
+KeyDirectory::~KeyDirectory() = default;
 
 Result<KeyMetadata> KeyDirectory::Resolve(std::string_view key_id, bool require_enabled) {
   COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, impl_->ResolveAny(key_id));
@@ -507,7 +433,7 @@ Result<KeyMetadata> KeyDirectory::CreateKey(const CreateKeyRequest& request) {
   txn.compares.push_back(storage::Compare{key, 0});
   txn.writes.push_back(storage::Write::Put(key, internal::EncodeKey(meta)));
   COFFER_ASSIGN_OR_RETURN(storage::Revision rev, impl_->backend.Commit(txn));
-  impl_->CacheKey(meta, rev);
+  impl_->keys.Put(meta.key_id, meta, rev);
   return meta;
 }
 
@@ -596,24 +522,23 @@ Result<KeyMetadata> KeyDirectory::DescribeKey(std::string_view key_id) {
 
 Result<KeyPage> KeyDirectory::ListKeys(int limit, std::string_view marker) {
   limit = std::clamp(limit, 1, kMaxListLimit);
-  std::string start(internal::kKeyPrefix);
+  std::string after;
   if (!marker.empty()) {
-    COFFER_ASSIGN_OR_RETURN(std::string after, DecodePageToken(kKeysPageKind, marker));
-    start = internal::KeyRecordKey(after);
-    start.push_back('\0');  // the smallest key after `after`
+    COFFER_ASSIGN_OR_RETURN(std::string id, DecodePageToken(kKeysPageKind, marker));
+    after = internal::KeyRecordKey(id);
   }
-  COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
-                          impl_->backend.Range(start, storage::PrefixEnd(internal::kKeyPrefix),
-                                               static_cast<size_t>(limit) + 1));
   KeyPage page;
-  for (const storage::Entry& e : range.entries) {
-    if (page.keys.size() == static_cast<size_t>(limit)) {
-      page.next_marker = EncodePageToken(kKeysPageKind, page.keys.back().key_id);
-      break;
-    }
-    COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, internal::DecodeKey(e.value));
-    page.keys.push_back(std::move(meta));
-  }
+  COFFER_RETURN_IF_ERROR(ScanPrefix(
+      impl_->backend, internal::kKeyPrefix, after, static_cast<size_t>(limit) + 1,
+      [&](const storage::Entry& e) -> Result<bool> {
+        if (page.keys.size() == static_cast<size_t>(limit)) {
+          page.next_marker = EncodePageToken(kKeysPageKind, page.keys.back().key_id);
+          return false;
+        }
+        COFFER_ASSIGN_OR_RETURN(KeyMetadata meta, internal::DecodeKey(e.value));
+        page.keys.push_back(std::move(meta));
+        return true;
+      }));
   return page;
 }
 
@@ -697,11 +622,11 @@ Result<std::string> KeyDirectory::RotateKeyOnDemand(std::string_view key_id) {
 }
 
 Result<int> KeyDirectory::RunDueRotations(util::SystemTime now) {
-  COFFER_ASSIGN_OR_RETURN(std::vector<Impl::StoredKey> keys, impl_->ScanKeys());
+  COFFER_ASSIGN_OR_RETURN(std::vector<Stored<KeyMetadata>> keys, impl_->ScanKeys());
   int rotated = 0;
   std::optional<Error> first_error;
-  for (const Impl::StoredKey& stored : keys) {
-    const KeyMetadata& k = stored.meta;
+  for (const Stored<KeyMetadata>& stored : keys) {
+    const KeyMetadata& k = stored.value;
     if (k.state != KeyState::kEnabled || !k.rotation_enabled || !k.next_rotation ||
         *k.next_rotation > now) {
       continue;
@@ -776,11 +701,11 @@ Result<std::string> KeyDirectory::CancelKeyDeletion(std::string_view key_id) {
 }
 
 Result<int> KeyDirectory::RunDueDeletions(util::SystemTime now) {
-  COFFER_ASSIGN_OR_RETURN(std::vector<Impl::StoredKey> keys, impl_->ScanKeys());
+  COFFER_ASSIGN_OR_RETURN(std::vector<Stored<KeyMetadata>> keys, impl_->ScanKeys());
   std::vector<std::pair<std::string, internal::AliasRecord>> aliases;
   bool any_due = false;
-  for (const Impl::StoredKey& stored : keys) {
-    const KeyMetadata& k = stored.meta;
+  for (const Stored<KeyMetadata>& stored : keys) {
+    const KeyMetadata& k = stored.value;
     any_due = any_due ||
               (k.state == KeyState::kPendingDeletion && k.deletion_date && *k.deletion_date <= now);
   }
@@ -788,8 +713,8 @@ Result<int> KeyDirectory::RunDueDeletions(util::SystemTime now) {
   COFFER_ASSIGN_OR_RETURN(aliases, impl_->ScanAliases());
   int deleted = 0;
   std::optional<Error> first_error;
-  for (const Impl::StoredKey& stored : keys) {
-    const KeyMetadata& k = stored.meta;
+  for (const Stored<KeyMetadata>& stored : keys) {
+    const KeyMetadata& k = stored.value;
     if (k.state != KeyState::kPendingDeletion || !k.deletion_date || *k.deletion_date > now) {
       continue;
     }
@@ -833,51 +758,39 @@ Status KeyDirectory::CreateAlias(std::string_view alias_name, std::string_view t
     }
     return Fail(std::move(rev).error());
   }
-  impl_->CacheAlias(alias_name, target.key_id, *rev);
+  impl_->aliases.Put(alias_name, target.key_id, *rev);
   return Ok();
 }
 
 Status KeyDirectory::UpdateAlias(std::string_view alias_name, std::string_view target_key_id) {
   COFFER_RETURN_IF_ERROR(CheckAliasName(alias_name));
   COFFER_ASSIGN_OR_RETURN(KeyMetadata target, impl_->AliasTarget(target_key_id));
-  std::string key = internal::AliasRecordKey(alias_name);
-  for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
-    auto entry = impl_->backend.Get(key);
-    if (!entry.has_value()) {
-      if (entry.error().code == ErrorCode::kNotFound) {
-        return Fail(ErrorCode::kNotFound, "Alias " + impl_->AliasArn(alias_name) + " is not found.",
-                    Reason::kKmsAliasNotFound);
-      }
-      return Fail(std::move(entry).error());
-    }
-    COFFER_ASSIGN_OR_RETURN(internal::AliasRecord rec, internal::DecodeAlias(entry->value));
-    rec.target_key_id = target.key_id;
-    rec.updated = impl_->clock.Now();
-    storage::Txn txn;
-    txn.compares.push_back(storage::Compare{key, entry->mod_revision});
-    txn.writes.push_back(storage::Write::Put(key, internal::EncodeAlias(rec)));
-    auto rev = impl_->backend.Commit(txn);
-    if (!rev.has_value()) {
-      if (rev.error().code == ErrorCode::kAborted) continue;
-      return Fail(std::move(rev).error());
-    }
-    impl_->CacheAlias(alias_name, target.key_id, *rev);
-    return Ok();
+  util::SystemTime now = impl_->clock.Now();
+  COFFER_ASSIGN_OR_RETURN(
+      std::optional<Stored<internal::AliasRecord>> written,
+      UpdateRecord<internal::AliasRecord>(impl_->backend, internal::AliasRecordKey(alias_name),
+                                          "KMS alias " + std::string(alias_name),
+                                          &internal::DecodeAlias, &internal::EncodeAlias,
+                                          [&](internal::AliasRecord& rec) -> Status {
+                                            rec.target_key_id = target.key_id;
+                                            rec.updated = now;
+                                            return Ok();
+                                          }));
+  if (!written) {
+    return Fail(ErrorCode::kNotFound, "Alias " + impl_->AliasArn(alias_name) + " is not found.",
+                Reason::kKmsAliasNotFound);
   }
-  return Fail(ErrorCode::kAborted, "too many concurrent updates of " + std::string(alias_name),
-              Reason::kCasConflict);
+  impl_->aliases.Put(alias_name, target.key_id, written->revision);
+  return Ok();
 }
 
 Status KeyDirectory::DeleteAlias(std::string_view alias_name) {
   COFFER_RETURN_IF_ERROR(CheckAliasName(alias_name));
   std::string key = internal::AliasRecordKey(alias_name);
-  auto entry = impl_->backend.Get(key);
-  if (!entry.has_value()) {
-    if (entry.error().code == ErrorCode::kNotFound) {
-      return Fail(ErrorCode::kNotFound, "Alias " + impl_->AliasArn(alias_name) + " is not found.",
-                  Reason::kKmsAliasNotFound);
-    }
-    return Fail(std::move(entry).error());
+  COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry, GetOptional(impl_->backend, key));
+  if (!entry) {
+    return Fail(ErrorCode::kNotFound, "Alias " + impl_->AliasArn(alias_name) + " is not found.",
+                Reason::kKmsAliasNotFound);
   }
   storage::Txn txn;
   txn.compares.push_back(storage::Compare{key, entry->mod_revision});

@@ -1,20 +1,17 @@
 #include "domain/parameters/parameter_store.h"
 
 #include <algorithm>
-#include <atomic>
 #include <functional>
 #include <mutex>
 #include <regex>
 #include <set>
-#include <shared_mutex>
-#include <unordered_map>
 
 #include "domain/arn.h"
 #include "domain/page_token.h"
+#include "domain/record_store.h"
 #include "domain/parameters/internal/names.h"
 #include "domain/parameters/internal/records.h"
 #include "util/encoding.h"
-#include "util/thread_annotations.h"
 
 namespace coffer::domain::parameters {
 
@@ -62,8 +59,6 @@ std::string_view ParameterTierName(ParameterTier tier) {
 
 namespace {
 
-constexpr int kMaxCommitAttempts = 5;
-constexpr size_t kMaxCacheEntries = 100000;
 constexpr size_t kScanBatch = 128;
 // A page scans at most this many heads; it may then be short but carries a token.
 constexpr size_t kMaxScanPerPage = 2000;
@@ -89,13 +84,6 @@ std::unexpected<Error> VersionNotFound(std::string_view name, int64_t version) {
 
 std::unexpected<Error> Validation(std::string message) {
   return Fail(ErrorCode::kInvalidArgument, std::move(message), Reason::kValidation);
-}
-
-std::unexpected<Error> TooManyUpdates() {
-  return Fail(ErrorCode::kAborted,
-              "There are concurrent updates for the resource that you are trying to update. "
-              "Please try again.",
-              Reason::kTooManyUpdates);
 }
 
 bool ContainsNestedReference(std::string_view value) {
@@ -160,21 +148,15 @@ struct ParameterStore::Impl {
 
   Impl(storage::Backend& b, keyring::Keyring& k, kms::KeyDirectory& d, util::Clock& c,
        std::string r, std::string a)
-      : backend(b), keyring(k), keys(d), clock(c), region(std::move(r)), account(std::move(a)) {
-    watch_id = backend.Watch([this](const std::vector<storage::Event>& events) {
-      bool touched = false;
-      std::unique_lock lock(mu);
-      for (const storage::Event& e : events) {
-        if (!e.key.starts_with(internal::kRootPrefix)) continue;
-        std::string name = internal::NameOfKey(e.key);
-        if (name.empty()) continue;
-        cache.erase(name);
-        touched = true;
-      }
-      if (touched) generation.fetch_add(1);
-    });
-  }
-  ~Impl() { backend.Unwatch(watch_id); }
+      : backend(b),
+        keyring(k),
+        keys(d),
+        clock(c),
+        region(std::move(r)),
+        account(std::move(a)),
+        cache(b, [](std::string_view key) {
+          return key.starts_with(internal::kRootPrefix) ? internal::NameOfKey(key) : "";
+        }) {}
 
   storage::Backend& backend;
   keyring::Keyring& keyring;
@@ -182,68 +164,57 @@ struct ParameterStore::Impl {
   util::Clock& clock;
   std::string region;
   std::string account;
-  uint64_t watch_id = 0;
+  // Head + latest version by parameter name; a change of any record of a
+  // parameter (head or version) invalidates it.
+  WatchedCache<Cached> cache;
 
-  std::shared_mutex mu;
-  std::unordered_map<std::string, std::shared_ptr<const Cached>> cache COFFER_GUARDED_BY(mu);
-  std::atomic<uint64_t> generation{0};
-
-  void Invalidate(const std::string& name) {
-    std::unique_lock lock(mu);
-    cache.erase(name);
-    generation.fetch_add(1);
+  // After a commit at `revision` that wrote `name`'s records (a remote
+  // backend's change feed may come later).
+  void Invalidate(const std::string& name, storage::Revision revision) {
+    cache.Changed(name, revision);
   }
 
   // The head from storage (no cache); nullopt when absent.
   Result<std::optional<Loaded>> LoadHead(std::string_view name) {
-    auto entry = backend.Get(internal::HeadKey(name));
-    if (!entry) {
-      if (entry.error().code == ErrorCode::kNotFound) return std::optional<Loaded>();
-      return Fail(entry.error());
-    }
-    COFFER_ASSIGN_OR_RETURN(HeadRecord head, internal::DecodeHead(entry->value));
-    return std::optional<Loaded>(Loaded{std::move(head), entry->mod_revision});
+    COFFER_ASSIGN_OR_RETURN(std::optional<Stored<HeadRecord>> stored,
+                            GetRecord(backend, internal::HeadKey(name), &internal::DecodeHead));
+    if (!stored) return std::optional<Loaded>();
+    return std::optional<Loaded>(Loaded{std::move(stored->value), stored->revision});
   }
 
-  Result<VersionRecord> LoadVersion(std::string_view name, int64_t version) {
-    auto entry = backend.Get(internal::VersionKey(name, version));
-    if (!entry) {
-      if (entry.error().code == ErrorCode::kNotFound) return VersionNotFound(name, version);
-      return Fail(entry.error());
-    }
-    COFFER_ASSIGN_OR_RETURN(VersionRecord record, internal::DecodeVersion(entry->value));
-    if (record.version != version) {
+  Result<Stored<VersionRecord>> LoadStoredVersion(std::string_view name, int64_t version) {
+    COFFER_ASSIGN_OR_RETURN(
+        std::optional<Stored<VersionRecord>> stored,
+        GetRecord(backend, internal::VersionKey(name, version), &internal::DecodeVersion));
+    if (!stored) return VersionNotFound(name, version);
+    if (stored->value.version != version) {
       return Fail(ErrorCode::kDataLoss, "parameter version record does not match its key",
                   Reason::kMalformedInput);
     }
-    return record;
+    return std::move(*stored);
+  }
+
+  Result<VersionRecord> LoadVersion(std::string_view name, int64_t version) {
+    COFFER_ASSIGN_OR_RETURN(Stored<VersionRecord> stored, LoadStoredVersion(name, version));
+    return std::move(stored.value);
   }
 
   // Head + latest version, from the cache when possible. kParameterNotFound.
   Result<std::shared_ptr<const Cached>> LoadCached(const std::string& name) {
-    {
-      std::shared_lock lock(mu);
-      auto it = cache.find(name);
-      if (it != cache.end()) return it->second;
-    }
-    uint64_t gen = generation.load();
-    COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
-    if (!loaded) return ParameterNotFound(name);
-    auto latest = LoadVersion(name, loaded->head.latest);
-    if (!latest) {
-      // Deleted or replaced between the two reads: report what a reader after it sees.
-      if (latest.error().reason == Reason::kParameterVersionNotFound) {
-        return ParameterNotFound(name);
+    return cache.GetOrLoad(name, [&]() -> Result<Stored<Cached>> {
+      COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
+      if (!loaded) return ParameterNotFound(name);
+      auto latest = LoadStoredVersion(name, loaded->head.latest);
+      if (!latest) {
+        // Deleted or replaced between the two reads: report what a reader after it sees.
+        if (latest.error().reason == Reason::kParameterVersionNotFound) {
+          return ParameterNotFound(name);
+        }
+        return Fail(latest.error());
       }
-      return Fail(latest.error());
-    }
-    auto cached = std::make_shared<const Cached>(Cached{std::move(loaded->head), *latest});
-    std::unique_lock lock(mu);
-    if (generation.load() == gen) {
-      if (cache.size() >= kMaxCacheEntries) cache.clear();
-      cache.emplace(name, cached);
-    }
-    return cached;
+      return Stored<Cached>{Cached{std::move(loaded->head), std::move(latest->value)},
+                            std::max(loaded->revision, latest->revision)};
+    });
   }
 
   // The value as Get* return it.
@@ -353,30 +324,27 @@ struct ParameterStore::Impl {
   // writes; returning an error aborts without writing.
   using Step = std::function<Status(const std::optional<Loaded>&, storage::Txn&)>;
   Status Mutate(const std::string& name, const Step& step) {
-    for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-      COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
-      storage::Txn txn;
-      txn.compares.push_back(
-          storage::Compare{internal::HeadKey(name), loaded ? loaded->revision : 0});
-      COFFER_RETURN_IF_ERROR(step(loaded, txn));
-      if (txn.writes.empty()) return Ok();
-      auto committed = backend.Commit(txn);
-      if (committed) {
-        Invalidate(name);
-        return Ok();
-      }
-      if (committed.error().code != ErrorCode::kAborted) return Fail(committed.error());
-    }
-    return TooManyUpdates();
+    COFFER_ASSIGN_OR_RETURN(
+        std::optional<storage::Revision> committed,
+        CommitWithRetry(backend, "parameter " + name,
+                        [&]() -> Result<std::optional<storage::Txn>> {
+                          COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
+                          storage::Txn txn;
+                          txn.compares.push_back(storage::Compare{
+                              internal::HeadKey(name), loaded ? loaded->revision : 0});
+                          COFFER_RETURN_IF_ERROR(step(loaded, txn));
+                          return std::optional<storage::Txn>(std::move(txn));
+                        }));
+    if (committed) Invalidate(name, *committed);
+    return Ok();
   }
 
   // Every version key of `name` in storage.
   Result<std::vector<std::string>> VersionKeys(const std::string& name) {
     std::string prefix = internal::VersionKeyPrefix(name);
-    COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
-                            backend.Range(prefix, storage::PrefixEnd(prefix), 0));
+    COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, ScanAll(backend, prefix));
     std::vector<std::string> out;
-    for (const storage::Entry& e : range.entries) {
+    for (const storage::Entry& e : entries) {
       std::string_view rest = std::string_view(e.key).substr(prefix.size());
       if (rest.size() == internal::kVersionDigits &&
           std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -386,29 +354,22 @@ struct ParameterStore::Impl {
     return out;
   }
 
-  // Scans heads in [start, end), calling `visit(name, head)` until it returns
-  // false. Returns true when entries remain after the last visited one.
-  Result<bool> ScanHeads(std::string start, const std::string& end,
+  // Scans the heads under `prefix` after the storage key `start_after`, calling
+  // `visit(name, head)` until it returns false or kMaxScanPerPage heads were
+  // seen. Returns true when entries remain after the last visited one.
+  Result<bool> ScanHeads(std::string_view prefix, std::string_view start_after,
                          const std::function<Result<bool>(const std::string&, HeadRecord&)>& visit,
                          std::string* last_name) {
     size_t scanned = 0;
-    while (true) {
-      COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
-                              backend.Range(start, end, kScanBatch));
-      for (size_t i = 0; i < range.entries.size(); ++i) {
-        const storage::Entry& e = range.entries[i];
-        std::string name = e.key.substr(internal::kHeadPrefix.size());
-        COFFER_ASSIGN_OR_RETURN(HeadRecord head, internal::DecodeHead(e.value));
-        *last_name = name;
-        ++scanned;
-        COFFER_ASSIGN_OR_RETURN(bool more_wanted, visit(name, head));
-        bool entries_left = i + 1 < range.entries.size() || range.more;
-        if (!more_wanted || scanned >= kMaxScanPerPage) return entries_left;
-      }
-      if (!range.more || range.entries.empty()) return false;
-      start = range.entries.back().key;
-      start.push_back('\0');
-    }
+    return ScanPrefix(backend, prefix, start_after, kScanBatch,
+                      [&](const storage::Entry& e) -> Result<bool> {
+                        std::string name = e.key.substr(internal::kHeadPrefix.size());
+                        COFFER_ASSIGN_OR_RETURN(HeadRecord head, internal::DecodeHead(e.value));
+                        *last_name = name;
+                        ++scanned;
+                        COFFER_ASSIGN_OR_RETURN(bool more_wanted, visit(name, head));
+                        return more_wanted && scanned < kMaxScanPerPage;
+                      });
   }
 };
 
@@ -675,21 +636,18 @@ Result<ParameterPage> ParameterStore::GetParametersByPath(const PathQuery& query
   }
 
   std::string prefix = std::string(internal::kHeadPrefix) + (path == "/" ? "" : path + "/");
-  std::string start = prefix;
+  std::string after;  // the storage key the page starts after ("" = from the start)
   if (!query.next_token.empty()) {
     COFFER_ASSIGN_OR_RETURN(std::string position,
                             DecodePageToken(kPathTokenKind, query.next_token));
-    start = std::string(internal::kHeadPrefix) + position;
-    start.push_back('\0');
-    if (start < prefix) start = prefix;
+    after = std::string(internal::kHeadPrefix) + position;
   }
-  std::string end = storage::PrefixEnd(prefix);
 
   ParameterPage page;
   std::string last;
   COFFER_ASSIGN_OR_RETURN(
       bool more,
-      impl_->ScanHeads(start, end,
+      impl_->ScanHeads(prefix, after,
                        [&](const std::string& name, HeadRecord& head) -> Result<bool> {
                          if (!internal::IsUnderPath(name, path, query.recursive)) return true;
                          if (type_filter && head.meta.type != *type_filter) return true;
@@ -751,10 +709,9 @@ Result<keyring::RewrapReport> ParameterStore::RewrapValues(
     std::optional<std::string_view> key_id) {
   COFFER_RETURN_IF_ERROR(impl_->keyring.Refresh());
   std::string prefix(internal::kHeadPrefix);
-  COFFER_ASSIGN_OR_RETURN(storage::RangeResult heads,
-                          impl_->backend.Range(prefix, storage::PrefixEnd(prefix), 0));
+  COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> heads, ScanAll(impl_->backend, prefix));
   keyring::RewrapReport report;
-  for (const storage::Entry& head_entry : heads.entries) {
+  for (const storage::Entry& head_entry : heads) {
     std::string name = head_entry.key.substr(prefix.size());
     keyring::RewrapReport one;
     COFFER_RETURN_IF_ERROR(impl_->Mutate(name, [&](const std::optional<Impl::Loaded>& loaded,
@@ -764,11 +721,9 @@ Result<keyring::RewrapReport> ParameterStore::RewrapValues(
       for (int64_t version = loaded->head.oldest; version <= loaded->head.latest; ++version) {
         // Each rewritten record is guarded too, so a racing write retries.
         std::string vkey = internal::VersionKey(name, version);
-        auto entry = impl_->backend.Get(vkey);
-        if (!entry) {
-          if (entry.error().code == ErrorCode::kNotFound) continue;
-          return Fail(entry.error());
-        }
+        COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry,
+                                GetOptional(impl_->backend, vkey));
+        if (!entry) continue;
         std::string what = "parameter " + name + " version " + std::to_string(version);
         auto record = internal::DecodeVersion(entry->value);
         if (!record) {
@@ -1036,18 +991,17 @@ Result<MetadataPage> ParameterStore::DescribeParameters(const DescribeQuery& que
   }
 
   std::string prefix(internal::kHeadPrefix);
-  std::string start = prefix;
+  std::string after;  // the storage key the page starts after ("" = from the start)
   if (!query.next_token.empty()) {
     COFFER_ASSIGN_OR_RETURN(std::string position,
                             DecodePageToken(kDescribeTokenKind, query.next_token));
-    start = prefix + position;
-    start.push_back('\0');
+    after = prefix + position;
   }
   MetadataPage page;
   std::string last;
   COFFER_ASSIGN_OR_RETURN(
       bool more,
-      impl_->ScanHeads(start, storage::PrefixEnd(prefix),
+      impl_->ScanHeads(prefix, after,
                        [&](const std::string& name, HeadRecord& head) -> Result<bool> {
                          for (const Predicate& p : predicates) {
                            if (!p(name, head)) return true;

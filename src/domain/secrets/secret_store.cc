@@ -1,29 +1,35 @@
 #include "domain/secrets/secret_store.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <functional>
 #include <mutex>
-#include <shared_mutex>
-#include <unordered_map>
 
 #include "domain/arn.h"
 #include "domain/page_token.h"
+#include "domain/record_store.h"
+#include "domain/secrets/internal/filters.h"
 #include "domain/secrets/internal/records.h"
+#include "domain/secrets/internal/staging.h"
 #include "domain/secrets/schedule.h"
-#include "util/thread_annotations.h"
+#include "util/check.h"
 
 namespace coffer::domain::secrets {
 
 using internal::HeadRecord;
 using internal::VersionInfo;
 using internal::VersionRecord;
+using internal::AttachStages;
+using internal::CheckFilters;
+using internal::FindVersion;
+using internal::HasStage;
+using internal::HolderOf;
+using internal::Matches;
+using internal::MoveStage;
+using internal::RemoveStage;
 
 namespace {
 
-constexpr int kMaxCommitAttempts = 5;
-constexpr size_t kMaxCacheEntries = 100000;
 constexpr int64_t kDayMs = 24 * 60 * 60 * 1000;
 constexpr std::string_view kListTokenKind = "sm.list";
 constexpr std::string_view kBatchTokenKind = "sm.batch";
@@ -55,11 +61,6 @@ std::unexpected<Error> ScheduledForDeletion() {
               "You can't perform this operation on the secret because it was marked for "
               "deletion.",
               Reason::kSecretScheduledForDeletion);
-}
-
-std::unexpected<Error> TooManyUpdates() {
-  return Fail(ErrorCode::kAborted, "There are concurrent updates to the secret. Please try again.",
-              Reason::kTooManyUpdates);
 }
 
 Status CheckLength(std::string_view value, std::string_view member, size_t min, size_t max) {
@@ -137,79 +138,6 @@ Status CheckHook(std::string_view hook) {
       "ARN.");
 }
 
-bool HasStage(const VersionInfo& v, std::string_view stage) {
-  return std::find(v.stages.begin(), v.stages.end(), stage) != v.stages.end();
-}
-
-void RemoveStage(VersionInfo& v, std::string_view stage) {
-  std::erase(v.stages, std::string(stage));
-}
-
-VersionInfo* FindVersion(HeadRecord& head, std::string_view id) {
-  for (VersionInfo& v : head.versions) {
-    if (v.id == id) return &v;
-  }
-  return nullptr;
-}
-
-const VersionInfo* FindVersion(const HeadRecord& head, std::string_view id) {
-  for (const VersionInfo& v : head.versions) {
-    if (v.id == id) return &v;
-  }
-  return nullptr;
-}
-
-VersionInfo* HolderOf(HeadRecord& head, std::string_view stage) {
-  for (VersionInfo& v : head.versions) {
-    if (HasStage(v, stage)) return &v;
-  }
-  return nullptr;
-}
-
-const VersionInfo* HolderOf(const HeadRecord& head, std::string_view stage) {
-  for (const VersionInfo& v : head.versions) {
-    if (HasStage(v, stage)) return &v;
-  }
-  return nullptr;
-}
-
-// Moves AWSCURRENT onto `target` (by id): AWSPREVIOUS goes to the version that
-// held AWSCURRENT and leaves every other version.
-void MoveCurrent(HeadRecord& head, const std::string& target) {
-  VersionInfo* old = HolderOf(head, kStageCurrent);
-  if (old && old->id == target) return;
-  std::string old_id = old ? old->id : "";
-  if (old) RemoveStage(*old, kStageCurrent);
-  FindVersion(head, target)->stages.emplace_back(kStageCurrent);
-  if (!old_id.empty()) {
-    for (VersionInfo& v : head.versions) RemoveStage(v, kStagePrevious);
-    FindVersion(head, old_id)->stages.emplace_back(kStagePrevious);
-  } else {
-    RemoveStage(*FindVersion(head, target), kStagePrevious);
-  }
-}
-
-// Attaches `stages` to version `target`, detaching each from its holder;
-// AWSCURRENT first, with the AWSPREVIOUS rule.
-Status AttachStages(HeadRecord& head, const std::string& target,
-                    const std::vector<std::string>& stages) {
-  bool has_current = std::find(stages.begin(), stages.end(), kStageCurrent) != stages.end();
-  if (has_current) MoveCurrent(head, target);
-  for (const std::string& stage : stages) {
-    if (stage == kStageCurrent) continue;
-    VersionInfo* holder = HolderOf(head, stage);
-    if (holder && holder->id == target) continue;
-    if (holder) RemoveStage(*holder, stage);
-    FindVersion(head, target)->stages.push_back(stage);
-  }
-  if (FindVersion(head, target)->stages.size() > kMaxStagesPerVersion) {
-    return Fail(ErrorCode::kResourceExhausted,
-                "A version can have at most 20 staging labels attached.",
-                Reason::kSecretStageLimitExceeded);
-  }
-  return Ok();
-}
-
 int64_t DayOf(int64_t ms) { return ms - (((ms % kDayMs) + kDayMs) % kDayMs); }
 
 std::optional<util::SystemTime> OptTime(int64_t ms) {
@@ -285,112 +213,6 @@ RotationInfo RotationOf(const std::string& name, const HeadRecord& h) {
   return info;
 }
 
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::vector<std::string> Words(std::string_view s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ' ' || c == '/' || c == '-' || c == '_' || c == '+' || c == '=' || c == '.' ||
-        c == '@' || c == ':') {
-      if (!cur.empty()) out.push_back(ToLower(cur));
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  if (!cur.empty()) out.push_back(ToLower(cur));
-  return out;
-}
-
-// Prefix match (case-sensitive), or with `words`, every word of the pattern is a
-// case-insensitive prefix of some word of the value.
-bool MatchOne(std::string_view pattern, std::string_view value, bool words) {
-  if (!words) return value.starts_with(pattern);
-  std::vector<std::string> pw = Words(pattern);
-  if (pw.empty()) return false;
-  std::vector<std::string> vw = Words(value);
-  vw.push_back(ToLower(value));
-  for (const std::string& p : pw) {
-    bool found = false;
-    for (const std::string& v : vw) found = found || v.starts_with(p);
-    if (!found) return false;
-  }
-  return true;
-}
-
-// One filter: any value matches one of `attributes`; a "!" value matches when
-// no attribute matches it.
-bool MatchFilter(const std::vector<std::string>& values,
-                 const std::vector<std::string_view>& attributes, bool words) {
-  for (const std::string& value : values) {
-    bool negate = value.starts_with('!');
-    std::string_view pattern = negate ? std::string_view(value).substr(1) : value;
-    bool any = false;
-    for (std::string_view a : attributes) any = any || MatchOne(pattern, a, words);
-    if (negate ? !any : any) return true;
-  }
-  return false;
-}
-
-bool Matches(const std::string& name, const HeadRecord& h,
-             const std::vector<SecretFilter>& filters) {
-  for (const SecretFilter& f : filters) {
-    std::vector<std::string_view> attrs;
-    bool words = false;
-    if (f.key == "name") {
-      attrs.push_back(name);
-    } else if (f.key == "description") {
-      if (h.has_description) attrs.push_back(h.description);
-      words = true;
-    } else if (f.key == "tag-key") {
-      for (const auto& [k, v] : h.tags) attrs.push_back(k);
-    } else if (f.key == "tag-value") {
-      for (const auto& [k, v] : h.tags) attrs.push_back(v);
-    } else if (f.key == "all") {
-      attrs.push_back(name);
-      if (h.has_description) attrs.push_back(h.description);
-      for (const auto& [k, v] : h.tags) {
-        attrs.push_back(k);
-        attrs.push_back(v);
-      }
-      words = true;
-    }
-    // primary-region / owning-service: no secret has either.
-    if (!MatchFilter(f.values, attrs, words)) return false;
-  }
-  return true;
-}
-
-Status CheckFilters(const std::vector<SecretFilter>& filters) {
-  if (filters.size() > 10) return InvalidParameter("You can specify at most 10 filters.");
-  for (const SecretFilter& f : filters) {
-    if (f.key != "description" && f.key != "name" && f.key != "tag-key" && f.key != "tag-value" &&
-        f.key != "primary-region" && f.key != "owning-service" && f.key != "all") {
-      return InvalidParameter("Invalid filter key: " + f.key);
-    }
-    if (f.values.empty() || f.values.size() > 10) {
-      return InvalidParameter("A filter needs between 1 and 10 values.");
-    }
-    for (const std::string& v : f.values) {
-      if (v.size() > 512)
-        return InvalidParameter("A filter value can have at most 512 characters.");
-      for (size_t i = 0; i < v.size(); ++i) {
-        char c = v[i];
-        bool ok = std::isalnum(static_cast<unsigned char>(c)) ||
-                  std::string_view(" :_@/+=.-!").find(c) != std::string_view::npos;
-        if (!ok) return InvalidParameter("Invalid filter value for key " + f.key + ".");
-      }
-    }
-  }
-  return Ok();
-}
-
 std::string SortPosition(int64_t created_ms, std::string_view name) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%020lld/", static_cast<long long>(created_ms));
@@ -420,19 +242,14 @@ struct SecretStore::Impl {
         clock(c),
         ids(i),
         region(std::move(r)),
-        account(std::move(a)) {
-    watch_id = backend.Watch([this](const std::vector<storage::Event>& events) {
-      bool touched = false;
-      std::unique_lock lock(mu);
-      for (const storage::Event& e : events) {
-        if (!e.key.starts_with(internal::kRootPrefix)) continue;
-        DropLocked(e.key);
-        touched = true;
-      }
-      if (touched) generation.fetch_add(1);
-    });
-  }
-  ~Impl() { backend.Unwatch(watch_id); }
+        account(std::move(a)),
+        heads(b,
+              [](std::string_view key) {
+                return key.starts_with(internal::kHeadPrefix) ? internal::NameOfKey(key) : "";
+              }),
+        versions(b, [](std::string_view key) {
+          return key.starts_with(internal::kVersionPrefix) ? std::string(key) : "";
+        }) {}
 
   storage::Backend& backend;
   keyring::Keyring& keyring;
@@ -441,59 +258,46 @@ struct SecretStore::Impl {
   util::IdGenerator& ids;
   std::string region;
   std::string account;
-  uint64_t watch_id = 0;
 
-  std::shared_mutex mu;
-  std::unordered_map<std::string, std::shared_ptr<const Loaded>> heads COFFER_GUARDED_BY(mu);
-  // Keyed by storage key; envelopes only, never plaintext.
-  std::unordered_map<std::string, std::shared_ptr<const VersionRecord>> versions
-      COFFER_GUARDED_BY(mu);
-  std::atomic<uint64_t> generation{0};
+  // Heads by secret name; version records by storage key (envelopes only,
+  // never plaintext).
+  WatchedCache<Loaded> heads;
+  WatchedCache<VersionRecord> versions;
 
-  void DropLocked(const std::string& key) {
-    if (key.starts_with(internal::kHeadPrefix)) {
-      heads.erase(internal::NameOfKey(key));
-    } else {
-      versions.erase(key);
+  // After a commit of `txn` at `revision` (a remote backend's change feed may
+  // come later).
+  void Drop(const storage::Txn& txn, storage::Revision revision) {
+    for (const storage::Write& w : txn.writes) {
+      if (w.key.starts_with(internal::kHeadPrefix)) {
+        heads.Changed(internal::NameOfKey(w.key), revision);
+      } else {
+        versions.Changed(w.key, revision);
+      }
     }
-  }
-
-  void Drop(const storage::Txn& txn) {
-    std::unique_lock lock(mu);
-    for (const storage::Write& w : txn.writes) DropLocked(w.key);
-    generation.fetch_add(1);
   }
 
   int64_t NowMs() { return util::ToUnixMillis(clock.Now()); }
 
   // The head from storage; nullopt when absent.
   Result<std::optional<Loaded>> LoadHead(std::string_view name) {
-    auto entry = backend.Get(internal::HeadKey(name));
-    if (!entry) {
-      if (entry.error().code == ErrorCode::kNotFound) return std::optional<Loaded>();
-      return Fail(entry.error());
-    }
-    COFFER_ASSIGN_OR_RETURN(HeadRecord head, internal::DecodeHead(entry->value));
-    return std::optional<Loaded>(Loaded{std::move(head), entry->mod_revision});
+    COFFER_ASSIGN_OR_RETURN(std::optional<Stored<HeadRecord>> stored,
+                            GetRecord(backend, internal::HeadKey(name), &internal::DecodeHead));
+    if (!stored) return std::optional<Loaded>();
+    return std::optional<Loaded>(Loaded{std::move(stored->value), stored->revision});
   }
 
   // The head, from the cache when possible; nullptr when absent.
   Result<std::shared_ptr<const Loaded>> LoadCached(const std::string& name) {
-    {
-      std::shared_lock lock(mu);
-      auto it = heads.find(name);
-      if (it != heads.end()) return it->second;
+    auto loaded = heads.GetOrLoad(name, [&]() -> Result<Stored<Loaded>> {
+      COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> head, LoadHead(name));
+      if (!head) return SecretNotFound();
+      storage::Revision revision = head->revision;
+      return Stored<Loaded>{std::move(*head), revision};
+    });
+    if (!loaded && loaded.error().reason == Reason::kSecretNotFound) {
+      return std::shared_ptr<const Loaded>();
     }
-    uint64_t gen = generation.load();
-    COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
-    if (!loaded) return std::shared_ptr<const Loaded>();
-    auto shared = std::make_shared<const Loaded>(std::move(*loaded));
-    std::unique_lock lock(mu);
-    if (generation.load() == gen) {
-      if (heads.size() >= kMaxCacheEntries) heads.clear();
-      heads.emplace(name, shared);
-    }
-    return shared;
+    return loaded;
   }
 
   // Resolves a SecretId (name, full ARN, partial ARN). kNotFound (kSecretNotFound).
@@ -526,29 +330,16 @@ struct SecretStore::Impl {
   Result<std::shared_ptr<const VersionRecord>> LoadVersion(const std::string& name,
                                                            const std::string& id) {
     std::string key = internal::VersionKey(name, id);
-    {
-      std::shared_lock lock(mu);
-      auto it = versions.find(key);
-      if (it != versions.end()) return it->second;
-    }
-    uint64_t gen = generation.load();
-    auto entry = backend.Get(key);
-    if (!entry) {
-      if (entry.error().code == ErrorCode::kNotFound) return VersionNotFound("VersionId: " + id);
-      return Fail(entry.error());
-    }
-    COFFER_ASSIGN_OR_RETURN(VersionRecord record, internal::DecodeVersion(entry->value));
-    if (record.id != id) {
-      return Fail(ErrorCode::kDataLoss, "secret version record does not match its key",
-                  Reason::kMalformedInput);
-    }
-    auto shared = std::make_shared<const VersionRecord>(std::move(record));
-    std::unique_lock lock(mu);
-    if (generation.load() == gen) {
-      if (versions.size() >= kMaxCacheEntries) versions.clear();
-      versions.emplace(std::move(key), shared);
-    }
-    return shared;
+    return versions.GetOrLoad(key, [&]() -> Result<Stored<VersionRecord>> {
+      COFFER_ASSIGN_OR_RETURN(std::optional<Stored<VersionRecord>> stored,
+                              GetRecord(backend, key, &internal::DecodeVersion));
+      if (!stored) return VersionNotFound("VersionId: " + id);
+      if (stored->value.id != id) {
+        return Fail(ErrorCode::kDataLoss, "secret version record does not match its key",
+                    Reason::kMalformedInput);
+      }
+      return std::move(*stored);
+    });
   }
 
   // `may_decrypt`: see DecryptCheck.
@@ -683,25 +474,24 @@ struct SecretStore::Impl {
   // Read-modify-write of the head of `name` under compare-and-swap, retrying
   // conflicts. `arn` (when not empty) must still be the secret's ARN.
   Status Mutate(const std::string& name, const std::string& arn, const Step& step) {
-    for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-      COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
-      if (!loaded || (!arn.empty() && loaded->head.arn != arn)) return SecretNotFound();
-      storage::Txn txn;
-      txn.compares.push_back(storage::Compare{internal::HeadKey(name), loaded->revision});
-      COFFER_ASSIGN_OR_RETURN(bool head_changed, step(name, loaded->head, txn));
-      if (head_changed) {
-        txn.writes.push_back(
-            storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(loaded->head)));
-      }
-      if (txn.writes.empty()) return Ok();
-      auto committed = backend.Commit(txn);
-      if (committed) {
-        Drop(txn);
-        return Ok();
-      }
-      if (committed.error().code != ErrorCode::kAborted) return Fail(committed.error());
-    }
-    return TooManyUpdates();
+    storage::Txn committed_txn;
+    COFFER_ASSIGN_OR_RETURN(
+        std::optional<storage::Revision> committed,
+        CommitWithRetry(backend, "secret " + name, [&]() -> Result<std::optional<storage::Txn>> {
+          COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
+          if (!loaded || (!arn.empty() && loaded->head.arn != arn)) return SecretNotFound();
+          storage::Txn txn;
+          txn.compares.push_back(storage::Compare{internal::HeadKey(name), loaded->revision});
+          COFFER_ASSIGN_OR_RETURN(bool head_changed, step(name, loaded->head, txn));
+          if (head_changed) {
+            txn.writes.push_back(
+                storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(loaded->head)));
+          }
+          committed_txn = txn;
+          return std::optional<storage::Txn>(std::move(txn));
+        }));
+    if (committed) Drop(committed_txn, *committed);
+    return Ok();
   }
 
   // Mutate on a SecretId.
@@ -713,10 +503,9 @@ struct SecretStore::Impl {
 
   // Deletes the head and every version record of `name` into `txn`.
   Status DeleteAll(const std::string& name, storage::Txn& txn) {
-    std::string prefix = internal::VersionKeyPrefix(name);
-    COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
-                            backend.Range(prefix, storage::PrefixEnd(prefix), 0));
-    for (const storage::Entry& e : range.entries) {
+    COFFER_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries,
+                            ScanAll(backend, internal::VersionKeyPrefix(name)));
+    for (const storage::Entry& e : entries) {
       // A longer name sharing the prefix ("a/b" vs "a") has more '/'-separated parts.
       if (internal::NameOfKey(e.key) != name) continue;
       txn.writes.push_back(storage::Write::Delete(e.key));
@@ -727,15 +516,11 @@ struct SecretStore::Impl {
 
   // Every head in storage, in name order.
   Result<std::vector<std::pair<std::string, HeadRecord>>> AllHeads() {
-    std::string prefix(internal::kHeadPrefix);
-    COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
-                            backend.Range(prefix, storage::PrefixEnd(prefix), 0));
+    COFFER_ASSIGN_OR_RETURN(auto records,
+                            ScanRecords(backend, internal::kHeadPrefix, &internal::DecodeHead));
     std::vector<std::pair<std::string, HeadRecord>> out;
-    out.reserve(range.entries.size());
-    for (const storage::Entry& e : range.entries) {
-      COFFER_ASSIGN_OR_RETURN(HeadRecord head, internal::DecodeHead(e.value));
-      out.emplace_back(e.key.substr(prefix.size()), std::move(head));
-    }
+    out.reserve(records.size());
+    for (auto& [name, stored] : records) out.emplace_back(name, std::move(stored.value));
     return out;
   }
 
@@ -857,65 +642,75 @@ Result<SecretRef> SecretStore::CreateSecret(const CreateSecretRequest& request) 
   COFFER_RETURN_IF_ERROR(impl_->ResolveKey(key_name));
 
   const std::string& name = request.name;
-  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    COFFER_ASSIGN_OR_RETURN(std::optional<Impl::Loaded> loaded, impl_->LoadHead(name));
-    if (loaded) {
-      const HeadRecord& head = loaded->head;
-      if (head.deleted_ms != 0) {
-        return Fail(ErrorCode::kFailedPrecondition,
-                    "You can't create this secret because a secret with this name is already "
-                    "scheduled for deletion.",
-                    Reason::kSecretScheduledForDeletion);
-      }
-      // A retry of the same create: same token and same value.
-      if (request.client_request_token && request.value) {
-        const VersionInfo* v = FindVersion(head, *request.client_request_token);
-        if (v && v->has_value) {
-          COFFER_ASSIGN_OR_RETURN(auto record, impl_->LoadVersion(name, v->id));
-          COFFER_ASSIGN_OR_RETURN(SecretValue stored, impl_->Open(head.arn, *record));
-          if (stored.is_binary == request.value->is_binary &&
-              stored.bytes.Equals(request.value->bytes)) {
-            return SecretRef{head.arn, name, v->id, v->stages};
-          }
-          return Fail(ErrorCode::kAlreadyExists,
-                      "You can't modify an existing version, you can only create a new "
-                      "version. The ClientRequestToken names a version with a different value.",
-                      Reason::kSecretVersionAlreadyExists);
-        }
-      }
-      return Fail(ErrorCode::kAlreadyExists,
-                  "The operation failed because the secret " + name + " already exists.",
-                  Reason::kSecretAlreadyExists);
-    }
-    int64_t now_ms = impl_->NowMs();
-    HeadRecord head;
-    head.arn = SecretArn(region_, account_id_, name, impl_->ids.NewToken(util::kAlphanumeric, 6));
-    head.has_description = request.description.has_value();
-    head.description = request.description.value_or("");
-    head.key_name = key_name;
-    head.created_ms = now_ms;
-    head.last_changed_ms = now_ms;
-    head.tags = tags;
-    storage::Txn txn;
-    txn.compares.push_back(storage::Compare{internal::HeadKey(name), 0});
-    SecretRef ref{head.arn, name, std::nullopt, {}};
-    if (request.value) {
-      bool changed = false;
-      COFFER_ASSIGN_OR_RETURN(
-          std::string id, impl_->WriteValue(name, head, request.client_request_token,
-                                            *request.value, std::nullopt, now_ms, txn, &changed));
-      ref.version_id = id;
-      ref.version_stages = FindVersion(head, id)->stages;
-    }
-    txn.writes.push_back(storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(head)));
-    auto committed = impl_->backend.Commit(txn);
-    if (committed) {
-      impl_->Drop(txn);
-      return ref;
-    }
-    if (committed.error().code != ErrorCode::kAborted) return Fail(committed.error());
-  }
-  return TooManyUpdates();
+  std::optional<SecretRef> result;
+  storage::Txn committed_txn;
+  COFFER_ASSIGN_OR_RETURN(
+      std::optional<storage::Revision> committed,
+      CommitWithRetry(
+          impl_->backend, "secret " + name, [&]() -> Result<std::optional<storage::Txn>> {
+            result.reset();
+            COFFER_ASSIGN_OR_RETURN(std::optional<Impl::Loaded> loaded, impl_->LoadHead(name));
+            if (loaded) {
+              const HeadRecord& head = loaded->head;
+              if (head.deleted_ms != 0) {
+                return Fail(ErrorCode::kFailedPrecondition,
+                            "You can't create this secret because a secret with this name is "
+                            "already scheduled for deletion.",
+                            Reason::kSecretScheduledForDeletion);
+              }
+              // A retry of the same create: same token and same value.
+              if (request.client_request_token && request.value) {
+                const VersionInfo* v = FindVersion(head, *request.client_request_token);
+                if (v && v->has_value) {
+                  COFFER_ASSIGN_OR_RETURN(auto record, impl_->LoadVersion(name, v->id));
+                  COFFER_ASSIGN_OR_RETURN(SecretValue stored, impl_->Open(head.arn, *record));
+                  if (stored.is_binary == request.value->is_binary &&
+                      stored.bytes.Equals(request.value->bytes)) {
+                    result = SecretRef{head.arn, name, v->id, v->stages};
+                    return std::optional<storage::Txn>();
+                  }
+                  return Fail(ErrorCode::kAlreadyExists,
+                              "You can't modify an existing version, you can only create a new "
+                              "version. The ClientRequestToken names a version with a different "
+                              "value.",
+                              Reason::kSecretVersionAlreadyExists);
+                }
+              }
+              return Fail(ErrorCode::kAlreadyExists,
+                          "The operation failed because the secret " + name + " already exists.",
+                          Reason::kSecretAlreadyExists);
+            }
+            int64_t now_ms = impl_->NowMs();
+            HeadRecord head;
+            head.arn =
+                SecretArn(region_, account_id_, name, impl_->ids.NewToken(util::kAlphanumeric, 6));
+            head.has_description = request.description.has_value();
+            head.description = request.description.value_or("");
+            head.key_name = key_name;
+            head.created_ms = now_ms;
+            head.last_changed_ms = now_ms;
+            head.tags = tags;
+            storage::Txn txn;
+            txn.compares.push_back(storage::Compare{internal::HeadKey(name), 0});
+            SecretRef ref{head.arn, name, std::nullopt, {}};
+            if (request.value) {
+              bool changed = false;
+              COFFER_ASSIGN_OR_RETURN(
+                  std::string id,
+                  impl_->WriteValue(name, head, request.client_request_token, *request.value,
+                                    std::nullopt, now_ms, txn, &changed));
+              ref.version_id = id;
+              ref.version_stages = FindVersion(head, id)->stages;
+            }
+            txn.writes.push_back(
+                storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(head)));
+            result = std::move(ref);
+            committed_txn = txn;
+            return std::optional<storage::Txn>(std::move(txn));
+          }));
+  if (committed) impl_->Drop(committed_txn, *committed);
+  COFFER_CHECK(result.has_value());
+  return std::move(*result);
 }
 
 Result<VersionedSecret> SecretStore::GetSecretValue(std::string_view secret_id,
@@ -1205,11 +1000,9 @@ Result<keyring::RewrapReport> SecretStore::RewrapValues(std::optional<std::strin
             // Read from storage, not the cache, and guard the record itself: a
             // re-seal racing with this pass makes the commit fail and retry.
             std::string vkey = internal::VersionKey(name, v.id);
-            auto entry = impl_->backend.Get(vkey);
-            if (!entry) {
-              if (entry.error().code == ErrorCode::kNotFound) continue;
-              return Fail(entry.error());
-            }
+            COFFER_ASSIGN_OR_RETURN(std::optional<storage::Entry> entry,
+                                    GetOptional(impl_->backend, vkey));
+            if (!entry) continue;
             std::string what = "secret " + head.arn + " version " + v.id;
             auto record = internal::DecodeVersion(entry->value);
             if (!record) {
@@ -1258,50 +1051,10 @@ Result<SecretRef> SecretStore::UpdateSecretVersionStage(const UpdateStageRequest
           [&](const std::string&, HeadRecord& head, storage::Txn&) -> Result<bool> {
             if (head.deleted_ms != 0) return ScheduledForDeletion();
             ref.arn = head.arn;
-            VersionInfo* holder = HolderOf(head, stage);
-            if (request.remove_from_version_id) {
-              VersionInfo* from = FindVersion(head, *request.remove_from_version_id);
-              if (!from)
-                return InvalidParameter("Not a valid version: " + *request.remove_from_version_id);
-              if (from != holder) {
-                return InvalidParameter(
-                    "The staging label " + stage +
-                    " is not attached to the version specified by RemoveFromVersionId "
-                    "(" +
-                    *request.remove_from_version_id + ").");
-              }
-            }
-            if (request.move_to_version_id) {
-              VersionInfo* to = FindVersion(head, *request.move_to_version_id);
-              if (!to)
-                return InvalidParameter("Not a valid version: " + *request.move_to_version_id);
-              if (holder == to) return false;
-              if (holder && !request.remove_from_version_id) {
-                return InvalidParameter(
-                    "The parameter RemoveFromVersionId can't be empty. Staging label " + stage +
-                    " is currently attached to version " + holder->id +
-                    ", so you must explicitly reference that version in RemoveFromVersionId.");
-              }
-              std::string target = to->id;
-              if (stage == kStageCurrent) {
-                MoveCurrent(head, target);
-              } else {
-                if (holder) RemoveStage(*holder, stage);
-                FindVersion(head, target)->stages.push_back(stage);
-              }
-              if (FindVersion(head, target)->stages.size() > kMaxStagesPerVersion) {
-                return Fail(ErrorCode::kResourceExhausted,
-                            "A version can have at most 20 staging labels attached.",
-                            Reason::kSecretStageLimitExceeded);
-              }
-            } else {
-              if (stage == kStageCurrent) {
-                return InvalidParameter(
-                    "You can only move staging label AWSCURRENT to a different secret version. It "
-                    "can't be completely removed.");
-              }
-              RemoveStage(*holder, stage);
-            }
+            COFFER_ASSIGN_OR_RETURN(
+                bool moved, MoveStage(head, stage, request.move_to_version_id,
+                                      request.remove_from_version_id));
+            if (!moved) return false;
             head.last_changed_ms = impl_->NowMs();
             return true;
           }));

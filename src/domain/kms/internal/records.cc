@@ -2,13 +2,19 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+
+#include "domain/record.h"
 
 namespace coffer::domain::kms::internal {
 namespace {
 
-// Persisted: never renumber.
+// Persisted: never renumber. Format 1 is the tag-length-value layout of the
+// first releases (read only); format 2 is the record codec's (domain/record.h).
 constexpr uint8_t kKeyRecordV1 = 0x01;
 constexpr uint8_t kAliasRecordV1 = 0x01;
+constexpr uint64_t kKeyFormat = 2;
+constexpr uint64_t kAliasFormat = 2;
 
 enum KeyTag : uint8_t {
   kKeyTagId = 1,
@@ -139,7 +145,7 @@ std::string AliasRecordKey(std::string_view alias_name) {
   return k;
 }
 
-std::string EncodeKey(const KeyMetadata& key) {
+std::string EncodeKeyFormat1ForTest(const KeyMetadata& key) {
   Writer w(kKeyRecordV1);
   // Optional fields first and the required v1 fields last, so that any
   // truncation loses a required field and is detected.
@@ -169,7 +175,7 @@ std::string EncodeKey(const KeyMetadata& key) {
   return std::move(w).Release();
 }
 
-Result<KeyMetadata> DecodeKey(std::string_view data) {
+Result<KeyMetadata> DecodeKeyFormat1(std::string_view data) {
   constexpr std::string_view kWhat = "key";
   KeyMetadata key;
   uint32_t seen = 0;  // bit per tag: every v1 field must be present
@@ -260,7 +266,7 @@ Result<KeyMetadata> DecodeKey(std::string_view data) {
   return key;
 }
 
-std::string EncodeAlias(const AliasRecord& alias) {
+std::string EncodeAliasFormat1ForTest(const AliasRecord& alias) {
   Writer w(kAliasRecordV1);
   w.Bytes(kAliasTagTarget, alias.target_key_id);
   w.Time(kAliasTagCreatedMillis, alias.created);
@@ -268,7 +274,7 @@ std::string EncodeAlias(const AliasRecord& alias) {
   return std::move(w).Release();
 }
 
-Result<AliasRecord> DecodeAlias(std::string_view data) {
+Result<AliasRecord> DecodeAliasFormat1(std::string_view data) {
   constexpr std::string_view kWhat = "alias";
   AliasRecord alias;
   uint32_t seen = 0;
@@ -297,6 +303,133 @@ Result<AliasRecord> DecodeAlias(std::string_view data) {
   if ((seen & kV1Fields) != kV1Fields || alias.target_key_id.empty()) {
     return Corrupt(kWhat, "missing fields");
   }
+  return alias;
+}
+
+namespace {
+
+Result<KeyState> StateOf(uint64_t code) {
+  switch (code) {
+    case kStateEnabled:
+      return KeyState::kEnabled;
+    case kStateDisabled:
+      return KeyState::kDisabled;
+    case kStatePendingDeletion:
+      return KeyState::kPendingDeletion;
+    default:
+      return Corrupt("key", "unknown state");
+  }
+}
+
+void PutTime(RecordWriter& w, util::SystemTime t) { w.PutSignedVarint(util::ToUnixMillis(t)); }
+
+void PutOptionalTime(RecordWriter& w, const std::optional<util::SystemTime>& t) {
+  w.PutBool(t.has_value());
+  if (t) PutTime(w, *t);
+}
+
+Result<util::SystemTime> GetTime(RecordReader& r) {
+  COFFER_ASSIGN_OR_RETURN(int64_t ms, r.SignedVarint());
+  return util::FromUnixMillis(ms);
+}
+
+Result<std::optional<util::SystemTime>> GetOptionalTime(RecordReader& r) {
+  COFFER_ASSIGN_OR_RETURN(bool present, r.Bool());
+  if (!present) return std::optional<util::SystemTime>();
+  COFFER_ASSIGN_OR_RETURN(util::SystemTime t, GetTime(r));
+  return std::optional<util::SystemTime>(t);
+}
+
+// The record's format: the first byte of a format-1 record (0x01) reads as
+// the varint 1, so both layouts are told apart by RecordReader::Format.
+Result<uint64_t> FormatOf(std::string_view what, std::string_view data, uint64_t newest) {
+  RecordReader r(data);
+  return r.Format(what, newest);
+}
+
+}  // namespace
+
+std::string EncodeKey(const KeyMetadata& key) {
+  RecordWriter w;
+  w.PutFormat(kKeyFormat);
+  w.PutString(key.key_id);
+  w.PutString(key.arn);
+  w.PutString(key.description);
+  w.PutVarint(StateCode(key.state));
+  w.PutBool(key.aws_managed);
+  PutTime(w, key.created);
+  w.PutString(key.policy);
+  w.PutVarint(key.tags.size());
+  for (const Tag& t : key.tags) {
+    w.PutString(t.key);
+    w.PutString(t.value);
+  }
+  PutOptionalTime(w, key.deletion_date);
+  w.PutSignedVarint(key.pending_window_days);
+  w.PutBool(key.rotation_enabled);
+  w.PutSignedVarint(key.rotation_period_days);
+  PutOptionalTime(w, key.next_rotation);
+  PutOptionalTime(w, key.last_rotated);
+  return std::move(w).Release();
+}
+
+Result<KeyMetadata> DecodeKey(std::string_view data) {
+  COFFER_ASSIGN_OR_RETURN(uint64_t format, FormatOf("kms key", data, kKeyFormat));
+  if (format == 1) return DecodeKeyFormat1(data);
+  RecordReader r(data);
+  COFFER_RETURN_IF_ERROR(r.Format("kms key", kKeyFormat));
+  KeyMetadata key;
+  COFFER_ASSIGN_OR_RETURN(key.key_id, r.String());
+  if (key.key_id.empty()) return Corrupt("key", "empty key id");
+  COFFER_ASSIGN_OR_RETURN(key.arn, r.String());
+  COFFER_ASSIGN_OR_RETURN(key.description, r.String());
+  COFFER_ASSIGN_OR_RETURN(uint64_t state, r.Varint());
+  COFFER_ASSIGN_OR_RETURN(key.state, StateOf(state));
+  COFFER_ASSIGN_OR_RETURN(key.aws_managed, r.Bool());
+  COFFER_ASSIGN_OR_RETURN(key.created, GetTime(r));
+  COFFER_ASSIGN_OR_RETURN(key.policy, r.String());
+  COFFER_ASSIGN_OR_RETURN(uint64_t tag_count, r.Varint());
+  if (tag_count > data.size()) return Corrupt("key", "bad tag count");
+  for (uint64_t i = 0; i < tag_count; ++i) {
+    Tag t;
+    COFFER_ASSIGN_OR_RETURN(t.key, r.String());
+    COFFER_ASSIGN_OR_RETURN(t.value, r.String());
+    key.tags.push_back(std::move(t));
+  }
+  COFFER_ASSIGN_OR_RETURN(key.deletion_date, GetOptionalTime(r));
+  COFFER_ASSIGN_OR_RETURN(int64_t window, r.SignedVarint());
+  if (window < 0 || window > 100000) return Corrupt("key", "bad pending window");
+  key.pending_window_days = static_cast<int>(window);
+  COFFER_ASSIGN_OR_RETURN(key.rotation_enabled, r.Bool());
+  COFFER_ASSIGN_OR_RETURN(int64_t period, r.SignedVarint());
+  if (period <= 0 || period > 100000) return Corrupt("key", "bad rotation period");
+  key.rotation_period_days = static_cast<int>(period);
+  COFFER_ASSIGN_OR_RETURN(key.next_rotation, GetOptionalTime(r));
+  COFFER_ASSIGN_OR_RETURN(key.last_rotated, GetOptionalTime(r));
+  COFFER_RETURN_IF_ERROR(r.ExpectEnd());
+  return key;
+}
+
+std::string EncodeAlias(const AliasRecord& alias) {
+  RecordWriter w;
+  w.PutFormat(kAliasFormat);
+  w.PutString(alias.target_key_id);
+  PutTime(w, alias.created);
+  PutTime(w, alias.updated);
+  return std::move(w).Release();
+}
+
+Result<AliasRecord> DecodeAlias(std::string_view data) {
+  COFFER_ASSIGN_OR_RETURN(uint64_t format, FormatOf("kms alias", data, kAliasFormat));
+  if (format == 1) return DecodeAliasFormat1(data);
+  RecordReader r(data);
+  COFFER_RETURN_IF_ERROR(r.Format("kms alias", kAliasFormat));
+  AliasRecord alias;
+  COFFER_ASSIGN_OR_RETURN(alias.target_key_id, r.String());
+  if (alias.target_key_id.empty()) return Corrupt("alias", "missing fields");
+  COFFER_ASSIGN_OR_RETURN(alias.created, GetTime(r));
+  COFFER_ASSIGN_OR_RETURN(alias.updated, GetTime(r));
+  COFFER_RETURN_IF_ERROR(r.ExpectEnd());
   return alias;
 }
 

@@ -1,8 +1,10 @@
 // Storage records of domain/kms, encoded in one place (docs/formats/storage-keys.md
-// lists the keys). Each record is a format byte followed by tag-length-value
-// fields: u8 tag | u32 big-endian length | bytes. Readers skip tags they do not
-// know, so later issues (#3: rotation, deletion dates, tags) add fields
-// without a format change. Tags and codes are persisted: never renumber.
+// lists the keys and layouts). Records are written in format 2, on the domain's
+// record codec (domain/record.h): a varint format number, then the fields in a
+// fixed order. Format 1, the tag-length-value layout of release 0.1 (a format
+// byte 0x01, then u8 tag | u32 big-endian length | bytes), still reads; a
+// format newer than 2 is refused (kDataLoss), never misread. Codes are
+// persisted: never renumber.
 #pragma once
 
 #include <string>
@@ -30,11 +32,19 @@ struct AliasRecord {
 };
 
 std::string EncodeKey(const KeyMetadata& key);
-// kDataLoss (kMalformedInput) when `data` is not a key record.
+// Reads format 1 and 2. kDataLoss (kMalformedInput) when `data` is not a key
+// record or has a newer format.
 Result<KeyMetadata> DecodeKey(std::string_view data);
 
 std::string EncodeAlias(const AliasRecord& alias);
 // kDataLoss (kMalformedInput) when `data` is not an alias record.
 Result<AliasRecord> DecodeAlias(std::string_view data);
+
+// Format 1 (release 0.1): its decoders (DecodeKey / DecodeAlias call them for
+// format-1 records), and its encoders, for the tests that prove it still reads.
+Result<KeyMetadata> DecodeKeyFormat1(std::string_view data);
+Result<AliasRecord> DecodeAliasFormat1(std::string_view data);
+std::string EncodeKeyFormat1ForTest(const KeyMetadata& key);
+std::string EncodeAliasFormat1ForTest(const AliasRecord& alias);
 
 }  // namespace coffer::domain::kms::internal
