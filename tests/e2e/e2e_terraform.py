@@ -19,7 +19,8 @@ aws_ssm_parameters_by_path, aws_secretsmanager_secret_version and aws_iam_policy
   6. no secret value in the server log or the audit log.
 
 Skips (exit 77) when `terraform` is not on PATH or the provider is not in the local mirror
-(COFFER_TF_PLUGIN_DIR, default /opt/tf-plugins, the filesystem_mirror layout). Nothing is
+(COFFER_TF_PLUGIN_DIR, default: the machine's provider mirror below, in the filesystem_mirror
+layout). Nothing is
 downloaded: the CLI configuration allows the mirror only.
 
 Usage: e2e_terraform.py --coffer build/coffer
@@ -35,7 +36,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coffer_harness as h  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PLUGIN_DIR = os.environ.get("COFFER_TF_PLUGIN_DIR", "/opt/tf-plugins")
+# Where this machine kind installs the provider mirror (installed software, like /usr/bin/aws).
+PLUGIN_DIR = os.environ.get("COFFER_TF_PLUGIN_DIR",
+                            "/opt/tf-plugins")  # standalone-check: allow (the installed mirror)
 PROVIDER = os.path.join(PLUGIN_DIR, "registry.terraform.io", "hashicorp", "aws")
 ACCT = "000000000000"
 
