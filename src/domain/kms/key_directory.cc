@@ -11,6 +11,7 @@
 
 #include "domain/kms/internal/records.h"
 #include "domain/page_token.h"
+#include "util/log.h"
 #include "util/thread_annotations.h"
 
 namespace coffer::domain::kms {
@@ -725,10 +726,14 @@ Result<int> KeyDirectory::RunDueRotations(util::SystemTime now) {
     if (!version.has_value()) {
       if (!first_error) first_error = version.error();
       // Make it due again so the next run retries.
-      (void)impl_->Mutate(k.key_id, [&](KeyMetadata& m) -> Status {
+      auto again = impl_->Mutate(k.key_id, [&](KeyMetadata& m) -> Status {
         if (m.rotation_enabled) m.next_rotation = now;
         return Ok();
       });
+      if (!again.has_value()) {
+        util::LogWarn("a failed key rotation could not be made due again",
+                      {{"key_id", k.key_id}, {"error", again.error().message}});
+      }
       continue;
     }
     ++rotated;

@@ -304,7 +304,11 @@ void RotationEngine::RotateOne(const RotationInfo& info) {
             prev.version_stage = std::string(kStagePrevious);
             prev.remove_from_version_id = previous;
             prev.move_to_version_id = previous0;
-            (void)store_.UpdateSecretVersionStage(prev);
+            auto moved = store_.UpdateSecretVersionStage(prev);
+            if (!moved.has_value()) {
+              util::LogWarn("AWSPREVIOUS could not be moved back after a failed rotation",
+                            {{"secret", info.arn}, {"error", moved.error().message}});
+            }
           }
         }
       }

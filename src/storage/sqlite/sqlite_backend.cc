@@ -407,7 +407,8 @@ Result<std::vector<Event>> ReadChanges(ReadConn& c, Revision since, size_t limit
   Result<std::vector<Event>> out = ReadChangesInTxn(c, since, limit);
   Status end = StepDone(db, out ? c.commit.get() : c.rollback.get(), "end read");
   if (!end && sqlite3_get_autocommit(db) == 0) {
-    (void)StepDone(db, c.rollback.get(), "rollback read");
+    IgnoreError(StepDone(db, c.rollback.get(), "rollback read"),
+                "the read already failed; that error is returned");
   }
   if (!out) return out;
   if (!end) return Fail(end.error());
@@ -460,7 +461,7 @@ Result<std::unique_ptr<WriteConn>> OpenWriter(const std::string& path, int busy_
   COFFER_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = FULL", "configure writer"));
   COFFER_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "create schema"));
   if (Status s = Exec(db, kSchema, "create schema"); !s) {
-    (void)Exec(db, "ROLLBACK", "rollback schema");
+    IgnoreError(Exec(db, "ROLLBACK", "rollback schema"), "the schema error is returned");
     return Fail(s.error());
   }
   COFFER_RETURN_IF_ERROR(Exec(db, "COMMIT", "create schema"));
@@ -603,7 +604,10 @@ void SqliteBackend::ProcessBatch(std::vector<Pending>& batch) {
   WriteConn& w = *writer_;
   sqlite3* db = w.db.get();
   auto fail_all = [&](const Error& error) {
-    if (sqlite3_get_autocommit(db) == 0) (void)StepDone(db, w.rollback.get(), "rollback");
+    if (sqlite3_get_autocommit(db) == 0) {
+      IgnoreError(StepDone(db, w.rollback.get(), "rollback"),
+                  "every commit of the batch fails with the first error");
+    }
     for (Pending& p : batch) p.promise.set_value(Fail(error));
   };
   if (Status s = StepDone(db, w.begin.get(), "begin"); !s) return fail_all(s.error());

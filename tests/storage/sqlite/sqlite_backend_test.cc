@@ -231,7 +231,7 @@ TEST_F(SqliteBackendTest, WatchSeesConcurrentCommitsInRevisionOrder) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
-        (void)backend->Commit(PutTxn(std::to_string(t) + "/" + std::to_string(i), "v"));
+        EXPECT_TRUE(IsOk(backend->Commit(PutTxn(std::to_string(t) + "/" + std::to_string(i), "v"))));
       }
     });
   }
@@ -343,7 +343,7 @@ TEST_F(SqliteBackendTest, ReadsDoNotWaitForTheWriter) {
   ASSERT_TRUE(IsOk(backend->Commit(PutTxn("a", "1"))));
   backend->PauseWriterForTest();
   Txn txn = PutTxn("b", "2");
-  std::thread committer([&] { (void)backend->Commit(txn); });
+  std::thread committer([&] { EXPECT_TRUE(IsOk(backend->Commit(txn))); });
   backend->WaitForQueuedForTest(1);
   EXPECT_TRUE(IsOk(backend->Get("a")));
   EXPECT_TRUE(HasError(backend->Get("b"), ErrorCode::kNotFound));
