@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +17,7 @@
 #include "auth/authenticator.h"
 #include "auth/policy.h"
 #include "util/result.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 #include "util/time.h"
 
 namespace coffer::auth {
@@ -71,7 +70,7 @@ class PolicyCache {
     std::shared_ptr<const CompiledPolicies> compiled;
   };
   const PolicyKind kind_;
-  std::shared_mutex mu_;
+  util::SharedMutex mu_;
   std::map<std::string, Entry, std::less<>> entries_ COFFER_GUARDED_BY(mu_);
 };
 

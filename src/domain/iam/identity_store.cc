@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
@@ -11,6 +10,7 @@
 
 #include "crypto/crypto.h"
 #include "util/encoding.h"
+#include "util/mutex.h"
 
 namespace coffer::domain::iam {
 namespace {
@@ -674,7 +674,7 @@ struct IdentityStore::Impl {
   const std::string& account;
   uint64_t watch_id = 0;
 
-  mutable std::shared_mutex mu;
+  mutable util::SharedMutex mu;
   // Resolved keys by access key id (inactive ones too: Lookup filters them).
   std::map<std::string, std::shared_ptr<const Resolved>, std::less<>> cache COFFER_GUARDED_BY(mu);
   // Bumped on every change under iam/. A lookup that read storage under an older
@@ -686,11 +686,11 @@ struct IdentityStore::Impl {
   std::map<std::string, std::shared_ptr<const PrincipalPolicies>, std::less<>> policies
       COFFER_GUARDED_BY(mu);
 
-  std::mutex purge_mu;
+  util::Mutex purge_mu;
   std::string purge_cursor COFFER_GUARDED_BY(purge_mu);
 
   void OnEvents(const std::vector<storage::Event>& events) {
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     for (const storage::Event& e : events) Invalidate(e.key);
   }
 
@@ -728,7 +728,7 @@ struct IdentityStore::Impl {
   Status Commit(const storage::Txn& txn) {
     auto committed = backend.Commit(txn);
     if (!committed.has_value()) return Fail(std::move(committed).error());
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     for (const storage::Write& w : txn.writes) Invalidate(w.key);
     return Ok();
   }
@@ -929,14 +929,14 @@ struct IdentityStore::Impl {
   Result<size_t> Purge(size_t batch) {
     std::string start;
     {
-      std::lock_guard lock(purge_mu);
+      util::MutexLock lock(purge_mu);
       start = batch == 0 ? std::string(kSessionPrefix) : purge_cursor;
       if (start.empty()) start = std::string(kSessionPrefix);
     }
     COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
                             backend.Range(start, storage::PrefixEnd(kSessionPrefix), batch));
     {
-      std::lock_guard lock(purge_mu);
+      util::MutexLock lock(purge_mu);
       purge_cursor = range.more && !range.entries.empty() ? range.entries.back().key + '\0' : "";
     }
     util::SystemTime cutoff = clock.Now() - kExpiredSessionRetention;
@@ -1151,7 +1151,7 @@ Status IdentityStore::DeleteAccessKey(std::string_view user_name, std::string_vi
 Result<IdentityStore::Resolved> IdentityStore::LookupAccessKey(std::string_view access_key_id) {
   uint64_t generation;
   {
-    std::shared_lock lock(impl_->mu);
+    util::ReaderLock lock(impl_->mu);
     auto it = impl_->cache.find(access_key_id);
     if (it != impl_->cache.end()) {
       if (!it->second->key.active) return Fail(UnknownKey(access_key_id));
@@ -1167,7 +1167,7 @@ Result<IdentityStore::Resolved> IdentityStore::LookupAccessKey(std::string_view 
     COFFER_ASSIGN_OR_RETURN(resolved, impl_->LoadKey(access_key_id));
   }
   {
-    std::unique_lock lock(impl_->mu);
+    util::WriterLock lock(impl_->mu);
     if (impl_->generation == generation) impl_->cache[std::string(access_key_id)] = resolved;
   }
   if (!resolved->key.active) return Fail(UnknownKey(access_key_id));
@@ -2035,7 +2035,7 @@ Result<std::shared_ptr<const PrincipalPolicies>> IdentityStore::PoliciesFor(
       caller.is_session ? "role/" + caller.session.role_name : "user/" + caller.user.name;
   uint64_t generation;
   {
-    std::shared_lock lock(impl_->mu);
+    util::ReaderLock lock(impl_->mu);
     auto it = impl_->policies.find(principal);
     if (it != impl_->policies.end()) return it->second;
     generation = impl_->policy_generation;
@@ -2064,14 +2064,14 @@ Result<std::shared_ptr<const PrincipalPolicies>> IdentityStore::PoliciesFor(
   }
   std::shared_ptr<const PrincipalPolicies> result = std::move(out);
   {
-    std::unique_lock lock(impl_->mu);
+    util::WriterLock lock(impl_->mu);
     if (impl_->policy_generation == generation) impl_->policies[principal] = result;
   }
   return result;
 }
 
 uint64_t IdentityStore::generation() const {
-  std::shared_lock lock(impl_->mu);
+  util::ReaderLock lock(impl_->mu);
   return impl_->policy_generation;
 }
 

@@ -4,15 +4,13 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <utility>
 
 #include "domain/kms/internal/records.h"
 #include "domain/page_token.h"
 #include "util/log.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 
 namespace coffer::domain::kms {
 namespace {
@@ -142,32 +140,33 @@ struct KeyDirectory::Impl {
     std::string target;
     storage::Revision revision = 0;
   };
-  std::shared_mutex mu;
+  util::SharedMutex mu;
   std::map<std::string, CachedKey, std::less<>> keys COFFER_GUARDED_BY(mu);
   std::map<std::string, CachedAlias, std::less<>> aliases COFFER_GUARDED_BY(mu);
   // Newest change-feed revision seen per storage key, so a lookup that read an
   // older revision does not cache it after the invalidation went by.
   std::map<std::string, storage::Revision, std::less<>> last_change COFFER_GUARDED_BY(mu);
   // Serialises creation of managed keys in this process (CAS covers other processes).
-  std::mutex create_mu;
+  util::Mutex create_mu;
 
   std::string KeyArn(std::string_view key_id) const {
     return "arn:aws:kms:" + region + ":" + account_id + ":key/" + std::string(key_id);
   }
 
-  bool IsStale(std::string_view storage_key, storage::Revision rev) const {
+  bool IsStale(std::string_view storage_key, storage::Revision rev) const
+      COFFER_SHARED_LOCKS_REQUIRED(mu) {
     auto it = last_change.find(storage_key);
     return it != last_change.end() && it->second > rev;
   }
 
   void CacheKey(const KeyMetadata& meta, storage::Revision rev) {
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     if (IsStale(internal::KeyRecordKey(meta.key_id), rev)) return;
     auto [it, inserted] = keys.try_emplace(meta.key_id, CachedKey{meta, rev});
     if (!inserted && it->second.revision < rev) it->second = CachedKey{meta, rev};
   }
   void CacheAlias(std::string_view alias, std::string target, storage::Revision rev) {
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     if (IsStale(internal::AliasRecordKey(alias), rev)) return;
     auto it = aliases.find(alias);
     if (it == aliases.end()) {
@@ -178,7 +177,7 @@ struct KeyDirectory::Impl {
   }
 
   void OnEvents(const std::vector<storage::Event>& events) {
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     for (const storage::Event& e : events) {
       std::string_view key = e.key;
       if (!key.starts_with(internal::kKeyPrefix) && !key.starts_with(internal::kAliasPrefix)) {
@@ -199,7 +198,7 @@ struct KeyDirectory::Impl {
   // kNotFound (kKeyNotFound) when there is no such key record.
   Result<KeyMetadata> LookupKey(std::string_view key_id) {
     {
-      std::shared_lock lock(mu);
+      util::ReaderLock lock(mu);
       auto it = keys.find(key_id);
       if (it != keys.end()) return it->second.meta;
     }
@@ -224,7 +223,7 @@ struct KeyDirectory::Impl {
   // The target key id of `alias`; kNotFound (kInvalidKeyId) if there is none.
   Result<std::string> LookupAlias(std::string_view alias) {
     {
-      std::shared_lock lock(mu);
+      util::ReaderLock lock(mu);
       auto it = aliases.find(alias);
       if (it != aliases.end()) return it->second.target;
     }
@@ -257,7 +256,7 @@ struct KeyDirectory::Impl {
   // alias. Race-safe: the metadata and alias are committed together only if
   // neither exists; the loser of a race uses the winner's key.
   Result<KeyMetadata> CreateManaged(const ManagedAlias& managed) {
-    std::lock_guard create_lock(create_mu);
+    util::MutexLock create_lock(create_mu);
     std::string alias_key = internal::AliasRecordKey(managed.alias);
     for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
       auto existing = backend.Get(alias_key);

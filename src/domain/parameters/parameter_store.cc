@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <regex>
 #include <set>
-#include <shared_mutex>
 #include <unordered_map>
 
 #include "domain/arn.h"
@@ -14,7 +12,7 @@
 #include "domain/parameters/internal/names.h"
 #include "domain/parameters/internal/records.h"
 #include "util/encoding.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 
 namespace coffer::domain::parameters {
 
@@ -163,7 +161,7 @@ struct ParameterStore::Impl {
       : backend(b), keyring(k), keys(d), clock(c), region(std::move(r)), account(std::move(a)) {
     watch_id = backend.Watch([this](const std::vector<storage::Event>& events) {
       bool touched = false;
-      std::unique_lock lock(mu);
+      util::WriterLock lock(mu);
       for (const storage::Event& e : events) {
         if (!e.key.starts_with(internal::kRootPrefix)) continue;
         std::string name = internal::NameOfKey(e.key);
@@ -184,12 +182,12 @@ struct ParameterStore::Impl {
   std::string account;
   uint64_t watch_id = 0;
 
-  std::shared_mutex mu;
+  util::SharedMutex mu;
   std::unordered_map<std::string, std::shared_ptr<const Cached>> cache COFFER_GUARDED_BY(mu);
   std::atomic<uint64_t> generation{0};
 
   void Invalidate(const std::string& name) {
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     cache.erase(name);
     generation.fetch_add(1);
   }
@@ -222,7 +220,7 @@ struct ParameterStore::Impl {
   // Head + latest version, from the cache when possible. kParameterNotFound.
   Result<std::shared_ptr<const Cached>> LoadCached(const std::string& name) {
     {
-      std::shared_lock lock(mu);
+      util::ReaderLock lock(mu);
       auto it = cache.find(name);
       if (it != cache.end()) return it->second;
     }
@@ -238,7 +236,7 @@ struct ParameterStore::Impl {
       return Fail(latest.error());
     }
     auto cached = std::make_shared<const Cached>(Cached{std::move(loaded->head), *latest});
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     if (generation.load() == gen) {
       if (cache.size() >= kMaxCacheEntries) cache.clear();
       cache.emplace(name, cached);

@@ -4,15 +4,13 @@
 #include <atomic>
 #include <cctype>
 #include <functional>
-#include <mutex>
-#include <shared_mutex>
 #include <unordered_map>
 
 #include "domain/arn.h"
 #include "domain/page_token.h"
 #include "domain/secrets/internal/records.h"
 #include "domain/secrets/schedule.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 
 namespace coffer::domain::secrets {
 
@@ -423,7 +421,7 @@ struct SecretStore::Impl {
         account(std::move(a)) {
     watch_id = backend.Watch([this](const std::vector<storage::Event>& events) {
       bool touched = false;
-      std::unique_lock lock(mu);
+      util::WriterLock lock(mu);
       for (const storage::Event& e : events) {
         if (!e.key.starts_with(internal::kRootPrefix)) continue;
         DropLocked(e.key);
@@ -443,14 +441,14 @@ struct SecretStore::Impl {
   std::string account;
   uint64_t watch_id = 0;
 
-  std::shared_mutex mu;
+  util::SharedMutex mu;
   std::unordered_map<std::string, std::shared_ptr<const Loaded>> heads COFFER_GUARDED_BY(mu);
   // Keyed by storage key; envelopes only, never plaintext.
   std::unordered_map<std::string, std::shared_ptr<const VersionRecord>> versions
       COFFER_GUARDED_BY(mu);
   std::atomic<uint64_t> generation{0};
 
-  void DropLocked(const std::string& key) {
+  void DropLocked(const std::string& key) COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (key.starts_with(internal::kHeadPrefix)) {
       heads.erase(internal::NameOfKey(key));
     } else {
@@ -459,7 +457,7 @@ struct SecretStore::Impl {
   }
 
   void Drop(const storage::Txn& txn) {
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     for (const storage::Write& w : txn.writes) DropLocked(w.key);
     generation.fetch_add(1);
   }
@@ -480,7 +478,7 @@ struct SecretStore::Impl {
   // The head, from the cache when possible; nullptr when absent.
   Result<std::shared_ptr<const Loaded>> LoadCached(const std::string& name) {
     {
-      std::shared_lock lock(mu);
+      util::ReaderLock lock(mu);
       auto it = heads.find(name);
       if (it != heads.end()) return it->second;
     }
@@ -488,7 +486,7 @@ struct SecretStore::Impl {
     COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
     if (!loaded) return std::shared_ptr<const Loaded>();
     auto shared = std::make_shared<const Loaded>(std::move(*loaded));
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     if (generation.load() == gen) {
       if (heads.size() >= kMaxCacheEntries) heads.clear();
       heads.emplace(name, shared);
@@ -527,7 +525,7 @@ struct SecretStore::Impl {
                                                            const std::string& id) {
     std::string key = internal::VersionKey(name, id);
     {
-      std::shared_lock lock(mu);
+      util::ReaderLock lock(mu);
       auto it = versions.find(key);
       if (it != versions.end()) return it->second;
     }
@@ -543,7 +541,7 @@ struct SecretStore::Impl {
                   Reason::kMalformedInput);
     }
     auto shared = std::make_shared<const VersionRecord>(std::move(record));
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     if (generation.load() == gen) {
       if (versions.size() >= kMaxCacheEntries) versions.clear();
       versions.emplace(std::move(key), shared);
