@@ -103,6 +103,16 @@ def main():
               "(apt-get install clang-16 libc++-16-dev libc++abi-16-dev, or run "
               "scripts/setup.sh); the thread-safety annotations were NOT checked.")
         return SKIP
+    probe_source = ("#include <expected>\n#include <shared_mutex>\n#include <string>\n"
+                    "std::expected<int, std::string> probe = 1;\n")
+    probe = subprocess.run(
+        [clang, "-x", "c++", "-std=c++2b", "-stdlib=libc++", "-fsyntax-only", "-"],
+        input=probe_source, capture_output=True, text=True)
+    if probe.returncode != 0:
+        print(f"SKIPPED: {os.path.basename(clang)} cannot use libc++'s <expected> (it needs "
+              "clang 16 with libc++-16-dev libc++abi-16-dev); the thread-safety annotations "
+              "were NOT checked.\n" + probe.stderr.strip())
+        return SKIP
     try:
         with open(opts.compile_commands, encoding="utf-8") as f:
             entries = json.load(f)
