@@ -11,7 +11,9 @@ Why syntax-only, and why libc++: the project builds with GCC 12 and libstdc++. D
 default clang (14) cannot parse libstdc++ 12's <expected>, and a clang link against libc++
 would not match the GCC-built third-party C++ libraries (yaml-cpp, gtest, ...). clang 16 with
 its own libc++ headers (-stdlib=libc++) parses every source, and a syntax-only pass needs no
-library to link with. The locks the analysis understands are util::Mutex, util::SharedMutex and
+library to link with. One libc++ compatibility switch is set:
+_LIBCPP_ENABLE_CXX20_REMOVED_TYPE_TRAITS, because Boost 1.74's Asio (server/) still uses
+std::result_of. The locks the analysis understands are util::Mutex, util::SharedMutex and
 util::RecursiveMutex with their scoped lockers (util/mutex.h): std::mutex is no capability in
 libstdc++, and std::unique_lock / std::shared_lock carry no annotations in libc++ either.
 
@@ -43,6 +45,9 @@ CHECK_FLAGS = [
     "-Werror=thread-safety",
     "-Werror=thread-safety-beta",
     "-ferror-limit=50",
+    # Boost 1.74's Asio still names std::result_of, which libc++ drops from C++20 on unless
+    # asked to keep it (libstdc++, which the real build uses, still has it).
+    "-D_LIBCPP_ENABLE_CXX20_REMOVED_TYPE_TRAITS",
 ]
 
 
