@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/conformance/backend_conformance.h"
-#include "storage/sqlite/temp_dir.h"
+#include "support/temp_dir.h"
 #include "support/matchers.h"
 
 namespace coffer::storage::sqlite {
@@ -51,20 +51,13 @@ class TempSqliteBackend final : public Backend {
   void Unwatch(uint64_t id) override { inner_->Unwatch(id); }
 
  private:
-  ScopedTempDir dir_;
+  testing::ScopedTempDir dir_;
   std::unique_ptr<SqliteBackend> inner_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, BackendConformanceTest,
                          ::testing::Values(BackendFactory{"sqlite", &TempSqliteBackend::Make}),
                          BackendFactoryName);
-
-template <class T>
-::testing::AssertionResult IsOk(const Result<T>& r) {
-  if (r.has_value()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << ErrorCodeName(r.error().code) << ": "
-                                       << r.error().message;
-}
 
 Txn PutTxn(std::string key, std::string value) {
   Txn txn;
@@ -83,7 +76,7 @@ class SqliteBackendTest : public ::testing::Test {
   }
   std::string path() const { return dir_.File("db.sqlite"); }
 
-  ScopedTempDir dir_;
+  testing::ScopedTempDir dir_;
 };
 
 // Data, revisions and the change feed survive closing and reopening the file.
