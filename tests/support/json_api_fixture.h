@@ -1,0 +1,46 @@
+// A fixture for API-level tests of the JSON services (SSM, Secrets Manager,
+// KMS): the domain stores of DomainTest plus an admin caller, and ONE method,
+// CallService(), through which every test calls a service. When the way a
+// service is called changes, this is the one place to adapt.
+// Header-only; link api/awsjson, auth and the domain modules.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <utility>
+
+#include "api/awsjson/json_service.h"
+#include "auth/authorizer.h"
+#include "support/domain_fixture.h"
+#include "util/result.h"
+
+namespace coffer::testing {
+
+class JsonApiTest : public DomainTest {
+ protected:
+  explicit JsonApiTest(DomainOptions options = {}) : DomainTest(std::move(options)) {
+    admin_.principal.arn = "arn:aws:iam::" + domain_.options.account_id + ":user/admin";
+    admin_.principal.account_id = domain_.options.account_id;
+    admin_.scope.region = domain_.options.region;
+  }
+
+  // Runs `op` on `service` as `caller`, under `authz` when given (null: no
+  // authorization, the service in isolation).
+  static Result<nlohmann::json> CallService(api::awsjson::JsonService& service, std::string_view op,
+                                            const nlohmann::json& body,
+                                            const auth::Authenticated& caller,
+                                            auth::RequestAuthorization* authz = nullptr,
+                                            std::string_view request_id = "req-1") {
+    api::awsjson::CallContext ctx{caller, request_id, "127.0.0.1", authz};
+    return service.Call(op, body, ctx);
+  }
+  // As the admin, without authorization.
+  Result<nlohmann::json> CallService(api::awsjson::JsonService& service, std::string_view op,
+                                     const nlohmann::json& body) {
+    return CallService(service, op, body, admin_);
+  }
+
+  auth::Authenticated admin_;
+};
+
+}  // namespace coffer::testing
