@@ -22,6 +22,11 @@ class JsonApiTest : public DomainTest {
     admin_.principal.arn = "arn:aws:iam::" + domain_.options.account_id + ":user/admin";
     admin_.principal.account_id = domain_.options.account_id;
     admin_.scope.region = domain_.options.region;
+    user_.principal.arn = "arn:aws:iam::" + domain_.options.account_id + ":user/app";
+    user_.principal.user_name = "app";
+    user_.principal.account_id = domain_.options.account_id;
+    user_.principal.access_key_id = "AKIAAPP";
+    user_.scope.region = domain_.options.region;
   }
 
   // Runs `op` on `service` as `caller`, under `authz` when given (null: no
@@ -40,7 +45,12 @@ class JsonApiTest : public DomainTest {
     return CallService(service, op, body, admin_);
   }
 
+  // The administrator "admin" and a plain user "app" (AKIAAPP) of the account.
   auth::Authenticated admin_;
+  auth::Authenticated user_;
+  // Compiles the identity policies of a test's calls; bump generation_ per call.
+  auth::PolicyCache policies_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace coffer::testing

@@ -54,15 +54,7 @@ constexpr char kDelegationDenyApp[] = R"({"Version":"2012-10-17","Statement":[
 class KmsKeyPolicyTest : public testing::JsonApiTest {
  protected:
   KmsKeyPolicyTest() {
-    admin_.principal.arn = kAdminArn;
-    admin_.principal.account_id = kAccount;
     admin_.principal.is_admin = true;
-    admin_.scope.region = "us-east-1";
-    user_.principal.arn = kUserArn;
-    user_.principal.user_name = "app";
-    user_.principal.account_id = kAccount;
-    user_.principal.access_key_id = "AKIAAPP";
-    user_.scope.region = "us-east-1";
     role_.principal.arn = "arn:aws:sts::000000000000:assumed-role/deployer/s1";
     role_.principal.role_name = "deployer";
     role_.principal.role_arn = kRoleArn;
@@ -116,10 +108,7 @@ class KmsKeyPolicyTest : public testing::JsonApiTest {
   std::unique_ptr<domain::parameters::ParameterStore>& parameters_ = domain_.parameters;
   std::unique_ptr<SsmService> ssm_;
   std::unique_ptr<KmsService> kms_;
-  auth::Authenticated user_;
   auth::Authenticated role_;
-  auth::PolicyCache policies_;
-  uint64_t generation_ = 0;
 };
 
 // A key created without a policy has AWS's default key policy, named "default".

@@ -31,17 +31,6 @@ constexpr char kTokenA[] = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 
 class KmsViaServiceTest : public testing::JsonApiTest {
  protected:
-  KmsViaServiceTest() {
-    admin_.principal.arn = "arn:aws:iam::000000000000:user/admin";
-    admin_.principal.account_id = kAccount;
-    admin_.scope.region = "us-east-1";
-    user_.principal.arn = kUserArn;
-    user_.principal.user_name = "app";
-    user_.principal.account_id = kAccount;
-    user_.principal.access_key_id = "AKIAAPP";
-    user_.scope.region = "us-east-1";
-  }
-
   void SetUp() override {
     JsonApiTest::SetUp();
     ssm_ = std::make_unique<SsmService>(*parameters_);
@@ -120,9 +109,6 @@ class KmsViaServiceTest : public testing::JsonApiTest {
   std::unique_ptr<SsmService> ssm_;
   std::unique_ptr<SecretsManagerService> sm_;
   std::unique_ptr<KmsService> kms_;
-  auth::Authenticated user_;
-  auth::PolicyCache policies_;
-  uint64_t generation_ = 0;
 };
 
 // ssm:Get* and secretsmanager:GetSecretValue allowed, every kms: action denied.

@@ -71,17 +71,6 @@ std::vector<NamedPolicy> SmDenies() {
 
 class NameFormsTest : public testing::JsonApiTest {
  protected:
-  NameFormsTest() {
-    admin_.principal.arn = "arn:aws:iam::000000000000:user/admin";
-    admin_.principal.account_id = kAccount;
-    admin_.scope.region = "us-east-1";
-    user_.principal.arn = "arn:aws:iam::000000000000:user/app";
-    user_.principal.user_name = "app";
-    user_.principal.account_id = kAccount;
-    user_.principal.access_key_id = "AKIAAPP";
-    user_.scope.region = "us-east-1";
-  }
-
   void SetUp() override {
     JsonApiTest::SetUp();
     ssm_ = std::make_unique<SsmService>(*parameters_);
@@ -157,9 +146,6 @@ class NameFormsTest : public testing::JsonApiTest {
   std::unique_ptr<domain::secrets::SecretStore>& secrets_ = domain_.secrets;
   std::unique_ptr<SsmService> ssm_;
   std::unique_ptr<SecretsManagerService> sm_;
-  auth::Authenticated user_;
-  auth::PolicyCache policies_;
-  uint64_t generation_ = 0;
 };
 
 // The reported bypass: GetParameter by ARN under a tag Deny returned the
