@@ -11,6 +11,7 @@ PACKAGES=(
   python3 python3-boto3 python3-cryptography python3-psycopg2 awscli
   nginx-light wrk
   etcd-server age gnupg libgpgme-dev postgresql faketime
+  clang-16 libc++-16-dev libc++abi-16-dev  # tests/tools/check_thread_safety.py
 )
 
 missing=()

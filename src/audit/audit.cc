@@ -289,7 +289,7 @@ Status FileSink::Write(const Record& record) {
       fields += std::to_string(record.value_ids.size() - n);
     }
   }
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::string line;
   line.reserve(fields.size() + 200);
   line += "{\"seq\":";

@@ -18,14 +18,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "util/result.h"
 #include "util/secret_bytes.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 #include "util/time.h"
 
 namespace coffer::audit {
@@ -90,7 +89,7 @@ class FileSink final : public Sink {
  private:
   FileSink(int fd, int head_fd, SecretBytes key, uint64_t next_seq, std::string last_mac);
 
-  std::mutex mu_;
+  util::Mutex mu_;
   std::atomic<bool> healthy_{true};
   int fd_;
   int head_fd_;

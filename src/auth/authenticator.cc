@@ -1,15 +1,13 @@
 #include "auth/authenticator.h"
 
 #include <chrono>
-#include <mutex>
-#include <shared_mutex>
 #include <unordered_map>
 
 #include "crypto/crypto.h"
 #include "sigv4/sigv4.h"
 #include "util/check.h"
 #include "util/secret_bytes.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 
 namespace coffer::auth {
 namespace {
@@ -172,7 +170,7 @@ struct Authenticator::Impl {
   util::Clock& clock;
   const std::string region;
 
-  std::shared_mutex mu;
+  util::SharedMutex mu;
   std::unordered_map<std::string, CachedSigningKey> signing_keys COFFER_GUARDED_BY(mu);
 
   static std::string CacheKey(std::string_view access_key_id, const ParsedAuthorization& auth) {
@@ -193,7 +191,7 @@ struct Authenticator::Impl {
   SecretBytes SigningKey(const std::string& cache_key, const ParsedAuthorization& auth,
                          const SecretBytes& secret, bool& derived) {
     {
-      std::shared_lock lock(mu);
+      util::ReaderLock lock(mu);
       auto it = signing_keys.find(cache_key);
       if (it != signing_keys.end() && it->second.secret.Equals(secret)) {
         derived = false;
@@ -205,7 +203,7 @@ struct Authenticator::Impl {
   }
 
   void Remember(std::string cache_key, const SecretBytes& secret, const SecretBytes& key) {
-    std::unique_lock lock(mu);
+    util::WriterLock lock(mu);
     if (signing_keys.size() >= kMaxCachedSigningKeys) signing_keys.clear();
     signing_keys.insert_or_assign(std::move(cache_key), CachedSigningKey{secret, key});
   }
@@ -239,7 +237,7 @@ Authenticator::Authenticator(domain::iam::IdentityStore& identities, util::Clock
 Authenticator::~Authenticator() = default;
 
 size_t Authenticator::CachedSigningKeysForTest() const {
-  std::shared_lock lock(impl_->mu);
+  util::ReaderLock lock(impl_->mu);
   return impl_->signing_keys.size();
 }
 

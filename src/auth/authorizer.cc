@@ -1,7 +1,6 @@
 #include "auth/authorizer.h"
 
 #include <cctype>
-#include <mutex>
 
 #include "domain/arn.h"
 #include "util/check.h"
@@ -82,7 +81,7 @@ uint32_t RequestKeysOf(const Policy& policy) {
 
 std::shared_ptr<const CompiledPolicies> PolicyCache::Find(std::string_view key,
                                                           uint64_t generation) {
-  std::shared_lock lock(mu_);
+  util::ReaderLock lock(mu_);
   auto it = entries_.find(key);
   if (it != entries_.end() && it->second.generation == generation) return it->second.compiled;
   return nullptr;
@@ -122,7 +121,7 @@ std::shared_ptr<const CompiledPolicies> PolicyCache::Get(const std::string& key,
                                                          const std::vector<PolicyText>& texts) {
   if (auto hit = Find(key, generation)) return hit;
   std::shared_ptr<const CompiledPolicies> compiled = CompilePolicies(kind_, texts);
-  std::unique_lock lock(mu_);
+  util::WriterLock lock(mu_);
   if (entries_.size() > 10000) entries_.clear();  // bound; entries are cheap to rebuild
   entries_[key] = Entry{generation, compiled};
   return compiled;

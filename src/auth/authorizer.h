@@ -11,7 +11,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,7 +19,7 @@
 #include "auth/policy.h"
 #include "domain/iam/identity_store.h"
 #include "util/result.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 #include "util/time.h"
 
 namespace coffer::auth {
@@ -73,7 +72,7 @@ class PolicyCache {
     std::shared_ptr<const CompiledPolicies> compiled;
   };
   const PolicyKind kind_;
-  std::shared_mutex mu_;
+  util::SharedMutex mu_;
   std::map<std::string, Entry, std::less<>> entries_ COFFER_GUARDED_BY(mu_);
 };
 

@@ -25,7 +25,7 @@ Status OidcVerifier::SetStaticJwks(const std::string& issuer, std::string_view j
   COFFER_ASSIGN_OR_RETURN(std::vector<Jwk> keys, ParseJwks(jwks));
   std::string name = issuer;
   while (!name.empty() && name.back() == '/') name.pop_back();
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   IssuerKeys& entry = issuers_[name];
   entry.keys = std::move(keys);
   entry.is_static = true;
@@ -82,7 +82,7 @@ Result<Jwt> OidcVerifier::Verify(std::string_view token, const std::string& issu
   std::vector<Jwk> keys;
   bool refresh = false;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     auto it = issuers_.find(issuer);
     if (it == issuers_.end()) {
       refresh = true;
@@ -96,7 +96,7 @@ Result<Jwt> OidcVerifier::Verify(std::string_view token, const std::string& issu
   }
   if (refresh) {
     COFFER_ASSIGN_OR_RETURN(keys, FetchKeys(issuer));
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     IssuerKeys& entry = issuers_[issuer];
     entry.keys = keys;
     entry.fetched = clock_.SteadyNow();

@@ -9,14 +9,13 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "auth/jwt.h"
 #include "util/result.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 #include "util/time.h"
 
 namespace coffer::auth {
@@ -63,7 +62,7 @@ class OidcVerifier {
   HttpFetcher& fetcher_;
   util::Clock& clock_;
   std::chrono::seconds min_refresh_interval_;
-  std::mutex mu_;
+  util::Mutex mu_;
   std::map<std::string, IssuerKeys> issuers_ COFFER_GUARDED_BY(mu_);
 };
 

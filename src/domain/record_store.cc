@@ -68,7 +68,7 @@ RevisionCache::RevisionCache(storage::Backend& backend, KeyOf key_of, size_t max
 RevisionCache::~RevisionCache() { backend_.Unwatch(watch_id_); }
 
 std::shared_ptr<const void> RevisionCache::Find(std::string_view key) const {
-  std::shared_lock lock(mu_);
+  util::ReaderLock lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return nullptr;
   return it->second.value;
@@ -80,13 +80,13 @@ storage::Revision RevisionCache::SeenLocked(std::string_view key) const {
 }
 
 storage::Revision RevisionCache::Seen(std::string_view key) const {
-  std::shared_lock lock(mu_);
+  util::ReaderLock lock(mu_);
   return SeenLocked(key);
 }
 
 void RevisionCache::Put(std::string_view key, std::shared_ptr<const void> value,
                         storage::Revision as_of) {
-  std::unique_lock lock(mu_);
+  util::WriterLock lock(mu_);
   if (SeenLocked(key) > as_of) return;  // a newer change went by: the value is stale
   auto it = entries_.find(key);
   if (it != entries_.end()) {
@@ -98,7 +98,7 @@ void RevisionCache::Put(std::string_view key, std::shared_ptr<const void> value,
 }
 
 void RevisionCache::Changed(std::string_view key, storage::Revision revision) {
-  std::unique_lock lock(mu_);
+  util::WriterLock lock(mu_);
   auto seen = last_change_.find(key);
   if (seen == last_change_.end()) {
     if (last_change_.size() >= max_entries_) {
@@ -116,7 +116,7 @@ void RevisionCache::Changed(std::string_view key, storage::Revision revision) {
 }
 
 size_t RevisionCache::size() const {
-  std::shared_lock lock(mu_);
+  util::ReaderLock lock(mu_);
   return entries_.size();
 }
 

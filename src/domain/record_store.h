@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/mutex.h"
 #include "storage/backend.h"
 #include "util/result.h"
 #include "util/thread_annotations.h"
@@ -168,14 +169,14 @@ class RevisionCache {
     std::shared_ptr<const void> value;
     storage::Revision as_of = 0;
   };
-  storage::Revision SeenLocked(std::string_view key) const COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  storage::Revision SeenLocked(std::string_view key) const COFFER_SHARED_LOCKS_REQUIRED(mu_);
   void OnEvents(const std::vector<storage::Event>& events);
 
   storage::Backend& backend_;
   KeyOf key_of_;
   size_t max_entries_;
   uint64_t watch_id_ = 0;
-  mutable std::shared_mutex mu_;
+  mutable util::SharedMutex mu_;
   std::map<std::string, Entry, std::less<>> entries_ COFFER_GUARDED_BY(mu_);
   // Newest change revision seen per cache key, so that a read that began
   // before a change does not cache what it read after the change went by.

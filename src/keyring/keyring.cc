@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -339,7 +338,7 @@ Result<std::shared_ptr<const Keyring::KeyMaterial>> Keyring::Decode(std::string_
 }
 
 void Keyring::Install(const std::string& key_id, std::shared_ptr<const KeyMaterial> km) {
-  std::unique_lock lock(mu_);
+  util::WriterLock lock(mu_);
   auto it = keys_.find(key_id);
   if (it == keys_.end()) {
     keys_.emplace(key_id, std::move(km));
@@ -387,7 +386,7 @@ Result<std::shared_ptr<const Keyring::KeyMaterial>> Keyring::LoadKey(std::string
 Result<std::shared_ptr<const Keyring::KeyMaterial>> Keyring::Find(std::string_view key_id,
                                                                   bool reload_if_missing) {
   {
-    std::shared_lock lock(mu_);
+    util::ReaderLock lock(mu_);
     auto it = keys_.find(key_id);
     if (it != keys_.end()) return it->second;
   }

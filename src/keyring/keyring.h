@@ -14,7 +14,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +21,7 @@
 #include "storage/backend.h"
 #include "util/result.h"
 #include "util/secret_bytes.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 #include "util/time.h"
 
 namespace coffer::keyring {
@@ -149,7 +148,7 @@ class Keyring {
   RootKey root_;
   util::Clock& clock_;
   const std::string fingerprint_;  // root_.Fingerprint(), computed once
-  std::shared_mutex mu_;
+  util::SharedMutex mu_;
   std::map<std::string, std::shared_ptr<const KeyMaterial>, std::less<>> keys_
       COFFER_GUARDED_BY(mu_);
 };

@@ -155,7 +155,7 @@ RotationCredentials::RotationCredentials(domain::iam::IdentityStore& identities)
 
 Status RotationCredentials::EnsureRole(std::string_view secret_arn, const std::string& role_name) {
   namespace iam = domain::iam;
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   auto role = identities_.GetRole(role_name);
   if (!role) {
     if (role.error().code != ErrorCode::kNotFound) return Fail(role.error());
@@ -213,7 +213,7 @@ HookInvoker::HookInvoker(RotationCredentials& credentials, util::Clock& clock,
 
 void HookInvoker::Shutdown() {
   shut_down_ = true;
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   for (int pgid : running_) kill(-pgid, SIGKILL);
 }
 
@@ -333,7 +333,7 @@ Status HookInvoker::RunExecutable(const sm::RotationStepCall& call,
   int spawned;
   {
     // Registered under the lock so Shutdown() never misses a hook.
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (shut_down_) {
       spawned = ECANCELED;
     } else {
@@ -395,7 +395,7 @@ Status HookInvoker::RunExecutable(const sm::RotationStepCall& call,
   }
   // Kill the whole group (stragglers the hook left behind too), then reap.
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     kill(-pid, SIGKILL);
     running_.erase(pid);
   }

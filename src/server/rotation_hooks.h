@@ -14,13 +14,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include "domain/iam/identity_store.h"
 #include "domain/secrets/rotation.h"
+#include "util/mutex.h"
 #include "util/result.h"
 #include "util/time.h"
 
@@ -57,7 +57,7 @@ class RotationCredentials {
   Status EnsureRole(std::string_view secret_arn, const std::string& role_name);
 
   domain::iam::IdentityStore& identities_;
-  std::mutex mu_;  // serializes role set-up (a CAS conflict would only fail a step)
+  util::Mutex mu_;  // serializes role set-up (a CAS conflict would only fail a step)
 };
 
 struct HookInvokerOptions {
@@ -98,7 +98,7 @@ class HookInvoker final : public domain::secrets::RotationInvoker {
   util::Clock& clock_;
   const HookInvokerOptions options_;
   std::atomic<bool> shut_down_{false};
-  std::mutex mu_;
+  util::Mutex mu_;
   std::set<int> running_;  // process group ids of running hooks
 };
 

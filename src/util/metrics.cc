@@ -43,14 +43,14 @@ Metrics::Histogram::Histogram() : buckets(kBucketCount + 1) {}
 void Metrics::Increment(std::string_view name, std::string_view labels, int64_t by) {
   std::string key = SeriesKey(name, labels);
   {
-    std::shared_lock lock(mu_);
+    util::ReaderLock lock(mu_);
     auto it = scalars_.find(key);
     if (it != scalars_.end()) {
       it->second->fetch_add(by, std::memory_order_relaxed);
       return;
     }
   }
-  std::unique_lock lock(mu_);
+  util::WriterLock lock(mu_);
   auto it = scalars_.find(key);
   if (it == scalars_.end()) {
     if (!MayCreate(key)) return;
@@ -62,14 +62,14 @@ void Metrics::Increment(std::string_view name, std::string_view labels, int64_t 
 void Metrics::Set(std::string_view name, std::string_view labels, int64_t value) {
   std::string key = SeriesKey(name, labels);
   {
-    std::shared_lock lock(mu_);
+    util::ReaderLock lock(mu_);
     auto it = scalars_.find(key);
     if (it != scalars_.end()) {
       it->second->store(value, std::memory_order_relaxed);
       return;
     }
   }
-  std::unique_lock lock(mu_);
+  util::WriterLock lock(mu_);
   auto it = scalars_.find(key);
   if (it == scalars_.end()) {
     if (!MayCreate(key)) return;
@@ -82,12 +82,12 @@ void Metrics::Observe(std::string_view name, std::string_view labels, double sec
   std::string key = SeriesKey(name, labels);
   Histogram* h = nullptr;
   {
-    std::shared_lock lock(mu_);
+    util::ReaderLock lock(mu_);
     auto it = histograms_.find(key);
     if (it != histograms_.end()) h = it->second.get();
   }
   if (h == nullptr) {
-    std::unique_lock lock(mu_);
+    util::WriterLock lock(mu_);
     auto it = histograms_.find(key);
     if (it == histograms_.end()) {
       if (!MayCreate(key)) return;
@@ -111,21 +111,22 @@ bool Metrics::MayCreate(std::string_view key) {
 }
 
 void Metrics::Describe(std::string_view name, std::string_view type, std::string_view help) {
-  std::unique_lock lock(mu_);
+  util::WriterLock lock(mu_);
   families_[std::string(name)] = Family{std::string(type), std::string(help)};
 }
 
 int64_t Metrics::Value(std::string_view name, std::string_view labels) const {
-  std::shared_lock lock(mu_);
+  util::ReaderLock lock(mu_);
   auto it = scalars_.find(SeriesKey(name, labels));
   return it == scalars_.end() ? 0 : it->second->load(std::memory_order_relaxed);
 }
 
 std::string Metrics::Render() const {
-  std::shared_lock lock(mu_);
+  util::ReaderLock lock(mu_);
   std::string out;
   std::string last_family;
-  auto header = [&](std::string_view family, std::string_view default_type) {
+  auto header = [&](std::string_view family,
+                    std::string_view default_type) COFFER_SHARED_LOCKS_REQUIRED(mu_) {
     if (family == last_family) return;
     last_family = std::string(family);
     auto it = families_.find(family);

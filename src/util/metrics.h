@@ -8,13 +8,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 
 namespace coffer::util {
 
@@ -60,7 +58,7 @@ class Metrics {
   // Whether a new series `key` may be created. REQUIRES: mu_ held exclusively.
   bool MayCreate(std::string_view key) COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable std::shared_mutex mu_;
+  mutable util::SharedMutex mu_;
   std::atomic<int64_t> dropped_{0};
   std::map<std::string, std::unique_ptr<std::atomic<int64_t>>, std::less<>> scalars_
       COFFER_GUARDED_BY(mu_);

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <expected>
+#include <ostream>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "util/reason.h"
@@ -37,9 +39,22 @@ struct Error {
   std::string message;
 };
 
+// std::expected<T, Error> that must be used: discarding one is a compile error
+// under -Werror (a dropped error is almost always a bug). Where ignoring an
+// error is truly right, say so with IgnoreError(status, "why").
 template <class T>
-using Result = std::expected<T, Error>;
-using Status = std::expected<void, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+ public:
+  using Base = std::expected<T, Error>;
+  using Base::Base;
+  Result() = default;
+  // The monadic operations of std::expected (and_then, transform, ...) return
+  // a plain std::expected; these let one be returned as a Result.
+  Result(const Base& other) : Base(other) {}
+  Result(Base&& other) noexcept(std::is_nothrow_move_constructible_v<Base>)
+      : Base(std::move(other)) {}
+};
+using Status = Result<void>;
 
 // Builds the unexpected value to return from a function returning Result<T>.
 inline std::unexpected<Error> Fail(ErrorCode code, std::string message,
@@ -52,12 +67,36 @@ inline std::unexpected<Error> Fail(Error error) {
 
 inline Status Ok() { return {}; }
 
+// How GoogleTest prints a Result (found by argument-dependent lookup): "OK" or
+// the error's code, reason number and message. Never the value, which may be
+// plaintext (Result<SecretBytes>, a decrypted response): a failing test must
+// not print a secret.
+template <class T>
+void PrintTo(const Result<T>& result, std::ostream* os) {
+  if (result.has_value()) {
+    *os << "OK (value not printed)";
+  } else {
+    *os << "error " << ErrorCodeName(result.error().code) << " reason "
+        << static_cast<int>(result.error().reason) << ": " << result.error().message;
+  }
+}
+
+// Drops `result` on purpose. `why` says why losing its error is right (for
+// example "best effort: the response is already sent"); it documents the
+// decision at the call site and is not used otherwise.
+template <class T>
+inline void IgnoreError(const Result<T>& result, const char* why) {
+  static_cast<void>(result);
+  static_cast<void>(why);
+}
+
 }  // namespace coffer::util
 
 namespace coffer {
 using util::Error;
 using util::ErrorCode;
 using util::Fail;
+using util::IgnoreError;
 using util::Ok;
 using util::Reason;
 using util::Result;

@@ -45,20 +45,20 @@ Result<SystemTime> FromFields(int y, int mo, int d, int h, int mi, int s, int ms
 }  // namespace
 
 SystemTime SimulatedClock::Now() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return now_;
 }
 SteadyTime SimulatedClock::SteadyNow() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return steady_;
 }
 void SimulatedClock::Advance(std::chrono::nanoseconds d) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   now_ += std::chrono::duration_cast<SystemTime::duration>(d);
   steady_ += std::chrono::duration_cast<SteadyTime::duration>(d);
 }
 void SimulatedClock::Set(SystemTime t) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   if (t > now_) steady_ += std::chrono::duration_cast<SteadyTime::duration>(t - now_);
   now_ = t;
 }

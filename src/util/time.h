@@ -5,12 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "util/result.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 
 namespace coffer::util {
 
@@ -44,7 +43,7 @@ class SimulatedClock final : public Clock {
   void Set(SystemTime t);
 
  private:
-  std::mutex mu_;
+  util::Mutex mu_;
   SystemTime now_ COFFER_GUARDED_BY(mu_);
   SteadyTime steady_ COFFER_GUARDED_BY(mu_);
 };

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
+#include "support/temp_dir.h"
 
 namespace coffer::audit {
 namespace {
@@ -22,12 +23,9 @@ namespace {
 class AuditTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-audit-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    path_ = dir_ + "/audit.log";
+    path_ = temp_.File("audit.log");
     key_ = crypto::RandomSecret(32);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Record MakeRecord(int i) {
     Record r;
@@ -60,7 +58,9 @@ class AuditTest : public ::testing::Test {
     for (const auto& l : lines) out << l << "\n";
   }
 
-  std::string dir_, path_;
+  testing::ScopedTempDir temp_;
+  const std::string& dir_ = temp_.path();
+  std::string path_;
   SecretBytes key_;
 };
 

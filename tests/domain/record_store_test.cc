@@ -9,7 +9,7 @@
 #include "domain/record.h"
 #include "storage/memory/memory_backend.h"
 #include "storage/sqlite/sqlite_backend.h"
-#include "storage/sqlite/temp_dir.h"
+#include "support/temp_dir.h"
 #include "support/matchers.h"
 
 namespace coffer::domain {
@@ -59,7 +59,7 @@ class RecordStoreTest : public ::testing::TestWithParam<Kind> {
     return rev.value_or(0);
   }
 
-  storage::sqlite::ScopedTempDir dir_;
+  coffer::testing::ScopedTempDir dir_;
   std::unique_ptr<storage::Backend> backend_;
 };
 

@@ -14,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "storage/memory/memory_backend.h"
 #include "support/matchers.h"
+#include "support/temp_dir.h"
 
 namespace coffer::keyring {
 namespace {
@@ -34,22 +35,6 @@ template <class R>
   }
   return ::testing::AssertionSuccess();
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "coffer-keyring-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
 
 class KeyringTest : public ::testing::Test {
  protected:
@@ -421,7 +406,7 @@ TEST_F(KeyringTest, ConcurrentEncryptDecryptSucceeds) {
 
 class RootKeyTest : public ::testing::Test {
  protected:
-  TempDir dir_;
+  testing::ScopedTempDir dir_;
 };
 
 // A new root key file is created with mode 0600 and reloads to the same key.

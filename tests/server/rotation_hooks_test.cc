@@ -24,6 +24,7 @@
 #include "util/metrics.h"
 #include "util/time.h"
 #include "support/matchers.h"
+#include "support/temp_dir.h"
 
 namespace coffer::server {
 namespace {
@@ -75,14 +76,8 @@ class RotationHooksTest : public ::testing::Test {
     options.endpoint_url = kEndpoint;
     options.region = "eu-west-1";
     invoker_ = std::make_unique<HookInvoker>(*credentials_, clock_, options);
-    char tmpl[] = "/tmp/coffer-hooks-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    ASSERT_FALSE(temp_.path().empty());
+    dir_ = temp_.path();
   }
 
   // Writes an executable shell script.
@@ -112,6 +107,7 @@ class RotationHooksTest : public ::testing::Test {
   std::unique_ptr<domain::iam::IdentityStore> identities_;
   std::unique_ptr<RotationCredentials> credentials_;
   std::unique_ptr<HookInvoker> invoker_;
+  coffer::testing::ScopedTempDir temp_;
   fs::path dir_;
 };
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "server/http_client.h"
+#include "support/temp_dir.h"
 #include "util/log.h"
 
 namespace coffer::server {
@@ -34,18 +35,14 @@ class ServerContextTest : public ::testing::Test {
  protected:
   void SetUp() override {
     util::InitLogging(util::LogLevel::kOff);
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "coffer-server-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
+    ASSERT_FALSE(root_.empty());
     options_.dev = true;
     options_.data_dir = root_ + "/data";
     options_.listen = "127.0.0.1:0";
     options_.http.io_threads = 1;
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
-  std::string root_;
+  coffer::testing::ScopedTempDir temp_;
+  const std::string& root_ = temp_.path();
   ServerOptions options_;
 };
 

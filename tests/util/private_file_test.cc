@@ -13,29 +13,21 @@
 #include <gtest/gtest.h>
 
 #include "support/matchers.h"
+#include "support/temp_dir.h"
 
 namespace coffer::util {
 namespace {
 
 namespace fs = std::filesystem;
 
-::testing::AssertionResult IsOk(const Status& s) {
-  if (s.has_value()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << s.error().message;
-}
-
 class PrivateFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/coffer_private_file_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    ASSERT_FALSE(dir_.empty());
     old_umask_ = ::umask(022);  // a permissive caller: the file must be private anyway
   }
   void TearDown() override {
     ::umask(old_umask_);
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   std::string File(const std::string& name) const { return dir_ + "/" + name; }
@@ -59,7 +51,8 @@ class PrivateFileTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  testing::ScopedTempDir temp_;
+  const std::string& dir_ = temp_.path();
   mode_t old_umask_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include <utility>
 
+#include "util/mutex.h"
 #include "domain/iam/internal/impl.h"
 
 namespace coffer::domain::iam {
@@ -87,7 +88,7 @@ Result<std::shared_ptr<const IdentityStore::Resolved>> IdentityStore::Impl::Load
 Result<IdentityStore::Resolved> IdentityStore::LookupAccessKey(std::string_view access_key_id) {
   uint64_t generation;
   {
-    std::shared_lock lock(impl_->mu);
+    util::ReaderLock lock(impl_->mu);
     auto it = impl_->cache.find(access_key_id);
     if (it != impl_->cache.end()) {
       if (!it->second->key.active) return Fail(UnknownKey(access_key_id));
@@ -103,7 +104,7 @@ Result<IdentityStore::Resolved> IdentityStore::LookupAccessKey(std::string_view 
     COFFER_ASSIGN_OR_RETURN(resolved, impl_->LoadKey(access_key_id));
   }
   {
-    std::unique_lock lock(impl_->mu);
+    util::WriterLock lock(impl_->mu);
     if (impl_->generation == generation) impl_->cache[std::string(access_key_id)] = resolved;
   }
   if (!resolved->key.active) return Fail(UnknownKey(access_key_id));

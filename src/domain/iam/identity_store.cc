@@ -1,3 +1,4 @@
+#include "util/mutex.h"
 #include "domain/iam/identity_store.h"
 
 #include <utility>
@@ -32,7 +33,7 @@ std::string_view EntityKindName(EntityKind kind) {
 }
 
 void IdentityStore::Impl::OnEvents(const std::vector<storage::Event>& events) {
-  std::unique_lock lock(mu);
+  util::WriterLock lock(mu);
   for (const storage::Event& e : events) Invalidate(e.key);
 }
 
@@ -68,7 +69,7 @@ void IdentityStore::Impl::Invalidate(std::string_view key) {
 Status IdentityStore::Impl::Commit(const storage::Txn& txn) {
   auto committed = backend.Commit(txn);
   if (!committed.has_value()) return Fail(std::move(committed).error());
-  std::unique_lock lock(mu);
+  util::WriterLock lock(mu);
   for (const storage::Write& w : txn.writes) Invalidate(w.key);
   return Ok();
 }
@@ -139,7 +140,7 @@ IdentityStore::IdentityStore(storage::Backend& backend, keyring::Keyring& keyrin
 IdentityStore::~IdentityStore() { impl_->backend.Unwatch(impl_->watch_id); }
 
 uint64_t IdentityStore::generation() const {
-  std::shared_lock lock(impl_->mu);
+  util::ReaderLock lock(impl_->mu);
   return impl_->policy_generation;
 }
 

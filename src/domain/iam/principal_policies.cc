@@ -1,5 +1,6 @@
 #include <utility>
 
+#include "util/mutex.h"
 #include "domain/iam/internal/impl.h"
 
 namespace coffer::domain::iam {
@@ -45,7 +46,7 @@ Result<std::shared_ptr<const PrincipalPolicies>> IdentityStore::PoliciesFor(
       caller.is_session ? "role/" + caller.session.role_name : "user/" + caller.user.name;
   uint64_t generation;
   {
-    std::shared_lock lock(impl_->mu);
+    util::ReaderLock lock(impl_->mu);
     auto it = impl_->policies.find(principal);
     if (it != impl_->policies.end()) return it->second;
     generation = impl_->policy_generation;
@@ -74,7 +75,7 @@ Result<std::shared_ptr<const PrincipalPolicies>> IdentityStore::PoliciesFor(
   }
   std::shared_ptr<const PrincipalPolicies> result = std::move(out);
   {
-    std::unique_lock lock(impl_->mu);
+    util::WriterLock lock(impl_->mu);
     if (impl_->policy_generation == generation) impl_->policies[principal] = result;
   }
   return result;

@@ -1,5 +1,6 @@
 #include <utility>
 
+#include "util/mutex.h"
 #include "domain/arn.h"
 #include "domain/iam/internal/impl.h"
 
@@ -25,14 +26,14 @@ std::string IdentityStore::Impl::AssumedRoleArn(std::string_view role, std::stri
 Result<size_t> IdentityStore::Impl::Purge(size_t batch) {
   std::string start;
   {
-    std::lock_guard lock(purge_mu);
+    util::MutexLock lock(purge_mu);
     start = batch == 0 ? std::string(kSessionPrefix) : purge_cursor;
     if (start.empty()) start = std::string(kSessionPrefix);
   }
   COFFER_ASSIGN_OR_RETURN(storage::RangeResult range,
                           backend.Range(start, storage::PrefixEnd(kSessionPrefix), batch));
   {
-    std::lock_guard lock(purge_mu);
+    util::MutexLock lock(purge_mu);
     purge_cursor = range.more && !range.entries.empty() ? range.entries.back().key + '\0' : "";
   }
   util::SystemTime cutoff = clock.Now() - kExpiredSessionRetention;
@@ -116,7 +117,8 @@ Result<Session> IdentityStore::CreateSession(
     }
     return Fail(std::move(committed).error());
   }
-  (void)impl_->Purge(Impl::kPurgeBatch);  // best effort
+  IgnoreError(impl_->Purge(Impl::kPurgeBatch),
+              "best effort: expired sessions are purged again by the next one created");
   return s;
 }
 

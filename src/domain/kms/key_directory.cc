@@ -1,3 +1,5 @@
+#include "util/log.h"
+#include "util/mutex.h"
 #include "domain/kms/key_directory.h"
 
 #include <algorithm>
@@ -141,7 +143,7 @@ struct KeyDirectory::Impl {
   WatchedCache<KeyMetadata> keys;
   WatchedCache<std::string> aliases;
   // Serialises creation of managed keys in this process (CAS covers other processes).
-  std::mutex create_mu;
+  util::Mutex create_mu;
 
   // The cache key of a storage key under `prefix`; "" for other keys.
   static std::string KeyIdOf(std::string_view key, std::string_view prefix) {
@@ -210,7 +212,7 @@ struct KeyDirectory::Impl {
   // alias. Race-safe: the metadata and alias are committed together only if
   // neither exists; the loser of a race uses the winner's key.
   Result<KeyMetadata> CreateManaged(const ManagedAlias& managed) {
-    std::lock_guard create_lock(create_mu);
+    util::MutexLock create_lock(create_mu);
     std::string alias_key = internal::AliasRecordKey(managed.alias);
     std::optional<std::string> existing_target;
     KeyMetadata meta;
@@ -651,10 +653,14 @@ Result<int> KeyDirectory::RunDueRotations(util::SystemTime now) {
     if (!version.has_value()) {
       if (!first_error) first_error = version.error();
       // Make it due again so the next run retries.
-      (void)impl_->Mutate(k.key_id, [&](KeyMetadata& m) -> Status {
+      auto again = impl_->Mutate(k.key_id, [&](KeyMetadata& m) -> Status {
         if (m.rotation_enabled) m.next_rotation = now;
         return Ok();
       });
+      if (!again.has_value()) {
+        util::LogWarn("a failed key rotation could not be made due again",
+                      {{"key_id", k.key_id}, {"error", again.error().message}});
+      }
       continue;
     }
     ++rotated;

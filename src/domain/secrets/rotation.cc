@@ -110,11 +110,11 @@ void RotationEngine::Stop() {
   if (!started_) return;
   backend_.Unwatch(watch_id_);
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     stopping_ = true;
   }
-  scheduler_cv_.notify_all();
-  worker_cv_.notify_all();
+  scheduler_cv_.NotifyAll();
+  worker_cv_.NotifyAll();
   if (scheduler_.joinable()) scheduler_.join();
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
@@ -125,14 +125,14 @@ void RotationEngine::Stop() {
 
 void RotationEngine::Wake() {
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     wake_ = true;
   }
-  scheduler_cv_.notify_all();
+  scheduler_cv_.NotifyAll();
 }
 
 std::optional<RotationStatus> RotationEngine::StatusOf(std::string_view arn) const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   auto it = status_.find(arn);
   if (it == status_.end()) return std::nullopt;
   return it->second;
@@ -149,7 +149,7 @@ Result<RotationEngine::Plan> RotationEngine::Collect(util::SystemTime now, bool 
   };
   std::set<std::string, std::less<>> seen;
   std::vector<std::string> forgotten;  // names whose failure gauge goes back to 0
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   for (RotationInfo& info : list) {
     seen.insert(info.arn);
     if (skip_in_flight && in_flight_.contains(info.arn)) continue;
@@ -218,7 +218,7 @@ void RotationEngine::RotateOne(const RotationInfo& info) {
 
   RotationStep start = RotationStep::kCreateSecret;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     auto it = status_.find(info.arn);
     if (it != status_.end() && it->second.token == token) start = it->second.next_step;
   }
@@ -304,7 +304,11 @@ void RotationEngine::RotateOne(const RotationInfo& info) {
             prev.version_stage = std::string(kStagePrevious);
             prev.remove_from_version_id = previous;
             prev.move_to_version_id = previous0;
-            (void)store_.UpdateSecretVersionStage(prev);
+            auto moved = store_.UpdateSecretVersionStage(prev);
+            if (!moved.has_value()) {
+              util::LogWarn("AWSPREVIOUS could not be moved back after a failed rotation",
+                            {{"secret", info.arn}, {"error", moved.error().message}});
+            }
           }
         }
       }
@@ -336,7 +340,7 @@ void RotationEngine::RecordFailure(const RotationInfo& info, const std::string& 
   int failures = 0;
   std::chrono::seconds backoff = options_.retry_min;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     RotationStatus& st = status_[info.arn];
     if (st.arn.empty() || st.token != token) {
       st = RotationStatus{};
@@ -372,7 +376,7 @@ void RotationEngine::RecordSuccess(const RotationInfo& info) {
 void RotationEngine::Forget(const std::string& arn) {
   bool had_failures = false;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     auto it = status_.find(arn);
     if (it != status_.end()) {
       had_failures = it->second.consecutive_failures > 0;
@@ -390,22 +394,22 @@ void RotationEngine::UpdateFailingGauge() {
 }
 
 void RotationEngine::SchedulerLoop() {
-  std::unique_lock lock(mu_);
+  util::MutexLock lock(mu_);
   while (!stopping_) {
     wake_ = false;
-    lock.unlock();
+    lock.Unlock();
     util::SystemTime now = clock_.Now();
     std::chrono::milliseconds sleep = options_.check_interval;
     auto plan = Collect(now, /*skip_in_flight=*/true);
     if (!plan) {
       util::LogWarn("listing due secret rotations failed", {{"error", plan.error().message}});
     }
-    lock.lock();
+    lock.Lock();
     if (plan) {
       for (RotationInfo& info : plan->due) {
         if (in_flight_.insert(info.arn).second) queue_.push_back(std::move(info));
       }
-      if (!queue_.empty()) worker_cv_.notify_all();
+      if (!queue_.empty()) worker_cv_.NotifyAll();
       if (plan->next_wake) {
         auto until = std::chrono::ceil<std::chrono::milliseconds>(*plan->next_wake - now);
         sleep = std::clamp(until, std::chrono::milliseconds(1), sleep);
@@ -414,27 +418,31 @@ void RotationEngine::SchedulerLoop() {
     // TODO(rotation): a wake-up from the storage watch rescans every secret
     // (ListRotationsDue); look only at the secrets the events name (#3).
     auto scanned = std::chrono::steady_clock::now();
-    scheduler_cv_.wait_for(lock, sleep, [this] { return stopping_ || wake_; });
+    scheduler_cv_.WaitFor(lock, sleep,
+                          [this]() COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || wake_; });
     // Coalesce bursts of writes into one scan.
     if (!stopping_ && wake_) {
-      scheduler_cv_.wait_until(lock, scanned + kMinScanGap, [this] { return stopping_; });
+      scheduler_cv_.WaitUntil(lock, scanned + kMinScanGap,
+                              [this]() COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; });
     }
   }
 }
 
 void RotationEngine::WorkerLoop() {
-  std::unique_lock lock(mu_);
+  util::MutexLock lock(mu_);
   for (;;) {
-    worker_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    worker_cv_.Wait(lock, [this]() COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || !queue_.empty();
+    });
     if (stopping_) return;
     RotationInfo info = std::move(queue_.front());
     queue_.pop_front();
-    lock.unlock();
+    lock.Unlock();
     RotateOne(info);
-    lock.lock();
+    lock.Lock();
     in_flight_.erase(info.arn);
     wake_ = true;
-    scheduler_cv_.notify_all();
+    scheduler_cv_.NotifyAll();
   }
 }
 

@@ -24,11 +24,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -41,7 +39,7 @@
 #include "util/id_generator.h"
 #include "util/metrics.h"
 #include "util/result.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 #include "util/time.h"
 
 namespace coffer::domain::secrets {
@@ -173,9 +171,9 @@ class RotationEngine {
   util::Metrics& metrics_;
   const RotationOptions options_;
 
-  mutable std::mutex mu_;
-  std::condition_variable scheduler_cv_;
-  std::condition_variable worker_cv_;
+  mutable util::Mutex mu_;
+  util::CondVar scheduler_cv_;
+  util::CondVar worker_cv_;
   std::map<std::string, RotationStatus, std::less<>> status_ COFFER_GUARDED_BY(mu_);
   std::set<std::string, std::less<>> in_flight_ COFFER_GUARDED_BY(mu_);  // ARNs
   std::deque<RotationInfo> queue_ COFFER_GUARDED_BY(mu_);

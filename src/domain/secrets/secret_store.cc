@@ -530,15 +530,18 @@ struct SecretStore::Impl {
     int64_t day = DayOf(NowMs());
     const VersionInfo* v = FindVersion(seen, id);
     if (seen.last_accessed_ms == day && v && v->last_accessed_ms == day) return;
-    (void)Mutate(name, seen.arn,
-                 [&](const std::string&, HeadRecord& head, storage::Txn&) -> Result<bool> {
-                   VersionInfo* mv = FindVersion(head, id);
-                   if (head.last_accessed_ms == day && (!mv || mv->last_accessed_ms == day))
-                     return false;
-                   head.last_accessed_ms = day;
-                   if (mv) mv->last_accessed_ms = day;
-                   return true;
-                 });
+    auto touched = Mutate(name, seen.arn,
+                          [&](const std::string&, HeadRecord& head, storage::Txn&) -> Result<bool> {
+                            VersionInfo* mv = FindVersion(head, id);
+                            if (head.last_accessed_ms == day &&
+                                (!mv || mv->last_accessed_ms == day)) {
+                              return false;
+                            }
+                            head.last_accessed_ms = day;
+                            if (mv) mv->last_accessed_ms = day;
+                            return true;
+                          });
+    IgnoreError(touched, "best effort: a lost race or a storage error only loses the date");
   }
 
   Result<VersionedSecret> Get(std::string_view secret_id, std::optional<std::string_view> id,

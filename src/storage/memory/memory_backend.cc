@@ -3,7 +3,7 @@
 namespace coffer::storage::memory {
 
 Result<Entry> MemoryBackend::Get(std::string_view key) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   auto it = data_.find(key);
   if (it == data_.end()) return Fail(ErrorCode::kNotFound, "key not found");
   return it->second;
@@ -11,7 +11,7 @@ Result<Entry> MemoryBackend::Get(std::string_view key) {
 
 Result<RangeResult> MemoryBackend::Range(std::string_view start, std::string_view end,
                                          size_t limit) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   RangeResult out;
   for (auto it = data_.lower_bound(start); it != data_.end(); ++it) {
     if (!end.empty() && it->first >= end) break;
@@ -28,7 +28,7 @@ Result<Revision> MemoryBackend::Commit(const Txn& txn) {
   std::vector<Event> events;
   Revision rev;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     for (const Compare& c : txn.compares) {
       auto it = data_.find(c.key);
       Revision current = it == data_.end() ? 0 : it->second.mod_revision;
@@ -57,23 +57,23 @@ Result<Revision> MemoryBackend::Commit(const Txn& txn) {
   }
   // Callbacks run in revision order: each commit waits for its predecessor's
   // notification (a ticket), without holding mu_ (callbacks may read).
-  std::unique_lock wlock(watch_mu_);
-  notified_cv_.wait(wlock, [&] { return notified_ == rev - 1; });
+  util::MutexLock wlock(watch_mu_);
+  notified_cv_.Wait(wlock, [&]() COFFER_EXCLUSIVE_LOCKS_REQUIRED(watch_mu_) { return notified_ == rev - 1; });
   if (!events.empty()) {
     for (auto& [id, cb] : watches_) cb(events);
   }
   notified_ = rev;
-  notified_cv_.notify_all();
+  notified_cv_.NotifyAll();
   return rev;
 }
 
 Result<Revision> MemoryBackend::CurrentRevision() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return revision_;
 }
 
 Result<std::vector<Event>> MemoryBackend::Changes(Revision since, size_t limit) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<Event> out;
   for (const Event& e : events_) {
     if (e.revision <= since) continue;
@@ -84,14 +84,14 @@ Result<std::vector<Event>> MemoryBackend::Changes(Revision since, size_t limit) 
 }
 
 uint64_t MemoryBackend::Watch(WatchCallback callback) {
-  std::lock_guard lock(watch_mu_);
+  util::MutexLock lock(watch_mu_);
   uint64_t id = next_watch_++;
   watches_.emplace(id, std::move(callback));
   return id;
 }
 
 void MemoryBackend::Unwatch(uint64_t id) {
-  std::lock_guard lock(watch_mu_);
+  util::MutexLock lock(watch_mu_);
   watches_.erase(id);
 }
 

@@ -3,12 +3,10 @@
 // Thread-safe (one mutex).
 #pragma once
 
-#include <condition_variable>
 #include <map>
-#include <mutex>
 
 #include "storage/backend.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 
 namespace coffer::storage::memory {
 
@@ -25,15 +23,15 @@ class MemoryBackend final : public Backend {
   void Unwatch(uint64_t id) override;
 
  private:
-  std::mutex mu_;
+  util::Mutex mu_;
   std::map<std::string, Entry, std::less<>> data_ COFFER_GUARDED_BY(mu_);
   std::vector<Event> events_ COFFER_GUARDED_BY(mu_);
   Revision revision_ COFFER_GUARDED_BY(mu_) = 0;
-  std::mutex watch_mu_;  // held while callbacks run; taken after mu_ is released
+  util::Mutex watch_mu_;  // held while callbacks run; taken after mu_ is released
   std::map<uint64_t, WatchCallback> watches_ COFFER_GUARDED_BY(watch_mu_);
   uint64_t next_watch_ COFFER_GUARDED_BY(watch_mu_) = 1;
   Revision notified_ COFFER_GUARDED_BY(watch_mu_) = 0;  // last revision whose watchers ran
-  std::condition_variable notified_cv_;
+  util::CondVar notified_cv_;
 };
 
 }  // namespace coffer::storage::memory

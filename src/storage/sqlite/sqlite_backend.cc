@@ -407,7 +407,8 @@ Result<std::vector<Event>> ReadChanges(ReadConn& c, Revision since, size_t limit
   Result<std::vector<Event>> out = ReadChangesInTxn(c, since, limit);
   Status end = StepDone(db, out ? c.commit.get() : c.rollback.get(), "end read");
   if (!end && sqlite3_get_autocommit(db) == 0) {
-    (void)StepDone(db, c.rollback.get(), "rollback read");
+    IgnoreError(StepDone(db, c.rollback.get(), "rollback read"),
+                "the read already failed; that error is returned");
   }
   if (!out) return out;
   if (!end) return Fail(end.error());
@@ -460,7 +461,7 @@ Result<std::unique_ptr<WriteConn>> OpenWriter(const std::string& path, int busy_
   COFFER_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = FULL", "configure writer"));
   COFFER_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "create schema"));
   if (Status s = Exec(db, kSchema, "create schema"); !s) {
-    (void)Exec(db, "ROLLBACK", "rollback schema");
+    IgnoreError(Exec(db, "ROLLBACK", "rollback schema"), "the schema error is returned");
     return Fail(s.error());
   }
   COFFER_RETURN_IF_ERROR(Exec(db, "COMMIT", "create schema"));
@@ -577,10 +578,10 @@ Status SqliteBackend::Init() {
 
 SqliteBackend::~SqliteBackend() {
   {
-    std::lock_guard lock(queue_mu_);
+    util::MutexLock lock(queue_mu_);
     stopping_ = true;
   }
-  queue_cv_.notify_all();
+  queue_cv_.NotifyAll();
   if (writer_thread_.joinable()) writer_thread_.join();
 }
 
@@ -588,8 +589,10 @@ void SqliteBackend::WriterLoop() {
   for (;;) {
     std::vector<Pending> batch;
     {
-      std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return stopping_ || (!paused_ && !queue_.empty()); });
+      util::MutexLock lock(queue_mu_);
+      queue_cv_.Wait(lock, [this]() COFFER_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+        return stopping_ || (!paused_ && !queue_.empty());
+      });
       if (queue_.empty()) return;  // stopping and drained
       batch.reserve(queue_.size());
       std::move(queue_.begin(), queue_.end(), std::back_inserter(batch));
@@ -603,7 +606,10 @@ void SqliteBackend::ProcessBatch(std::vector<Pending>& batch) {
   WriteConn& w = *writer_;
   sqlite3* db = w.db.get();
   auto fail_all = [&](const Error& error) {
-    if (sqlite3_get_autocommit(db) == 0) (void)StepDone(db, w.rollback.get(), "rollback");
+    if (sqlite3_get_autocommit(db) == 0) {
+      IgnoreError(StepDone(db, w.rollback.get(), "rollback"),
+                  "every commit of the batch fails with the first error");
+    }
     for (Pending& p : batch) p.promise.set_value(Fail(error));
   };
   if (Status s = StepDone(db, w.begin.get(), "begin"); !s) return fail_all(s.error());
@@ -643,7 +649,7 @@ void SqliteBackend::ProcessBatch(std::vector<Pending>& batch) {
 }
 
 void SqliteBackend::Notify(const std::vector<std::vector<Event>>& commits) {
-  std::lock_guard lock(watch_mu_);
+  util::RecursiveMutexLock lock(watch_mu_);
   if (watches_.empty()) return;
   for (const std::vector<Event>& events : commits) {
     if (events.empty()) continue;
@@ -672,19 +678,19 @@ Result<Revision> SqliteBackend::Commit(const Txn& txn) {
   Pending pending{&txn, {}};
   std::future<Result<Revision>> done = pending.promise.get_future();
   {
-    std::lock_guard lock(queue_mu_);
+    util::MutexLock lock(queue_mu_);
     if (stopping_) return Fail(ErrorCode::kUnavailable, "storage backend is shutting down");
     queue_.push_back(std::move(pending));
     // Notified under the lock: once the commit is done the backend may be
     // destroyed, and the condition variable with it.
-    queue_cv_.notify_all();
+    queue_cv_.NotifyAll();
   }
   return done.get();
 }
 
 Result<std::unique_ptr<internal::ReadConn>> SqliteBackend::AcquireReader() {
   {
-    std::lock_guard lock(readers_mu_);
+    util::MutexLock lock(readers_mu_);
     if (!idle_readers_.empty()) {
       std::unique_ptr<ReadConn> conn = std::move(idle_readers_.back());
       idle_readers_.pop_back();
@@ -695,7 +701,7 @@ Result<std::unique_ptr<internal::ReadConn>> SqliteBackend::AcquireReader() {
 }
 
 void SqliteBackend::ReleaseReader(std::unique_ptr<internal::ReadConn> conn) {
-  std::lock_guard lock(readers_mu_);
+  util::MutexLock lock(readers_mu_);
   if (idle_readers_.size() < options_.max_idle_readers) idle_readers_.push_back(std::move(conn));
 }
 
@@ -729,7 +735,7 @@ Result<std::vector<Event>> SqliteBackend::Changes(Revision since, size_t limit) 
 }
 
 uint64_t SqliteBackend::Watch(WatchCallback callback) {
-  std::lock_guard lock(watch_mu_);
+  util::RecursiveMutexLock lock(watch_mu_);
   uint64_t id = next_watch_++;
   watches_.emplace(id, std::make_shared<WatchCallback>(std::move(callback)));
   return id;
@@ -737,26 +743,26 @@ uint64_t SqliteBackend::Watch(WatchCallback callback) {
 
 void SqliteBackend::Unwatch(uint64_t id) {
   // Taking watch_mu_ waits for callbacks running on the writer thread.
-  std::lock_guard lock(watch_mu_);
+  util::RecursiveMutexLock lock(watch_mu_);
   watches_.erase(id);
 }
 
 void SqliteBackend::PauseWriterForTest() {
-  std::lock_guard lock(queue_mu_);
+  util::MutexLock lock(queue_mu_);
   paused_ = true;
 }
 
 void SqliteBackend::ResumeWriterForTest() {
   {
-    std::lock_guard lock(queue_mu_);
+    util::MutexLock lock(queue_mu_);
     paused_ = false;
   }
-  queue_cv_.notify_all();
+  queue_cv_.NotifyAll();
 }
 
 void SqliteBackend::WaitForQueuedForTest(size_t n) {
-  std::unique_lock lock(queue_mu_);
-  queue_cv_.wait(lock, [&] { return queue_.size() >= n; });
+  util::MutexLock lock(queue_mu_);
+  queue_cv_.Wait(lock, [&]() COFFER_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) { return queue_.size() >= n; });
 }
 
 }  // namespace coffer::storage::sqlite

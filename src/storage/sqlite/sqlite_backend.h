@@ -15,20 +15,18 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "storage/backend.h"
-#include "util/thread_annotations.h"
+#include "util/mutex.h"
 
 struct sqlite3;
 
@@ -112,8 +110,8 @@ class SqliteBackend final : public Backend {
   Revision compacted_ = 0;                       // writer thread only
   int64_t event_count_ = 0;                      // writer thread only
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
+  util::Mutex queue_mu_;
+  util::CondVar queue_cv_;
   std::deque<Pending> queue_ COFFER_GUARDED_BY(queue_mu_);
   bool stopping_ COFFER_GUARDED_BY(queue_mu_) = false;
   bool paused_ COFFER_GUARDED_BY(queue_mu_) = false;
@@ -121,12 +119,12 @@ class SqliteBackend final : public Backend {
   std::thread::id writer_id_;
   std::atomic<uint64_t> batches_committed_{0};
 
-  std::mutex readers_mu_;
+  util::Mutex readers_mu_;
   std::vector<std::unique_ptr<internal::ReadConn>> idle_readers_ COFFER_GUARDED_BY(readers_mu_);
 
   // Recursive so that a callback may Watch/Unwatch; held while callbacks run,
   // which is what makes Unwatch wait for a running callback.
-  std::recursive_mutex watch_mu_;
+  util::RecursiveMutex watch_mu_;
   std::map<uint64_t, std::shared_ptr<WatchCallback>> watches_ COFFER_GUARDED_BY(watch_mu_);
   uint64_t next_watch_ COFFER_GUARDED_BY(watch_mu_) = 1;
 };

@@ -14,11 +14,7 @@
 #include "api/awsjson/kms_service.h"
 #include "api/awsjson/ssm_service.h"
 #include "auth/authorizer.h"
-#include "domain/kms/key_directory.h"
-#include "domain/parameters/parameter_store.h"
-#include "keyring/keyring.h"
-#include "storage/memory/memory_backend.h"
-#include "util/id_generator.h"
+#include "support/json_api_fixture.h"
 #include "util/time.h"
 
 namespace coffer::api::awsjson {
@@ -55,18 +51,10 @@ constexpr char kDelegationDenyApp[] = R"({"Version":"2012-10-17","Statement":[
   {"Sid":"NoApp","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::000000000000:user/app"},
    "Action":"kms:Decrypt","Resource":"*"}]})";
 
-class KmsKeyPolicyTest : public ::testing::Test {
+class KmsKeyPolicyTest : public testing::JsonApiTest {
  protected:
-  KmsKeyPolicyTest() : clock_(util::FromUnixMillis(1'800'000'000'000)) {
-    admin_.principal.arn = kAdminArn;
-    admin_.principal.account_id = kAccount;
+  KmsKeyPolicyTest() {
     admin_.principal.is_admin = true;
-    admin_.scope.region = "us-east-1";
-    user_.principal.arn = kUserArn;
-    user_.principal.user_name = "app";
-    user_.principal.account_id = kAccount;
-    user_.principal.access_key_id = "AKIAAPP";
-    user_.scope.region = "us-east-1";
     role_.principal.arn = "arn:aws:sts::000000000000:assumed-role/deployer/s1";
     role_.principal.role_name = "deployer";
     role_.principal.role_arn = kRoleArn;
@@ -77,14 +65,7 @@ class KmsKeyPolicyTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    auto k = keyring::Keyring::Open(
-        backend_, keyring::RootKey::FromMaterial(SecretBytes(std::string(32, '\x07'))), clock_);
-    ASSERT_TRUE(k.has_value());
-    keyring_ = std::move(*k);
-    keys_ = std::make_unique<domain::kms::KeyDirectory>(backend_, *keyring_, clock_, ids_,
-                                                        "us-east-1", kAccount);
-    parameters_ = std::make_unique<domain::parameters::ParameterStore>(
-        backend_, *keyring_, *keys_, clock_, "us-east-1", kAccount);
+    JsonApiTest::SetUp();
     ssm_ = std::make_unique<SsmService>(*parameters_);
     kms_ = std::make_unique<KmsService>(*keys_, *keyring_);
   }
@@ -98,7 +79,7 @@ class KmsKeyPolicyTest : public ::testing::Test {
       compiled = policies_.Get(who.principal.arn, ++generation_, {{"inline", policy}});
     }
     auth::RequestAuthorization authz(who.principal, compiled, "127.0.0.1", true, clock_.Now());
-    return Invoke(service, op, body, who, authz);
+    return CallService(service, op, body, who, &authz, "req");
   }
   json Admin(JsonService& service, std::string_view op, const json& body) {
     auto r = As(admin_, service, op, body);
@@ -121,19 +102,13 @@ class KmsKeyPolicyTest : public ::testing::Test {
         .get<std::string>();
   }
 
-  util::SimulatedClock clock_;
-  util::SequentialIdGenerator ids_;
-  storage::memory::MemoryBackend backend_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<domain::kms::KeyDirectory> keys_;
-  std::unique_ptr<domain::parameters::ParameterStore> parameters_;
+  util::SimulatedClock& clock_ = domain_.clock;
+  std::unique_ptr<keyring::Keyring>& keyring_ = domain_.keyring;
+  std::unique_ptr<domain::kms::KeyDirectory>& keys_ = domain_.keys;
+  std::unique_ptr<domain::parameters::ParameterStore>& parameters_ = domain_.parameters;
   std::unique_ptr<SsmService> ssm_;
   std::unique_ptr<KmsService> kms_;
-  auth::Authenticated admin_;
-  auth::Authenticated user_;
   auth::Authenticated role_;
-  auth::PolicyCache policies_;
-  uint64_t generation_ = 0;
 };
 
 // A key created without a policy has AWS's default key policy, named "default".

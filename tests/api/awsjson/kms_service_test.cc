@@ -11,12 +11,8 @@
 
 #include "api/awsjson/errors.h"
 #include "auth/authorizer.h"
-#include "crypto/crypto.h"
-#include "domain/kms/key_directory.h"
-#include "keyring/keyring.h"
-#include "storage/memory/memory_backend.h"
+#include "support/json_api_fixture.h"
 #include "util/encoding.h"
-#include "util/id_generator.h"
 #include "util/time.h"
 
 namespace coffer::api::awsjson {
@@ -24,25 +20,16 @@ namespace {
 
 using nlohmann::json;
 
-class KmsServiceTest : public ::testing::Test {
+class KmsServiceTest : public testing::JsonApiTest {
  protected:
-  KmsServiceTest() : clock_(util::FromUnixMillis(1'800'000'000'000)) {}
-
   void SetUp() override {
-    auto kr = keyring::Keyring::Open(
-        backend_, keyring::RootKey::FromMaterial(crypto::RandomSecret(32)), clock_);
-    ASSERT_TRUE(kr.has_value());
-    keyring_ = std::move(*kr);
-    keys_ = std::make_unique<domain::kms::KeyDirectory>(backend_, *keyring_, clock_, ids_,
-                                                        "us-east-1", "000000000000");
-    service_ = std::make_unique<KmsService>(*keys_, *keyring_);
+    JsonApiTest::SetUp();
+    service_ = std::make_unique<KmsService>(*domain_.keys, *domain_.keyring);
     caller_.principal.arn = "arn:aws:iam::000000000000:user/admin";
   }
 
   Result<json> Call(std::string_view op, const json& body) {
-    auth::RequestAuthorization authz(auth::RequestAuthorization::AllowAllTag{}, caller_.principal,
-                                     "127.0.0.1", true, clock_.Now());
-    return Invoke(*service_, op, body, caller_, authz);
+    return CallService(*service_, op, body, caller_);
   }
 
   json Ok(std::string_view op, const json& body) {
@@ -68,11 +55,7 @@ class KmsServiceTest : public ::testing::Test {
 
   static std::string B64(std::string_view s) { return util::Base64Encode(s); }
 
-  storage::memory::MemoryBackend backend_;
-  util::SimulatedClock clock_;
-  util::SequentialIdGenerator ids_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<domain::kms::KeyDirectory> keys_;
+  util::SimulatedClock& clock_ = domain_.clock;
   std::unique_ptr<KmsService> service_;
   auth::Authenticated caller_;
 };
@@ -386,7 +369,7 @@ TEST_F(KmsServiceTest, PoliciesAreCheckedOnTheKeyArn) {
   user.account_id = "000000000000";
   auto call = [&](std::string_view op, const json& body) {
     auth::RequestAuthorization authz(user, policies, "127.0.0.1", true, clock_.Now());
-    return Invoke(*service_, op, body, caller_, authz);
+    return CallService(*service_, op, body, caller_, &authz, "req-2");
   };
   auto denied = [&](std::string_view op, const json& body) {
     auto r = call(op, body);

@@ -15,13 +15,8 @@
 #include "api/awsjson/secretsmanager_service.h"
 #include "api/awsjson/ssm_service.h"
 #include "auth/authorizer.h"
-#include "domain/kms/key_directory.h"
-#include "domain/parameters/parameter_store.h"
-#include "domain/secrets/secret_store.h"
-#include "keyring/keyring.h"
-#include "storage/memory/memory_backend.h"
+#include "support/json_api_fixture.h"
 #include "util/encoding.h"
-#include "util/id_generator.h"
 #include "util/time.h"
 
 namespace coffer::api::awsjson {
@@ -34,30 +29,10 @@ constexpr char kAccount[] = "000000000000";
 constexpr char kUserArn[] = "arn:aws:iam::000000000000:user/app";
 constexpr char kTokenA[] = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 
-class KmsViaServiceTest : public ::testing::Test {
+class KmsViaServiceTest : public testing::JsonApiTest {
  protected:
-  KmsViaServiceTest() : clock_(util::FromUnixMillis(1'800'000'000'000)) {
-    admin_.principal.arn = "arn:aws:iam::000000000000:user/admin";
-    admin_.principal.account_id = kAccount;
-    admin_.scope.region = "us-east-1";
-    user_.principal.arn = kUserArn;
-    user_.principal.user_name = "app";
-    user_.principal.account_id = kAccount;
-    user_.principal.access_key_id = "AKIAAPP";
-    user_.scope.region = "us-east-1";
-  }
-
   void SetUp() override {
-    auto k = keyring::Keyring::Open(
-        backend_, keyring::RootKey::FromMaterial(SecretBytes(std::string(32, '\x05'))), clock_);
-    ASSERT_TRUE(k.has_value());
-    keyring_ = std::move(*k);
-    keys_ = std::make_unique<domain::kms::KeyDirectory>(backend_, *keyring_, clock_, ids_,
-                                                        "us-east-1", kAccount);
-    parameters_ = std::make_unique<domain::parameters::ParameterStore>(
-        backend_, *keyring_, *keys_, clock_, "us-east-1", kAccount);
-    secrets_ = std::make_unique<domain::secrets::SecretStore>(backend_, *keyring_, *keys_, clock_,
-                                                              ids_, "us-east-1", kAccount);
+    JsonApiTest::SetUp();
     ssm_ = std::make_unique<SsmService>(*parameters_);
     sm_ = std::make_unique<SecretsManagerService>(*secrets_, *keys_);
     kms_ = std::make_unique<KmsService>(*keys_, *keyring_);
@@ -65,9 +40,7 @@ class KmsViaServiceTest : public ::testing::Test {
 
   // A call without authorization (the set-up an administrator makes).
   json Admin(JsonService& service, std::string_view op, const json& body) {
-    auth::RequestAuthorization authz(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
-                                     "127.0.0.1", true, clock_.Now());
-    auto r = Invoke(service, op, body, admin_, authz);
+    auto r = CallService(service, op, body, admin_, nullptr, "req-admin");
     EXPECT_TRUE(r.has_value()) << op << ": " << (r ? "" : r.error().message);
     return r.value_or(json::object());
   }
@@ -83,7 +56,8 @@ class KmsViaServiceTest : public ::testing::Test {
                  const std::string& policy) {
     auto compiled = policies_.Get("user/app", ++generation_, {{"app-inline", policy}});
     auth::RequestAuthorization authz(user_.principal, compiled, "127.0.0.1", true, clock_.Now());
-    Outcome out{Invoke(service, op, body, user_, authz), authz.decision(), authz.resource()};
+    Outcome out{CallService(service, op, body, user_, &authz, "req-user"), authz.decision(),
+                authz.resource()};
     return out;
   }
 
@@ -127,20 +101,14 @@ class KmsViaServiceTest : public ::testing::Test {
     return Admin(*sm_, "CreateSecret", body)["ARN"].get<std::string>();
   }
 
-  util::SimulatedClock clock_;
-  util::SequentialIdGenerator ids_;
-  storage::memory::MemoryBackend backend_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<domain::kms::KeyDirectory> keys_;
-  std::unique_ptr<domain::parameters::ParameterStore> parameters_;
-  std::unique_ptr<domain::secrets::SecretStore> secrets_;
+  util::SimulatedClock& clock_ = domain_.clock;
+  std::unique_ptr<keyring::Keyring>& keyring_ = domain_.keyring;
+  std::unique_ptr<domain::kms::KeyDirectory>& keys_ = domain_.keys;
+  std::unique_ptr<domain::parameters::ParameterStore>& parameters_ = domain_.parameters;
+  std::unique_ptr<domain::secrets::SecretStore>& secrets_ = domain_.secrets;
   std::unique_ptr<SsmService> ssm_;
   std::unique_ptr<SecretsManagerService> sm_;
   std::unique_ptr<KmsService> kms_;
-  auth::Authenticated admin_;
-  auth::Authenticated user_;
-  auth::PolicyCache policies_;
-  uint64_t generation_ = 0;
 };
 
 // ssm:Get* and secretsmanager:GetSecretValue allowed, every kms: action denied.
@@ -280,9 +248,7 @@ TEST_F(KmsViaServiceTest, SsmWritesUnderCustomerKeyNeedKmsEncrypt) {
       {{"Name", "/w/new"}, {"Value", kCanary}, {"Type", "SecureString"}, {"KeyId", key}},
       kServiceOnlyDenyKms);
   ExpectKmsDenied(*ssm_, put, "kms:Encrypt", key);
-  auth::RequestAuthorization admin(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
-                                   "127.0.0.1", true, clock_.Now());
-  auto absent = Invoke(*ssm_, "GetParameter", {{"Name", "/w/new"}}, admin_, admin);
+  auto absent = CallService(*ssm_, "GetParameter", {{"Name", "/w/new"}}, admin_, nullptr, "r");
   ASSERT_FALSE(absent.has_value());
   EXPECT_EQ(MapError("ssm", absent.error()).code, "ParameterNotFound");
 
@@ -292,7 +258,7 @@ TEST_F(KmsViaServiceTest, SsmWritesUnderCustomerKeyNeedKmsEncrypt) {
       {{"Name", "/w/existing"}, {"Value", "other"}, {"Type", "SecureString"}, {"Overwrite", true}},
       kServiceOnlyDenyKms);
   ExpectKmsDenied(*ssm_, overwrite, "kms:Encrypt", key);
-  auto still = Invoke(*ssm_, "GetParameter", {{"Name", "/w/existing"}}, admin_, admin);
+  auto still = CallService(*ssm_, "GetParameter", {{"Name", "/w/existing"}}, admin_, nullptr, "r");
   ASSERT_TRUE(still.has_value());
   EXPECT_EQ((*still)["Parameter"]["Version"], 1);
 
@@ -364,9 +330,8 @@ TEST_F(KmsViaServiceTest, SecretWritesUnderCustomerKeyNeedGenerateDataKey) {
                         {"ClientRequestToken", kTokenA}},
                        kServiceOnlyDenyKms);
   ExpectKmsDenied(*sm_, put, "kms:GenerateDataKey", key);
-  auth::RequestAuthorization admin(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
-                                   "127.0.0.1", true, clock_.Now());
-  auto versions = Invoke(*sm_, "ListSecretVersionIds", {{"SecretId", "cmk-secret"}}, admin_, admin);
+  auto versions =
+      CallService(*sm_, "ListSecretVersionIds", {{"SecretId", "cmk-secret"}}, admin_, nullptr, "r");
   ASSERT_TRUE(versions.has_value());
   EXPECT_EQ((*versions)["Versions"].size(), 1u);
 
@@ -375,12 +340,14 @@ TEST_F(KmsViaServiceTest, SecretWritesUnderCustomerKeyNeedGenerateDataKey) {
                          {{"Name", "new-cmk"}, {"SecretString", "v"}, {"KmsKeyId", key}},
                          kServiceOnlyDenyKms),
                   "kms:GenerateDataKey", key);
-  EXPECT_FALSE(Invoke(*sm_, "DescribeSecret", {{"SecretId", "new-cmk"}}, admin_, admin).has_value());
+  EXPECT_FALSE(CallService(*sm_, "DescribeSecret", {{"SecretId", "new-cmk"}}, admin_, nullptr, "r")
+                   .has_value());
   ExpectKmsDenied(*sm_,
                   AsUser(*sm_, "UpdateSecret", {{"SecretId", "default-secret"}, {"KmsKeyId", key}},
                          kServiceOnlyDenyKms),
                   "kms:GenerateDataKey", key);
-  auto described = Invoke(*sm_, "DescribeSecret", {{"SecretId", "default-secret"}}, admin_, admin);
+  auto described =
+      CallService(*sm_, "DescribeSecret", {{"SecretId", "default-secret"}}, admin_, nullptr, "r");
   ASSERT_TRUE(described.has_value());
   EXPECT_FALSE(described->contains("KmsKeyId"));
 
@@ -421,18 +388,17 @@ TEST_F(KmsViaServiceTest, KmsTagOperations) {
   EXPECT_EQ(rest["Tags"][0]["TagKey"], "team");
   EXPECT_EQ(rest["Truncated"], false);
 
-  auth::RequestAuthorization admin(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
-                                   "127.0.0.1", true, clock_.Now());
-  auto bad = Invoke(*kms_, "TagResource",
-                    {{"KeyId", key}, {"Tags", {{{"TagKey", "aws:x"}, {"TagValue", "y"}}}}},
-                    admin_, admin);
+  auto bad = CallService(*kms_, "TagResource",
+                         {{"KeyId", key}, {"Tags", {{{"TagKey", "aws:x"}, {"TagValue", "y"}}}}},
+                         admin_, nullptr, "r");
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(MapError("kms", bad.error()).code, "TagException");
   json many = json::array();
   for (int i = 0; i < 50; ++i) {
     many.push_back({{"TagKey", "k" + std::to_string(i)}, {"TagValue", "v"}});
   }
-  auto over = Invoke(*kms_, "TagResource", {{"KeyId", key}, {"Tags", many}}, admin_, admin);
+  auto over =
+      CallService(*kms_, "TagResource", {{"KeyId", key}, {"Tags", many}}, admin_, nullptr, "r");
   ASSERT_FALSE(over.has_value());
   EXPECT_EQ(MapError("kms", over.error()).code, "LimitExceededException");
 

@@ -18,12 +18,7 @@
 #include "api/awsjson/secretsmanager_service.h"
 #include "api/awsjson/ssm_service.h"
 #include "auth/authorizer.h"
-#include "domain/kms/key_directory.h"
-#include "domain/parameters/parameter_store.h"
-#include "domain/secrets/secret_store.h"
-#include "keyring/keyring.h"
-#include "storage/memory/memory_backend.h"
-#include "util/id_generator.h"
+#include "support/json_api_fixture.h"
 #include "util/time.h"
 
 namespace coffer::api::awsjson {
@@ -84,39 +79,17 @@ std::vector<NamedPolicy> KmsDenies(const std::string& key_arn) {
   };
 }
 
-class NameFormsTest : public ::testing::Test {
+class NameFormsTest : public testing::JsonApiTest {
  protected:
-  NameFormsTest() : clock_(util::FromUnixMillis(1'800'000'000'000)) {
-    admin_.principal.arn = "arn:aws:iam::000000000000:user/admin";
-    admin_.principal.account_id = kAccount;
-    admin_.scope.region = "us-east-1";
-    user_.principal.arn = "arn:aws:iam::000000000000:user/app";
-    user_.principal.user_name = "app";
-    user_.principal.account_id = kAccount;
-    user_.principal.access_key_id = "AKIAAPP";
-    user_.scope.region = "us-east-1";
-  }
-
   void SetUp() override {
-    auto k = keyring::Keyring::Open(
-        backend_, keyring::RootKey::FromMaterial(SecretBytes(std::string(32, '\x07'))), clock_);
-    ASSERT_TRUE(k.has_value());
-    keyring_ = std::move(*k);
-    keys_ = std::make_unique<domain::kms::KeyDirectory>(backend_, *keyring_, clock_, ids_,
-                                                        "us-east-1", kAccount);
-    parameters_ = std::make_unique<domain::parameters::ParameterStore>(
-        backend_, *keyring_, *keys_, clock_, "us-east-1", kAccount);
-    secrets_ = std::make_unique<domain::secrets::SecretStore>(backend_, *keyring_, *keys_, clock_,
-                                                              ids_, "us-east-1", kAccount);
+    JsonApiTest::SetUp();
     ssm_ = std::make_unique<SsmService>(*parameters_);
     sm_ = std::make_unique<SecretsManagerService>(*secrets_, *keys_);
     kms_ = std::make_unique<KmsService>(*keys_, *keyring_);
   }
 
   json Admin(JsonService& service, std::string_view op, const json& body) {
-    auth::RequestAuthorization authz(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
-                                     "127.0.0.1", true, clock_.Now());
-    auto r = Invoke(service, op, body, admin_, authz);
+    auto r = CallService(service, op, body, admin_, nullptr, "req-admin");
     EXPECT_TRUE(r.has_value()) << op << ": " << (r ? "" : r.error().message);
     return r.value_or(json::object());
   }
@@ -131,7 +104,8 @@ class NameFormsTest : public ::testing::Test {
                  const std::string& policy) {
     auto compiled = policies_.Get("user/app", ++generation_, {{"app-inline", policy}});
     auth::RequestAuthorization authz(user_.principal, compiled, "127.0.0.1", true, clock_.Now());
-    Outcome out{Invoke(service, op, body, user_, authz), authz.decision(), authz.resource()};
+    Outcome out{CallService(service, op, body, user_, &authz, "req-user"), authz.decision(),
+                authz.resource()};
     return out;
   }
 
@@ -176,20 +150,14 @@ class NameFormsTest : public ::testing::Test {
     return arn;
   }
 
-  util::SimulatedClock clock_;
-  util::SequentialIdGenerator ids_;
-  storage::memory::MemoryBackend backend_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<domain::kms::KeyDirectory> keys_;
-  std::unique_ptr<domain::parameters::ParameterStore> parameters_;
-  std::unique_ptr<domain::secrets::SecretStore> secrets_;
+  util::SimulatedClock& clock_ = domain_.clock;
+  std::unique_ptr<keyring::Keyring>& keyring_ = domain_.keyring;
+  std::unique_ptr<domain::kms::KeyDirectory>& keys_ = domain_.keys;
+  std::unique_ptr<domain::parameters::ParameterStore>& parameters_ = domain_.parameters;
+  std::unique_ptr<domain::secrets::SecretStore>& secrets_ = domain_.secrets;
   std::unique_ptr<SsmService> ssm_;
   std::unique_ptr<SecretsManagerService> sm_;
   std::unique_ptr<KmsService> kms_;
-  auth::Authenticated admin_;
-  auth::Authenticated user_;
-  auth::PolicyCache policies_;
-  uint64_t generation_ = 0;
 };
 
 // The reported bypass: GetParameter by ARN under a tag Deny returned the
@@ -491,9 +459,7 @@ TEST_F(NameFormsTest, KmsKeysOfEveryNameFormAreRefused) {
   EXPECT_EQ(tags["Tags"][0]["TagValue"], "prod");
   EXPECT_EQ(Admin(*kms_, "GetKeyRotationStatus", {{"KeyId", key_id}})["KeyRotationEnabled"], false);
   EXPECT_EQ(Admin(*kms_, "DescribeKey", {{"KeyId", "alias/prod"}})["KeyMetadata"]["KeyId"], key_id);
-  auth::RequestAuthorization admin(auth::RequestAuthorization::AllowAllTag{}, admin_.principal,
-                                   "127.0.0.1", true, clock_.Now());
-  EXPECT_FALSE(Invoke(*kms_, "DescribeKey", json{{"KeyId", "alias/new"}}, admin_, admin));
+  EXPECT_FALSE(CallService(*kms_, "DescribeKey", json{{"KeyId", "alias/new"}}).has_value());
 }
 
 // The same policies leave another key alone (the Deny is about this key).

@@ -7,12 +7,8 @@
 
 #include "api/awsjson/errors.h"
 #include "auth/authorizer.h"
-#include "domain/kms/key_directory.h"
-#include "domain/secrets/secret_store.h"
-#include "keyring/keyring.h"
-#include "storage/memory/memory_backend.h"
+#include "support/json_api_fixture.h"
 #include "util/encoding.h"
-#include "util/id_generator.h"
 #include "util/time.h"
 
 namespace coffer::api::awsjson {
@@ -24,26 +20,17 @@ constexpr char kTokenA[] = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 constexpr char kTokenB[] = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 constexpr char kCanary[] = "canary-7f3a9c-secret-value";
 
-class SecretsManagerServiceTest : public ::testing::Test {
+class SecretsManagerServiceTest : public testing::JsonApiTest {
  protected:
-  SecretsManagerServiceTest() : clock_(util::FromUnixMillis(1'800'000'000'500)) {}
+  SecretsManagerServiceTest() : JsonApiTest({.start = util::FromUnixMillis(1'800'000'000'500)}) {}
 
   void SetUp() override {
-    auto k = keyring::Keyring::Open(
-        backend_, keyring::RootKey::FromMaterial(SecretBytes(std::string(32, '\x07'))), clock_);
-    ASSERT_TRUE(k.has_value());
-    keyring_ = std::move(*k);
-    keys_ = std::make_unique<domain::kms::KeyDirectory>(backend_, *keyring_, clock_, ids_,
-                                                        "us-east-1", "000000000000");
-    store_ = std::make_unique<domain::secrets::SecretStore>(backend_, *keyring_, *keys_, clock_,
-                                                            ids_, "us-east-1", "000000000000");
-    service_ = std::make_unique<SecretsManagerService>(*store_, *keys_);
+    JsonApiTest::SetUp();
+    service_ = std::make_unique<SecretsManagerService>(*domain_.secrets, *domain_.keys);
   }
 
   Result<json> Call(std::string_view op, const json& body) {
-    auth::RequestAuthorization authz(auth::RequestAuthorization::AllowAllTag{}, caller_.principal,
-                                     "127.0.0.1", true, clock_.Now());
-    return Invoke(*service_, op, body, caller_, authz);
+    return CallService(*service_, op, body, caller_);
   }
 
   // The wire error code of a failed call ("" when it succeeded), checking that
@@ -54,12 +41,7 @@ class SecretsManagerServiceTest : public ::testing::Test {
     return std::string(MapError("secretsmanager", r.error()).code);
   }
 
-  storage::memory::MemoryBackend backend_;
-  util::SimulatedClock clock_;
-  util::SequentialIdGenerator ids_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<domain::kms::KeyDirectory> keys_;
-  std::unique_ptr<domain::secrets::SecretStore> store_;
+  util::SimulatedClock& clock_ = domain_.clock;
   std::unique_ptr<SecretsManagerService> service_;
   auth::Authenticated caller_;
 };
@@ -347,7 +329,7 @@ class SecretsManagerAuthorizationTest : public SecretsManagerServiceTest {
     auth::RequestAuthorization authz(bob_.principal,
                                      identities_.Get("user/bob", ++generation_, texts), "127.0.0.1",
                                      false, clock_.Now());
-    return Invoke(*service_, op, body, bob_, authz);
+    return CallService(*service_, op, body, bob_, &authz, "req-2");
   }
 
   auth::Authenticated bob_;

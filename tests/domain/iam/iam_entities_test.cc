@@ -14,6 +14,7 @@
 #include "storage/memory/memory_backend.h"
 #include "util/id_generator.h"
 #include "util/time.h"
+#include "support/domain_fixture.h"
 
 namespace coffer::domain::iam {
 namespace {
@@ -53,13 +54,7 @@ class CountingBackend final : public storage::Backend {
 
 class IamEntitiesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto kr = keyring::Keyring::Open(
-        backend_, keyring::RootKey::FromMaterial(crypto::RandomSecret(32)), clock_);
-    ASSERT_TRUE(kr.has_value()) << kr.error().message;
-    keyring_ = std::move(*kr);
-    store_ = std::make_unique<IdentityStore>(backend_, *keyring_, clock_, ids_, "123456789012");
-  }
+  void SetUp() override { ASSERT_TRUE(IsOk(domain_.Open(&backend_))); }
 
   Role MakeRole(const std::string& name, int max_session = 3600) {
     NewRole spec;
@@ -87,11 +82,13 @@ class IamEntitiesTest : public ::testing::Test {
     EXPECT_EQ(r.error().reason, reason) << r.error().message;
   }
 
-  CountingBackend backend_;
-  util::SimulatedClock clock_{*util::ParseAmzDate("20261128T090000Z")};
-  util::SequentialIdGenerator ids_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<IdentityStore> store_;
+  CountingBackend backend_;  // declared first: the stores unwatch it when they go
+  testing::DomainStores domain_{
+      {.start = *util::ParseAmzDate("20261128T090000Z"), .account_id = "123456789012"}};
+  util::SimulatedClock& clock_ = domain_.clock;
+  util::SequentialIdGenerator& ids_ = domain_.ids;
+  std::unique_ptr<keyring::Keyring>& keyring_ = domain_.keyring;
+  std::unique_ptr<IdentityStore>& store_ = domain_.identities;
 };
 
 // ---------------------------------------------------------------- users and keys

@@ -12,6 +12,7 @@
 #include "storage/memory/memory_backend.h"
 #include "util/id_generator.h"
 #include "util/time.h"
+#include "support/domain_fixture.h"
 
 namespace coffer::domain::iam {
 namespace {
@@ -57,13 +58,7 @@ class InstrumentedBackend final : public storage::Backend {
 
 class IdentityStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto kr = keyring::Keyring::Open(
-        backend_, keyring::RootKey::FromMaterial(crypto::RandomSecret(32)), clock_);
-    ASSERT_TRUE(kr.has_value()) << kr.error().message;
-    keyring_ = std::move(*kr);
-    store_ = std::make_unique<IdentityStore>(backend_, *keyring_, clock_, ids_, "000000000000");
-  }
+  void SetUp() override { ASSERT_TRUE(IsOk(domain_.Open(&backend_))); }
 
   Status DeleteKey(std::string_view key) {
     storage::Txn txn;
@@ -73,11 +68,13 @@ class IdentityStoreTest : public ::testing::Test {
     return Ok();
   }
 
-  InstrumentedBackend backend_;
-  util::SimulatedClock clock_{*util::ParseAmzDate("20261128T090000Z")};
-  util::SequentialIdGenerator ids_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<IdentityStore> store_;
+  InstrumentedBackend backend_;  // declared first: the stores unwatch it when they go
+  testing::DomainStores domain_{
+      {.start = *util::ParseAmzDate("20261128T090000Z"), .account_id = "000000000000"}};
+  util::SimulatedClock& clock_ = domain_.clock;
+  util::SequentialIdGenerator& ids_ = domain_.ids;
+  std::unique_ptr<keyring::Keyring>& keyring_ = domain_.keyring;
+  std::unique_ptr<IdentityStore>& store_ = domain_.identities;
 };
 
 // A new user gets an AIDA id and an ARN in the store's account.

@@ -16,20 +16,13 @@
 #include "support/faulty_backend.h"
 #include "util/id_generator.h"
 #include "util/time.h"
+#include "support/domain_fixture.h"
 #include "support/matchers.h"
 
 namespace coffer::domain::parameters {
 namespace {
 
 constexpr char kUser[] = "arn:aws:iam::000000000000:user/alice";
-
-template <class R>
-::testing::AssertionResult IsOk(const R& r) {
-  if (r.has_value()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "error " << util::ErrorCodeName(r.error().code)
-                                       << " reason " << static_cast<int>(r.error().reason)
-                                       << ": " << r.error().message;
-}
 
 // Wraps a real backend and counts reads, to prove the cached read path.
 class CountingBackend final : public storage::Backend {
@@ -59,19 +52,15 @@ class CountingBackend final : public storage::Backend {
   storage::Backend& inner_;
 };
 
-class ParameterStoreTest : public ::testing::Test {
+class ParameterStoreTest : public testing::DomainTest {
  protected:
   ParameterStoreTest()
-      : clock_(util::FromUnixMillis(1'800'000'000'123)), counting_(backend_) {}
+      : DomainTest({.start = util::FromUnixMillis(1'800'000'000'123)}), counting_(backend_) {}
 
   void SetUp() override {
-    auto k = keyring::Keyring::Open(backend_, keyring::RootKey::FromMaterial(SecretBytes(
-                                                  std::string(32, '\x42'))),
-                                    clock_);
-    ASSERT_TRUE(k.has_value());
-    keyring_ = std::move(*k);
-    keys_ = std::make_unique<kms::KeyDirectory>(backend_, *keyring_, clock_, ids_, "us-east-1",
-                                                "000000000000");
+    DomainTest::SetUp();
+    if (HasFatalFailure()) return;
+    // The store under test reads through counting_, to prove the cached read path.
     store_ = std::make_unique<ParameterStore>(counting_, *keyring_, *keys_, clock_, "us-east-1",
                                               "000000000000");
   }
@@ -93,12 +82,12 @@ class ParameterStoreTest : public ::testing::Test {
     return p.has_value() && p->value.Reveal() == expected;
   }
 
-  storage::memory::MemoryBackend backend_;
-  util::SimulatedClock clock_;
-  util::SequentialIdGenerator ids_;
+  storage::memory::MemoryBackend& backend_ = domain_.memory;
+  util::SimulatedClock& clock_ = domain_.clock;
+  util::SequentialIdGenerator& ids_ = domain_.ids;
   CountingBackend counting_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<kms::KeyDirectory> keys_;
+  std::unique_ptr<keyring::Keyring>& keyring_ = domain_.keyring;
+  std::unique_ptr<kms::KeyDirectory>& keys_ = domain_.keys;
   std::unique_ptr<ParameterStore> store_;
 };
 

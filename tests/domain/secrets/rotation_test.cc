@@ -17,6 +17,7 @@
 #include "util/id_generator.h"
 #include "util/metrics.h"
 #include "util/time.h"
+#include "support/domain_fixture.h"
 #include "support/matchers.h"
 
 namespace coffer::domain::secrets {
@@ -133,19 +134,11 @@ class ScriptedHook final : public RotationInvoker {
   int finished_ = 0;
 };
 
-class RotationEngineTest : public ::testing::Test {
+class RotationEngineTest : public testing::DomainTest {
  protected:
-  RotationEngineTest() : clock_(util::FromUnixMillis(1'800'000'000'000)) {}
-
   void SetUp() override {
-    auto k = keyring::Keyring::Open(
-        backend_, keyring::RootKey::FromMaterial(SecretBytes(std::string(32, '\x42'))), clock_);
-    ASSERT_TRUE(k.has_value());
-    keyring_ = std::move(*k);
-    keys_ = std::make_unique<kms::KeyDirectory>(backend_, *keyring_, clock_, ids_, "us-east-1",
-                                                "000000000000");
-    store_ = std::make_unique<SecretStore>(backend_, *keyring_, *keys_, clock_, ids_, "us-east-1",
-                                           "000000000000");
+    DomainTest::SetUp();
+    if (HasFatalFailure()) return;
     hook_ = std::make_unique<ScriptedHook>(*store_);
     options_.retry_min = seconds(30);
     options_.retry_max = seconds(300);
@@ -208,13 +201,11 @@ class RotationEngineTest : public ::testing::Test {
     return n.value_or(-1);
   }
 
-  storage::memory::MemoryBackend backend_;
-  util::SimulatedClock clock_;
-  util::SequentialIdGenerator ids_;
+  storage::memory::MemoryBackend& backend_ = domain_.memory;
+  util::SimulatedClock& clock_ = domain_.clock;
+  util::SequentialIdGenerator& ids_ = domain_.ids;
   util::Metrics metrics_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<kms::KeyDirectory> keys_;
-  std::unique_ptr<SecretStore> store_;
+  std::unique_ptr<SecretStore>& store_ = domain_.secrets;
   std::unique_ptr<ScriptedHook> hook_;
   RotationOptions options_;
   std::unique_ptr<RotationEngine> engine_;

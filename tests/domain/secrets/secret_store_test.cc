@@ -13,6 +13,7 @@
 #include "storage/memory/memory_backend.h"
 #include "util/id_generator.h"
 #include "util/time.h"
+#include "support/domain_fixture.h"
 #include "support/matchers.h"
 
 namespace coffer::domain::secrets {
@@ -25,33 +26,14 @@ constexpr char kTokenB[] = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 constexpr char kTokenC[] = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
 constexpr char kTokenD[] = "dddddddd-dddd-4ddd-8ddd-dddddddddddd";
 
-template <class R>
-::testing::AssertionResult IsOk(const R& r) {
-  if (r.has_value()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "error " << util::ErrorCodeName(r.error().code) << " reason "
-         << static_cast<int>(r.error().reason) << ": " << r.error().message;
-}
-
 SecretValue Str(std::string_view s) { return SecretValue{false, SecretBytes(s)}; }
 SecretValue Bin(std::string_view s) { return SecretValue{true, SecretBytes(s)}; }
 
 using Stages = std::vector<std::string>;
 
-class SecretStoreTest : public ::testing::Test {
+class SecretStoreTest : public testing::DomainTest {
  protected:
-  SecretStoreTest() : clock_(util::FromUnixMillis(1'800'000'000'123)) {}
-
-  void SetUp() override {
-    auto k = keyring::Keyring::Open(
-        backend_, keyring::RootKey::FromMaterial(SecretBytes(std::string(32, '\x42'))), clock_);
-    ASSERT_TRUE(k.has_value());
-    keyring_ = std::move(*k);
-    keys_ = std::make_unique<kms::KeyDirectory>(backend_, *keyring_, clock_, ids_, "us-east-1",
-                                                "000000000000");
-    store_ = std::make_unique<SecretStore>(backend_, *keyring_, *keys_, clock_, ids_, "us-east-1",
-                                           "000000000000");
-  }
+  SecretStoreTest() : DomainTest({.start = util::FromUnixMillis(1'800'000'000'123)}) {}
 
   Result<SecretRef> Create(std::string name, std::optional<SecretValue> value,
                            std::optional<std::string> token = std::nullopt) {
@@ -107,12 +89,12 @@ class SecretStoreTest : public ::testing::Test {
     return store_->RotateSecret(req);
   }
 
-  storage::memory::MemoryBackend backend_;
-  util::SimulatedClock clock_;
-  util::SequentialIdGenerator ids_;
-  std::unique_ptr<keyring::Keyring> keyring_;
-  std::unique_ptr<kms::KeyDirectory> keys_;
-  std::unique_ptr<SecretStore> store_;
+  storage::memory::MemoryBackend& backend_ = domain_.memory;
+  util::SimulatedClock& clock_ = domain_.clock;
+  util::SequentialIdGenerator& ids_ = domain_.ids;
+  std::unique_ptr<keyring::Keyring>& keyring_ = domain_.keyring;
+  std::unique_ptr<kms::KeyDirectory>& keys_ = domain_.keys;
+  std::unique_ptr<SecretStore>& store_ = domain_.secrets;
 };
 
 // A created secret has an ARN with a 6-character suffix and its value under AWSCURRENT.

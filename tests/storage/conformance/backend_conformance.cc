@@ -21,12 +21,6 @@ using ::testing::AssertionSuccess;
 // Generous bound on waiting for watch callbacks, so a broken backend fails instead of hanging.
 constexpr auto kWatchTimeout = std::chrono::seconds(60);
 
-template <class T>
-AssertionResult IsOk(const Result<T>& r) {
-  if (r.has_value()) return AssertionSuccess();
-  return AssertionFailure() << ErrorCodeName(r.error().code) << ": " << r.error().message;
-}
-
 Txn PutTxn(std::string key, std::string value) {
   Txn txn;
   txn.writes.push_back(Write::Put(std::move(key), std::move(value)));

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/sqlite/sqlite_backend.h"
-#include "storage/sqlite/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace coffer::storage::sqlite {
 namespace {
@@ -68,7 +68,7 @@ bool ReadAck(int fd, Ack& ack) {
 
 // Every commit acknowledged before SIGKILL is present after reopening.
 TEST(SqliteCrashTest, AcknowledgedCommitsSurviveSigkill) {
-  ScopedTempDir dir;
+  testing::ScopedTempDir dir;
   ASSERT_FALSE(dir.path().empty());
   const std::string path = dir.File("db.sqlite");
   int fds[2];

@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/conformance/backend_conformance.h"
-#include "storage/sqlite/temp_dir.h"
+#include "support/temp_dir.h"
 #include "support/matchers.h"
 
 namespace coffer::storage::sqlite {
@@ -51,20 +51,13 @@ class TempSqliteBackend final : public Backend {
   void Unwatch(uint64_t id) override { inner_->Unwatch(id); }
 
  private:
-  ScopedTempDir dir_;
+  testing::ScopedTempDir dir_;
   std::unique_ptr<SqliteBackend> inner_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, BackendConformanceTest,
                          ::testing::Values(BackendFactory{"sqlite", &TempSqliteBackend::Make}),
                          BackendFactoryName);
-
-template <class T>
-::testing::AssertionResult IsOk(const Result<T>& r) {
-  if (r.has_value()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << ErrorCodeName(r.error().code) << ": "
-                                       << r.error().message;
-}
 
 Txn PutTxn(std::string key, std::string value) {
   Txn txn;
@@ -83,7 +76,7 @@ class SqliteBackendTest : public ::testing::Test {
   }
   std::string path() const { return dir_.File("db.sqlite"); }
 
-  ScopedTempDir dir_;
+  testing::ScopedTempDir dir_;
 };
 
 // Data, revisions and the change feed survive closing and reopening the file.
@@ -231,7 +224,7 @@ TEST_F(SqliteBackendTest, WatchSeesConcurrentCommitsInRevisionOrder) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
-        (void)backend->Commit(PutTxn(std::to_string(t) + "/" + std::to_string(i), "v"));
+        EXPECT_TRUE(IsOk(backend->Commit(PutTxn(std::to_string(t) + "/" + std::to_string(i), "v"))));
       }
     });
   }
@@ -343,7 +336,7 @@ TEST_F(SqliteBackendTest, ReadsDoNotWaitForTheWriter) {
   ASSERT_TRUE(IsOk(backend->Commit(PutTxn("a", "1"))));
   backend->PauseWriterForTest();
   Txn txn = PutTxn("b", "2");
-  std::thread committer([&] { (void)backend->Commit(txn); });
+  std::thread committer([&] { EXPECT_TRUE(IsOk(backend->Commit(txn))); });
   backend->WaitForQueuedForTest(1);
   EXPECT_TRUE(IsOk(backend->Get("a")));
   EXPECT_TRUE(HasError(backend->Get("b"), ErrorCode::kNotFound));

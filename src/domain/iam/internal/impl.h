@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/mutex.h"
 #include "domain/iam/identity_store.h"
 #include "domain/iam/internal/common.h"
 #include "domain/iam/internal/records.h"
@@ -37,7 +38,7 @@ struct IdentityStore::Impl {
   const std::string& account;
   uint64_t watch_id = 0;
 
-  mutable std::shared_mutex mu;
+  mutable util::SharedMutex mu;
   // Resolved keys by access key id (inactive ones too: Lookup filters them).
   std::map<std::string, std::shared_ptr<const Resolved>, std::less<>> cache COFFER_GUARDED_BY(mu);
   // Bumped on every change under iam/. A lookup that read storage under an older
@@ -49,7 +50,7 @@ struct IdentityStore::Impl {
   std::map<std::string, std::shared_ptr<const PrincipalPolicies>, std::less<>> policies
       COFFER_GUARDED_BY(mu);
 
-  std::mutex purge_mu;
+  util::Mutex purge_mu;
   std::string purge_cursor COFFER_GUARDED_BY(purge_mu);
 
   // ---- caches and storage (identity_store.cc)

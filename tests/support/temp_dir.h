@@ -1,24 +1,28 @@
 // A unique temporary directory for one test, removed with everything in it
-// when the object goes away.
+// when the object goes away (RAII). Construction fails the current test
+// (ADD_FAILURE) when the directory cannot be made; path() is then empty.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <string>
 #include <system_error>
 
-#include <gtest/gtest.h>
-
-namespace coffer::storage::sqlite {
+namespace coffer::testing {
 
 class ScopedTempDir {
  public:
   ScopedTempDir() {
     std::string base = ::testing::TempDir();
     if (base.empty() || base.back() != '/') base += '/';
-    std::string pattern = base + "coffer_storage_XXXXXX";
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+    std::string pattern = base + "coffer_test_XXXXXX";
+    if (mkdtemp(pattern.data()) != nullptr) {
+      path_ = pattern;
+    } else {
+      ADD_FAILURE() << "mkdtemp failed under " << base;
+    }
   }
   ~ScopedTempDir() {
     std::error_code ec;
@@ -29,10 +33,11 @@ class ScopedTempDir {
 
   // Empty when the directory could not be created.
   const std::string& path() const { return path_; }
+  // `path()/name`.
   std::string File(const std::string& name) const { return path_ + "/" + name; }
 
  private:
   std::string path_;
 };
 
-}  // namespace coffer::storage::sqlite
+}  // namespace coffer::testing
