@@ -120,11 +120,7 @@ class JsonExchange final : public pipeline::Exchange {
 
   Result<Accesses> Resolve(const auth::Authenticated* caller,
                            auth::RequestAuthorization& authz) override {
-    if (!entry_->resources) {  // every table entry declares its resources: fail closed
-      return Fail(ErrorCode::kInternal, "The operation declares no resource lookup.");
-    }
-    LookupContext lookup{entry_->action, caller, authz};
-    return entry_->resources(Fields(body_), lookup);
+    return pipeline::LookUp(*entry_, Fields(body_), caller, authz);
   }
 
   Status Handle(CallContext& context) override {
@@ -197,11 +193,7 @@ Result<nlohmann::json> Invoke(const JsonService& service, std::string_view opera
                               auth::RequestAuthorization& authz, std::string_view request_id) {
   const JsonOperation* entry = service.Find(operation);
   if (entry == nullptr) return Fail(ErrorCode::kInvalidArgument, "", Reason::kUnknownOperation);
-  if (!entry->resources) {
-    return Fail(ErrorCode::kInternal, "The operation declares no resource lookup.");
-  }
-  LookupContext lookup{entry->action, &caller, authz};
-  COFFER_ASSIGN_OR_RETURN(Accesses accesses, entry->resources(Fields(body), lookup));
+  COFFER_ASSIGN_OR_RETURN(Accesses accesses, pipeline::LookUp(*entry, Fields(body), &caller, authz));
   COFFER_RETURN_IF_ERROR(pipeline::AuthorizeAll(authz, accesses));
   CallContext context{&caller, request_id, "127.0.0.1", true, authz, accesses};
   return entry->handler(Fields(body), context);

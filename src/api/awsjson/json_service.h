@@ -64,7 +64,7 @@ class JsonService {
 };
 
 // A handler table, by operation name.
-using OperationTable = std::map<std::string, JsonOperation, std::less<>>;
+using OperationTable = pipeline::HandlerTable<JsonOperation>;
 
 // Runs `operation` on `body` as the pipeline does after authentication:
 // resolve the declared resources, authorize each, handle. For tests of a

@@ -845,8 +845,7 @@ KmsService::KmsService(domain::kms::KeyDirectory& keys, keyring::Keyring& keyrin
 }
 
 const JsonOperation* KmsService::Find(std::string_view operation) const {
-  auto it = operations_.find(operation);
-  return it == operations_.end() ? nullptr : &it->second;
+  return pipeline::FindEntry(operations_, operation);
 }
 
 void KmsService::EnableRewrap(domain::parameters::ParameterStore& parameters,

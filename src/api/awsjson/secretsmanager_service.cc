@@ -827,8 +827,7 @@ SecretsManagerService::SecretsManagerService(domain::secrets::SecretStore& store
 }
 
 const JsonOperation* SecretsManagerService::Find(std::string_view operation) const {
-  auto it = operations_.find(operation);
-  return it == operations_.end() ? nullptr : &it->second;
+  return pipeline::FindEntry(operations_, operation);
 }
 
 }  // namespace coffer::api::awsjson

@@ -536,8 +536,7 @@ SsmService::SsmService(domain::parameters::ParameterStore& store) : store_(store
 }
 
 const JsonOperation* SsmService::Find(std::string_view operation) const {
-  auto it = operations_.find(operation);
-  return it == operations_.end() ? nullptr : &it->second;
+  return pipeline::FindEntry(operations_, operation);
 }
 
 }  // namespace coffer::api::awsjson

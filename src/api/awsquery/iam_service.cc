@@ -1207,8 +1207,7 @@ IamService::IamService(domain::iam::IdentityStore& identities, std::string accou
 }
 
 const QueryOperation* IamService::Find(std::string_view action) const {
-  auto it = operations_.find(action);
-  return it == operations_.end() ? nullptr : &it->second;
+  return pipeline::FindEntry(operations_, action);
 }
 
 }  // namespace coffer::api::awsquery

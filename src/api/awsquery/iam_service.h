@@ -39,7 +39,7 @@ class IamService final : public QueryService {
  private:
   domain::iam::IdentityStore& identities_;
   std::string account_id_;
-  std::map<std::string, QueryOperation, std::less<>> operations_;
+  pipeline::HandlerTable<QueryOperation> operations_;
 };
 
 }  // namespace coffer::api::awsquery

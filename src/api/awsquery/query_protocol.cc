@@ -258,11 +258,7 @@ class QueryExchange final : public pipeline::Exchange {
 
   Result<Accesses> Resolve(const auth::Authenticated* caller,
                            auth::RequestAuthorization& authz) override {
-    if (!entry_->resources) {  // every table entry declares its resources: fail closed
-      return Fail(ErrorCode::kInternal, "The action declares no resource lookup.");
-    }
-    LookupContext lookup{entry_->action, caller, authz};
-    return entry_->resources(params_, lookup);
+    return pipeline::LookUp(*entry_, params_, caller, authz);
   }
 
   Status Handle(CallContext& context) override {

@@ -192,8 +192,7 @@ StsService::StsService(domain::iam::IdentityStore& identities, auth::OidcVerifie
 }
 
 const QueryOperation* StsService::Find(std::string_view action) const {
-  auto it = operations_.find(action);
-  return it == operations_.end() ? nullptr : &it->second;
+  return pipeline::FindEntry(operations_, action);
 }
 
 Result<std::string> StsService::GetCallerIdentity(CallContext& context) {

@@ -58,7 +58,7 @@ class StsService final : public QueryService {
   domain::iam::IdentityStore& identities_;
   auth::OidcVerifier& oidc_;
   util::Clock& clock_;
-  std::map<std::string, QueryOperation, std::less<>> operations_;
+  pipeline::HandlerTable<QueryOperation> operations_;
 };
 
 }  // namespace coffer::api::awsquery

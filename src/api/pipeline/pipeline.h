@@ -29,6 +29,8 @@
 // an operation.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,6 +108,29 @@ struct LookupContext {
 // by a policy only its handler can evaluate (sts:AssumeRole's trust policy):
 // the table must say so; a missing lookup refuses the request.
 inline Result<Accesses> NoDeclaredResource() { return Accesses{}; }
+
+// A service's handler table: operation name -> its entry (an operation type
+// with `action`, `resources` and `handler`: JsonOperation, QueryOperation).
+template <class Entry>
+using HandlerTable = std::map<std::string, Entry, std::less<>>;
+
+// The entry of `name`; null when the table has none.
+template <class Entry>
+const Entry* FindEntry(const HandlerTable<Entry>& table, std::string_view name) {
+  auto it = table.find(name);
+  return it == table.end() ? nullptr : &it->second;
+}
+
+// Stage 5 for one entry: runs its declared resource lookup on `input`. An
+// entry without one is refused (fail closed), never served.
+template <class Entry, class Input>
+Result<Accesses> LookUp(const Entry& entry, const Input& input,
+                        const auth::Authenticated* caller, auth::RequestAuthorization& authz) {
+  if (!entry.resources) {
+    return Fail(ErrorCode::kInternal, "The operation declares no resource lookup.");
+  }
+  return entry.resources(input, LookupContext{entry.action, caller, authz});
+}
 
 // One request in one protocol: what the pipeline asks of the front for it.
 class Exchange {
