@@ -12,6 +12,7 @@
 
 #include "auth/policy.h"
 #include "domain/arn.h"
+#include "domain/resource.h"
 #include "util/encoding.h"
 #include "util/time.h"
 
@@ -1032,60 +1033,75 @@ enum class On {
   kNewProvider,      // the host of Url (CreateOpenIDConnectProvider)
 };
 
-// The ARN the entity of `on` has (or would have), for the permission check.
-// A parameter that is missing or malformed leaves "*" or its ARN as given;
-// the handler that follows reports it.
-std::string ResourceOf(const Req& c, On on) {
-  auto with_path = [&](std::string_view type, std::string_view name,
-                       std::string existing_path) -> std::string {
-    return domain::IamArn(c.account, type, c.p.Optional("Path", existing_path), name);
+// The entity of `on` resolved for the permission check: the ARN it has (with
+// its path; or would have), and its tags when it exists and `with_tags`. A
+// parameter that is missing or malformed leaves "*" or its ARN as given; the
+// handler that follows reports it.
+domain::ResolvedResource ResourceOf(const Req& c, On on, bool with_tags) {
+  domain::ResolvedResource r;
+  r.arn = "*";
+  auto with_path = [&](std::string_view type, std::string_view name, const auto& found) {
+    r.name = std::string(name);
+    r.exists = found.has_value();
+    r.arn = domain::IamArn(c.account, type, c.p.Optional("Path", r.exists ? found->path : "/"),
+                           name);
+    if constexpr (requires { found->tags; }) {
+      if (r.exists && with_tags) r.tags = found->tags;
+    }
+  };
+  auto by_arn = [&](std::string_view member, auto get) {
+    const std::string* arn = c.p.Find(member);
+    if (arn == nullptr) return;
+    r.arn = *arn;
+    if (!with_tags) return;
+    auto found = get(*arn);
+    r.exists = found.has_value();
+    if (r.exists) r.tags = found->tags;
   };
   auto param = [&](std::string_view member) -> const std::string* { return c.p.Find(member); };
   switch (on) {
     case On::kAccount:
-      return "*";
+      break;
     case On::kUser: {
       auto user = UserNameOrCaller(c);
-      if (!user) return "*";
-      auto found = c.ids.GetUser(*user);
-      return with_path("user", *user, found ? found->path : "/");
+      if (user) with_path("user", *user, c.ids.GetUser(*user));
+      break;
     }
-    case On::kGroup: {
-      const std::string* name = param("GroupName");
-      if (name == nullptr) return "*";
-      auto found = c.ids.GetGroup(*name);
-      return with_path("group", *name, found ? found->path : "/");
-    }
-    case On::kRole: {
-      const std::string* name = param("RoleName");
-      if (name == nullptr) return "*";
-      auto found = c.ids.GetRole(*name);
-      return with_path("role", *name, found ? found->path : "/");
-    }
-    case On::kInstanceProfile: {
-      const std::string* name = param("InstanceProfileName");
-      if (name == nullptr) return "*";
-      auto found = c.ids.GetInstanceProfile(*name);
-      return with_path("instance-profile", *name, found ? found->path : "/");
-    }
-    case On::kPolicy: {
-      const std::string* arn = param("PolicyArn");
-      return arn != nullptr ? *arn : "*";
-    }
+    case On::kGroup:
+      if (const std::string* name = param("GroupName")) {
+        with_path("group", *name, c.ids.GetGroup(*name));  // groups carry no tags
+      }
+      break;
+    case On::kRole:
+      if (const std::string* name = param("RoleName")) {
+        with_path("role", *name, c.ids.GetRole(*name));
+      }
+      break;
+    case On::kInstanceProfile:
+      if (const std::string* name = param("InstanceProfileName")) {
+        with_path("instance-profile", *name, c.ids.GetInstanceProfile(*name));
+      }
+      break;
+    case On::kPolicy:
+      by_arn("PolicyArn", [&](std::string_view arn) { return c.ids.GetPolicy(arn); });
+      break;
     case On::kNewPolicy:
-      return with_path("policy", c.p.Optional("PolicyName"), "/");
-    case On::kProvider: {
-      const std::string* arn = param("OpenIDConnectProviderArn");
-      return arn != nullptr ? *arn : "*";
-    }
+      r.arn = domain::IamArn(c.account, "policy", c.p.Optional("Path", "/"),
+                             c.p.Optional("PolicyName"));
+      break;
+    case On::kProvider:
+      by_arn("OpenIDConnectProviderArn",
+             [&](std::string_view arn) { return c.ids.GetOidcProvider(arn); });
+      break;
     case On::kNewProvider: {
       std::string url = c.p.Optional("Url");
       size_t scheme = url.find("://");
-      return domain::OidcProviderArn(c.account,
-                                     scheme == std::string::npos ? url : url.substr(scheme + 3));
+      r.arn = domain::OidcProviderArn(c.account,
+                                      scheme == std::string::npos ? url : url.substr(scheme + 3));
+      break;
     }
   }
-  return "*";
+  return r;
 }
 
 struct Entry {
@@ -1189,8 +1205,18 @@ IamService::IamService(domain::iam::IdentityStore& identities, std::string accou
                                          const LookupContext& lookup) -> Result<Accesses> {
       Req call{identities_, account_id_, params, lookup.caller};
       Access access;
-      access.resource.arn = ResourceOf(call, on);
-      auth::KeyMap keys;
+      access.resource = ResourceOf(call, on, lookup.authz.NeedsResourceTags());
+      // The entity's tags as iam:ResourceTag/* and aws:ResourceTag/*; the
+      // request's as aws:RequestTag/* and aws:TagKeys; the policy an attach
+      // names as iam:PolicyARN.
+      auth::KeyMap keys = domain::ResourceTagKeys("iam", access.resource.tags);
+      auto request_tags = params.KeyValueList("Tags", "Key", "Value");
+      if (!request_tags.empty()) {
+        std::vector<domain::Tag> tags;
+        for (auto& [k, v] : request_tags) tags.push_back(domain::Tag{k, v});
+        for (auto& [k, v] : domain::RequestTagKeys(tags)) keys[k] = std::move(v);
+      }
+      for (const std::string& k : params.List("TagKeys")) keys["aws:TagKeys"].push_back(k);
       if (const std::string* policy = params.Find("PolicyArn");
           policy != nullptr && on != On::kPolicy) {
         keys["iam:PolicyARN"] = {*policy};

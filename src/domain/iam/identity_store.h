@@ -39,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/tags.h"
 #include "keyring/keyring.h"
 #include "storage/backend.h"
 #include "util/id_generator.h"
@@ -66,10 +67,8 @@ inline constexpr int kMinSessionDurationSeconds = 900;
 // "unknown"), then PurgeExpiredSessions / CreateSession remove them.
 inline constexpr std::chrono::hours kExpiredSessionRetention{24};
 
-struct Tag {
-  std::string key;
-  std::string value;
-};
+// Tags are the domain's one Tag (domain/tags.h).
+using Tag = domain::Tag;
 
 struct User {
   std::string name;

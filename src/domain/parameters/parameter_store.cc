@@ -9,6 +9,7 @@
 #include "domain/arn.h"
 #include "domain/page_token.h"
 #include "domain/record_store.h"
+#include "domain/parameters/internal/filters.h"
 #include "domain/parameters/internal/names.h"
 #include "domain/parameters/internal/records.h"
 #include "util/encoding.h"
@@ -66,10 +67,6 @@ constexpr std::string_view kPathTokenKind = "ssm.path";
 constexpr std::string_view kDescribeTokenKind = "ssm.describe";
 constexpr std::string_view kHistoryTokenKind = "ssm.history";
 
-bool IsValidDataType(std::string_view t) {
-  return t == "text" || t == "aws:ec2:image" || t == "aws:ssm:integration";
-}
-
 std::unexpected<Error> ParameterNotFound(std::string_view name) {
   return Fail(ErrorCode::kNotFound, "Parameter " + std::string(name) + " not found.",
               Reason::kParameterNotFound);
@@ -117,21 +114,6 @@ Status CheckPattern(const std::string& pattern, const SecretBytes& value) {
                 Reason::kParameterPatternMismatch);
   }
   return Ok();
-}
-
-struct FilterSpec {
-  std::string key;
-  std::string option;
-  std::vector<std::string> values;
-};
-
-std::unexpected<Error> FilterError(Reason reason, std::string message) {
-  return Fail(ErrorCode::kInvalidArgument, std::move(message), reason);
-}
-
-std::string WithLeadingSlash(std::string_view s) {
-  if (s.starts_with('/')) return std::string(s);
-  return "/" + std::string(s);
 }
 
 }  // namespace
@@ -412,7 +394,7 @@ Result<PutParameterResult> ParameterStore::PutParameter(const PutParameterReques
     }
     COFFER_RETURN_IF_ERROR(CompilePattern(*request.allowed_pattern));
   }
-  if (request.data_type && !IsValidDataType(*request.data_type)) {
+  if (request.data_type && !internal::IsValidDataType(*request.data_type)) {
     return Validation("The following data type is not supported: " + *request.data_type +
                       " (Data type names are all lowercase.)");
   }
@@ -608,17 +590,17 @@ Result<ParameterPage> ParameterStore::GetParametersByPath(const PathQuery& query
   for (const ParameterFilter& f : query.filters) {
     if (f.key == "Type" || f.key == "KeyId" || f.key == "Label") {
       if (!f.option.empty() && f.option != "Equals") {
-        return FilterError(Reason::kInvalidFilterOption,
+        return internal::FilterError(Reason::kInvalidFilterOption,
                            "The filter option is not valid. Valid options are: [Equals].");
       }
       if (f.values.empty()) {
-        return FilterError(Reason::kInvalidFilterValue,
+        return internal::FilterError(Reason::kInvalidFilterValue,
                            "The filter value is not valid. The " + f.key +
                                " filter requires at least one value.");
       }
       if (f.key == "Type") {
         if (f.values.size() != 1 || !ParseParameterType(f.values[0])) {
-          return FilterError(Reason::kInvalidFilterValue,
+          return internal::FilterError(Reason::kInvalidFilterValue,
                              "The filter value is not valid. Valid values for the Type filter "
                              "are: String, StringList, SecureString.");
         }
@@ -629,7 +611,7 @@ Result<ParameterPage> ParameterStore::GetParametersByPath(const PathQuery& query
         label_filter.insert(label_filter.end(), f.values.begin(), f.values.end());
       }
     } else {
-      return FilterError(Reason::kInvalidFilterKey,
+      return internal::FilterError(Reason::kInvalidFilterKey,
                          "The following filter key is not valid: " + f.key +
                              ". Valid filter keys include: [Type, KeyId, Label].");
     }
@@ -846,149 +828,9 @@ Result<MetadataPage> ParameterStore::DescribeParameters(const DescribeQuery& que
     return Validation(
         "You can use either Filters or ParameterFilters in a single request, but not both.");
   }
-  using Predicate = std::function<bool(const std::string&, const HeadRecord&)>;
-  std::vector<Predicate> predicates;
-
-  auto value_error = [](const std::string& key, const std::string& valid) {
-    return FilterError(Reason::kInvalidFilterValue,
-                       "The filter value is not valid for " + key + ". Valid values: " + valid);
-  };
-  auto option_error = [](const std::string& key, const std::string& valid) {
-    return FilterError(Reason::kInvalidFilterOption,
-                       "The filter option is not valid for " + key + ". Valid options include: " +
-                           valid);
-  };
-
-  for (const ParameterFilter& f : query.legacy_filters) {
-    if (f.values.empty()) return value_error(f.key, "at least one value");
-    std::vector<std::string> values = f.values;
-    if (f.key == "Name") {
-      predicates.push_back([values](const std::string& name, const HeadRecord&) {
-        std::string n = WithLeadingSlash(name);
-        return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
-          return n.starts_with(WithLeadingSlash(v));
-        });
-      });
-    } else if (f.key == "Type") {
-      std::set<ParameterType> types;
-      for (const std::string& v : values) {
-        auto t = ParseParameterType(v);
-        if (!t) return value_error(f.key, "String, StringList, SecureString");
-        types.insert(*t);
-      }
-      predicates.push_back([types](const std::string&, const HeadRecord& h) {
-        return types.contains(h.meta.type);
-      });
-    } else if (f.key == "KeyId") {
-      predicates.push_back([values](const std::string&, const HeadRecord& h) {
-        if (h.meta.type != ParameterType::kSecureString) return false;
-        return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
-          return v == h.meta.key_id || v == h.meta.kms_key_id;
-        });
-      });
-    } else {
-      return FilterError(Reason::kInvalidFilterKey,
-                         "The following filter key is not valid: " + f.key +
-                             ". Valid filter keys include: [Name, Type, KeyId].");
-    }
-  }
-
-  for (const ParameterFilter& f : query.filters) {
-    std::vector<std::string> values = f.values;
-    bool is_tag = f.key.starts_with("tag:") && f.key.size() > 4;
-    if (!is_tag && values.empty()) return value_error(f.key, "at least one value");
-    if (values.size() > 50) return value_error(f.key, "at most 50 values");
-    for (const std::string& v : values) {
-      if (v.empty() || v.size() > 1024) return value_error(f.key, "1 to 1024 characters");
-    }
-    std::string option = f.option;
-    if (f.key == "Name") {
-      if (option.empty()) option = "Equals";
-      if (option != "Equals" && option != "BeginsWith" && option != "Contains") {
-        return option_error(f.key, "[Equals, BeginsWith, Contains]");
-      }
-      predicates.push_back([values, option](const std::string& name, const HeadRecord&) {
-        std::string n = WithLeadingSlash(name);
-        return std::any_of(values.begin(), values.end(), [&](const std::string& raw) {
-          if (option == "Contains") return name.find(raw) != std::string::npos;
-          std::string v = WithLeadingSlash(raw);
-          return option == "Equals" ? n == v : n.starts_with(v);
-        });
-      });
-    } else if (f.key == "Path") {
-      if (option.empty()) option = "OneLevel";
-      if (option != "OneLevel" && option != "Recursive") {
-        return option_error(f.key, "[OneLevel, Recursive]");
-      }
-      std::vector<std::string> paths;
-      for (const std::string& v : values) {
-        auto p = internal::NormalizePath(v);
-        if (!p) {
-          return value_error(f.key, "a path that begins with / and uses only letters, numbers "
-                                    "and . - _");
-        }
-        paths.push_back(*p);
-      }
-      bool recursive = option == "Recursive";
-      predicates.push_back([paths, recursive](const std::string& name, const HeadRecord&) {
-        return std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
-          return internal::IsUnderPath(name, p, recursive);
-        });
-      });
-    } else if (f.key == "Type" || f.key == "Tier" || f.key == "DataType") {
-      if (!option.empty() && option != "Equals") return option_error(f.key, "[Equals]");
-      for (const std::string& v : values) {
-        bool ok = f.key == "Type"   ? ParseParameterType(v).has_value()
-                  : f.key == "Tier" ? (v == "Standard" || v == "Advanced")
-                                    : IsValidDataType(v);
-        if (!ok) {
-          return value_error(f.key, f.key == "Type"   ? "String, StringList, SecureString"
-                                    : f.key == "Tier" ? "Standard, Advanced"
-                                                      : "text, aws:ec2:image, aws:ssm:integration");
-        }
-      }
-      std::string key = f.key;
-      predicates.push_back([values, key](const std::string&, const HeadRecord& h) {
-        std::string_view actual = key == "Type"   ? ParameterTypeName(h.meta.type)
-                                  : key == "Tier" ? ParameterTierName(h.meta.tier)
-                                                  : std::string_view(h.meta.data_type);
-        return std::find(values.begin(), values.end(), actual) != values.end();
-      });
-    } else if (f.key == "KeyId") {
-      if (!option.empty() && option != "Equals" && option != "BeginsWith") {
-        return option_error(f.key, "[Equals, BeginsWith]");
-      }
-      bool begins = option == "BeginsWith";
-      predicates.push_back([values, begins](const std::string&, const HeadRecord& h) {
-        if (h.meta.type != ParameterType::kSecureString) return false;
-        return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
-          if (begins) return h.meta.key_id.starts_with(v) || h.meta.kms_key_id.starts_with(v);
-          return v == h.meta.key_id || v == h.meta.kms_key_id;
-        });
-      });
-    } else if (is_tag) {
-      if (option.empty()) option = "Equals";
-      if (option != "Equals" && option != "BeginsWith") {
-        return option_error(f.key, "[Equals, BeginsWith]");
-      }
-      std::string tag_key = f.key.substr(4);
-      bool begins = option == "BeginsWith";
-      predicates.push_back(
-          [values, tag_key, begins](const std::string&, const HeadRecord& h) {
-            auto it = h.tags.find(tag_key);
-            if (it == h.tags.end()) return false;
-            if (values.empty()) return true;
-            return std::any_of(values.begin(), values.end(), [&](const std::string& v) {
-              return begins ? it->second.starts_with(v) : it->second == v;
-            });
-          });
-    } else {
-      return FilterError(Reason::kInvalidFilterKey,
-                         "The following filter key is not valid: " + f.key +
-                             ". Valid filter keys include: [Path, Name, Type, KeyId, Tier, "
-                             "DataType, tag:<key>].");
-    }
-  }
+  COFFER_ASSIGN_OR_RETURN(
+      std::vector<internal::HeadPredicate> predicates,
+      internal::CompileDescribeFilters(query.legacy_filters, query.filters));
 
   std::string prefix(internal::kHeadPrefix);
   std::string after;  // the storage key the page starts after ("" = from the start)
@@ -1003,7 +845,7 @@ Result<MetadataPage> ParameterStore::DescribeParameters(const DescribeQuery& que
       bool more,
       impl_->ScanHeads(prefix, after,
                        [&](const std::string& name, HeadRecord& head) -> Result<bool> {
-                         for (const Predicate& p : predicates) {
+                         for (const internal::HeadPredicate& p : predicates) {
                            if (!p(name, head)) return true;
                          }
                          page.parameters.push_back(impl_->Metadata(name, head.meta, head.latest));

@@ -612,6 +612,82 @@ TEST_F(IamServiceTest, DeclaredResourcesAreAuthorizedAndAudited) {
   EXPECT_FALSE(identities_->GetUser("carol").has_value());
 }
 
+// The IAM row of the Deny matrix: under a Deny by tag (aws:ResourceTag and
+// iam:ResourceTag) or by resource, every action on the user, role or policy is
+// refused, whatever the entity; untagged neighbours are not.
+TEST_F(IamServiceTest, DenyByTagOrResourceCoversEveryActionOnTheEntity) {
+  const std::string trust =
+      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":)"
+      R"({"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]})";
+  Ok("CreateUser", {{"UserName", "alice"}, {"Tags.member.1.Key", "env"},
+                    {"Tags.member.1.Value", "prod"}});
+  Ok("CreateUser", {{"UserName", "carol"}});
+  Ok("CreateRole", {{"RoleName", "prod-app"}, {"AssumeRolePolicyDocument", trust},
+                    {"Tags.member.1.Key", "env"}, {"Tags.member.1.Value", "prod"}});
+  std::string policy_arn =
+      Text(Ok("CreatePolicy", {{"PolicyName", "prod-read"},
+                               {"PolicyDocument",
+                                R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
+                                R"("Action":"ssm:Get*","Resource":"*"}]})"},
+                               {"Tags.member.1.Key", "env"},
+                               {"Tags.member.1.Value", "prod"}}),
+           "Arn");
+  const std::vector<std::pair<std::string, std::string>> denies = {
+      {"aws tag", R"({"Effect":"Deny","Action":"iam:*","Resource":"*","Condition":)"
+                  R"({"StringEquals":{"aws:ResourceTag/env":"prod"}}})"},
+      {"iam tag", R"({"Effect":"Deny","Action":"iam:*","Resource":"*","Condition":)"
+                  R"({"StringEquals":{"iam:ResourceTag/env":"prod"}}})"},
+      {"resource", R"({"Effect":"Deny","Action":"iam:*","Resource":[)"
+                   R"("arn:aws:iam::000000000000:user/alice",)"
+                   R"("arn:aws:iam::000000000000:role/prod-app",)"
+                   R"("arn:aws:iam::000000000000:policy/prod-read"]})"},
+  };
+  int n = 0;
+  for (const auto& [label, deny] : denies) {
+    std::string user = "bob" + std::to_string(++n);
+    Ok("CreateUser", {{"UserName", user}});
+    Ok("PutUserPolicy",
+       {{"UserName", user},
+        {"PolicyName", "p"},
+        {"PolicyDocument", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
+                           R"("Action":"iam:*","Resource":"*"},)" +
+                               deny + "]}"}});
+    std::string body = Ok("CreateAccessKey", {{"UserName", user}});
+    std::string key = Text(body, "AccessKeyId"), secret = Text(body, "SecretAccessKey");
+    const std::vector<std::pair<std::string, Params>> calls = {
+        {"GetUser", {{"UserName", "alice"}}},
+        {"DeleteUser", {{"UserName", "alice"}}},
+        {"TagUser", {{"UserName", "alice"}, {"Tags.member.1.Key", "env"},
+                     {"Tags.member.1.Value", "dev"}}},
+        {"UntagUser", {{"UserName", "alice"}, {"TagKeys.member.1", "env"}}},
+        {"ListUserTags", {{"UserName", "alice"}}},
+        {"CreateAccessKey", {{"UserName", "alice"}}},
+        {"PutUserPolicy", {{"UserName", "alice"}, {"PolicyName", "x"},
+                           {"PolicyDocument", R"({"Version":"2012-10-17","Statement":[]})"}}},
+        {"AttachUserPolicy", {{"UserName", "alice"}, {"PolicyArn", policy_arn}}},
+        {"GetRole", {{"RoleName", "prod-app"}}},
+        {"UpdateAssumeRolePolicy", {{"RoleName", "prod-app"}, {"PolicyDocument", trust}}},
+        {"DeleteRole", {{"RoleName", "prod-app"}}},
+        {"UntagRole", {{"RoleName", "prod-app"}, {"TagKeys.member.1", "env"}}},
+        {"GetPolicy", {{"PolicyArn", policy_arn}}},
+        {"DeletePolicy", {{"PolicyArn", policy_arn}}},
+        {"UntagPolicy", {{"PolicyArn", policy_arn}, {"TagKeys.member.1", "env"}}},
+    };
+    for (const auto& [action, params] : calls) {
+      HttpResponse r = Raw(action, params, true, key, secret);
+      EXPECT_EQ(r.status, 403) << label << ": " << action << " " << r.body;
+      EXPECT_EQ(Text(r.body, "Code"), "AccessDenied") << label << ": " << action;
+    }
+    EXPECT_EQ(Raw("GetUser", {{"UserName", "carol"}}, true, key, secret).status, 200) << label;
+  }
+  // Nothing changed.
+  std::string alice = Ok("GetUser", {{"UserName", "alice"}});
+  EXPECT_NE(alice.find("<Value>prod</Value>"), std::string::npos) << alice;
+  Ok("GetRole", {{"RoleName", "prod-app"}});
+  EXPECT_NE(Ok("ListPolicyTags", {{"PolicyArn", policy_arn}}).find("<Value>prod</Value>"),
+            std::string::npos);
+}
+
 // Attaching a policy is an action on the user, group or role (AWS's resource
 // type for Attach*Policy), with the policy as iam:PolicyARN: a Deny on the
 // user refuses it whatever the policy.
