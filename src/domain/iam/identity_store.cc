@@ -75,10 +75,7 @@ Status IdentityStore::Impl::Commit(const storage::Txn& txn) {
 }
 
 Result<std::optional<storage::Entry>> IdentityStore::Impl::GetOptional(std::string_view key) {
-  auto entry = backend.Get(key);
-  if (entry.has_value()) return std::optional<storage::Entry>(std::move(*entry));
-  if (entry.error().code == ErrorCode::kNotFound) return std::optional<storage::Entry>();
-  return Fail(std::move(entry).error());
+  return domain::GetOptional(backend, key);
 }
 
 Result<std::vector<storage::Entry>> IdentityStore::Impl::Scan(std::string_view prefix,

@@ -20,11 +20,11 @@
 #include "domain/iam/identity_store.h"
 #include "domain/iam/internal/common.h"
 #include "domain/iam/internal/records.h"
+#include "domain/record_store.h"
 
 namespace coffer::domain::iam {
 
 struct IdentityStore::Impl {
-  static constexpr int kMaxCommitAttempts = 10;
   static constexpr size_t kPurgeBatch = 32;
 
   Impl(storage::Backend& b, keyring::Keyring& k, util::Clock& c, util::IdGenerator& i,
@@ -62,12 +62,14 @@ struct IdentityStore::Impl {
 
   // Runs `attempt` until it does not fail with a compare-and-swap conflict.
   template <class F>
+  // The storage toolkit's one retry budget (kMaxCasAttempts) and one error
+  // when it is spent (ConcurrentUpdates), as every domain store has.
   auto Retry(F attempt) -> decltype(attempt()) {
-    for (int i = 0; i < kMaxCommitAttempts; ++i) {
+    for (int i = 0; i < kMaxCasAttempts; ++i) {
       auto r = attempt();
       if (r.has_value() || !internal::IsCasConflict(r.error())) return r;
     }
-    return Fail(ErrorCode::kAborted, "concurrent modification, try again", Reason::kCasConflict);
+    return ConcurrentUpdates("the IAM entity");
   }
 
   // ---- create / get / list / delete of the top-level records (users, groups,
