@@ -7,6 +7,7 @@
 
 #include "auth/policy.h"
 #include "crypto/crypto.h"
+#include "domain/arn.h"
 
 namespace coffer::api::awsjson {
 namespace {
@@ -71,8 +72,9 @@ std::string Quoted(std::string_view s) { return nlohmann::json(std::string(s)).d
 
 std::string DefaultKeyPolicy(std::string_view account_id) {
   return R"({"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User )"
-         R"(Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::)" +
-         std::string(account_id) + R"(:root"},"Action":"kms:*","Resource":"*"}]})";
+         R"(Permissions","Effect":"Allow","Principal":{"AWS":)" +
+         Quoted(domain::IamArn(account_id, "root", "", "")) +
+         R"(},"Action":"kms:*","Resource":"*"}]})";
 }
 
 std::string ManagedKeyPolicy(const domain::kms::KeyMetadata& key) {
@@ -91,9 +93,8 @@ std::string ManagedKeyPolicy(const domain::kms::KeyMetadata& key) {
          R"("Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":")" +
          account + R"("},"StringLike":{"kms:ViaService":")" + service +
          R"(.*.amazonaws.com"}}},{"Sid":"Allow direct access to key metadata to the account",)"
-         R"("Effect":"Allow","Principal":{"AWS":"arn:aws:iam::)" +
-         account +
-         R"(:root"},"Action":["kms:Describe*","kms:Get*","kms:List*","kms:RevokeGrant"],)"
+         R"("Effect":"Allow","Principal":{"AWS":)" + Quoted(domain::IamArn(account, "root", "", "")) +
+         R"(},"Action":["kms:Describe*","kms:Get*","kms:List*","kms:RevokeGrant"],)"
          R"("Resource":"*"}]})";
 }
 
