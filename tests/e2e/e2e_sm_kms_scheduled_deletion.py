@@ -58,18 +58,28 @@ def move_secret_deletion(record, deleted_ms, deletion_ms):
 
 
 def move_key_deletion(record, deletion_ms):
-    """The KMS key record with field 9 (deletion date, u64 big-endian ms) replaced."""
-    assert record[0] == 0x01
-    out, pos, found = bytearray(record[:1]), 1, False
-    while pos < len(record):
-        tag, n = record[pos], int.from_bytes(record[pos + 1:pos + 5], "big")
-        value = record[pos + 5:pos + 5 + n]
-        if tag == 9:
-            value, found = deletion_ms.to_bytes(8, "big"), True
-        out += bytes([tag]) + len(value).to_bytes(4, "big") + value
-        pos += 5 + n
-    assert found, "no deletion date in the key record"
-    return bytes(out)
+    """The KMS key record with its deletion date replaced. Format 2 (docs/formats/storage-keys.md):
+    format varint, key id, ARN, description (strings), state (varint), AWS-managed (byte),
+    creation (signed varint), policy (string), tags (count, then key/value strings), deletion
+    date (present byte + signed varint ms), then the rest, kept as it is."""
+    fmt, pos = h.read_varint(record, 0)
+    assert fmt == 2, f"unexpected KMS key record format {fmt}"
+    for _ in range(3):  # key id, ARN, description
+        n, pos = h.read_varint(record, pos)
+        pos += n
+    _, pos = h.read_varint(record, pos)  # state
+    pos += 1  # AWS-managed
+    _, pos = h.read_varint(record, pos)  # creation
+    n, pos = h.read_varint(record, pos)  # policy
+    pos += n
+    tags, pos = h.read_varint(record, pos)
+    for _ in range(2 * tags):
+        n, pos = h.read_varint(record, pos)
+        pos += n
+    assert record[pos] == 1, "no deletion date in the key record"
+    start = pos
+    _, pos = h.read_varint(record, pos + 1)
+    return record[:start] + b"\x01" + varint(zigzag(deletion_ms)) + record[pos:]
 
 
 def wait_until(what, predicate, timeout=120):
