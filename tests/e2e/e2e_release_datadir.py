@@ -1,5 +1,5 @@
 """Stored data from before reads on: the current server, started on a copy of a data directory
-written by release 0.1.0 (tests/data/release-0.1.0-datadir, see tests/data/README.md), serves
+written by release 0.1.0 (tests/data/release-0.1.0-datadir.tar.b64, see tests/data/README.md), serves
 every parameter, secret, KMS key and IAM entity in it with the exact values, versions, labels,
 stages, tags and policies the release stored, and the release's access keys still sign.
 """
@@ -7,7 +7,6 @@ stages, tags and policies the release stored, and the release's access keys stil
 import base64
 import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -181,16 +180,12 @@ def body(args, c):
         import boto3  # noqa: F401
     except ImportError:
         h.skip("boto3 is not installed for this interpreter")
-    with open(os.path.join(DATA, fx.EXPECTED_FILE)) as f:
-        exp = json.load(f)
     server = h.CofferServer(args.coffer)
     try:
-        shutil.copytree(DATA, server.data_dir)
+        fx.unpack_datadir(DATA, server.data_dir)
+        with open(os.path.join(server.data_dir, fx.EXPECTED_FILE)) as f:
+            exp = json.load(f)
         os.remove(os.path.join(server.data_dir, fx.EXPECTED_FILE))
-        for root, dirs, files in os.walk(server.data_dir):
-            os.chmod(root, 0o700)
-            for f in files:
-                os.chmod(os.path.join(root, f), 0o600)
         server.start()
         check_kms(c, server.boto3_client("kms"), exp)
         check_ssm(c, server.boto3_client("ssm"), exp)

@@ -7,7 +7,49 @@ import json
 import subprocess
 
 EXPECTED_FILE = "expected.json"
-DATADIR = "release-0.1.0-datadir"
+# The data directory as one text file: a tar of its files, base64-encoded, so
+# that the repository holds no database or key files (every value in it is a
+# throw-away test value). unpack_datadir() restores it.
+DATADIR = "release-0.1.0-datadir.tar.b64"
+
+
+def unpack_datadir(path, dest):
+    """Extracts the base64 tar at `path` into the directory `dest` (created, 0700; files 0600),
+    refusing any member that is not a plain file directly inside it."""
+    import base64
+    import io
+    import os
+    import tarfile
+    with open(path, "rb") as f:
+        raw = base64.decodebytes(f.read())
+    os.makedirs(dest, mode=0o700, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        for m in tar.getmembers():
+            if not m.isfile() or os.path.basename(m.name) != m.name or m.name in ("", ".", ".."):
+                raise ValueError(f"unexpected member {m.name!r} in {path}")
+            target = os.path.join(dest, m.name)
+            with open(target, "wb") as out:
+                out.write(tar.extractfile(m).read())
+            os.chmod(target, 0o600)
+
+
+def pack_datadir(src, path):
+    """Writes the files of directory `src` as the base64 tar at `path` (what unpack_datadir
+    reads), deterministically: sorted names, mode 0600, mtime 0."""
+    import base64
+    import io
+    import os
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(os.listdir(src)):
+            with open(os.path.join(src, name), "rb") as f:
+                data = f.read()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o600, 0
+            tar.addfile(info, io.BytesIO(data))
+    with open(path, "w") as f:
+        f.write(base64.encodebytes(buf.getvalue()).decode())
 
 KEY_ALIAS = "alias/compat-key"
 KEY_DESCRIPTION = "compat customer key"

@@ -3,7 +3,7 @@
 Not a test: run once with the binary of a release to freeze what that release stores,
 
     ~/.pyenv/shims/python3 tests/e2e/release_datadir_write.py --coffer build/coffer \
-        --out tests/data/release-0.1.0-datadir
+        --out tests/data/release-0.1.0-datadir.tar.b64
 
 It starts `coffer server --dev` on an empty data directory, creates parameters, secrets, a KMS
 key and IAM entities through boto3 (every value is a made-up test value), stops the server, and
@@ -15,7 +15,6 @@ import argparse
 import base64
 import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,10 +34,10 @@ def main():
     try:
         expected = populate(server)
         server.stop()
-        shutil.copytree(server.data_dir, args.out)
-        with open(os.path.join(args.out, fx.EXPECTED_FILE), "w") as f:
+        with open(os.path.join(server.data_dir, fx.EXPECTED_FILE), "w") as f:
             json.dump(expected, f, indent=2, sort_keys=True)
             f.write("\n")
+        fx.pack_datadir(server.data_dir, args.out)
     finally:
         server.cleanup()
     print(f"wrote {args.out}")
