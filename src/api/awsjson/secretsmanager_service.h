@@ -51,8 +51,7 @@ class SecretsManagerService final : public JsonService {
  private:
   domain::secrets::SecretStore& store_;
   domain::kms::KeyDirectory& keys_;
-  // By secret ARN, at the head's revision. Mutable: a memo (thread-safe).
-  mutable auth::PolicyCache resource_policies_;
+  auth::PolicyCache resource_policies_;  // by secret ARN, at the head's revision
   OperationTable operations_;
 };
 

@@ -964,7 +964,6 @@ Result<std::string> TaggedId(const Req& c, const TaggedInfo& info) {
     case TaggedKind::kOidcProvider:
       return ProviderArnParam(c);
     case TaggedKind::kUser:
-      return Name(c, info.member, 64);
     case TaggedKind::kRole:
       return Name(c, info.member, 64);
     case TaggedKind::kInstanceProfile:
