@@ -72,6 +72,7 @@ AwsError ParseError(const HttpResult& r) {
       return out;
     };
     e.code = field("__type");
+    if (e.code.empty()) e.code = field("code");  // Coffer's own API (/v1/...)
     if (auto hash = e.code.rfind('#'); hash != std::string::npos) e.code = e.code.substr(hash + 1);
     e.message = field("message");
     if (e.message.empty()) e.message = field("Message");
@@ -82,8 +83,10 @@ AwsError ParseError(const HttpResult& r) {
 
 Result<AwsResponse> SignedCall(const AwsConfig& config, std::string_view service,
                                std::vector<std::pair<std::string, std::string>> headers,
-                               std::string body, bool sign, util::Clock& clock) {
-  COFFER_ASSIGN_OR_RETURN(UrlParts url, ParseUrl(config.endpoint));
+                               std::string body, bool sign, util::Clock& clock,
+                               std::string_view method = "POST", std::string_view path = "") {
+  std::string endpoint = config.endpoint + std::string(path);
+  COFFER_ASSIGN_OR_RETURN(UrlParts url, ParseUrl(endpoint));
   headers.emplace_back("Host", url.host);
   if (sign) {
     if (!config.credentials) {
@@ -93,7 +96,7 @@ Result<AwsResponse> SignedCall(const AwsConfig& config, std::string_view service
     }
     std::vector<sigv4::HeaderView> views;
     for (const auto& [k, v] : headers) views.emplace_back(k, v);
-    sigv4::RequestParts parts{"POST", url.path, url.query, views};
+    sigv4::RequestParts parts{method, url.path, url.query, views};
     sigv4::SigningParams params;
     params.access_key_id = config.credentials->access_key_id;
     params.secret_access_key = &config.credentials->secret_access_key;
@@ -106,8 +109,8 @@ Result<AwsResponse> SignedCall(const AwsConfig& config, std::string_view service
     for (auto& h : signed_result.headers_to_add) headers.push_back(std::move(h));
   }
   HttpCall call;
-  call.method = "POST";
-  call.url = config.endpoint;
+  call.method = std::string(method);
+  call.url = endpoint;
   call.headers = std::move(headers);
   call.body = std::move(body);
   call.timeout = config.timeout;
@@ -178,6 +181,15 @@ Result<AwsResponse> CallQuery(const AwsConfig& config, std::string_view service,
       {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
   return SignedCall(config, service, std::move(headers), std::string(form_body), !unsigned_call,
                     clock);
+}
+
+Result<AwsResponse> CallCoffer(const AwsConfig& config, std::string_view method,
+                               std::string_view path, std::string_view json_body, bool sign,
+                               util::Clock& clock) {
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"Content-Type", "application/json"}};
+  return SignedCall(config, "coffer", std::move(headers), std::string(json_body), sign, clock,
+                    method, path);
 }
 
 std::string XmlText(std::string_view xml, std::string_view name) {

@@ -62,6 +62,13 @@ Result<AwsResponse> CallQuery(const AwsConfig& config, std::string_view service,
                               std::string_view form_body, bool unsigned_call,
                               util::Clock& clock);
 
+// A call to Coffer's own API: `method` on the endpoint's `path` ("/v1/sys/seal"),
+// a JSON body, signed for the service "coffer" unless !sign. Errors as CallJson
+// (Coffer's {"code","message"} error bodies are parsed too).
+Result<AwsResponse> CallCoffer(const AwsConfig& config, std::string_view method,
+                               std::string_view path, std::string_view json_body, bool sign,
+                               util::Clock& clock);
+
 // Text of the first <name>...</name> element in `xml`, entity-decoded; "" if absent.
 std::string XmlText(std::string_view xml, std::string_view name);
 

@@ -44,6 +44,12 @@ std::string KmsKeyArn(std::string_view region, std::string_view account, std::st
   return out;
 }
 
+std::string CofferSealArn(std::string_view region, std::string_view account) {
+  std::string out = "arn:aws:coffer:";
+  out.append(region).append(":").append(account).append(":seal");
+  return out;
+}
+
 std::string KmsAliasArn(std::string_view region, std::string_view account,
                         std::string_view alias_name) {
   std::string out = "arn:aws:kms:";

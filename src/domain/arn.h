@@ -41,6 +41,10 @@ std::string KmsKeyArn(std::string_view region, std::string_view account, std::st
 std::string KmsAliasArn(std::string_view region, std::string_view account,
                         std::string_view alias_name);
 
+// arn:aws:coffer:<region>:<account>:seal: the resource of the operator calls
+// (coffer:Seal, coffer:Rekey, coffer:RotateRoot).
+std::string CofferSealArn(std::string_view region, std::string_view account);
+
 struct ParsedArn {
   std::string partition;
   std::string service;

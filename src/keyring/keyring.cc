@@ -217,7 +217,8 @@ std::string RootKey::Fingerprint() const {
 // One key's unwrapped material, immutable once published in keys_.
 struct Keyring::KeyMaterial {
   storage::Revision mod_revision = 0;
-  std::string record;                 // the stored record, for appending a version
+  std::string record;                 // the stored record
+  std::string root_fingerprint;       // of the root key that wraps `record`
   std::vector<SecretBytes> versions;  // versions[i] is version i + 1
 };
 
@@ -295,32 +296,65 @@ std::string EncodeRecordHeader(std::string_view fingerprint, uint32_t count) {
 
 }  // namespace
 
-Keyring::Keyring(storage::Backend& backend, RootKey root, util::Clock& clock)
-    : backend_(backend), root_(std::move(root)), clock_(clock), fingerprint_(root_.Fingerprint()) {}
+Keyring::Keyring(storage::Backend& backend, std::vector<RootKey> roots, util::Clock& clock)
+    : backend_(backend), clock_(clock) {
+  auto set = std::make_shared<Roots>();
+  for (RootKey& root : roots) {
+    set->fingerprints.push_back(root.Fingerprint());
+    set->keys.push_back(std::move(root));
+  }
+  roots_ = std::move(set);
+}
 
 Result<std::unique_ptr<Keyring>> Keyring::Open(storage::Backend& backend, RootKey root,
                                                util::Clock& clock) {
-  std::unique_ptr<Keyring> keyring(new Keyring(backend, std::move(root), clock));
+  std::vector<RootKey> roots;
+  roots.push_back(std::move(root));
+  return Open(backend, std::move(roots), clock);
+}
+
+Result<std::unique_ptr<Keyring>> Keyring::Open(storage::Backend& backend,
+                                               std::vector<RootKey> roots, util::Clock& clock) {
+  COFFER_CHECK(!roots.empty());
+  std::unique_ptr<Keyring> keyring(new Keyring(backend, std::move(roots), clock));
   COFFER_RETURN_IF_ERROR(keyring->Reload());
   return keyring;
 }
 
+std::shared_ptr<const Keyring::Roots> Keyring::CurrentRoots() {
+  util::ReaderLock lock(mu_);
+  return roots_;
+}
+
+std::vector<std::string> Keyring::RootFingerprints() { return CurrentRoots()->fingerprints; }
+
 Result<std::shared_ptr<const Keyring::KeyMaterial>> Keyring::Decode(std::string_view key_id,
                                                                     const storage::Entry& entry) {
   COFFER_ASSIGN_OR_RETURN(ParsedRecord parsed, ParseRecord(key_id, entry.value));
+  std::shared_ptr<const Roots> roots = CurrentRoots();
+  // The root key the record names; none: it was wrapped by a root key this
+  // keyring does not know, unless the current one opens it (then the stored
+  // fingerprint itself was altered).
+  size_t index = roots->keys.size();
+  for (size_t i = 0; i < roots->keys.size(); ++i) {
+    if (crypto::ConstantTimeEquals(parsed.fingerprint, roots->fingerprints[i])) index = i;
+  }
+  bool fingerprint_matches = index < roots->keys.size();
+  const RootKey& root = roots->keys[fingerprint_matches ? index : 0];
+  const std::string& fingerprint = roots->fingerprints[fingerprint_matches ? index : 0];
   auto km = std::make_shared<KeyMaterial>();
   km->mod_revision = entry.mod_revision;
   km->record = entry.value;
+  km->root_fingerprint = fingerprint;
   km->versions.reserve(parsed.wrapped.size());
-  bool fingerprint_matches = crypto::ConstantTimeEquals(parsed.fingerprint, fingerprint_);
   for (const auto& [version, wrapped] : parsed.wrapped) {
-    auto material = UnwrapMaterial(root_, fingerprint_, key_id, version, wrapped);
+    auto material = UnwrapMaterial(root, fingerprint, key_id, version, wrapped);
     if (!material.has_value()) {
       if (!fingerprint_matches) {
         return Fail(ErrorCode::kFailedPrecondition,
                     "key material of " + std::string(key_id) +
                         " was wrapped by another root key (fingerprint " +
-                        std::string(parsed.fingerprint) + ", this root key is " + fingerprint_ +
+                        std::string(parsed.fingerprint) + ", this root key is " + fingerprint +
                         ")",
                     Reason::kRootKeyMismatch);
       }
@@ -335,6 +369,22 @@ Result<std::shared_ptr<const Keyring::KeyMaterial>> Keyring::Decode(std::string_
                 Reason::kKeyMaterialDamaged);
   }
   return std::shared_ptr<const KeyMaterial>(std::move(km));
+}
+
+Result<std::string> Keyring::EncodeUnderCurrentRoot(std::string_view key_id,
+                                                    const std::vector<SecretBytes>& versions) {
+  std::shared_ptr<const Roots> roots = CurrentRoots();
+  const RootKey& root = roots->keys.front();
+  const std::string& fingerprint = roots->fingerprints.front();
+  std::string record = EncodeRecordHeader(fingerprint, static_cast<uint32_t>(versions.size()));
+  for (size_t i = 0; i < versions.size(); ++i) {
+    uint32_t version = static_cast<uint32_t>(i + 1);
+    COFFER_ASSIGN_OR_RETURN(std::string wrapped,
+                            WrapMaterial(root, fingerprint, key_id, version, versions[i]));
+    PutU32(record, version);
+    record += wrapped;
+  }
+  return record;
 }
 
 void Keyring::Install(const std::string& key_id, std::shared_ptr<const KeyMaterial> km) {
@@ -399,12 +449,9 @@ Result<std::shared_ptr<const Keyring::KeyMaterial>> Keyring::Find(std::string_vi
 
 Status Keyring::CreateKey(std::string_view key_id) {
   COFFER_RETURN_IF_ERROR(ValidateKeyId(key_id));
-  SecretBytes material = crypto::RandomSecret(kMaterialSize);
-  COFFER_ASSIGN_OR_RETURN(std::string wrapped,
-                          WrapMaterial(root_, fingerprint_, key_id, 1, material));
-  std::string record = EncodeRecordHeader(fingerprint_, 1);
-  PutU32(record, 1);
-  record += wrapped;
+  std::vector<SecretBytes> versions;
+  versions.push_back(crypto::RandomSecret(kMaterialSize));
+  COFFER_ASSIGN_OR_RETURN(std::string record, EncodeUnderCurrentRoot(key_id, versions));
   storage::Txn txn;
   std::string key = RecordKey(key_id);
   txn.compares.push_back(storage::Compare{key, 0});
@@ -420,7 +467,8 @@ Status Keyring::CreateKey(std::string_view key_id) {
   auto km = std::make_shared<KeyMaterial>();
   km->mod_revision = *rev;
   km->record = std::move(record);
-  km->versions.push_back(std::move(material));
+  km->root_fingerprint = CurrentRoots()->fingerprints.front();
+  km->versions = std::move(versions);
   Install(std::string(key_id), std::move(km));
   return Ok();
 }
@@ -434,14 +482,11 @@ Result<uint32_t> Keyring::RotateKey(std::string_view key_id) {
     // Always start from the stored record: the cache may be behind another writer.
     COFFER_ASSIGN_OR_RETURN(auto current, LoadKey(key_id));
     uint32_t version = static_cast<uint32_t>(current->versions.size()) + 1;
-    SecretBytes material = crypto::RandomSecret(kMaterialSize);
-    COFFER_ASSIGN_OR_RETURN(std::string wrapped,
-                            WrapMaterial(root_, fingerprint_, key_id, version, material));
-    std::string record = EncodeRecordHeader(fingerprint_, version);
-    std::string_view old = current->record;
-    record.append(old.substr(record.size()));  // old versions, unchanged
-    PutU32(record, version);
-    record += wrapped;
+    // The whole record is wrapped again under the current root key: the
+    // stored one may be under an older root key (a root rotation in flight).
+    std::vector<SecretBytes> versions = current->versions;
+    versions.push_back(crypto::RandomSecret(kMaterialSize));
+    COFFER_ASSIGN_OR_RETURN(std::string record, EncodeUnderCurrentRoot(key_id, versions));
     storage::Txn txn;
     txn.compares.push_back(storage::Compare{key, current->mod_revision});
     txn.writes.push_back(storage::Write::Put(key, record));
@@ -453,8 +498,8 @@ Result<uint32_t> Keyring::RotateKey(std::string_view key_id) {
     auto km = std::make_shared<KeyMaterial>();
     km->mod_revision = *rev;
     km->record = std::move(record);
-    km->versions = current->versions;
-    km->versions.push_back(std::move(material));
+    km->root_fingerprint = CurrentRoots()->fingerprints.front();
+    km->versions = std::move(versions);
     Install(std::string(key_id), std::move(km));
     return version;
   }
@@ -564,6 +609,74 @@ Result<std::optional<std::string>> Keyring::RewrapForPass(
 }
 
 Status Keyring::Refresh() { return Reload(); }
+
+Result<int64_t> Keyring::RotateRoot(RootKey next) {
+  {
+    util::WriterLock lock(mu_);
+    auto set = std::make_shared<Roots>();
+    std::string next_fingerprint = next.Fingerprint();
+    set->fingerprints.push_back(next_fingerprint);
+    set->keys.push_back(std::move(next));
+    for (size_t i = 0; i < roots_->keys.size(); ++i) {
+      if (roots_->fingerprints[i] == next_fingerprint) continue;
+      set->fingerprints.push_back(roots_->fingerprints[i]);
+      set->keys.push_back(roots_->keys[i]);
+    }
+    roots_ = std::move(set);
+  }
+  return RewrapUnderCurrentRoot();
+}
+
+Result<int64_t> Keyring::RewrapUnderCurrentRoot() {
+  std::shared_ptr<const Roots> roots = CurrentRoots();
+  const std::string& current = roots->fingerprints.front();
+  std::string end = storage::PrefixEnd(kRecordPrefix);
+  COFFER_ASSIGN_OR_RETURN(storage::RangeResult range, backend_.Range(kRecordPrefix, end, 0));
+  int64_t rewrapped = 0;
+  for (const storage::Entry& listed : range.entries) {
+    std::string key_id = listed.key.substr(kRecordPrefix.size());
+    bool done = false;
+    for (int attempt = 0; attempt < kMaxCasAttempts && !done; ++attempt) {
+      COFFER_ASSIGN_OR_RETURN(auto km, LoadKey(key_id));
+      if (km->root_fingerprint == current) {
+        done = true;
+        break;
+      }
+      COFFER_ASSIGN_OR_RETURN(std::string record, EncodeUnderCurrentRoot(key_id, km->versions));
+      storage::Txn txn;
+      std::string key = RecordKey(key_id);
+      txn.compares.push_back(storage::Compare{key, km->mod_revision});
+      txn.writes.push_back(storage::Write::Put(key, record));
+      auto rev = backend_.Commit(txn);
+      if (!rev.has_value()) {
+        if (rev.error().code == ErrorCode::kAborted) continue;  // a concurrent rotation: again
+        return Fail(std::move(rev).error());
+      }
+      auto fresh = std::make_shared<KeyMaterial>();
+      fresh->mod_revision = *rev;
+      fresh->record = std::move(record);
+      fresh->root_fingerprint = current;
+      fresh->versions = km->versions;
+      Install(key_id, std::move(fresh));
+      ++rewrapped;
+      done = true;
+    }
+    if (!done) {
+      return Fail(ErrorCode::kAborted, "too many concurrent changes to key " + key_id,
+                  Reason::kCasConflict);
+    }
+  }
+  {
+    util::WriterLock lock(mu_);
+    if (roots_->fingerprints.front() == current && roots_->keys.size() > 1) {
+      auto set = std::make_shared<Roots>();
+      set->fingerprints.push_back(roots_->fingerprints.front());
+      set->keys.push_back(roots_->keys.front());
+      roots_ = std::move(set);
+    }
+  }
+  return rewrapped;
+}
 
 Result<KeyVersionRef> Keyring::Inspect(std::string_view envelope) {
   COFFER_ASSIGN_OR_RETURN(EnvelopeView v, ParseEnvelope(envelope));

@@ -80,6 +80,13 @@ class Keyring {
   // (Reason::kKeyMaterialDamaged), and the other keys keep working.
   static Result<std::unique_ptr<Keyring>> Open(storage::Backend& backend, RootKey root,
                                                util::Clock& clock);
+  // The same with several root keys: `roots.front()` is the current one
+  // (wraps everything written from now on); the others are older root keys
+  // whose records a root rotation has not re-wrapped yet (a rotation that
+  // was cut short). Records name the root key that wraps them (fingerprint).
+  // REQUIRES: !roots.empty().
+  static Result<std::unique_ptr<Keyring>> Open(storage::Backend& backend,
+                                               std::vector<RootKey> roots, util::Clock& clock);
 
   // Creates version 1 of new key material for `key_id` (durable before it
   // returns). kAlreadyExists if the key id has material.
@@ -124,13 +131,38 @@ class Keyring {
   // another server). Errors as Open.
   Status Refresh();
 
+  // Root key rotation, online: `next` becomes the current root key (new
+  // material is wrapped under it at once; records under the old one still
+  // open), then every stored key material record is re-wrapped under it and
+  // the old root keys are forgotten. Returns how many records were
+  // re-wrapped. The caller stores `next` (sealed) BEFORE calling this, with
+  // the old root key beside it until this returns: a crash half-way leaves
+  // records under both. On error the old root keys stay known (call
+  // RewrapUnderCurrentRoot again).
+  Result<int64_t> RotateRoot(RootKey next);
+  // The second half of RotateRoot: re-wraps every record that is not under
+  // the current root key, then forgets the older ones.
+  Result<int64_t> RewrapUnderCurrentRoot();
+  // Fingerprints of the root keys this keyring knows, current first.
+  std::vector<std::string> RootFingerprints();
+
   // Reads the key reference from an envelope without decrypting it.
   // kDataLoss (kCiphertextMalformed) if it is not an envelope.
   static Result<KeyVersionRef> Inspect(std::string_view envelope);
 
  private:
   struct KeyMaterial;
-  Keyring(storage::Backend& backend, RootKey root, util::Clock& clock);
+  // The root keys, current first, with their fingerprints. Immutable once
+  // published; replaced whole under mu_.
+  struct Roots {
+    std::vector<RootKey> keys;
+    std::vector<std::string> fingerprints;
+  };
+  Keyring(storage::Backend& backend, std::vector<RootKey> roots, util::Clock& clock);
+  std::shared_ptr<const Roots> CurrentRoots();
+  // Encodes a whole record for `versions`, wrapped under the current root.
+  Result<std::string> EncodeUnderCurrentRoot(std::string_view key_id,
+                                             const std::vector<SecretBytes>& versions);
   Status Reload();
   Result<std::shared_ptr<const KeyMaterial>> Find(std::string_view key_id, bool reload_if_missing);
   // Reads "keyring/<key_id>" from storage, unwraps it and caches it.
@@ -145,10 +177,9 @@ class Keyring {
                            std::string_view plaintext);
 
   storage::Backend& backend_;
-  RootKey root_;
   util::Clock& clock_;
-  const std::string fingerprint_;  // root_.Fingerprint(), computed once
   util::SharedMutex mu_;
+  std::shared_ptr<const Roots> roots_ COFFER_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<const KeyMaterial>, std::less<>> keys_
       COFFER_GUARDED_BY(mu_);
 };

@@ -17,6 +17,7 @@
 #include "audit/audit.h"
 #include "cli/login.h"
 #include "cli/kms_rewrap.h"
+#include "cli/operator.h"
 #include "server/process.h"
 #include "server/server_context.h"
 #include "util/log.h"
@@ -58,7 +59,18 @@ Runner AddServer(CLI::App& command) {
   auto& o = flags->options;
   command.add_flag("--dev", o.dev,
                    "development mode: root key kept in DATA_DIR, admin credentials written to "
-                   "DATA_DIR/credentials");
+                   "DATA_DIR/credentials (without it: production mode, sealed root key)");
+  command.add_option("--unseal-key-file", o.unseal_key_file,
+                     "production: unseal at start with this key file (32 random bytes, raw or "
+                     "base64; 0600; a systemd credential works); enrolled at the first unseal");
+  command.add_option("--unseal-kms", o.unseal_kms.key_id,
+                     "production: unseal at start through this KMS key on another endpoint "
+                     "(AWS KMS or another Coffer; AWS credential chain); enrolled at the first "
+                     "unseal");
+  command.add_option("--unseal-kms-endpoint", o.unseal_kms.endpoint,
+                     "endpoint of --unseal-kms (default: AWS_ENDPOINT_URL)");
+  command.add_option("--unseal-kms-region", o.unseal_kms.region,
+                     "region of --unseal-kms (default: the AWS chain's)");
   command.add_option("--data-dir", o.data_dir, "data directory (created 0700 if absent)")
       ->required();
   command.add_option("--listen", o.listen, "HOST:PORT to serve on; port 0 picks a free port")
@@ -132,10 +144,9 @@ Runner AddServer(CLI::App& command) {
                            "--dev mode only\n");
       return 2;
     }
-    if (!options.dev) {
-      std::fprintf(stderr,
-                   "coffer server: production mode (sealed root key, unseal) is not implemented "
-                   "yet; start with --dev\n");
+    if (options.dev && (!options.unseal_key_file.empty() || !options.unseal_kms.key_id.empty())) {
+      std::fprintf(stderr, "coffer server: --unseal-key-file and --unseal-kms are for production "
+                           "mode; dev mode keeps its root key in the data directory\n");
       return 2;
     }
     util::InitLogging(util::ParseLogLevel(flags->logging.level), flags->logging.file);
@@ -278,6 +289,62 @@ Runner AddKms(CLI::App& command) {
   };
 }
 
+// coffer operator init|unseal|status|seal|rekey|rotate-root [--endpoint-url URL]
+Runner AddOperator(CLI::App& command) {
+  struct Flags {
+    cli::OperatorOptions options;
+    std::map<const CLI::App*, cli::OperatorCommand> commands;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto& o = flags->options;
+  command.require_subcommand(1);
+  auto add = [&](CLI::App& parent, const char* name, const char* help,
+                 cli::OperatorCommand which) {
+    CLI::App* sub = parent.add_subcommand(name, help);
+    sub->add_option("--endpoint-url", o.endpoint, "the server (default: $AWS_ENDPOINT_URL)");
+    sub->add_flag("--json", o.json, "print the server's JSON answer");
+    flags->commands[sub] = which;
+    return sub;
+  };
+  using C = cli::OperatorCommand;
+  CLI::App* init = add(command, "init",
+                       "initialize a new production server: prints the unseal shares and the "
+                       "initial admin key, once",
+                       C::kInit);
+  init->add_option("--shares", o.shares, "number of shares (1-255)")->capture_default_str();
+  init->add_option("--threshold", o.threshold, "shares needed to unseal")->capture_default_str();
+  CLI::App* unseal = add(command, "unseal",
+                         "give one unseal share (argument, or one line on stdin, hidden on a "
+                         "terminal)",
+                         C::kUnseal);
+  unseal->add_option("share", o.share, "the share (prefer stdin: arguments show in ps)");
+  unseal->add_flag("--reset", o.reset, "forget the shares given so far");
+  add(command, "status", "print the seal status (exit 0 unsealed, 2 sealed)", C::kStatus);
+  add(command, "seal", "seal the server (signed; coffer:Seal)", C::kSeal);
+  add(command, "rotate-root",
+      "make a new root key and re-wrap all KMS key material under it, online (signed; "
+      "coffer:RotateRoot)",
+      C::kRotateRoot);
+  CLI::App* rekey = command.add_subcommand("rekey", "issue new unseal shares for the same keys");
+  rekey->require_subcommand(1);
+  CLI::App* start = add(*rekey, "start", "start a rekey (signed; coffer:Rekey)", C::kRekeyStart);
+  start->add_option("--shares", o.shares, "number of new shares")->capture_default_str();
+  start->add_option("--threshold", o.threshold, "new threshold")->capture_default_str();
+  CLI::App* submit =
+      add(*rekey, "submit", "give one current share towards the rekey", C::kRekeySubmit);
+  submit->add_option("--nonce", o.nonce, "the rekey's nonce (coffer operator status)")
+      ->required();
+  submit->add_option("share", o.share, "the share (prefer stdin)");
+  add(*rekey, "cancel", "cancel the rekey in progress (signed; coffer:Rekey)", C::kRekeyCancel);
+  return [flags]() -> int {
+    for (const auto& [sub, which] : flags->commands) {
+      if (sub->parsed()) flags->options.command = which;
+    }
+    util::SystemClock clock;
+    return cli::RunOperator(flags->options, clock, std::cin, std::cout, std::cerr);
+  };
+}
+
 // coffer version
 Runner AddVersion(CLI::App&) {
   return [] {
@@ -299,6 +366,7 @@ constexpr CommandSpec kCommands[] = {
     {"login", "trade an OIDC token (GitHub Actions) for short-lived credentials", AddLogin},
     {"audit", "verify or read the audit log", AddAudit},
     {"kms", "KMS administration: re-wrap stored values after a key rotation", AddKms},
+    {"operator", "production mode: init, unseal, seal, rekey, rotate-root", AddOperator},
     {"version", "print the version", AddVersion},
 };
 

@@ -19,6 +19,7 @@
 #include "api/pipeline/pipeline.h"
 #include "api/awsjson/ssm_service.h"
 #include "api/native/native_api.h"
+#include "api/native/sys_api.h"
 #include "api/router/router.h"
 #include "api/awsjson/kms_service.h"
 #include "api/awsjson/secretsmanager_service.h"
@@ -197,9 +198,9 @@ Status WriteDevConfig(const ServerOptions& options) {
 
 // Dev mode: makes sure the admin user exists and DATA_DIR/credentials holds a
 // valid access key of it. A valid existing file is kept (never rotated).
-Status EnsureDevIdentity(ServerContext& context) {
-  const std::string& dir = context.options.data_dir;
-  auto& identities = *context.identities;
+Status EnsureDevIdentity(const ServerOptions& options, Serving& serving) {
+  const std::string& dir = options.data_dir;
+  auto& identities = *serving.identities;
   if (auto user = identities.GetUser(kAdminUser); !user) {
     if (user.error().code != ErrorCode::kNotFound) return Fail(user.error());
     COFFER_RETURN_IF_ERROR(identities.CreateUser(kAdminUser, /*is_admin=*/true));
@@ -276,12 +277,195 @@ class CurlFetcher final : public auth::HttpFetcher {
   std::string ca_file_;
 };
 
+
+// Builds the serving parts from the root keys (current first). When more than
+// one is given, a root rotation was cut short: it is finished here.
+Result<std::shared_ptr<Serving>> BuildServing(ServerContext& context,
+                                              std::vector<keyring::RootKey> roots) {
+  const ServerOptions& options = context.options;
+  auto serving = std::make_shared<Serving>();
+  Serving* s = serving.get();
+  bool finish_rotation = roots.size() > 1;
+  COFFER_ASSIGN_OR_RETURN(s->keyring,
+                          keyring::Keyring::Open(*context.backend, std::move(roots), *context.clock));
+  if (finish_rotation) {
+    COFFER_ASSIGN_OR_RETURN(int64_t rewrapped, s->keyring->RewrapUnderCurrentRoot());
+    util::LogInfo("finished a root key rotation that was cut short", {{"rewrapped", rewrapped}});
+  }
+  s->keys = std::make_unique<domain::kms::KeyDirectory>(*context.backend, *s->keyring,
+                                                        *context.clock, *context.ids,
+                                                        options.region, options.account_id);
+  s->identities = std::make_unique<domain::iam::IdentityStore>(
+      *context.backend, *s->keyring, *context.clock, *context.ids, options.account_id);
+  s->authenticator =
+      std::make_unique<auth::Authenticator>(*s->identities, *context.clock, options.region);
+  s->parameters = std::make_unique<domain::parameters::ParameterStore>(
+      *context.backend, *s->keyring, *s->keys, *context.clock, options.region,
+      options.account_id);
+  s->policy_cache = std::make_unique<auth::PolicyCache>();
+  s->authorizer = std::make_unique<auth::Authorizer>(
+      auth::Authorizer::IamPolicies(*s->identities, *s->policy_cache), *context.clock);
+  if (options.unsafe_skip_authorization) {
+    util::LogWarn("AUTHORIZATION IS OFF for SSM, Secrets Manager and KMS "
+                  "(--unsafe-skip-authorization): every authenticated caller may do everything; "
+                  "for benchmarks only");
+    s->json_authorizer =
+        std::make_unique<auth::Authorizer>(auth::Authorizer::UnsafeAllowAll(*context.clock));
+  }
+  s->json = std::make_unique<api::awsjson::JsonProtocol>();
+  s->json_pipeline = std::make_unique<api::pipeline::Pipeline>(
+      *s->authenticator, s->json_authorizer ? *s->json_authorizer : *s->authorizer,
+      *context.audit, *context.metrics, *context.clock);
+  s->json->AddService(std::make_unique<api::awsjson::SsmService>(*s->parameters));
+  s->secrets = std::make_unique<domain::secrets::SecretStore>(
+      *context.backend, *s->keyring, *s->keys, *context.clock, *context.ids, options.region,
+      options.account_id);
+  s->json->AddService(
+      std::make_unique<api::awsjson::SecretsManagerService>(*s->secrets, *s->keys));
+  {
+    auto kms = std::make_unique<api::awsjson::KmsService>(*s->keys, *s->keyring);
+    // `coffer kms rewrap` calls it (RewrapStoredValues).
+    kms->EnableRewrap(*s->parameters, *s->secrets);
+    s->json->AddService(std::move(kms));
+  }
+
+  s->query = std::make_unique<api::awsquery::QueryProtocol>();
+  s->query_pipeline = std::make_unique<api::pipeline::Pipeline>(
+      *s->authenticator, *s->authorizer, *context.audit, *context.metrics, *context.clock);
+  s->query->AddService(
+      std::make_unique<api::awsquery::IamService>(*s->identities, options.account_id));
+  s->oidc_fetcher = std::make_unique<CurlFetcher>(options.oidc_ca_file);
+  // An unknown kid refetches the issuer's JWKS at most every 5 s (key rotation
+  // is picked up at once; a flood of made-up kids costs one fetch per 5 s).
+  s->oidc = std::make_unique<auth::OidcVerifier>(*s->oidc_fetcher, *context.clock,
+                                                 std::chrono::seconds(5));
+  for (const auto& [issuer, file] : options.oidc_static_jwks) {
+    auto text = ReadSmallFile(file);
+    if (!text) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "cannot read the static JWKS " + file + ": " + text.error().message);
+    }
+    if (Status set = s->oidc->SetStaticJwks(issuer, *text); !set) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the static JWKS " + file + " does not parse: " + set.error().message);
+    }
+  }
+  s->query->AddService(
+      std::make_unique<api::awsquery::StsService>(*s->identities, *s->oidc, *context.clock));
+
+  if (options.dev) {
+    COFFER_RETURN_IF_ERROR(EnsureDevIdentity(options, *s));
+    COFFER_RETURN_IF_ERROR(WriteDevConfig(options));
+  }
+
+  // Rotation: hooks call this server back with credentials scoped to the secret.
+  s->rotation_credentials = std::make_unique<RotationCredentials>(*s->identities);
+  HookInvokerOptions hook_options;
+  hook_options.endpoint_url =
+      options.rotation_endpoint_url.empty() ? context.Url() : options.rotation_endpoint_url;
+  hook_options.region = options.region;
+  s->rotation_hooks =
+      std::make_unique<HookInvoker>(*s->rotation_credentials, *context.clock, hook_options);
+  s->rotation = std::make_unique<domain::secrets::RotationEngine>(
+      *s->secrets, *context.backend, *s->rotation_hooks, *context.clock, *context.ids,
+      *context.metrics, options.rotation);
+  s->rotation->Start();
+  util::Clock* clock = context.clock.get();
+  s->maintenance = std::thread([s, clock] {
+    std::unique_lock lock(s->maintenance_mu);
+    // The first pass runs at start: work that fell due while no server ran is
+    // done now, not a minute later.
+    do {
+      lock.unlock();
+      util::SystemTime now = clock->Now();
+      if (auto r = s->secrets->RunDueDeletions(now); !r) {
+        util::LogWarn("scheduled secret deletions failed", {{"error", r.error().message}});
+      } else if (*r > 0) {
+        util::LogInfo("deleted secrets whose recovery window ended", {{"count", *r}});
+      }
+      if (auto r = s->keys->RunDueDeletions(now); !r) {
+        util::LogWarn("scheduled key deletions failed", {{"error", r.error().message}});
+      } else if (*r > 0) {
+        util::LogInfo("deleted KMS keys whose pending window ended", {{"count", *r}});
+      }
+      if (auto r = s->keys->RunDueRotations(now); !r) {
+        util::LogWarn("scheduled key rotations failed", {{"error", r.error().message}});
+      }
+      lock.lock();
+    } while (!s->maintenance_cv.wait_for(lock, std::chrono::minutes(1),
+                                         [s] { return s->stopping; }));
+  });
+  return serving;
+}
+
+// The seal controller's view of the context.
+SealHost MakeSealHost(ServerContext& context) {
+  SealHost host;
+  host.unseal = [&context](std::vector<keyring::RootKey> roots) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto serving, BuildServing(context, std::move(roots)));
+    context.Serve(std::move(serving));
+    context.native->SetSealed(false);
+    return Ok();
+  };
+  host.seal = [&context] {
+    context.native->SetSealed(true);
+    context.Serve(nullptr);
+  };
+  host.rotate_root = [&context](keyring::RootKey next) -> Result<int64_t> {
+    auto serving = context.serving();
+    if (!serving) return Fail(ErrorCode::kUnavailable, "sealed", Reason::kSealed);
+    return serving->keyring->RotateRoot(std::move(next));
+  };
+  host.create_admin = [&context]() -> Result<std::pair<std::string, SecretBytes>> {
+    auto serving = context.serving();
+    if (!serving) return Fail(ErrorCode::kUnavailable, "sealed", Reason::kSealed);
+    auto& identities = *serving->identities;
+    if (auto user = identities.GetUser(kAdminUser); !user) {
+      if (user.error().code != ErrorCode::kNotFound) return Fail(user.error());
+      COFFER_RETURN_IF_ERROR(identities.CreateUser(kAdminUser, /*is_admin=*/true));
+    }
+    COFFER_ASSIGN_OR_RETURN(domain::iam::AccessKey key, identities.CreateAccessKey(kAdminUser));
+    util::LogInfo("created the initial admin", {{"user", kAdminUser},
+                                                {"access_key_id", key.access_key_id}});
+    return std::make_pair(key.access_key_id, std::move(key.secret_access_key));
+  };
+  return host;
+}
+
 }  // namespace
+
+Serving::Serving() = default;
+
+Serving::~Serving() { StopBackground(); }
+
+void Serving::StopBackground() {
+  if (rotation_hooks) rotation_hooks->Shutdown();
+  if (rotation) rotation->Stop();
+  {
+    std::lock_guard lock(maintenance_mu);
+    stopping = true;
+  }
+  maintenance_cv.notify_all();
+  if (maintenance.joinable()) maintenance.join();
+}
 
 ServerContext::ServerContext() = default;
 
 ServerContext::~ServerContext() { Stop(*this); }
 
+std::shared_ptr<Serving> ServerContext::serving() const {
+  util::MutexLock lock(serving_mu_);
+  return serving_;
+}
+
+void ServerContext::Serve(std::shared_ptr<Serving> next) {
+  std::shared_ptr<Serving> old;
+  {
+    util::MutexLock lock(serving_mu_);
+    old = std::exchange(serving_, std::move(next));
+  }
+  if (old) old->StopBackground();
+}
 std::string ServerContext::Url() const {
   if (!http) return "";
   const std::string& host = http->host();
@@ -320,10 +504,6 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
 }
 
 Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
-  if (!options.dev) {
-    return Fail(ErrorCode::kFailedPrecondition,
-                "production mode (a sealed root key) is not implemented yet; run with --dev");
-  }
   COFFER_ASSIGN_OR_RETURN(ListenAddress listen, ParseListenAddress(options.listen));
   if (auto hardened = HardenProcess(); !hardened) {
     util::LogWarn("process hardening failed", {{"error", hardened.error().message}});
@@ -339,98 +519,41 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
   context->ids = std::make_unique<util::RandomIdGenerator>();
   context->metrics = std::make_unique<util::Metrics>();
   COFFER_ASSIGN_OR_RETURN(context->backend, OpenBackend(options));
-
-  COFFER_ASSIGN_OR_RETURN(keyring::RootKey root,
-                          keyring::RootKey::LoadOrCreateFile(options.data_dir + "/root.key"));
-  COFFER_ASSIGN_OR_RETURN(context->keyring,
-                          keyring::Keyring::Open(*context->backend, std::move(root), *context->clock));
-  context->keys = std::make_unique<domain::kms::KeyDirectory>(
-      *context->backend, *context->keyring, *context->clock, *context->ids, options.region,
-      options.account_id);
-  context->identities = std::make_unique<domain::iam::IdentityStore>(
-      *context->backend, *context->keyring, *context->clock, *context->ids, options.account_id);
-  context->authenticator =
-      std::make_unique<auth::Authenticator>(*context->identities, *context->clock,
-                                            options.region);
-  context->parameters = std::make_unique<domain::parameters::ParameterStore>(
-      *context->backend, *context->keyring, *context->keys, *context->clock, options.region,
-      options.account_id);
-
   COFFER_ASSIGN_OR_RETURN(SecretBytes audit_key,
                           audit::LoadOrCreateKey(options.data_dir + "/audit.key"));
   COFFER_ASSIGN_OR_RETURN(context->audit, audit::FileSink::Open(options.data_dir + "/audit.log",
                                                                 std::move(audit_key)));
-  context->policy_cache = std::make_unique<auth::PolicyCache>();
-
-  context->authorizer = std::make_unique<auth::Authorizer>(
-      auth::Authorizer::IamPolicies(*context->identities, *context->policy_cache),
-      *context->clock);
-  if (options.unsafe_skip_authorization) {
-    util::LogWarn("AUTHORIZATION IS OFF for SSM, Secrets Manager and KMS "
-                  "(--unsafe-skip-authorization): every authenticated caller may do everything; "
-                  "for benchmarks only");
-    context->json_authorizer =
-        std::make_unique<auth::Authorizer>(auth::Authorizer::UnsafeAllowAll(*context->clock));
-  }
-  context->json = std::make_unique<api::awsjson::JsonProtocol>();
-  context->json_pipeline = std::make_unique<api::pipeline::Pipeline>(
-      *context->authenticator,
-      context->json_authorizer ? *context->json_authorizer : *context->authorizer,
-      *context->audit, *context->metrics, *context->clock);
-  context->json->AddService(std::make_unique<api::awsjson::SsmService>(*context->parameters));
-  context->secrets = std::make_unique<domain::secrets::SecretStore>(
-      *context->backend, *context->keyring, *context->keys, *context->clock, *context->ids,
-      options.region, options.account_id);
-  context->json->AddService(
-      std::make_unique<api::awsjson::SecretsManagerService>(*context->secrets, *context->keys));
-  {
-    auto kms = std::make_unique<api::awsjson::KmsService>(*context->keys, *context->keyring);
-    // `coffer kms rewrap` calls it (RewrapStoredValues).
-    kms->EnableRewrap(*context->parameters, *context->secrets);
-    context->json->AddService(std::move(kms));
-  }
-
-  context->query = std::make_unique<api::awsquery::QueryProtocol>();
-  context->query_pipeline = std::make_unique<api::pipeline::Pipeline>(
-      *context->authenticator, *context->authorizer, *context->audit, *context->metrics,
-      *context->clock);
-  context->query->AddService(
-      std::make_unique<api::awsquery::IamService>(*context->identities, options.account_id));
-  context->oidc_fetcher = std::make_unique<CurlFetcher>(options.oidc_ca_file);
-  // An unknown kid refetches the issuer's JWKS at most every 5 s (key rotation
-  // is picked up at once; a flood of made-up kids costs one fetch per 5 s).
-  context->oidc = std::make_unique<auth::OidcVerifier>(*context->oidc_fetcher, *context->clock,
-                                                       std::chrono::seconds(5));
-  for (const auto& [issuer, file] : options.oidc_static_jwks) {
-    auto text = ReadSmallFile(file);
-    if (!text) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "cannot read the static JWKS " + file + ": " + text.error().message);
-    }
-    if (Status set = context->oidc->SetStaticJwks(issuer, *text); !set) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "the static JWKS " + file + " does not parse: " + set.error().message);
-    }
-  }
-  context->query->AddService(std::make_unique<api::awsquery::StsService>(
-      *context->identities, *context->oidc, *context->clock));
   context->native = std::make_unique<api::native::NativeApi>(*context->metrics);
+  context->native->SetSealed(true);
+  SealOptions seal_options;
+  seal_options.dev = options.dev;
+  seal_options.unseal_key_file = options.unseal_key_file;
+  seal_options.kms = options.unseal_kms;
+  context->seal = std::make_unique<SealController>(*context->backend, *context->clock,
+                                                   std::move(seal_options),
+                                                   MakeSealHost(*context));
+  context->sys = std::make_unique<api::native::SysFront>(*context->seal, options.region,
+                                                         options.account_id);
+  ServerContext* ctx = context.get();
   context->router = std::make_unique<api::router::Router>(
       *context->native,
-      [pipeline = context->json_pipeline.get(),
-       json = context->json.get()](const api::HttpRequest& request) {
-        return pipeline->Handle(*json, request);
+      [ctx](const api::HttpRequest& request) {
+        std::shared_ptr<Serving> s = ctx->serving();
+        if (!s) return api::router::Router::Sealed(request);
+        return s->json_pipeline->Handle(*s->json, request);
       },
-      [pipeline = context->query_pipeline.get(),
-       query = context->query.get()](const api::HttpRequest& request) {
-        return pipeline->Handle(*query, request);
+      [ctx](const api::HttpRequest& request) {
+        std::shared_ptr<Serving> s = ctx->serving();
+        if (!s) return api::router::Router::Sealed(request);
+        return s->query_pipeline->Handle(*s->query, request);
+      },
+      [ctx](const api::HttpRequest& request) {
+        std::shared_ptr<Serving> s = ctx->serving();
+        if (!s) return ctx->sys->HandleSealed(request, *ctx->audit, *ctx->clock);
+        return s->query_pipeline->Handle(*ctx->sys, request);
       });
 
-  if (options.dev) {
-    COFFER_RETURN_IF_ERROR(EnsureDevIdentity(*context));
-    COFFER_RETURN_IF_ERROR(WriteDevConfig(options));
-  }
-
+  // Bound before the serving parts are built: rotation hooks need the URL.
   HttpServerOptions http = options.http;
   http.host = listen.host;
   http.port = listen.port;
@@ -442,60 +565,32 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
             return router->Handle(request);
           },
           *context->metrics, *context->ids, *context->clock));
+
+  if (options.dev) {
+    COFFER_ASSIGN_OR_RETURN(keyring::RootKey root,
+                            keyring::RootKey::LoadOrCreateFile(options.data_dir + "/root.key"));
+    std::vector<keyring::RootKey> roots;
+    roots.push_back(std::move(root));
+    COFFER_ASSIGN_OR_RETURN(auto serving, BuildServing(*context, std::move(roots)));
+    context->Serve(std::move(serving));
+    context->native->SetSealed(false);
+  } else {
+    COFFER_RETURN_IF_ERROR(context->seal->Start());
+  }
   context->http->Start();
-  // Rotation: hooks call this server back with credentials scoped to the secret.
-  context->rotation_credentials = std::make_unique<RotationCredentials>(*context->identities);
-  HookInvokerOptions hook_options;
-  hook_options.endpoint_url =
-      options.rotation_endpoint_url.empty() ? context->Url() : options.rotation_endpoint_url;
-  hook_options.region = options.region;
-  context->rotation_hooks = std::make_unique<HookInvoker>(*context->rotation_credentials,
-                                                          *context->clock, hook_options);
-  context->rotation = std::make_unique<domain::secrets::RotationEngine>(
-      *context->secrets, *context->backend, *context->rotation_hooks, *context->clock,
-      *context->ids, *context->metrics, options.rotation);
-  context->rotation->Start();
-  context->maintenance = std::thread([ctx = context.get()] {
-    std::unique_lock lock(ctx->maintenance_mu);
-    // The first pass runs at start: work that fell due while no server ran is
-    // done now, not a minute later.
-    do {
-      lock.unlock();
-      util::SystemTime now = ctx->clock->Now();
-      if (auto r = ctx->secrets->RunDueDeletions(now); !r) {
-        util::LogWarn("scheduled secret deletions failed", {{"error", r.error().message}});
-      } else if (*r > 0) {
-        util::LogInfo("deleted secrets whose recovery window ended", {{"count", *r}});
-      }
-      if (auto r = ctx->keys->RunDueDeletions(now); !r) {
-        util::LogWarn("scheduled key deletions failed", {{"error", r.error().message}});
-      } else if (*r > 0) {
-        util::LogInfo("deleted KMS keys whose pending window ended", {{"count", *r}});
-      }
-      if (auto r = ctx->keys->RunDueRotations(now); !r) {
-        util::LogWarn("scheduled key rotations failed", {{"error", r.error().message}});
-      }
-      lock.lock();
-    } while (!ctx->maintenance_cv.wait_for(lock, std::chrono::minutes(1),
-                                           [ctx] { return ctx->stopping; }));
-  });
   util::LogInfo("serving", {{"url", context->Url()},
                             {"data_dir", options.data_dir},
                             {"region", options.region},
+                            {"mode", options.dev ? "dev" : "production"},
+                            {"sealed", context->native->is_sealed()},
                             {"storage", options.storage == StorageKind::kSqlite ? "sqlite" : "memory"}});
   return context;
 }
 
 void Stop(ServerContext& context) {
-  if (context.rotation_hooks) context.rotation_hooks->Shutdown();
-  if (context.rotation) context.rotation->Stop();
-  {
-    std::lock_guard lock(context.maintenance_mu);
-    context.stopping = true;
-  }
-  context.maintenance_cv.notify_all();
-  if (context.maintenance.joinable()) context.maintenance.join();
+  if (std::shared_ptr<Serving> serving = context.serving()) serving->StopBackground();
   if (context.http) context.http->Shutdown();
+  context.Serve(nullptr);
 }
 
 }  // namespace coffer::server

@@ -14,6 +14,8 @@
 
 #include "domain/secrets/rotation.h"
 #include "server/http_server.h"
+#include "server/seal_controller.h"
+#include "util/mutex.h"
 #include "util/result.h"
 
 namespace coffer {
@@ -61,6 +63,7 @@ class Pipeline;
 }  // namespace api::pipeline
 namespace api::native {
 class NativeApi;
+class SysFront;
 }  // namespace api::native
 namespace api::router {
 class Router;
@@ -71,6 +74,7 @@ namespace coffer::server {
 
 class RotationCredentials;
 class HookInvoker;
+class SealController;
 
 enum class StorageKind {
   kSqlite,  // DATA_DIR/coffer.db (the default)
@@ -79,8 +83,12 @@ enum class StorageKind {
 
 struct ServerOptions {
   // Dev mode: the root key lives in DATA_DIR/root.key and an admin identity is
-  // created on first start. Production mode (sealed root key) is not built yet.
+  // created on first start. Production mode: the root key is sealed
+  // (SealController); `coffer operator init` then unseal.
   bool dev = false;
+  // Production mode's automated unseal (docs/operations.md).
+  std::string unseal_key_file;
+  UnsealKmsOptions unseal_kms;
   std::string data_dir;
   std::string listen = "127.0.0.1:8200";  // HOST:PORT; port 0 = ephemeral
   std::string region = "us-east-1";
@@ -105,6 +113,52 @@ struct ServerOptions {
   std::string rotation_endpoint_url;
 };
 
+// The parts that serve requests, which exist only while the server is
+// unsealed: everything built on the keyring (it holds the root keys). Built
+// by BuildServing from the root keys; stopped (StopBackground) and dropped
+// when the server seals; requests in flight keep it alive until they finish.
+// Members are declared in dependency order. Not copyable.
+struct Serving {
+  Serving();
+  ~Serving();  // StopBackground(), then the parts in reverse order
+  Serving(const Serving&) = delete;
+  Serving& operator=(const Serving&) = delete;
+
+  // Stops rotation and scheduled work (joins their threads). Idempotent.
+  void StopBackground();
+
+  std::unique_ptr<keyring::Keyring> keyring;
+  std::unique_ptr<domain::kms::KeyDirectory> keys;
+  std::unique_ptr<domain::iam::IdentityStore> identities;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<auth::PolicyCache> policy_cache;
+  std::unique_ptr<auth::Authorizer> authorizer;  // IAM policies, for every front
+  // SSM, Secrets Manager and KMS: `authorizer`, or with
+  // --unsafe-skip-authorization (dev benchmarks) an authorizer that allows all.
+  std::unique_ptr<auth::Authorizer> json_authorizer;
+  std::unique_ptr<auth::HttpFetcher> oidc_fetcher;
+  std::unique_ptr<auth::OidcVerifier> oidc;
+  std::unique_ptr<domain::parameters::ParameterStore> parameters;
+  std::unique_ptr<domain::secrets::SecretStore> secrets;
+  std::unique_ptr<api::awsjson::JsonProtocol> json;
+  std::unique_ptr<api::awsquery::QueryProtocol> query;
+  // The request pipeline of each front (api/pipeline): the same stages, with
+  // the front's authorizer. The operator API (/v1/sys/) runs on
+  // query_pipeline (IAM policies, never the benchmark allow-all).
+  std::unique_ptr<api::pipeline::Pipeline> json_pipeline;
+  std::unique_ptr<api::pipeline::Pipeline> query_pipeline;
+  // Scheduled work (secret and key deletions, key rotations), every minute.
+  std::thread maintenance;
+  std::mutex maintenance_mu;
+  std::condition_variable maintenance_cv;
+  bool stopping = false;
+  // Secret rotation: hooks call back over HTTP; stopped first (running hooks
+  // are killed).
+  std::unique_ptr<RotationCredentials> rotation_credentials;
+  std::unique_ptr<HookInvoker> rotation_hooks;
+  std::unique_ptr<domain::secrets::RotationEngine> rotation;
+};
+
 // Owns the parts of a running server. Members are declared in dependency
 // order, so they are destroyed in reverse (the listener first). Not copyable.
 struct ServerContext {
@@ -118,42 +172,26 @@ struct ServerContext {
   std::unique_ptr<util::IdGenerator> ids;
   std::unique_ptr<util::Metrics> metrics;
   std::unique_ptr<storage::Backend> backend;
-  std::unique_ptr<keyring::Keyring> keyring;
-  std::unique_ptr<domain::kms::KeyDirectory> keys;
-  std::unique_ptr<domain::iam::IdentityStore> identities;
-  std::unique_ptr<auth::Authenticator> authenticator;
-  std::unique_ptr<auth::PolicyCache> policy_cache;
-  std::unique_ptr<auth::Authorizer> authorizer;  // IAM policies, for every front
-  // SSM, Secrets Manager and KMS: `authorizer`, or with
-  // --unsafe-skip-authorization (dev benchmarks) an authorizer that allows all.
-  std::unique_ptr<auth::Authorizer> json_authorizer;
-  std::unique_ptr<auth::HttpFetcher> oidc_fetcher;
-  std::unique_ptr<auth::OidcVerifier> oidc;
   std::unique_ptr<audit::FileSink> audit;  // DATA_DIR/audit.log
-  std::unique_ptr<domain::parameters::ParameterStore> parameters;
-  std::unique_ptr<domain::secrets::SecretStore> secrets;
-  std::unique_ptr<api::awsjson::JsonProtocol> json;
-  std::unique_ptr<api::awsquery::QueryProtocol> query;
-  // The request pipeline of each front (api/pipeline): the same stages, with
-  // the front's authorizer.
-  std::unique_ptr<api::pipeline::Pipeline> json_pipeline;
-  std::unique_ptr<api::pipeline::Pipeline> query_pipeline;
   std::unique_ptr<api::native::NativeApi> native;
+  std::unique_ptr<SealController> seal;
+  std::unique_ptr<api::native::SysFront> sys;
   std::unique_ptr<api::router::Router> router;
-  // Scheduled work (secret and key deletions, key rotations), every minute.
-  std::thread maintenance;
-  std::mutex maintenance_mu;
-  std::condition_variable maintenance_cv;
-  bool stopping = false;
   std::unique_ptr<HttpServer> http;
-  // Secret rotation: started once the listener serves (hooks call back over
-  // HTTP), stopped first (running hooks are killed).
-  std::unique_ptr<RotationCredentials> rotation_credentials;
-  std::unique_ptr<HookInvoker> rotation_hooks;
-  std::unique_ptr<domain::secrets::RotationEngine> rotation;
+
+  // The serving parts; null while sealed. A request takes its own reference
+  // for its whole run.
+  std::shared_ptr<Serving> serving() const;
+  // Publishes `next` (null: seals), stopping the background work of the
+  // parts it replaces.
+  void Serve(std::shared_ptr<Serving> next);
 
   // "http://HOST:PORT" with the bound port (IPv6 hosts in brackets).
   std::string Url() const;
+
+ private:
+  mutable util::Mutex serving_mu_;
+  std::shared_ptr<Serving> serving_ COFFER_GUARDED_BY(serving_mu_);
 };
 
 struct ListenAddress {
@@ -166,14 +204,15 @@ Result<ListenAddress> ParseListenAddress(std::string_view text);
 
 // Builds every part, binds the listener and starts serving. It sets the
 // process's umask to 077 (every file it creates is 0600, every directory 0700).
-// In dev mode it refuses a DATA_DIR inside a git work tree that git does not
-// ignore, then creates DATA_DIR (0700) if absent, loads or creates DATA_DIR/root.key,
+// It refuses a DATA_DIR inside a git work tree that git does not ignore, then
+// creates DATA_DIR (0700) if absent. In dev mode it loads or creates DATA_DIR/root.key,
 // and on first start creates the admin user with an access key written to
 // DATA_DIR/credentials (AWS shared-credentials format, [default], 0600) and
-// the region to DATA_DIR/config; a restart reuses both. Also hardens the
+// the region to DATA_DIR/config; a restart reuses both. In production mode
+// it starts sealed (or unseals with a configured key file or KMS key) and
+// serves /healthz and /v1/sys/ until an operator unseals it. Also hardens the
 // process (HardenProcess()). Errors:
-//   kFailedPrecondition  not dev mode (sealing is not implemented yet), or
-//                        the data dir / root key is unusable, or the data dir
+//   kFailedPrecondition  the data dir / root key / unseal key file is unusable, or the data dir
 //                        lies in a git work tree and is not ignored
 //   kInvalidArgument     bad listen address or options
 //   kUnavailable         storage cannot be opened or the address cannot be bound

@@ -25,6 +25,12 @@ enum class Reason {
   kKeyVersionNotFound,
   kRootKeyMismatch,
   kKeyMaterialDamaged,  // stored key material does not open under the root key (tampered)
+  // keyring/seal (production mode)
+  kSealed,              // the server is sealed: only health, status, init and unseal answer
+  kNotInitialized,      // production data directory that `coffer operator init` has not set up
+  kAlreadyInitialized,
+  kCorruptShare,        // not a share at all (bad base64, length, check bytes)
+  kInvalidShare,        // a well-formed share that is not one of the current ones
 
   // auth/ (SigV4)
   kMissingAuthenticationToken,

@@ -368,8 +368,9 @@ def _wait_for_line(path, pattern, proc, timeout):
 class CofferServer(Target):
     kind = "coffer"
 
-    def __init__(self, binary, data_dir=None, extra_args=()):
+    def __init__(self, binary, data_dir=None, extra_args=(), dev=True):
         super().__init__()
+        self.dev = dev  # production mode: no --dev; credentials come from `operator init`
         self.binary = os.path.abspath(binary)
         self.data_dir = data_dir or os.path.join(self.work, "data")
         self.extra_args = list(extra_args)
@@ -383,8 +384,8 @@ class CofferServer(Target):
         out = os.path.join(self.work, f"stdout.{self.runs}")
         err = os.path.join(self.work, f"stderr.{self.runs}")
         self.log_files += [out, err]
-        argv = [self.binary, "server", "--dev", "--data-dir", self.data_dir,
-                "--listen", "127.0.0.1:0"] + self.extra_args
+        argv = [self.binary, "server"] + (["--dev"] if self.dev else []) + [
+            "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"] + self.extra_args
         with open(out, "wb") as fo, open(err, "wb") as fe:
             self.proc = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
                                          env=dict(_clean_env(), **self.server_env))
@@ -397,7 +398,8 @@ class CofferServer(Target):
             raise RuntimeError(f"coffer did not print 'listening on' within {timeout}s "
                                f"(rc={rc}); stderr tail: {self._tail(err)}")
         self.url = m.group(1)
-        self._load_credentials()
+        if self.dev:
+            self._load_credentials()
         return self
 
     def _tail(self, path, n=1500):

@@ -468,5 +468,61 @@ TEST_F(RootKeyTest, FingerprintDistinguishesKeys) {
   EXPECT_EQ(a.Fingerprint(), RootKey::FromMaterial(a.material()).Fingerprint());
 }
 
+// Root rotation: every record is re-wrapped under the new root key, values
+// sealed before decrypt after, and the old root key alone opens nothing.
+TEST_F(KeyringTest, RotateRootRewrapsEveryRecordAndForgetsTheOldKey) {
+  ASSERT_TRUE(keyring_->CreateKey("k1").has_value());
+  ASSERT_TRUE(keyring_->CreateKey("k2").has_value());
+  ASSERT_TRUE(keyring_->RotateKey("k2").has_value());
+  auto env = keyring_->Encrypt("k2", "aad", "plain");
+  ASSERT_TRUE(env.has_value());
+  RootKey next = RootKey::FromMaterial(crypto::RandomSecret(32));
+  auto rewrapped = keyring_->RotateRoot(next);
+  ASSERT_TRUE(rewrapped.has_value()) << rewrapped.error().message;
+  EXPECT_EQ(*rewrapped, 2);
+  EXPECT_EQ(keyring_->RootFingerprints(), std::vector<std::string>{next.Fingerprint()});
+  auto opened = keyring_->Decrypt("aad", *env);
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_TRUE(SameSecret(opened->plaintext, "plain"));
+
+  auto fresh = OpenWith(next);
+  ASSERT_NE(fresh, nullptr);
+  opened = fresh->Decrypt("aad", *env);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  EXPECT_TRUE(SameSecret(opened->plaintext, "plain"));
+  auto old_only = Keyring::Open(backend_, root_, clock_);
+  ASSERT_FALSE(old_only.has_value());
+  EXPECT_EQ(old_only.error().reason, Reason::kRootKeyMismatch);
+}
+
+// A rotation cut short leaves records under both root keys: a keyring opened
+// with both reads all of them, a key rotated meanwhile ends up wholly under
+// the new key, and RewrapUnderCurrentRoot finishes the job.
+TEST_F(KeyringTest, HalfRotatedRecordsOpenWithBothRootsAndFinish) {
+  ASSERT_TRUE(keyring_->CreateKey("a").has_value());
+  ASSERT_TRUE(keyring_->CreateKey("b").has_value());
+  auto env_a = keyring_->Encrypt("a", "x", "va");
+  auto env_b = keyring_->Encrypt("b", "x", "vb");
+  ASSERT_TRUE(env_a && env_b);
+  RootKey next = RootKey::FromMaterial(crypto::RandomSecret(32));
+  std::vector<RootKey> both{next, root_};
+  auto k = Keyring::Open(backend_, both, clock_);
+  ASSERT_TRUE(k.has_value()) << k.error().message;
+  // "b" gets a version under the new root before the rewrap pass runs.
+  ASSERT_TRUE((*k)->RotateKey("b").has_value());
+  auto only_next = Keyring::Open(backend_, next, clock_);
+  ASSERT_FALSE(only_next.has_value());  // "a" is still under the old root key
+  auto n = (*k)->RewrapUnderCurrentRoot();
+  ASSERT_TRUE(n.has_value()) << n.error().message;
+  EXPECT_EQ(*n, 1);
+  only_next = Keyring::Open(backend_, next, clock_);
+  ASSERT_TRUE(only_next.has_value()) << only_next.error().message;
+  auto a = (*only_next)->Decrypt("x", *env_a);
+  auto b = (*only_next)->Decrypt("x", *env_b);
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(SameSecret(a->plaintext, "va"));
+  EXPECT_TRUE(SameSecret(b->plaintext, "vb"));
+}
+
 }  // namespace
 }  // namespace coffer::keyring

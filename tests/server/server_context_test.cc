@@ -63,12 +63,51 @@ TEST_F(ServerContextTest, ParseListenAddressAcceptsHostPortAndRejectsBadPorts) {
   }
 }
 
-// Without --dev the server refuses to start: sealing is not implemented yet.
-TEST_F(ServerContextTest, StartWithoutDevFailsWithFailedPrecondition) {
+// Production mode (no --dev): the server starts sealed and uninitialized,
+// keeps no root key on disk, answers /healthz 503 and the AWS APIs
+// ServiceUnavailable; init then two of three shares unseal it. The share text
+// and the answers never reach a failure message (only statuses are compared).
+TEST_F(ServerContextTest, ProductionStartsSealedAndUnsealsWithShares) {
   options_.dev = false;
   auto context = Start(options_);
-  ASSERT_FALSE(context.has_value());
-  EXPECT_EQ(context.error().code, ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(context.has_value()) << context.error().message;
+  uint16_t port = (*context)->http->port();
+  auto call = [&](std::string method, std::string path, std::string body,
+                  std::string extra = "") -> testing::ParsedResponse {
+    testing::RawConnection conn(port);
+    std::string req = method + " " + path + " HTTP/1.1\r\nHost: t\r\n" + extra +
+                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    EXPECT_TRUE(conn.Send(req));
+    auto r = conn.ReadResponse();
+    EXPECT_TRUE(r.has_value());
+    return r.value_or(testing::ParsedResponse{});
+  };
+  EXPECT_EQ(call("GET", "/healthz", "").body, R"({"status":"sealed"})");
+  auto ssm = call("POST", "/", "{}", "X-Amz-Target: AmazonSSM.GetParameter\r\n");
+  EXPECT_EQ(ssm.status, 503);
+  EXPECT_NE(ssm.body.find("ServiceUnavailable"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(options_.data_dir + "/root.key"));
+  EXPECT_FALSE(std::filesystem::exists(options_.data_dir + "/credentials"));
+
+  auto init = call("POST", "/v1/sys/init", R"({"shares":3,"threshold":2})");
+  ASSERT_EQ(init.status, 200);
+  std::vector<std::string> shares;
+  for (size_t pos = init.body.find("\"shares\":[");
+       (pos = init.body.find('"', pos + (shares.empty() ? 10 : 1))) != std::string::npos &&
+       shares.size() < 3;) {
+    size_t end = init.body.find('"', pos + 1);
+    shares.push_back(init.body.substr(pos + 1, end - pos - 1));
+    pos = end;
+  }
+  ASSERT_EQ(shares.size(), 3u);
+  EXPECT_EQ(call("GET", "/healthz", "").status, 503);  // sealed after init
+  EXPECT_EQ(call("POST", "/v1/sys/unseal", "{\"share\":\"" + shares[2] + "\"}").status, 200);
+  EXPECT_EQ(call("GET", "/healthz", "").status, 503);
+  EXPECT_EQ(call("POST", "/v1/sys/unseal", "{\"share\":\"" + shares[0] + "\"}").status, 200);
+  EXPECT_EQ(call("GET", "/healthz", "").body, R"({"status":"ok"})");
+  ssm = call("POST", "/", "{}", "X-Amz-Target: AmazonSSM.GetParameter\r\n");
+  EXPECT_EQ(ssm.status, 403);  // now authentication refuses it (no signature)
+  Stop(**context);
 }
 
 // A dev start creates the data dir (0700), the credentials (0600) and config

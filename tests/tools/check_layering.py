@@ -33,7 +33,7 @@ THIRD_PARTY_OWNERS = [
     ("CLI/", ["main"]),
     ("spdlog/", ["util"]),
     ("fmt/", ["util"]),
-    ("nlohmann/", ["api", "auth", "audit", "files", "agent", "cli"]),
+    ("nlohmann/", ["api", "auth", "audit", "client", "files", "agent", "cli"]),
     ("yaml-cpp/", ["files", "agent"]),
 ]
 

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <utility>
 
+#include "api/native/sys_api.h"
+
 namespace coffer::api::router {
 namespace {
 
@@ -102,8 +104,20 @@ HttpResponse JsonError(const HttpRequest& request, int status, std::string_view 
 
 }  // namespace
 
-Router::Router(native::NativeApi& native, ProtocolHandler json, ProtocolHandler query)
-    : native_(native), json_(std::move(json)), query_(std::move(query)) {}
+Router::Router(native::NativeApi& native, ProtocolHandler json, ProtocolHandler query,
+               ProtocolHandler sys)
+    : native_(native), json_(std::move(json)), query_(std::move(query)), sys_(std::move(sys)) {}
+
+HttpResponse Router::Sealed(const HttpRequest& request) {
+  constexpr std::string_view kMessage =
+      "Coffer is sealed: an operator must unseal it (coffer operator unseal) before it serves "
+      "requests.";
+  if (native::IsSysPath(request.path)) return native::SealedError(request);
+  if (!request.HasHeader("X-Amz-Target") && IsQueryProtocol(request)) {
+    return QueryError(request, 503, "ServiceUnavailable", kMessage);
+  }
+  return JsonError(request, 503, "ServiceUnavailable", kMessage);
+}
 
 bool Router::IsQueryProtocol(const HttpRequest& request) {
   if (request.HasHeader("X-Amz-Target")) return false;
@@ -114,6 +128,10 @@ bool Router::IsQueryProtocol(const HttpRequest& request) {
 
 HttpResponse Router::Handle(const HttpRequest& request) const {
   if (native::NativeApi::Matches(request)) return native_.Handle(request);
+  if (native::IsSysPath(request.path)) {
+    if (!sys_) return JsonError(request, 404, "NotFound", "no operator API on this server");
+    return sys_(request);
+  }
   if (request.HasHeader("X-Amz-Target")) {
     if (!json_) return JsonError(request, 500, "InternalFailure", "JSON protocol not configured");
     return json_(request);

@@ -1,5 +1,6 @@
 // api/router: picks the protocol front for each request on the one port.
 //   GET /healthz, GET /metrics          -> api/native
+//   /v1/sys/...                         -> the operator API (api/native/sys_api.h)
 //   X-Amz-Target present                -> the AWS JSON 1.1 front (api/awsjson::JsonProtocol)
 //   form-encoded Action=... (STS, IAM)  -> the AWS query front (api/awsquery, not built yet:
 //                                          answers an InvalidAction query-style XML error)
@@ -29,7 +30,8 @@ class Router {
   // calls with a 500 InternalFailure (a wiring error, logged by the caller's
   // access log); an empty `query` handler answers query calls with the
   // InvalidAction XML error.
-  Router(native::NativeApi& native, ProtocolHandler json, ProtocolHandler query = {});
+  Router(native::NativeApi& native, ProtocolHandler json, ProtocolHandler query = {},
+         ProtocolHandler sys = {});
 
   // Always answers; never throws.
   HttpResponse Handle(const HttpRequest& request) const;
@@ -38,10 +40,16 @@ class Router {
   // form-encoded body or a query string carrying Action=.
   static bool IsQueryProtocol(const HttpRequest& request);
 
+  // The refusal of a request while the server is sealed, in the shape of the
+  // protocol the request speaks: ServiceUnavailable (HTTP 503), an error
+  // every AWS API documents, as JSON 1.1 or query XML; Sealed for /v1/sys/.
+  static HttpResponse Sealed(const HttpRequest& request);
+
  private:
   native::NativeApi& native_;
   ProtocolHandler json_;
   ProtocolHandler query_;
+  ProtocolHandler sys_;
 };
 
 }  // namespace coffer::api::router
