@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -447,6 +448,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
       return Close();  // slow, gone or shut down: nobody to answer
     }
+    if (ec.category() == asio::error::get_ssl_category() ||
+        ec.category() == ssl::error::get_stream_category()) {
+      return Close();  // a broken TLS record or a truncated TLS stream: no HTTP to answer in
+    }
     Reject(400, "BadRequest", "malformed HTTP request");
   }
 
@@ -764,7 +769,7 @@ void HttpServer::Shutdown() {
   for (auto& worker : impl->workers) {
     Worker* w = worker.get();
     asio::post(w->ioc, [w] {
-      for (Session* session : w->sessions) session->CloseIfIdle();
+      for (Connection* session : w->sessions) session->CloseIfIdle();
     });
     w->work.reset();  // run() returns once the last connection is gone
   }

@@ -20,7 +20,6 @@
 namespace coffer::server {
 namespace {
 
-using coffer::testing::HasError;
 using testing::MakeCa;
 using testing::MakeLeaf;
 using testing::RawConnection;

@@ -20,8 +20,6 @@
 namespace coffer::server {
 namespace {
 
-using coffer::testing::HasError;
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
