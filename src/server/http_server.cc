@@ -122,12 +122,13 @@ Result<std::string> ReadPemFile(std::string_view what, const std::string& path) 
   return text;
 }
 
-Error TlsFileError(std::string_view what, const std::string& path, const beast::error_code& ec) {
-  // OpenSSL's reason strings ("no start line", "key values mismatch") name
-  // what is wrong, never the bytes.
+// `holds` says what the file should hold. OpenSSL's reason strings ("no start
+// line", "key values mismatch") name what is wrong, never the bytes.
+Error TlsFileError(std::string_view what, const std::string& path, std::string_view holds,
+                   const beast::error_code& ec) {
   return Error{ErrorCode::kInvalidArgument, Reason::kValidation,
-               "the TLS " + std::string(what) + " file " + path + " is not usable: " +
-                   ec.message()};
+               "the TLS " + std::string(what) + " file " + path + " does not hold " +
+                   std::string(holds) + " (" + ec.message() + ")"};
 }
 
 // What the log says about a loaded certificate (all public facts).
@@ -200,13 +201,18 @@ Result<std::shared_ptr<ssl::context>> BuildTlsContext(const TlsOptions& tls) {
       [](size_t, ssl::context::password_purpose) { return std::string(); }, ec);
   COFFER_ASSIGN_OR_RETURN(std::string chain, ReadPemFile("certificate", tls.cert_file));
   context->use_certificate_chain(asio::buffer(chain), ec);
-  if (ec) return Fail(TlsFileError("certificate", tls.cert_file, ec));
+  if (ec) {
+    return Fail(TlsFileError("certificate", tls.cert_file, "a usable PEM certificate chain", ec));
+  }
   {
     COFFER_ASSIGN_OR_RETURN(std::string key_pem, ReadPemFile("key", tls.key_file));
     SecretBytes key(key_pem);
     util::SecureClear(key_pem);
     context->use_private_key(asio::buffer(key.Reveal()), ssl::context::pem, ec);
-    if (ec) return Fail(TlsFileError("key", tls.key_file, ec));
+    if (ec) {
+      return Fail(TlsFileError("key", tls.key_file,
+                               "a usable unencrypted PEM private key of the certificate", ec));
+    }
   }
   if (SSL_CTX_check_private_key(native) != 1) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -217,7 +223,9 @@ Result<std::shared_ptr<ssl::context>> BuildTlsContext(const TlsOptions& tls) {
   if (tls.client_auth != ClientAuth::kNone) {
     COFFER_ASSIGN_OR_RETURN(std::string cas, ReadPemFile("client CA", tls.client_ca_file));
     context->add_certificate_authority(asio::buffer(cas), ec);
-    if (ec) return Fail(TlsFileError("client CA", tls.client_ca_file, ec));
+    if (ec) {
+      return Fail(TlsFileError("client CA", tls.client_ca_file, "usable PEM CA certificates", ec));
+    }
     // The CA names sent in the CertificateRequest, so that clients pick the right certificate.
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
     if (names == nullptr) {
