@@ -20,7 +20,7 @@ std::string Counts(const nlohmann::json& counts) {
 }  // namespace
 
 Status KmsRewrap(const RewrapOptions& options, util::Clock& clock, std::ostream& out) {
-  COFFER_ASSIGN_OR_RETURN(client::AwsConfig config, client::ResolveConfig(options.endpoint));
+  COFFER_ASSIGN_OR_RETURN(client::AwsConfig config, client::ResolveConfig(options.endpoint, options.ca_bundle));
   config.timeout = options.timeout;
   nlohmann::json request = nlohmann::json::object();
   if (!options.key_id.empty()) request["KeyId"] = options.key_id;

@@ -16,6 +16,7 @@ namespace coffer::cli {
 
 struct RewrapOptions {
   std::string endpoint;  // --endpoint-url (or AWS_ENDPOINT_URL)
+  std::string ca_bundle;  // --ca-bundle (or AWS_CA_BUNDLE): CAs for an https endpoint
   std::string key_id;    // --key-id: only values under this key ("" = every key)
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
 };

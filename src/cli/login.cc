@@ -81,7 +81,7 @@ Status Login(const LoginOptions& options, util::Clock& clock, std::ostream& out)
                                   : Result<SecretBytes>(Fail(ErrorCode::kInvalidArgument,
                                                              "give --github or --oidc-token-file"));
   if (!token) return Fail(token.error());
-  COFFER_ASSIGN_OR_RETURN(client::AwsConfig config, client::ResolveConfig(options.endpoint));
+  COFFER_ASSIGN_OR_RETURN(client::AwsConfig config, client::ResolveConfig(options.endpoint, options.ca_bundle));
   std::string session = options.session_name;
   if (session.empty()) {
     session = "coffer-login-" + std::to_string(util::ToUnixMillis(clock.Now()) / 1000);

@@ -13,6 +13,7 @@ namespace coffer::cli {
 
 struct LoginOptions {
   std::string endpoint;        // STS endpoint (--endpoint-url or AWS_ENDPOINT_URL)
+  std::string ca_bundle;       // --ca-bundle (or AWS_CA_BUNDLE): CAs for an https endpoint
   std::string role_arn;        // --role-arn (or AWS_ROLE_ARN)
   std::string session_name;    // --role-session-name (default "coffer-login-<unix time>")
   int duration_seconds = 3600; // 900..43200

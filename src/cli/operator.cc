@@ -90,7 +90,7 @@ int RunOperator(const OperatorOptions& options, util::Clock& clock, std::istream
     err << "coffer operator: " << message << "\n";
     return 1;
   };
-  auto config = client::ResolveConfig(options.endpoint);
+  auto config = client::ResolveConfig(options.endpoint, options.ca_bundle);
   if (!config) return fail(config.error().message);
   config->timeout = options.timeout;
 

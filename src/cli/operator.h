@@ -34,6 +34,7 @@ enum class OperatorCommand {
 struct OperatorOptions {
   OperatorCommand command = OperatorCommand::kStatus;
   std::string endpoint;  // --endpoint-url (or AWS_ENDPOINT_URL)
+  std::string ca_bundle;  // --ca-bundle (or AWS_CA_BUNDLE, the profile's, the system's)
   int shares = 5;
   int threshold = 3;
   std::string share;     // "" = read one line from `in`

@@ -114,6 +114,7 @@ Result<AwsResponse> SignedCall(const AwsConfig& config, std::string_view service
   call.headers = std::move(headers);
   call.body = std::move(body);
   call.timeout = config.timeout;
+  call.ca_file = config.ca_bundle;
   COFFER_ASSIGN_OR_RETURN(HttpResult r, Perform(call));
   AwsResponse out;
   out.status = r.status;
@@ -127,7 +128,7 @@ Result<AwsResponse> SignedCall(const AwsConfig& config, std::string_view service
 
 }  // namespace
 
-Result<AwsConfig> ResolveConfig(std::string_view endpoint_flag) {
+Result<AwsConfig> ResolveConfig(std::string_view endpoint_flag, std::string_view ca_bundle_flag) {
   AwsConfig config;
   config.endpoint = std::string(endpoint_flag);
   if (config.endpoint.empty()) config.endpoint = Env("AWS_ENDPOINT_URL");
@@ -146,6 +147,15 @@ Result<AwsConfig> ResolveConfig(std::string_view endpoint_flag) {
   if (region.empty()) region = Env("AWS_DEFAULT_REGION");
   if (region.empty() && config_section.count("region")) region = config_section["region"];
   if (!region.empty()) config.region = region;
+  config.ca_bundle = std::string(ca_bundle_flag);
+  if (config.ca_bundle.empty()) config.ca_bundle = Env("AWS_CA_BUNDLE");
+  if (config.ca_bundle.empty() && config_section.count("ca_bundle")) {
+    config.ca_bundle = config_section["ca_bundle"];
+  }
+  if (!config.ca_bundle.empty() && !std::ifstream(config.ca_bundle)) {
+    // Refused rather than falling back to the system's store: the caller named what to trust.
+    return Fail(ErrorCode::kInvalidArgument, "cannot read the CA bundle " + config.ca_bundle);
+  }
 
   std::string akid = Env("AWS_ACCESS_KEY_ID");
   std::string secret = Env("AWS_SECRET_ACCESS_KEY");

@@ -27,14 +27,21 @@ struct AwsConfig {
   std::string region = "us-east-1";
   std::optional<Credentials> credentials;  // absent: unsigned calls only
   std::chrono::milliseconds timeout{10000};  // per call, connect to last byte
+  // PEM CA bundle that an https endpoint's certificate must chain to ("": the
+  // system's trust store). The certificate is always verified.
+  std::string ca_bundle;
 };
 
 // Resolves credentials and region from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
 // AWS_SESSION_TOKEN, AWS_REGION / AWS_DEFAULT_REGION, AWS_PROFILE, and the files
 // AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials) and AWS_CONFIG_FILE
-// (~/.aws/config). Endpoint from `endpoint_flag`, else AWS_ENDPOINT_URL.
-// Credentials are optional; kInvalidArgument when no endpoint is known.
-Result<AwsConfig> ResolveConfig(std::string_view endpoint_flag);
+// (~/.aws/config). Endpoint from `endpoint_flag`, else AWS_ENDPOINT_URL. CA
+// bundle as the AWS CLI finds it: `ca_bundle_flag` (--ca-bundle), else
+// AWS_CA_BUNDLE, else the profile's `ca_bundle` key, else the system's.
+// Credentials are optional; kInvalidArgument when no endpoint is known or the
+// CA bundle named cannot be read.
+Result<AwsConfig> ResolveConfig(std::string_view endpoint_flag,
+                                std::string_view ca_bundle_flag = "");
 
 // An AWS error answered by the server: `code` is the AWS error code.
 struct AwsError {

@@ -29,10 +29,13 @@ struct HttpCall {
   std::string body;
   std::chrono::milliseconds timeout{10000};
   // PEM bundle of CAs to trust for https instead of the system's ("": system).
+  // The server's certificate and host name are always verified; there is no
+  // switch to turn that off.
   std::string ca_file;
 };
 
-// Performs one request. kUnavailable when the server cannot be reached or the
+// Performs one request (https: TLS 1.2 or newer, certificate and host name
+// verified). kUnavailable when the server cannot be reached or the
 // transfer fails (the message names the URL and curl's reason); any HTTP status
 // is a successful transfer. Thread-safe (one curl handle per call).
 Result<HttpResult> Perform(const HttpCall& call);

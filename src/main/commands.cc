@@ -39,11 +39,21 @@ void AddLoggingFlags(CLI::App& command, LoggingFlags& flags) {
   command.add_option("--log-file", flags.file, "append JSON log lines here instead of stderr");
 }
 
+// --ca-bundle for every command that talks to a server, as the AWS CLI spells it.
+void AddCaBundleOption(CLI::App& command, std::string& ca_bundle) {
+  command.add_option("--ca-bundle", ca_bundle,
+                     "PEM CA bundle to verify an https endpoint's certificate with (default: "
+                     "$AWS_CA_BUNDLE, the profile's ca_bundle, else the system's CAs); the "
+                     "certificate is always verified");
+}
+
 // coffer server --dev --data-dir DIR --listen HOST:PORT [--region R] [--account-id A]
 //               [--storage sqlite|memory] [--io-threads N] [--log-level L] [--log-file F]
 //               [--oidc-ca-file PEM] [--oidc-jwks ISSUER=FILE ...]
 //               [--rotation-hook-timeout S] [--rotation-retry-min S] [--rotation-retry-max S]
 //               [--rotation-check-interval S] [--rotation-workers N] [--rotation-endpoint-url URL]
+//               [--tls-cert-file PEM --tls-key-file PEM [--tls-client-ca-file PEM]
+//                [--tls-client-auth none|request|require]] [--insecure-http]
 Runner AddServer(CLI::App& command) {
   struct Flags {
     server::ServerOptions options;
@@ -54,6 +64,7 @@ Runner AddServer(CLI::App& command) {
     int64_t rotation_retry_min = 30;
     int64_t rotation_retry_max = 3600;
     int64_t rotation_check_interval = 60;
+    std::string tls_client_auth;
   };
   auto flags = std::make_shared<Flags>();
   auto& o = flags->options;
@@ -115,10 +126,39 @@ Runner AddServer(CLI::App& command) {
       ->capture_default_str();
   command.add_option("--rotation-endpoint-url", o.rotation_endpoint_url,
                      "URL rotation hooks use to reach this server (default: the listen URL)");
+  // TLS (docs/tls.md).
+  command.add_option("--tls-cert-file", o.http.tls.cert_file,
+                     "PEM certificate (then its chain) to serve HTTPS with; re-read on SIGHUP");
+  command.add_option("--tls-key-file", o.http.tls.key_file,
+                     "PEM private key of --tls-cert-file; re-read on SIGHUP");
+  command.add_option("--tls-client-ca-file", o.http.tls.client_ca_file,
+                     "PEM CA bundle that client certificates must chain to");
+  command.add_option("--tls-client-auth", flags->tls_client_auth,
+                     "client certificates: none, request or require (default: require when "
+                     "--tls-client-ca-file is given, else none)")
+      ->check(CLI::IsMember({"none", "request", "require"}));
+  command.add_flag("--insecure-http", o.insecure_http,
+                   "allow plain HTTP on a non-loopback listen address (credentials and values "
+                   "then cross the network in the clear)");
   AddLoggingFlags(command, flags->logging);
 
   return [flags]() -> int {
     auto& options = flags->options;
+    std::string& client_auth = flags->tls_client_auth;
+    if (client_auth.empty()) {
+      client_auth = options.http.tls.client_ca_file.empty() ? "none" : "require";
+    }
+    options.http.tls.client_auth = client_auth == "require"   ? server::ClientAuth::kRequire
+                                   : client_auth == "request" ? server::ClientAuth::kRequest
+                                                              : server::ClientAuth::kNone;
+    if (options.http.tls.cert_file.empty() != options.http.tls.key_file.empty()) {
+      std::fprintf(stderr, "coffer server: --tls-cert-file and --tls-key-file go together\n");
+      return 2;
+    }
+    if (Status transport = server::CheckListenTransport(options); !transport) {
+      std::fprintf(stderr, "coffer server: %s\n", transport.error().message.c_str());
+      return 2;
+    }
     if (flags->rotation_retry_min > flags->rotation_retry_max) {
       std::fprintf(stderr,
                    "coffer server: --rotation-retry-min must not exceed --rotation-retry-max\n");
@@ -160,6 +200,10 @@ Runner AddServer(CLI::App& command) {
     std::printf("listening on %s\n", (*context)->Url().c_str());
     std::fflush(stdout);
     int signal = server::WaitForShutdownSignal();
+    while (server::IsReloadSignal(signal)) {
+      (void)server::ReloadTls(**context);  // logs its outcome; a failure keeps the old certificate
+      signal = server::WaitForShutdownSignal();
+    }
     util::LogInfo("shutting down", {{"signal", signal}});
     server::Stop(**context);
     context->reset();
@@ -169,7 +213,7 @@ Runner AddServer(CLI::App& command) {
 }
 
 // coffer login (--github | --oidc-token-file F) --role-arn ARN [--endpoint-url URL]
-//              [--audience A] [--role-session-name N] [--duration S] [--github-env]
+//              [--ca-bundle PEM] [--audience A] [--role-session-name N] [--duration S] [--github-env]
 Runner AddLogin(CLI::App& command) {
   auto options = std::make_shared<cli::LoginOptions>();
   command.add_flag("--github", options->github,
@@ -178,6 +222,7 @@ Runner AddLogin(CLI::App& command) {
   command.add_option("--role-arn", options->role_arn, "role to assume (default: $AWS_ROLE_ARN)");
   command.add_option("--endpoint-url", options->endpoint,
                      "STS endpoint (default: $AWS_ENDPOINT_URL)");
+  AddCaBundleOption(command, options->ca_bundle);
   command.add_option("--audience", options->audience, "audience to request from GitHub")
       ->capture_default_str();
   command.add_option("--role-session-name", options->session_name, "session name");
@@ -265,7 +310,7 @@ Runner AddAudit(CLI::App& command) {
   };
 }
 
-// coffer kms rewrap [--endpoint-url URL] [--key-id KEY]
+// coffer kms rewrap [--endpoint-url URL] [--ca-bundle PEM] [--key-id KEY]
 Runner AddKms(CLI::App& command) {
   auto options = std::make_shared<cli::RewrapOptions>();
   command.require_subcommand(1);
@@ -275,6 +320,7 @@ Runner AddKms(CLI::App& command) {
       "key (after a key rotation); plaintexts and versions do not change");
   rewrap->add_option("--endpoint-url", options->endpoint,
                      "the running server (default: $AWS_ENDPOINT_URL)");
+  AddCaBundleOption(*rewrap, options->ca_bundle);
   rewrap->add_option("--key-id", options->key_id,
                      "only values under this KMS key (key id, ARN or alias; default: every key)");
   return [options]() -> int {
@@ -302,6 +348,7 @@ Runner AddOperator(CLI::App& command) {
                  cli::OperatorCommand which) {
     CLI::App* sub = parent.add_subcommand(name, help);
     sub->add_option("--endpoint-url", o.endpoint, "the server (default: $AWS_ENDPOINT_URL)");
+    AddCaBundleOption(*sub, o.ca_bundle);
     sub->add_flag("--json", o.json, "print the server's JSON answer");
     flags->commands[sub] = which;
     return sub;

@@ -4,24 +4,44 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+// Asio's TLS stream is OpenSSL underneath; the context options Coffer sets
+// (protocol floor, cipher list, renegotiation) have no Asio spelling. This
+// file is the one place outside crypto/ allowed to include OpenSSL
+// (tests/tools/check_layering.py).
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <exception>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "util/check.h"
 #include "util/log.h"
+#include "util/mutex.h"
+#include "util/secret_bytes.h"
 
 namespace coffer::server {
 namespace {
@@ -29,13 +49,33 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::string_view kConnections = "coffer_http_connections";
 constexpr std::string_view kConnectionsTotal = "coffer_http_connections_total";
 constexpr std::string_view kInFlight = "coffer_http_requests_in_flight";
 constexpr std::string_view kRequestsTotal = "coffer_http_requests_total";
 constexpr std::string_view kRequestSeconds = "coffer_http_request_duration_seconds";
+constexpr std::string_view kTlsHandshakeFailures = "coffer_tls_handshake_failures_total";
+
+// TLS 1.2 suites: forward-secret key exchange (ECDHE) and AEAD ciphers only
+// (Mozilla's "intermediate" list without finite-field DHE). TLS 1.3 suites are
+// all AEAD; the three standard ones are named to pin them.
+constexpr char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr char kTls13Suites[] =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+constexpr char kGroups[] = "X25519:P-256:P-384";
+// Session resumption with client certificates needs a session id context.
+constexpr unsigned char kSessionIdContext[] = "coffer";
+// Certificate, chain and CA files are small; a bound keeps a wrong path (a
+// device, a huge file) from eating memory.
+constexpr size_t kMaxPemBytes = 1024 * 1024;
 
 // First read of a new request: big enough for a typical signed API call.
 constexpr size_t kFirstReadBytes = 4096;
@@ -60,9 +100,157 @@ std::string ErrorBody(std::string_view type, std::string_view message) {
   return body;
 }
 
+// Reads a PEM file whole. kInvalidArgument naming `what` and the path.
+Result<std::string> ReadPemFile(std::string_view what, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Fail(ErrorCode::kInvalidArgument, "cannot read the TLS " + std::string(what) +
+                                                 " file " + path + ": " + std::strerror(errno),
+                Reason::kValidation);
+  }
+  std::string text;
+  char chunk[8192];
+  while (in.read(chunk, sizeof(chunk)) || in.gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxPemBytes) {
+      util::SecureClear(text);
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the TLS " + std::string(what) + " file " + path + " is larger than 1 MiB",
+                  Reason::kValidation);
+    }
+  }
+  return text;
+}
+
+// `holds` says what the file should hold. OpenSSL's reason strings ("no start
+// line", "key values mismatch") name what is wrong, never the bytes.
+Error TlsFileError(std::string_view what, const std::string& path, std::string_view holds,
+                   const beast::error_code& ec) {
+  return Error{ErrorCode::kInvalidArgument, Reason::kValidation,
+               "the TLS " + std::string(what) + " file " + path + " does not hold " +
+                   std::string(holds) + " (" + ec.message() + ")"};
+}
+
+// What the log says about a loaded certificate (all public facts).
+struct CertificateSummary {
+  std::string serial;
+  std::string subject;
+  std::string not_after;
+};
+
+CertificateSummary Summarize(SSL_CTX* native) {
+  CertificateSummary out;
+  X509* cert = SSL_CTX_get0_certificate(native);
+  if (cert == nullptr) return out;
+  if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr); bn != nullptr) {
+    if (char* hex = BN_bn2hex(bn); hex != nullptr) {
+      out.serial = hex;
+      OPENSSL_free(hex);
+    }
+    BN_free(bn);
+  }
+  if (char* subject = X509_NAME_oneline(X509_get_subject_name(cert), nullptr, 0)) {
+    out.subject = subject;
+    OPENSSL_free(subject);
+  }
+  if (const ASN1_TIME* not_after = X509_get0_notAfter(cert); not_after != nullptr) {
+    out.not_after.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(not_after)),
+                         static_cast<size_t>(ASN1_STRING_length(not_after)));
+  }
+  return out;
+}
+
+// A server TLS context from the files in `tls`, with Coffer's policy: TLS 1.2
+// and 1.3 only, the cipher lists above, no compression, no renegotiation,
+// session tickets on. Errors as HttpServer::Create() describes.
+Result<std::shared_ptr<ssl::context>> BuildTlsContext(const TlsOptions& tls) {
+  if (tls.key_file.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "a TLS certificate file needs its key file",
+                Reason::kValidation);
+  }
+  if (tls.client_auth == ClientAuth::kNone && !tls.client_ca_file.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "a TLS client CA file is given but client authentication is off "
+                "(set it to request or require)",
+                Reason::kValidation);
+  }
+  if (tls.client_auth != ClientAuth::kNone && tls.client_ca_file.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "TLS client authentication needs a client CA file", Reason::kValidation);
+  }
+  std::shared_ptr<ssl::context> context;
+  try {
+    context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  } catch (const std::exception& e) {  // SSL_CTX_new failed (out of memory)
+    return Fail(ErrorCode::kInternal, std::string("cannot create a TLS context: ") + e.what());
+  }
+  SSL_CTX* native = context->native_handle();
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1 ||
+      SSL_CTX_set_ciphersuites(native, kTls13Suites) != 1 ||
+      SSL_CTX_set1_groups_list(native, kGroups) != 1 ||
+      SSL_CTX_set_session_id_context(native, kSessionIdContext,
+                                     sizeof(kSessionIdContext) - 1) != 1) {
+    return Fail(ErrorCode::kInternal, "the TLS library refused Coffer's TLS settings");
+  }
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // An encrypted key must fail to load, not prompt on the terminal.
+  beast::error_code ec;
+  context->set_password_callback(
+      [](size_t, ssl::context::password_purpose) { return std::string(); }, ec);
+  COFFER_ASSIGN_OR_RETURN(std::string chain, ReadPemFile("certificate", tls.cert_file));
+  context->use_certificate_chain(asio::buffer(chain), ec);
+  if (ec) {
+    return Fail(TlsFileError("certificate", tls.cert_file, "a usable PEM certificate chain", ec));
+  }
+  {
+    COFFER_ASSIGN_OR_RETURN(std::string key_pem, ReadPemFile("key", tls.key_file));
+    SecretBytes key(key_pem);
+    util::SecureClear(key_pem);
+    context->use_private_key(asio::buffer(key.Reveal()), ssl::context::pem, ec);
+    if (ec) {
+      return Fail(TlsFileError("key", tls.key_file,
+                               "a usable unencrypted PEM private key of the certificate", ec));
+    }
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the TLS key file " + tls.key_file + " does not match the certificate in " +
+                    tls.cert_file,
+                Reason::kValidation);
+  }
+  if (tls.client_auth != ClientAuth::kNone) {
+    COFFER_ASSIGN_OR_RETURN(std::string cas, ReadPemFile("client CA", tls.client_ca_file));
+    context->add_certificate_authority(asio::buffer(cas), ec);
+    if (ec) {
+      return Fail(TlsFileError("client CA", tls.client_ca_file, "usable PEM CA certificates", ec));
+    }
+    // The CA names sent in the CertificateRequest, so that clients pick the right certificate.
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
+    if (names == nullptr) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the TLS client CA file " + tls.client_ca_file + " holds no certificate",
+                  Reason::kValidation);
+    }
+    SSL_CTX_set_client_CA_list(native, names);  // takes ownership
+    ssl::verify_mode mode = ssl::verify_peer;
+    if (tls.client_auth == ClientAuth::kRequire) mode |= ssl::verify_fail_if_no_peer_cert;
+    context->set_verify_mode(mode, ec);
+    if (ec) return Fail(ErrorCode::kInternal, "cannot set the TLS verify mode: " + ec.message());
+  }
+  return context;
+}
+
 }  // namespace
 
-class Session;
+// The controlling thread's handle on a connection, whatever its stream type.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Shutdown: closes the connection if it is between requests.
+  virtual void CloseIfIdle() = 0;
+};
 
 // One event loop and its thread. `sessions` is touched only on that thread.
 struct Worker {
@@ -79,7 +267,7 @@ struct Worker {
   }
   int64_t date_second = -1;
   std::string date_text;
-  std::unordered_set<Session*> sessions;  // declared before ioc: outlives it
+  std::unordered_set<Connection*> sessions;  // declared before ioc: outlives it
   asio::io_context ioc{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
@@ -91,6 +279,11 @@ struct HttpServer::Impl {
       : options(opts), handler(std::move(h)), metrics(m), ids(i), clock(c) {}
 
   void Accept();
+  void StartSession(Worker& worker, tcp::socket socket);
+  std::shared_ptr<ssl::context> CurrentTlsContext() {
+    util::MutexLock lock(tls_mu);
+    return tls_context;
+  }
   void AddInFlight(int64_t delta) {
     int64_t now = in_flight.fetch_add(delta, std::memory_order_relaxed) + delta;
     metrics.Set(kInFlight, "", now);
@@ -114,16 +307,31 @@ struct HttpServer::Impl {
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> stopping{false};
+  // The TLS context new connections get (null: plain HTTP). ReloadTls swaps
+  // it; each TLS session holds the one it was accepted with.
+  util::Mutex tls_mu;
+  std::shared_ptr<ssl::context> tls_context COFFER_GUARDED_BY(tls_mu);
   bool started = false;
   bool shut_down = false;
 };
 
-// One connection. Lives on one worker; every method runs on that worker's
-// thread, so nothing here is locked.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection over `Stream` (PlainStream or TlsStream). Lives on one
+// worker; every method runs on that worker's thread, so nothing here is locked.
+template <class Stream>
+class Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
   Session(HttpServer::Impl& server, Worker& worker, tcp::socket socket)
+    requires(!kTls)
       : server_(server), worker_(worker), stream_(std::move(socket)) {}
+  Session(HttpServer::Impl& server, Worker& worker, tcp::socket socket,
+          std::shared_ptr<ssl::context> tls_context)
+    requires(kTls)
+      : server_(server),
+        worker_(worker),
+        tls_context_(std::move(tls_context)),
+        stream_(std::move(socket), *tls_context_) {}
 
   ~Session() {
     if (in_request_) server_.AddInFlight(-1);
@@ -135,20 +343,45 @@ class Session : public std::enable_shared_from_this<Session> {
     worker_.sessions.insert(this);
     server_.AddConnection(1);
     beast::error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    auto endpoint = stream_.socket().remote_endpoint(ec);
+    Tcp().socket().set_option(tcp::no_delay(true), ec);
+    auto endpoint = Tcp().socket().remote_endpoint(ec);
     if (!ec) remote_ip_ = endpoint.address().to_string();
-    stream_.expires_after(server_.options.header_timeout);
-    WaitForRequest();
+    // The handshake and the first request header share header_timeout.
+    Tcp().expires_after(server_.options.header_timeout);
+    if constexpr (kTls) {
+      idle_ = true;  // nothing in flight yet: shutdown may close it
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                self->OnHandshake(ec);
+                              });
+    } else {
+      WaitForRequest();
+    }
   }
 
-  // Shutdown: closes the connection if it is between requests.
-  void CloseIfIdle() {
+  void CloseIfIdle() override {
     if (idle_) Close();
   }
 
  private:
   const HttpServerOptions& options() const { return server_.options; }
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  void OnHandshake(beast::error_code ec) {
+    idle_ = false;
+    if (ec) {
+      // Old protocol versions, no shared cipher, a refused client
+      // certificate, plain HTTP on the TLS port, or a timeout: nothing to
+      // answer in HTTP.
+      server_.metrics.Increment(kTlsHandshakeFailures, "");
+      if (util::LogEnabled(util::LogLevel::kDebug)) {
+        util::LogDebug("TLS handshake failed",
+                       {{"remote_ip", remote_ip_}, {"error", LogField(ec.message())}});
+      }
+      return Close();
+    }
+    WaitForRequest();
+  }
 
   // Waits for the first byte of the next request (the keep-alive idle phase).
   void WaitForRequest() {
@@ -156,7 +389,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (buffer_.size() > 0) return ReadHeader();  // pipelined request already here
     idle_ = true;
     stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               self->OnFirstBytes(ec, n);
                             });
   }
@@ -165,7 +398,7 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_ = false;
     if (ec) return Close();  // idle timeout, peer closed, or shutdown
     buffer_.commit(n);
-    if (!first_) stream_.expires_after(options().header_timeout);
+    if (!first_) Tcp().expires_after(options().header_timeout);
     ReadHeader();
   }
 
@@ -177,7 +410,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_body_bytes);
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               self->OnHeader(ec);
                             });
   }
@@ -186,11 +419,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     if (parser_->is_done()) return Handle();
     auto& msg = parser_->get();
-    stream_.expires_after(options().body_timeout);
+    Tcp().expires_after(options().body_timeout);
     if (beast::iequals(msg[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, msg.version());
       http::async_write(stream_, *continue_,
-                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                        [self = this->shared_from_this()](beast::error_code ec, size_t) {
                           if (ec) return self->Close();
                           self->ReadBody();
                         });
@@ -201,7 +434,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) return self->OnReadError(ec);
                        self->Handle();
                      });
@@ -222,6 +455,10 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == http::error::partial_message || ec == asio::error::eof ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
       return Close();  // slow, gone or shut down: nobody to answer
+    }
+    if (ec.category() == asio::error::get_ssl_category() ||
+        ec.category() == ssl::error::get_stream_category()) {
+      return Close();  // a broken TLS record or a truncated TLS stream: no HTTP to answer in
     }
     Reject(400, "BadRequest", "malformed HTTP request");
   }
@@ -289,9 +526,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write(bool linger) {
     response_.set(http::field::date, worker_.DateHeader(server_.clock.Now()));
-    stream_.expires_after(options().write_timeout);
+    Tcp().expires_after(options().write_timeout);
     http::async_write(stream_, response_,
-                      [self = shared_from_this(), linger](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), linger](beast::error_code ec, size_t) {
                         self->OnWrite(ec, linger);
                       });
   }
@@ -302,7 +539,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (linger) return LingerClose();
     if (!response_.keep_alive()) return Close();
     first_ = false;
-    stream_.expires_after(options().idle_timeout);
+    Tcp().expires_after(options().idle_timeout);
     WaitForRequest();
   }
 
@@ -330,31 +567,38 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void LingerClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::min<std::chrono::milliseconds>(options().header_timeout, kMaxLinger));
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Tcp().expires_after(std::min<std::chrono::milliseconds>(options().header_timeout, kMaxLinger));
     buffer_.clear();
     Drain();
   }
 
+  // Discards what the client still sends; with TLS the records are dropped
+  // undecrypted (read below the TLS layer).
   void Drain() {
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+    Tcp().async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->Close();
                               self->Drain();
                             });
   }
 
+  // With TLS no close_notify is sent: every response carries its length
+  // (Content-Length), so a truncation cannot pass for a complete answer.
   void Close() {
     idle_ = false;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();  // also cancels the stream's timer
+    Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Tcp().close();  // also cancels the stream's timer
   }
 
   HttpServer::Impl& server_;
   Worker& worker_;
-  beast::tcp_stream stream_;
+  // Declared before stream_, which refers to it: the context this connection
+  // was accepted with, kept while it lives even if ReloadTls swaps in another.
+  std::shared_ptr<ssl::context> tls_context_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
@@ -391,10 +635,19 @@ void HttpServer::Impl::Accept() {
         s.close(ignored);
         return;
       }
-      std::make_shared<Session>(*this, worker, std::move(s))->Start();
+      StartSession(worker, std::move(s));
     });
     Accept();
   });
+}
+
+void HttpServer::Impl::StartSession(Worker& worker, tcp::socket socket) {
+  if (std::shared_ptr<ssl::context> context = CurrentTlsContext()) {
+    std::make_shared<Session<TlsStream>>(*this, worker, std::move(socket), std::move(context))
+        ->Start();
+  } else {
+    std::make_shared<Session<PlainStream>>(*this, worker, std::move(socket))->Start();
+  }
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -407,6 +660,19 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& 
                                                        util::IdGenerator& ids,
                                                        util::Clock& clock) {
   auto impl = std::make_unique<Impl>(options, std::move(handler), metrics, ids, clock);
+  if (options.tls.enabled()) {
+    COFFER_ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> context, BuildTlsContext(options.tls));
+    CertificateSummary cert = Summarize(context->native_handle());
+    util::LogInfo("TLS certificate loaded", {{"serial", cert.serial},
+                                             {"subject", cert.subject},
+                                             {"not_after", cert.not_after}});
+    util::MutexLock lock(impl->tls_mu);
+    impl->tls_context = std::move(context);
+  } else if (!options.tls.key_file.empty() || !options.tls.client_ca_file.empty() ||
+             options.tls.client_auth != ClientAuth::kNone) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "TLS settings are given without a TLS certificate file", Reason::kValidation);
+  }
   int threads = options.io_threads;
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < threads; ++i) impl->workers.push_back(std::make_unique<Worker>());
@@ -445,7 +711,33 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& 
   metrics.Describe(kRequestSeconds, "histogram", "Time from first request byte to response sent.");
   metrics.Set(kConnections, "", 0);
   metrics.Set(kInFlight, "", 0);
+  if (options.tls.enabled()) {
+    metrics.Describe(kTlsHandshakeFailures, "counter", "TLS handshakes that failed.");
+    metrics.Set(kTlsHandshakeFailures, "", 0);
+  }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+bool HttpServer::tls() const { return impl_->options.tls.enabled(); }
+
+Status HttpServer::ReloadTls() {
+  if (!tls()) {
+    return Fail(ErrorCode::kFailedPrecondition, "TLS is not enabled on this listener");
+  }
+  auto context = BuildTlsContext(impl_->options.tls);
+  if (!context) {
+    util::LogError("TLS reload failed; the previous certificate stays in use",
+                   {{"error", context.error().message}});
+    return Fail(context.error());
+  }
+  CertificateSummary cert = Summarize((*context)->native_handle());
+  {
+    util::MutexLock lock(impl_->tls_mu);
+    impl_->tls_context = std::move(*context);
+  }
+  util::LogInfo("TLS certificate reloaded; new connections use it",
+                {{"serial", cert.serial}, {"subject", cert.subject}, {"not_after", cert.not_after}});
+  return Ok();
 }
 
 const std::string& HttpServer::host() const { return impl_->options.host; }
@@ -485,7 +777,7 @@ void HttpServer::Shutdown() {
   for (auto& worker : impl->workers) {
     Worker* w = worker.get();
     asio::post(w->ioc, [w] {
-      for (Session* session : w->sessions) session->CloseIfIdle();
+      for (Connection* session : w->sessions) session->CloseIfIdle();
     });
     w->work.reset();  // run() returns once the last connection is gone
   }

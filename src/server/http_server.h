@@ -24,13 +24,33 @@
 
 namespace coffer::server {
 
+// Who must present a client certificate during the TLS handshake.
+enum class ClientAuth {
+  kNone,     // none is asked for
+  kRequest,  // asked for; a client without one is served, one with a bad one is refused
+  kRequire,  // a client without a certificate signed by the client CA is refused
+};
+
+// TLS on the listener. Off (plain HTTP) while cert_file is empty.
+struct TlsOptions {
+  std::string cert_file;  // PEM: the server certificate, then its chain
+  std::string key_file;   // PEM: its private key (not encrypted)
+  // PEM CA bundle that client certificates must chain to; required for
+  // kRequest and kRequire, refused with kNone (it would silently do nothing).
+  std::string client_ca_file;
+  ClientAuth client_auth = ClientAuth::kNone;
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0 = an ephemeral port; see HttpServer::port()
   int io_threads = 0;  // 0 = one per hardware thread
   size_t max_header_bytes = 16 * 1024;   // larger -> 431, then close
   size_t max_body_bytes = 1024 * 1024;   // larger -> 413, then close
-  // A new connection must deliver a complete request header within this time.
+  // A new connection must finish its TLS handshake (if TLS is on) and deliver a
+  // complete request header within this time.
   std::chrono::milliseconds header_timeout{10'000};
   // Once the header is in, the body must arrive within this time.
   std::chrono::milliseconds body_timeout{30'000};
@@ -41,6 +61,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{30'000};
   // Log one JSON line per request (util/log.h, info level).
   bool access_log = true;
+  TlsOptions tls;
 };
 
 // Called once per request, on an io thread. The request is the handler's to
@@ -52,7 +73,10 @@ using HttpHandler = std::function<api::HttpResponse(api::HttpRequest&)>;
 class HttpServer {
  public:
   // Binds and listens on options.host:options.port (not yet accepting).
-  // kInvalidArgument (kValidation) if the host is not an IP address;
+  // kInvalidArgument (kValidation) if the host is not an IP address, or, with
+  // TLS, if a certificate, key or client CA file cannot be read or parsed, the
+  // key does not match the certificate, or the client-auth settings disagree
+  // (the message names the file, never key bytes);
   // kUnavailable if the address cannot be bound (in use, not permitted).
   // `metrics`, `ids` and `clock` must outlive the server.
   static Result<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
@@ -66,6 +90,8 @@ class HttpServer {
   // The bound address: host as given, port as the kernel chose when 0 was asked.
   const std::string& host() const;
   uint16_t port() const;
+  // Whether the listener speaks TLS (options.tls.enabled()).
+  bool tls() const;
 
   // Starts the io threads and begins accepting. REQUIRES: called once.
   void Start();
@@ -76,10 +102,18 @@ class HttpServer {
   // Returns when every connection is closed. Idempotent.
   void Shutdown();
 
+  // Re-reads the TLS certificate chain, key and client CA files named in the
+  // options into a new TLS context, which connections accepted from then on
+  // use; open connections keep the context they were accepted with. On any
+  // error (as Create(): kInvalidArgument naming the file) the old context stays
+  // in use. kFailedPrecondition when TLS is off. Logs the outcome. Thread-safe.
+  Status ReloadTls();
+
   // Number of requests being handled or read right now (for tests and metrics).
   int64_t InFlightForTest() const;
 
  private:
+  template <class Stream>
   friend class Session;  // the per-connection state in http_server.cc
   struct Impl;
   explicit HttpServer(std::unique_ptr<Impl> impl);

@@ -26,28 +26,31 @@ Status HardenProcess() {
 }
 
 namespace {
-sigset_t ShutdownSignals() {
+sigset_t WaitedSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);  // reload (TLS certificate), not a shutdown
   return set;
 }
 }  // namespace
 
 void BlockShutdownSignals() {
-  sigset_t set = ShutdownSignals();
+  sigset_t set = WaitedSignals();
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 int WaitForShutdownSignal() {
-  sigset_t set = ShutdownSignals();
+  sigset_t set = WaitedSignals();
   int signal = 0;
   while (sigwait(&set, &signal) != 0) {
   }
   return signal;
 }
+
+bool IsReloadSignal(int signal) { return signal == SIGHUP; }
 
 short ChildSignalDefaults(posix_spawnattr_t& attr) {
   sigset_t none;

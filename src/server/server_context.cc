@@ -1,5 +1,6 @@
 #include "server/server_context.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -469,7 +470,7 @@ void ServerContext::Serve(std::shared_ptr<Serving> next) {
 std::string ServerContext::Url() const {
   if (!http) return "";
   const std::string& host = http->host();
-  std::string url = "http://";
+  std::string url = http->tls() ? "https://" : "http://";
   if (host.find(':') != std::string::npos) {
     url += '[' + host + ']';
   } else {
@@ -503,8 +504,50 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
   return ListenAddress{std::string(host), static_cast<uint16_t>(port)};
 }
 
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost") return true;
+  std::string text(host);
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+Status CheckListenTransport(const ServerOptions& options) {
+  if (options.http.tls.enabled() || options.insecure_http) return Ok();
+  COFFER_ASSIGN_OR_RETURN(ListenAddress listen, ParseListenAddress(options.listen));
+  if (IsLoopbackHost(listen.host)) return Ok();
+  return Fail(ErrorCode::kInvalidArgument,
+              "refusing to serve plain HTTP on " + options.listen +
+                  ", which is not a loopback address: give a certificate with --tls-cert-file "
+                  "and --tls-key-file, or pass --insecure-http to accept that credentials and "
+                  "values cross the network in the clear",
+              Reason::kValidation);
+}
+
+Status ReloadTls(ServerContext& context) {
+  if (!context.http || !context.http->tls()) {
+    util::LogInfo("SIGHUP: TLS is not enabled, nothing to reload");
+    return Ok();
+  }
+  return context.http->ReloadTls();  // logs the outcome
+}
+
 Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
   COFFER_ASSIGN_OR_RETURN(ListenAddress listen, ParseListenAddress(options.listen));
+  // Plain HTTP only on loopback, or when asked for out loud (docs/tls.md).
+  COFFER_RETURN_IF_ERROR(CheckListenTransport(options));
+  if (!options.http.tls.enabled() && !IsLoopbackHost(listen.host)) {
+    util::LogWarn("INSECURE: serving plain HTTP beyond loopback (--insecure-http): credentials "
+                  "and secret values cross the network in the clear; use TLS",
+                  {{"listen", options.listen}});
+  }
   if (auto hardened = HardenProcess(); !hardened) {
     util::LogWarn("process hardening failed", {{"error", hardened.error().message}});
   }

@@ -104,8 +104,12 @@ struct ServerOptions {
   // against it): the JSON APIs (SSM, Secrets Manager, KMS) skip policy
   // evaluation entirely; IAM and STS still authorize. Logged loudly at start.
   bool unsafe_skip_authorization = false;
-  // Limits, timeouts and threads; host and port are taken from `listen`.
+  // Limits, timeouts, threads and TLS (http.tls, docs/tls.md); host and port
+  // are taken from `listen`.
   HttpServerOptions http;
+  // Plain HTTP on a host other than loopback (127.0.0.0/8, ::1, localhost) is
+  // refused unless this is set (--insecure-http); see CheckListenTransport().
+  bool insecure_http = false;
   // Secret rotation (docs/rotation-hooks.md): hook timeout, retry backoff,
   // rescan interval and workers of the engine, and the URL that hooks call
   // back ("" = this server's own URL).
@@ -186,7 +190,8 @@ struct ServerContext {
   // parts it replaces.
   void Serve(std::shared_ptr<Serving> next);
 
-  // "http://HOST:PORT" with the bound port (IPv6 hosts in brackets).
+  // "http://HOST:PORT" with the bound port (IPv6 hosts in brackets); "https://"
+  // when the listener speaks TLS.
   std::string Url() const;
 
  private:
@@ -202,6 +207,21 @@ struct ListenAddress {
 // the port is missing or not a number in 0..65535, or the host is empty.
 Result<ListenAddress> ParseListenAddress(std::string_view text);
 
+// Whether `host` (a listen host, IPv6 without brackets) is a loopback
+// address: 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) or "localhost".
+bool IsLoopbackHost(std::string_view host);
+
+// The transport rule: plain HTTP only on a loopback host or with
+// insecure_http; TLS anywhere. kInvalidArgument (kValidation), naming both
+// remedies (--tls-cert-file/--tls-key-file or --insecure-http), otherwise.
+Status CheckListenTransport(const ServerOptions& options);
+
+// SIGHUP: re-reads the listener's TLS certificate, key and client CA files
+// (HttpServer::ReloadTls: new connections use them, open ones keep theirs, a
+// bad file keeps the old ones and returns its error). Without TLS it only
+// logs that there is nothing to reload and returns Ok. Logs the outcome.
+Status ReloadTls(ServerContext& context);
+
 // Builds every part, binds the listener and starts serving. It sets the
 // process's umask to 077 (every file it creates is 0600, every directory 0700).
 // It refuses a DATA_DIR inside a git work tree that git does not ignore, then
@@ -214,7 +234,8 @@ Result<ListenAddress> ParseListenAddress(std::string_view text);
 // process (HardenProcess()). Errors:
 //   kFailedPrecondition  the data dir / root key / unseal key file is unusable, or the data dir
 //                        lies in a git work tree and is not ignored
-//   kInvalidArgument     bad listen address or options
+//   kInvalidArgument     bad listen address or options, plain HTTP beyond
+//                        loopback without insecure_http, unusable TLS files
 //   kUnavailable         storage cannot be opened or the address cannot be bound
 //   and any error of the parts' constructors (kDataLoss for a corrupt store).
 // Nothing is left running on error.

@@ -291,6 +291,7 @@ class Target:
         self.secret_key = None
         self.credentials_file = None
         self.config_file = None
+        self.ca_bundle = None  # PEM CA bundle the clients verify an https server with
 
     def _write_client_files(self, access_key, secret_key):
         self.access_key, self.secret_key = access_key, secret_key
@@ -319,6 +320,8 @@ class Target:
         """Runs `aws --endpoint-url URL --output json ARGS` with v2 (/usr/bin/aws) or v1 (pyenv)."""
         exe = AWS_V2 if cli == "v2" else pyenv_shim("aws")
         argv = [exe, "--endpoint-url", self.url, "--output", "json"] + list(args)
+        if self.ca_bundle:
+            argv[3:3] = ["--ca-bundle", self.ca_bundle]
         p = subprocess.run(argv, env=env or self.env(), capture_output=True, text=True,
                            timeout=timeout, input=stdin)
         res = CliResult(argv, p.returncode, p.stdout, p.stderr)
@@ -333,6 +336,8 @@ class Target:
         import botocore.config
         cfg = botocore.config.Config(retries={"max_attempts": kw.pop("max_attempts", 3),
                                               "mode": "standard"})
+        if self.ca_bundle:
+            kw.setdefault("verify", self.ca_bundle)
         return boto3.client(service, endpoint_url=self.url, region_name=REGION,
                             aws_access_key_id=kw.pop("access_key", self.access_key),
                             aws_secret_access_key=kw.pop("secret_key", self.secret_key),
@@ -389,7 +394,7 @@ class CofferServer(Target):
         with open(out, "wb") as fo, open(err, "wb") as fe:
             self.proc = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
                                          env=dict(_clean_env(), **self.server_env))
-        m = _wait_for_line(out, r"listening on (http://127\.0\.0\.1:(\d+))", self.proc, timeout)
+        m = _wait_for_line(out, r"listening on (https?://127\.0\.0\.1:(\d+))", self.proc, timeout)
         if not m:
             rc = self.proc.poll()
             if rc is None:

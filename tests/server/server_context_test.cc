@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "server/http_client.h"
+#include "server/tls_client.h"
+#include "support/matchers.h"
 #include "support/temp_dir.h"
 #include "util/log.h"
 
@@ -61,6 +63,61 @@ TEST_F(ServerContextTest, ParseListenAddressAcceptsHostPortAndRejectsBadPorts) {
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
   }
+}
+
+// Loopback is 127.0.0.0/8, ::1 (also v4-mapped) and "localhost"; nothing else.
+TEST_F(ServerContextTest, IsLoopbackHostKnowsLoopbackOnly) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "localhost"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "::ffff:10.0.0.1",
+                           "localhost.example.com", "example.com", ""}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
+// Plain HTTP beyond loopback is refused (naming both remedies) unless TLS is
+// on or insecure_http is set; and Start() itself refuses it too.
+TEST_F(ServerContextTest, PlainHttpBeyondLoopbackNeedsTlsOrInsecureHttp) {
+  EXPECT_TRUE(CheckListenTransport(options_).has_value());
+  options_.listen = "0.0.0.0:0";
+  auto refused = CheckListenTransport(options_);
+  ASSERT_TRUE(HasError(refused, ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_NE(refused.error().message.find("--tls-cert-file"), std::string::npos);
+  EXPECT_NE(refused.error().message.find("--insecure-http"), std::string::npos);
+  EXPECT_TRUE(HasError(Start(options_), ErrorCode::kInvalidArgument, Reason::kValidation));
+
+  options_.insecure_http = true;
+  EXPECT_TRUE(CheckListenTransport(options_).has_value());
+  options_.insecure_http = false;
+  options_.http.tls.cert_file = "server.pem";
+  EXPECT_TRUE(CheckListenTransport(options_).has_value());
+}
+
+// With TLS the URL is https, and ReloadTls re-reads the files; without TLS
+// ReloadTls is a no-op that succeeds (SIGHUP on a plain server).
+TEST_F(ServerContextTest, TlsServerAnswersHttpsUrlAndReloads) {
+  {
+    auto plain = Start(options_);
+    ASSERT_TRUE(plain.has_value()) << plain.error().message;
+    EXPECT_TRUE(ReloadTls(**plain).has_value());
+  }
+  ASSERT_TRUE(testing::MakeCa(root_, "ca"));
+  ASSERT_TRUE(testing::MakeLeaf(root_, "ca", "server", 0x3001));
+  options_.http.tls.cert_file = root_ + "/server.pem";
+  options_.http.tls.key_file = root_ + "/server.key";
+  auto context = Start(options_);
+  ASSERT_TRUE(context.has_value()) << context.error().message;
+  EXPECT_TRUE((*context)->Url().starts_with("https://127.0.0.1:"));
+  EXPECT_TRUE(ReloadTls(**context).has_value());
+  testing::TlsClientOptions client;
+  client.ca_file = root_ + "/ca.pem";
+  testing::TlsConnection conn((*context)->http->port(), client);
+  ASSERT_TRUE(conn.handshake_ok()) << conn.error();
+  ASSERT_TRUE(conn.Send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto response = conn.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
 }
 
 // Production mode (no --dev): the server starts sealed and uninitialized,

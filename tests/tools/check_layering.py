@@ -37,6 +37,17 @@ THIRD_PARTY_OWNERS = [
     ("yaml-cpp/", ["files", "agent"]),
 ]
 
+# Single files outside a library's owning module that may include it, as
+# (file relative to src/, header prefix), each with its reason.
+THIRD_PARTY_FILE_EXCEPTIONS = {
+    # The listener's TLS: Asio's ssl::context and Beast's ssl_stream are OpenSSL
+    # underneath, and the policy Coffer sets on the context (TLS 1.2 floor,
+    # cipher lists, no renegotiation, client CA names) has no Asio spelling, so
+    # this one file calls libssl on the context's native handle. Key material
+    # and primitives stay in crypto/.
+    ("server/http_server.cc", "openssl/"),
+}
+
 # The ratchet (Bitcoin's lint style): violations that exist in the tree today,
 # as (file relative to src/, included header). They are printed but do not
 # fail; a new one fails, and an entry that no longer occurs should be removed.
@@ -144,6 +155,8 @@ def main():
                     where = f"{shown}:{lineno}"
                     if kind == "<":
                         for prefix, owners in THIRD_PARTY_OWNERS:
+                            if (rel, prefix) in THIRD_PARTY_FILE_EXCEPTIONS:
+                                continue
                             if header.startswith(prefix) and not any(
                                     within(module, o) for o in owners):
                                 violations.append(
