@@ -17,6 +17,8 @@
 #include "audit/audit.h"
 #include "cli/login.h"
 #include "cli/kms_rewrap.h"
+#include "main/completion.h"
+#include "main/config_file.h"
 #include "server/process.h"
 #include "server/server_context.h"
 #include "util/log.h"
@@ -43,6 +45,7 @@ void AddLoggingFlags(CLI::App& command, LoggingFlags& flags) {
 //               [--oidc-ca-file PEM] [--oidc-jwks ISSUER=FILE ...]
 //               [--rotation-hook-timeout S] [--rotation-retry-min S] [--rotation-retry-max S]
 //               [--rotation-check-interval S] [--rotation-workers N] [--rotation-endpoint-url URL]
+//               [--config FILE]   (every option above also as a key of FILE; see config_file.h)
 Runner AddServer(CLI::App& command) {
   struct Flags {
     server::ServerOptions options;
@@ -104,6 +107,7 @@ Runner AddServer(CLI::App& command) {
   command.add_option("--rotation-endpoint-url", o.rotation_endpoint_url,
                      "URL rotation hooks use to reach this server (default: the listen URL)");
   AddLoggingFlags(command, flags->logging);
+  AddConfigFileOption(command);
 
   return [flags]() -> int {
     auto& options = flags->options;
@@ -286,6 +290,20 @@ Runner AddVersion(CLI::App&) {
   };
 }
 
+// coffer completion bash: hidden; the packages install its output.
+Runner AddCompletion(CLI::App& command) {
+  command.group("");  // hidden from --help
+  auto shell = std::make_shared<std::string>();
+  command.add_option("shell", *shell, "shell to complete for")
+      ->required()
+      ->check(CLI::IsMember({"bash"}));
+  const CLI::App* root = command.get_parent();
+  return [root] {
+    std::fputs(BashCompletion(*root).c_str(), stdout);
+    return 0;
+  };
+}
+
 struct CommandSpec {
   const char* name;
   const char* help;
@@ -300,6 +318,7 @@ constexpr CommandSpec kCommands[] = {
     {"audit", "verify or read the audit log", AddAudit},
     {"kms", "KMS administration: re-wrap stored values after a key rotation", AddKms},
     {"version", "print the version", AddVersion},
+    {"completion", "print a shell completion script", AddCompletion},
 };
 
 }  // namespace

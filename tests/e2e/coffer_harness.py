@@ -368,11 +368,14 @@ def _wait_for_line(path, pattern, proc, timeout):
 class CofferServer(Target):
     kind = "coffer"
 
-    def __init__(self, binary, data_dir=None, extra_args=()):
+    def __init__(self, binary, data_dir=None, extra_args=(), server_args=None):
+        """server_args, when given, replaces the default `--dev --data-dir D --listen
+        127.0.0.1:0` (e.g. `--config FILE`); data_dir must then match the one it sets."""
         super().__init__()
         self.binary = os.path.abspath(binary)
         self.data_dir = data_dir or os.path.join(self.work, "data")
         self.extra_args = list(extra_args)
+        self.server_args = None if server_args is None else list(server_args)
         self.proc = None
         self.runs = 0
         self.log_files = []
@@ -383,8 +386,10 @@ class CofferServer(Target):
         out = os.path.join(self.work, f"stdout.{self.runs}")
         err = os.path.join(self.work, f"stderr.{self.runs}")
         self.log_files += [out, err]
-        argv = [self.binary, "server", "--dev", "--data-dir", self.data_dir,
-                "--listen", "127.0.0.1:0"] + self.extra_args
+        base = self.server_args
+        if base is None:
+            base = ["--dev", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"]
+        argv = [self.binary, "server"] + base + self.extra_args
         with open(out, "wb") as fo, open(err, "wb") as fe:
             self.proc = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
                                          env=dict(_clean_env(), **self.server_env))
