@@ -76,7 +76,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # Depends: from the libraries the binary
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "awscli")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    "${COFFER_PACKAGING_DIR}/debian/conffiles;${COFFER_PACKAGING_DIR}/debian/postinst;${COFFER_PACKAGING_DIR}/debian/prerm;${COFFER_PACKAGING_DIR}/debian/postrm")
+    ${COFFER_PACKAGING_DIR}/debian/conffiles ${COFFER_PACKAGING_DIR}/debian/postinst
+    ${COFFER_PACKAGING_DIR}/debian/prerm ${COFFER_PACKAGING_DIR}/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_GENERATOR DEB)
 include(CPack)

@@ -28,16 +28,25 @@ std::string CommandPath(const CLI::App& command) {
                          what);
 }
 
-// The options a config file may set, by key: each long name of each option,
-// except --help, --help-all and --config itself.
-std::map<std::string, CLI::Option*> KeysOf(CLI::App& command) {
-  std::map<std::string, CLI::Option*> keys;
-  for (CLI::Option* option : command.get_options()) {
-    if (option == command.get_help_ptr() || option == command.get_help_all_ptr()) continue;
+// Adds the options of `app` and of its option groups (nameless subcommands in CLI11).
+void CollectKeys(CLI::App& app, std::map<std::string, CLI::Option*>& keys) {
+  for (CLI::Option* option : app.get_options()) {
+    if (option == app.get_help_ptr() || option == app.get_help_all_ptr()) continue;
     for (const std::string& name : option->get_lnames()) {
       if (name != kConfigKey) keys.emplace(name, option);
     }
   }
+  for (CLI::App* group :
+       app.get_subcommands([](CLI::App* sub) { return sub->get_name().empty(); })) {
+    CollectKeys(*group, keys);
+  }
+}
+
+// The options a config file may set, by key: each long name of each option,
+// except --help, --help-all and --config itself.
+std::map<std::string, CLI::Option*> KeysOf(CLI::App& command) {
+  std::map<std::string, CLI::Option*> keys;
+  CollectKeys(command, keys);
   return keys;
 }
 
@@ -75,8 +84,7 @@ bool TakesList(const CLI::Option& option) { return option.get_expected_max() > 1
 
 // YAML 1.2 core schema booleans.
 bool IsBool(std::string_view s) {
-  return s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" ||
-         s == "FALSE";
+  return s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE";
 }
 
 }  // namespace
@@ -109,7 +117,7 @@ void ApplyConfigEntries(CLI::App& command, const std::vector<server::ConfigEntry
   }
   for (const server::ConfigEntry& entry : entries) {
     CLI::Option* option = keys.at(entry.key);
-    if (option->count() > 0) continue;  // given on the command line, which wins
+    if (option->count() > 0) continue;   // given on the command line, which wins
     if (entry.values.empty()) continue;  // an empty list sets nothing
     try {
       if (IsFlag(*option)) {

@@ -14,11 +14,10 @@ namespace {
 // yaml-cpp counts lines from 0; a node without a position (a null mark) gets line 1.
 int LineOf(const YAML::Mark& mark) { return mark.is_null() ? 1 : mark.line + 1; }
 
-std::unexpected<Error> Malformed(std::string_view source, int line,
-                                       const std::string& what) {
+std::unexpected<Error> Malformed(std::string_view source, int line, const std::string& what) {
   return Fail(ErrorCode::kInvalidArgument,
-                    std::string(source) + ":" + std::to_string(line) + ": " + what,
-                    Reason::kMalformedInput);
+              std::string(source) + ":" + std::to_string(line) + ": " + what,
+              Reason::kMalformedInput);
 }
 
 // Everything that touches yaml-cpp nodes; may throw YAML::Exception (caught by ParseConfig).

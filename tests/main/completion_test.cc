@@ -21,6 +21,7 @@ class CompletionTest : public ::testing::Test {
     CLI::App* server = root_.add_subcommand("server", "run");
     server->add_flag("--dev", dev_, "dev");
     server->add_option("--data-dir", dir_, "dir");
+    server->add_option_group("TLS")->add_option("--tls-cert-file", dir_, "cert");
     CLI::App* audit = root_.add_subcommand("audit", "audit");
     audit->add_subcommand("verify", "verify")->add_option("--data-dir", dir_, "dir");
     audit->add_subcommand("tail", "tail");
@@ -63,6 +64,7 @@ TEST_F(CompletionTest, CompletesVisibleSubcommands) {
 // After a command path, that command's options and subcommands.
 TEST_F(CompletionTest, CompletesOptionsAndNestedSubcommands) {
   EXPECT_EQ(Complete("coffer server --d"), "--dev --data-dir");
+  EXPECT_EQ(Complete("coffer server --t"), "--tls-cert-file");  // from an option group
   EXPECT_EQ(Complete("coffer audit \"\""), "verify tail --help");
   EXPECT_EQ(Complete("coffer audit verify --"), "--help --data-dir");
 }
@@ -70,7 +72,7 @@ TEST_F(CompletionTest, CompletesOptionsAndNestedSubcommands) {
 // After an option that takes a value, nothing is offered (bash falls back to file names).
 TEST_F(CompletionTest, ValueOfAnOptionFallsBackToFiles) {
   EXPECT_EQ(Complete("coffer server --data-dir \"\""), "");
-  EXPECT_EQ(Complete("coffer server --dev \"\""), "--help --dev --data-dir");
+  EXPECT_EQ(Complete("coffer server --dev \"\""), "--help --dev --data-dir --tls-cert-file");
 }
 
 }  // namespace

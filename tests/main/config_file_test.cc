@@ -74,8 +74,8 @@ TEST_F(ConfigFileTest, FileSetsFlagsScalarsAndListsAndSatisfiesRequired) {
 // Options on the command line win over the file, before or after --config, and a
 // repeatable option given there replaces the file's whole list.
 TEST_F(ConfigFileTest, CommandLineOverridesTheFile) {
-  std::string path = Write(
-      "data-dir: /from/file\nlisten: 127.0.0.1:9000\noidc-jwks: [a=1, b=2]\ndev: true\n");
+  std::string path =
+      Write("data-dir: /from/file\nlisten: 127.0.0.1:9000\noidc-jwks: [a=1, b=2]\ndev: true\n");
   FakeServer s;
   EXPECT_EQ(s.Parse({"server", "--listen", "127.0.0.1:0", "--config", path, "--oidc-jwks", "c=3",
                      "--data-dir", "/from/flag", "--dev=false"}),
@@ -139,8 +139,7 @@ TEST_F(ConfigFileTest, OptionChecksApplyToFileValues) {
   EXPECT_THAT(error, HasSubstr("coffer server: " + path + ":2: key 'io-threads': "));
   std::string not_a_number = Write("data-dir: d\nio-threads: many\n");
   FakeServer t;
-  EXPECT_THAT(t.Parse({"server", "--config", not_a_number}),
-              HasSubstr(":2: key 'io-threads': "));
+  EXPECT_THAT(t.Parse({"server", "--config", not_a_number}), HasSubstr(":2: key 'io-threads': "));
 }
 
 // --config and --help cannot be set from a file.
@@ -164,8 +163,7 @@ TEST_F(ConfigFileTest, MissingFileAndSyntaxErrorsAreCommandErrors) {
               HasSubstr("coffer server: cannot open config file"));
   std::string path = Write("data-dir: [d\n");
   FakeServer t;
-  EXPECT_THAT(t.Parse({"server", "--config", path}),
-              HasSubstr("coffer server: " + path + ":"));
+  EXPECT_THAT(t.Parse({"server", "--config", path}), HasSubstr("coffer server: " + path + ":"));
 }
 
 // The mapping follows the command's options: an option added later has its key at once.
@@ -176,6 +174,16 @@ TEST_F(ConfigFileTest, NewOptionsGetKeysWithoutChangesHere) {
   s.command->add_option("--tls-cert-file", cert, "cert");
   EXPECT_EQ(s.Parse({"server", "--config", path}), "");
   EXPECT_EQ(cert, "/etc/coffer/cert.pem");
+}
+
+// Options in an option group (as a group of TLS flags might be) have keys too.
+TEST_F(ConfigFileTest, OptionsInOptionGroupsHaveKeys) {
+  std::string path = Write("data-dir: d\ntls-key-file: /etc/coffer/key.pem\n");
+  FakeServer s;
+  std::string key;
+  s.command->add_option_group("TLS")->add_option("--tls-key-file", key, "key");
+  EXPECT_EQ(s.Parse({"server", "--config", path}), "");
+  EXPECT_EQ(key, "/etc/coffer/key.pem");
 }
 
 }  // namespace
