@@ -279,6 +279,7 @@ def main():
     ap.add_argument("--version", required=True)
     ap.add_argument("--cpack", default="cpack")
     args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
     for tool in (args.cpack, "dpkg-deb", "dpkg"):
         if not shutil.which(tool):
             print(f"SKIP: {tool} not found")
