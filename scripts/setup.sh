@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config ccache
+  build-essential cmake ninja-build pkg-config ccache help2man  # help2man: man pages (packaging)
   libssl-dev libsqlite3-dev sqlite3 libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-boto3 python3-cryptography python3-psycopg2 awscli

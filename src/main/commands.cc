@@ -18,6 +18,8 @@
 #include "cli/login.h"
 #include "cli/kms_rewrap.h"
 #include "cli/operator.h"
+#include "main/completion.h"
+#include "main/config_file.h"
 #include "server/process.h"
 #include "server/server_context.h"
 #include "util/log.h"
@@ -54,6 +56,7 @@ void AddCaBundleOption(CLI::App& command, std::string& ca_bundle) {
 //               [--rotation-check-interval S] [--rotation-workers N] [--rotation-endpoint-url URL]
 //               [--tls-cert-file PEM --tls-key-file PEM [--tls-client-ca-file PEM]
 //                [--tls-client-auth none|request|require]] [--insecure-http]
+//               [--config FILE]   (every option above also as a key of FILE; see config_file.h)
 Runner AddServer(CLI::App& command) {
   struct Flags {
     server::ServerOptions options;
@@ -141,6 +144,7 @@ Runner AddServer(CLI::App& command) {
                    "allow plain HTTP on a non-loopback listen address (credentials and values "
                    "then cross the network in the clear)");
   AddLoggingFlags(command, flags->logging);
+  AddConfigFileOption(command);
 
   return [flags]() -> int {
     auto& options = flags->options;
@@ -400,6 +404,20 @@ Runner AddVersion(CLI::App&) {
   };
 }
 
+// coffer completion bash: hidden; the packages install its output.
+Runner AddCompletion(CLI::App& command) {
+  command.group("");  // hidden from --help
+  auto shell = std::make_shared<std::string>();
+  command.add_option("shell", *shell, "shell to complete for")
+      ->required()
+      ->check(CLI::IsMember({"bash"}));
+  const CLI::App* root = command.get_parent();
+  return [root] {
+    std::fputs(BashCompletion(*root).c_str(), stdout);
+    return 0;
+  };
+}
+
 struct CommandSpec {
   const char* name;
   const char* help;
@@ -415,6 +433,7 @@ constexpr CommandSpec kCommands[] = {
     {"kms", "KMS administration: re-wrap stored values after a key rotation", AddKms},
     {"operator", "production mode: init, unseal, seal, rekey, rotate-root", AddOperator},
     {"version", "print the version", AddVersion},
+    {"completion", "print a shell completion script", AddCompletion},
 };
 
 }  // namespace

@@ -373,12 +373,16 @@ def _wait_for_line(path, pattern, proc, timeout):
 class CofferServer(Target):
     kind = "coffer"
 
-    def __init__(self, binary, data_dir=None, extra_args=(), dev=True):
+    def __init__(self, binary, data_dir=None, extra_args=(), server_args=None, dev=True):
+        """server_args, when given, replaces the default `[--dev] --data-dir D --listen
+        127.0.0.1:0` (e.g. `--config FILE`); data_dir must then match the one it sets.
+        dev=False starts production mode (credentials then come from `operator init`)."""
         super().__init__()
         self.dev = dev  # production mode: no --dev; credentials come from `operator init`
         self.binary = os.path.abspath(binary)
         self.data_dir = data_dir or os.path.join(self.work, "data")
         self.extra_args = list(extra_args)
+        self.server_args = None if server_args is None else list(server_args)
         self.proc = None
         self.runs = 0
         self.log_files = []
@@ -389,8 +393,11 @@ class CofferServer(Target):
         out = os.path.join(self.work, f"stdout.{self.runs}")
         err = os.path.join(self.work, f"stderr.{self.runs}")
         self.log_files += [out, err]
-        argv = [self.binary, "server"] + (["--dev"] if self.dev else []) + [
-            "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"] + self.extra_args
+        base = self.server_args
+        if base is None:
+            base = (["--dev"] if self.dev else []) + [
+                "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"]
+        argv = [self.binary, "server"] + base + self.extra_args
         with open(out, "wb") as fo, open(err, "wb") as fe:
             self.proc = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
                                          env=dict(_clean_env(), **self.server_env))
