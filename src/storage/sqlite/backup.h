@@ -24,9 +24,10 @@ struct DatabaseSummary {
 // with SQLite's online backup API, as one consistent snapshot: the state after
 // some commit, never a part of one. The source may be open by a running server
 // in WAL mode: it is opened read-only (SQLITE_OPEN_READONLY, no checkpoint on
-// close), its writers are not blocked, and it is never modified. The copy is
-// taken in steps of pages under one read transaction, retrying briefly while
-// the source is busy or locked.
+// close), its writers are not blocked, and it is never modified (of a database
+// that no server has open, SQLite may leave an empty -wal and -shm beside it,
+// with its mode). The copy is taken in steps of pages under one read
+// transaction, retrying briefly while the source is busy or locked.
 // `dest_path` is created with mode 0600 and must not exist, nor its -wal, -shm
 // or -journal companions (a stale -wal beside it would be applied to the copy).
 // The copy is one self-contained file in rollback-journal mode (no -wal file
