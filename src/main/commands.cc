@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "cli/backup.h"
 #include "cli/login.h"
 #include "cli/kms_rewrap.h"
 #include "cli/operator.h"
@@ -396,6 +397,26 @@ Runner AddOperator(CLI::App& command) {
   };
 }
 
+// coffer backup --data-dir DIR --out OUT_DIR
+Runner AddBackup(CLI::App& command) {
+  auto options = std::make_shared<cli::BackupOptions>();
+  command.add_option("--data-dir", options->data_dir,
+                     "the server's data directory (the server may be running)")
+      ->required();
+  command.add_option("--out", options->out_dir,
+                     "a new or empty directory to write the backup into (created 0700)")
+      ->required();
+  return [options]() -> int {
+    Status status = cli::BackupDataDir(*options, std::cout);
+    std::cout.flush();
+    if (!status) {
+      std::fprintf(stderr, "coffer backup: %s\n", status.error().message.c_str());
+      return 1;
+    }
+    return 0;
+  };
+}
+
 // coffer version
 Runner AddVersion(CLI::App&) {
   return [] {
@@ -432,6 +453,7 @@ constexpr CommandSpec kCommands[] = {
     {"audit", "verify or read the audit log", AddAudit},
     {"kms", "KMS administration: re-wrap stored values after a key rotation", AddKms},
     {"operator", "production mode: init, unseal, seal, rekey, rotate-root", AddOperator},
+    {"backup", "copy a data directory, while its server runs, for a later restore", AddBackup},
     {"version", "print the version", AddVersion},
     {"completion", "print a shell completion script", AddCompletion},
 };
