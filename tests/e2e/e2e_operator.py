@@ -253,6 +253,25 @@ def main():
         unseal_with(c, server, new_shares[1:], "new shares")
         c.eq(status(server)[0]["sealed"], False, "two new shares unseal (threshold 2)")
         check_values(c, server, values, "after rekey, rotate-root and restart")
+
+        # Online backup of the running production server; the restored copy starts sealed,
+        # and the current shares unseal it.
+        backup_dir = os.path.join(server.work, "backup")
+        p = subprocess.run([server.binary, "backup", "--data-dir", server.data_dir,
+                            "--out", backup_dir], capture_output=True, text=True, timeout=60)
+        c.eq(p.returncode, 0, "coffer backup of the running production server", p.stderr)
+        c.true(not os.path.exists(os.path.join(backup_dir, "root.key")),
+               "the production backup holds no root key")
+        restored = CofferServer(args.coffer, dev=False)
+        subprocess.run(["cp", "-a", backup_dir, restored.data_dir], check=True)
+        try:
+            restored.start()
+            restored._write_client_files(akid, secret)
+            c.eq(status(restored)[0]["sealed"], True, "the restored copy starts sealed")
+            unseal_with(c, restored, new_shares[:2], "restored copy")
+            check_values(c, restored, values, "restored from the backup")
+        finally:
+            restored.cleanup()
         r = operator(server, ["seal"], env=signed_env(server))
         c.true(r.returncode == 0 and status(server)[0]["sealed"], "operator seal seals")
         check_refuses_everything(c, server, "after operator seal")
