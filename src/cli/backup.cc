@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "storage/sqlite/backup.h"
+#include "util/private_file.h"
 #include "util/secret_bytes.h"
 
 namespace coffer::cli {
@@ -104,15 +105,6 @@ Status PrepareOutDir(const std::string& dir, Written& written) {
   if (::chmod(dir.c_str(), 0700) != 0) {
     return Fail(ErrorCode::kUnavailable, Errno("cannot make private", dir));
   }
-  return Ok();
-}
-
-Status Fsync(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Fail(ErrorCode::kUnavailable, Errno("cannot open", path));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Fail(ErrorCode::kUnavailable, Errno("cannot fsync", path));
   return Ok();
 }
 
@@ -263,7 +255,7 @@ Status BackupDataDir(const BackupOptions& options, std::ostream& out) {
     copied.insert(name);
     if (std::string_view(name) == "root.key") has_root_key = true;
   }
-  COFFER_RETURN_IF_ERROR(Fsync(out_dir, O_RDONLY | O_DIRECTORY));
+  COFFER_RETURN_IF_ERROR(util::FsyncPath(out_dir, O_RDONLY | O_DIRECTORY));
   written.Done();
 
   // Whatever else the directory holds is named, so that nothing is left behind unseen.

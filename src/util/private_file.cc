@@ -90,4 +90,18 @@ Status WritePrivateFile(const std::string& path, std::string_view content, IfExi
   return Ok();
 }
 
+Status FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) {
+    return Fail(ErrorCode::kUnavailable, "cannot open " + path + ": " + std::strerror(errno));
+  }
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return Fail(ErrorCode::kUnavailable, "cannot fsync " + path + ": " + std::strerror(err));
+  }
+  return Ok();
+}
+
 }  // namespace coffer::util

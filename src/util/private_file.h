@@ -24,4 +24,8 @@ enum class IfExists {
 Status WritePrivateFile(const std::string& path, std::string_view content,
                         IfExists if_exists = IfExists::kReplace);
 
+// Opens `path` (a file, or a directory with O_DIRECTORY in `flags`) and
+// fsyncs it. kUnavailable naming the path and the system error.
+Status FsyncPath(const std::string& path, int flags);
+
 }  // namespace coffer::util

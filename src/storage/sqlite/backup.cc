@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "storage/sqlite/internal/sqlite_common.h"
+#include "util/private_file.h"
 
 namespace coffer::storage::sqlite {
 namespace {
@@ -170,15 +171,6 @@ Result<DatabaseSummary> SettleAndCheck(const std::string& dest) {
   return Check(db.get());
 }
 
-Status Fsync(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Fail(ErrorCode::kUnavailable, Errno("cannot open", path));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Fail(ErrorCode::kUnavailable, Errno("cannot fsync", path));
-  return Ok();
-}
-
 // Removes the copy and anything SQLite left beside it, unless released.
 class RemoveOnError {
  public:
@@ -236,9 +228,9 @@ Result<DatabaseSummary> BackupDatabase(const std::string& source_path,
 
   COFFER_RETURN_IF_ERROR(CopyPages(source_path, dest_path));
   COFFER_ASSIGN_OR_RETURN(DatabaseSummary summary, SettleAndCheck(dest_path));
-  COFFER_RETURN_IF_ERROR(Fsync(dest_path, O_RDONLY));
+  COFFER_RETURN_IF_ERROR(util::FsyncPath(dest_path, O_RDONLY));
   std::filesystem::path dir = std::filesystem::path(dest_path).parent_path();
-  COFFER_RETURN_IF_ERROR(Fsync(dir.empty() ? "." : dir.string(), O_RDONLY | O_DIRECTORY));
+  COFFER_RETURN_IF_ERROR(util::FsyncPath(dir.empty() ? "." : dir.string(), O_RDONLY | O_DIRECTORY));
   cleanup.Release();
   return summary;
 }
