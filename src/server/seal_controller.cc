@@ -399,8 +399,17 @@ Result<RotateRootResult> SealController::RotateRoot() {
 }
 
 Result<client::AwsConfig> SealController::KmsConfig() const {
-  COFFER_ASSIGN_OR_RETURN(client::AwsConfig config, client::ResolveConfig(options_.kms.endpoint));
-  if (!options_.kms.region.empty()) config.region = options_.kms.region;
+  // No endpoint given (flag or AWS_ENDPOINT_URL): AWS KMS in the region.
+  constexpr std::string_view kPlaceholder = "https://kms.region.amazonaws.com";
+  auto config = client::ResolveConfig(options_.kms.endpoint);
+  bool aws = false;
+  if (!config && options_.kms.endpoint.empty()) {
+    config = client::ResolveConfig(kPlaceholder);
+    aws = true;
+  }
+  if (!config) return Fail(std::move(config).error());
+  if (!options_.kms.region.empty()) config->region = options_.kms.region;
+  if (aws) config->endpoint = "https://kms." + config->region + ".amazonaws.com";
   return config;
 }
 
