@@ -1,5 +1,6 @@
 #include "files/pgp.h"
 
+#include <gpgme.h>
 #include <stdlib.h>
 
 #include <cerrno>
@@ -8,8 +9,6 @@
 #include <string>
 #include <system_error>
 #include <type_traits>
-
-#include <gpgme.h>
 
 #include "util/private_file.h"
 
@@ -131,8 +130,8 @@ Result<ImportedKey> ImportOneKey(const ScopedGnupgHome& home, std::string_view p
   err = gpgme_set_protocol(ctx.get(), GPGME_PROTOCOL_OpenPGP);
   // The home of this context only: the process environment is not changed.
   if (err == 0) {
-    err = gpgme_ctx_set_engine_info(ctx.get(), GPGME_PROTOCOL_OpenPGP, nullptr,
-                                    home.path().c_str());
+    err =
+        gpgme_ctx_set_engine_info(ctx.get(), GPGME_PROTOCOL_OpenPGP, nullptr, home.path().c_str());
   }
   if (err == 0) err = gpgme_set_keylist_mode(ctx.get(), GPGME_KEYLIST_MODE_LOCAL);
   if (err != 0) return Fail(ErrorCode::kInternal, "cannot set up gpgme: " + GpgmeError(err));
@@ -153,13 +152,12 @@ Result<ImportedKey> ImportOneKey(const ScopedGnupgHome& home, std::string_view p
     return Fail(InvalidKey("no OpenPGP key found in it"));
   }
   if (imported->considered > 1) {
-    return Fail(InvalidKey("it holds " + std::to_string(imported->considered) +
-                           " keys; give exactly one"));
+    return Fail(
+        InvalidKey("it holds " + std::to_string(imported->considered) + " keys; give exactly one"));
   }
   if (imported->imported != 1 || imported->imports == nullptr ||
       imported->imports->fpr == nullptr || imported->imports->result != 0) {
-    return Fail(InvalidKey("gpg refused to import it (" +
-                           std::to_string(imported->not_imported) +
+    return Fail(InvalidKey("gpg refused to import it (" + std::to_string(imported->not_imported) +
                            " not imported, e.g. no valid user id)"));
   }
   std::string fingerprint = imported->imports->fpr;
@@ -225,8 +223,8 @@ Result<std::string> PgpEncrypt(std::string_view public_key, std::string_view pla
   gpgme_key_t recipients[] = {imported.key.get(), nullptr};
   // ALWAYS_TRUST: the operator named this key explicitly; there is no web of
   // trust in the private home to consult. NO_ENCRYPT_TO: this one recipient only.
-  auto flags = static_cast<gpgme_encrypt_flags_t>(GPGME_ENCRYPT_ALWAYS_TRUST |
-                                                  GPGME_ENCRYPT_NO_ENCRYPT_TO);
+  auto flags =
+      static_cast<gpgme_encrypt_flags_t>(GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO);
   err = gpgme_op_encrypt(ctx, recipients, flags, in.get(), out.get());
   gpgme_encrypt_result_t result = gpgme_op_encrypt_result(ctx);
   if (result != nullptr && result->invalid_recipients != nullptr) {

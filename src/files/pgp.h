@@ -40,7 +40,6 @@ Result<PgpKeyInfo> PgpInspectPublicKey(std::string_view public_key);
 // otherwise; `gpg --decrypt` with the matching secret key gives `plaintext`
 // back. `plaintext` is read in place (never copied into a string) and appears
 // in no error message.
-Result<std::string> PgpEncrypt(std::string_view public_key, std::string_view plaintext,
-                               bool armor);
+Result<std::string> PgpEncrypt(std::string_view public_key, std::string_view plaintext, bool armor);
 
 }  // namespace coffer::files

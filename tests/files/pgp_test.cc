@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -97,11 +98,11 @@ class PgpTest : public ::testing::Test {
     ::setenv(name.c_str(), value.c_str(), 1);
   }
 
-
   // gpg on the test's own keyring, stderr kept in keys_/gpg.err.
   Output Gpg(const std::string& args, const std::string& extra = "") {
     return RunShell("gpg --homedir '" + keys_.path() + "' --batch --pinentry-mode loopback " +
-               "--passphrase '' " + extra + " " + args + " 2>>'" + keys_.File("gpg.err") + "'");
+                    "--passphrase '' " + extra + " " + args + " 2>>'" + keys_.File("gpg.err") +
+                    "'");
   }
 
   // Generates a key for `uid` (an ed25519 primary key that certifies and signs,
@@ -191,14 +192,34 @@ TEST_F(PgpTest, EncryptBinaryDecryptsWithGpgToThePlaintext) {
   EXPECT_TRUE(plain.out == kPlaintext) << "decrypted text differs from the plaintext";
 }
 
+// Calls from several threads at once each get their own context and home, and
+// every ciphertext decrypts.
+TEST_F(PgpTest, ConcurrentEncryptionsAllDecrypt) {
+  std::string fingerprint = GenerateKey("Op One <op1@example.com>", true);
+  std::string key = ExportPublic(fingerprint);
+  constexpr int kThreads = 4;
+  std::vector<Result<std::string>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] { results[i] = PgpEncrypt(key, kPlaintext, i % 2 == 0); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Result<std::string>& r : results) {
+    ASSERT_TRUE(IsOk(r));
+    Output plain = Decrypt(*r);
+    EXPECT_EQ(plain.status, 0) << ReadFile(keys_.File("gpg.err"));
+    EXPECT_TRUE(plain.out == kPlaintext) << "decrypted text differs from the plaintext";
+  }
+}
+
 // A secret-key block (which also holds the public key) is refused, by both calls.
 TEST_F(PgpTest, SecretKeyBlockIsRefused) {
   std::string fingerprint = GenerateKey("Op One <op1@example.com>", true);
   Output secret = Gpg("--armor --export-secret-keys " + fingerprint);
   ASSERT_EQ(secret.status, 0);
   ASSERT_THAT(secret.out, HasSubstr("PRIVATE KEY BLOCK"));
-  EXPECT_TRUE(HasError(PgpInspectPublicKey(secret.out), ErrorCode::kInvalidArgument,
-                       Reason::kValidation));
+  EXPECT_TRUE(
+      HasError(PgpInspectPublicKey(secret.out), ErrorCode::kInvalidArgument, Reason::kValidation));
   EXPECT_TRUE(HasError(PgpEncrypt(secret.out, kPlaintext, true), ErrorCode::kInvalidArgument,
                        Reason::kValidation));
 }
@@ -210,8 +231,8 @@ TEST_F(PgpTest, TwoKeysAreRefused) {
   std::string both = ExportPublic(one + " " + two);
   EXPECT_TRUE(
       HasError(PgpInspectPublicKey(both), ErrorCode::kInvalidArgument, Reason::kValidation));
-  EXPECT_TRUE(
-      HasError(PgpEncrypt(both, kPlaintext, true), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(PgpEncrypt(both, kPlaintext, true), ErrorCode::kInvalidArgument,
+                       Reason::kValidation));
   // Two armored blocks one after the other, likewise.
   std::string concatenated = ExportPublic(one) + ExportPublic(two);
   EXPECT_TRUE(HasError(PgpInspectPublicKey(concatenated), ErrorCode::kInvalidArgument,
@@ -224,8 +245,7 @@ TEST_F(PgpTest, GarbageIsRefused) {
                        Reason::kValidation));
   EXPECT_TRUE(HasError(PgpInspectPublicKey(std::string("\x99\x01\xff\x00garbage", 12)),
                        ErrorCode::kInvalidArgument, Reason::kValidation));
-  EXPECT_TRUE(
-      HasError(PgpInspectPublicKey(""), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(PgpInspectPublicKey(""), ErrorCode::kInvalidArgument, Reason::kValidation));
   std::string fingerprint = GenerateKey("Op One <op1@example.com>", true);
   std::string binary = ExportPublic(fingerprint, /*armor=*/false);
   EXPECT_TRUE(HasError(PgpEncrypt(binary.substr(0, binary.size() / 2), kPlaintext, true),
@@ -236,8 +256,7 @@ TEST_F(PgpTest, GarbageIsRefused) {
 TEST_F(PgpTest, SignOnlyKeyIsRefused) {
   std::string fingerprint = GenerateKey("Signer <signer@example.com>", false);
   std::string key = ExportPublic(fingerprint);
-  EXPECT_TRUE(
-      HasError(PgpInspectPublicKey(key), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(PgpInspectPublicKey(key), ErrorCode::kInvalidArgument, Reason::kValidation));
   Result<std::string> r = PgpEncrypt(key, kPlaintext, true);
   ASSERT_TRUE(HasError(r, ErrorCode::kInvalidArgument, Reason::kValidation));
   EXPECT_THAT(r.error().message, HasSubstr("encryption"));
@@ -256,21 +275,19 @@ TEST_F(PgpTest, RevokedKeyIsRefused) {
   std::ofstream(path) << revocation;
   ASSERT_EQ(Gpg("--import '" + path + "'").status, 0) << ReadFile(keys_.File("gpg.err"));
   std::string key = ExportPublic(fingerprint);
-  EXPECT_TRUE(
-      HasError(PgpInspectPublicKey(key), ErrorCode::kInvalidArgument, Reason::kValidation));
-  EXPECT_TRUE(
-      HasError(PgpEncrypt(key, kPlaintext, true), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(PgpInspectPublicKey(key), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(PgpEncrypt(key, kPlaintext, true), ErrorCode::kInvalidArgument,
+                       Reason::kValidation));
 }
 
 // An expired key (made in 2020, valid for one day) is refused.
 TEST_F(PgpTest, ExpiredKeyIsRefused) {
-  std::string fingerprint = GenerateKey("Old <old@example.com>", true, "1d",
-                                        "--faked-system-time 20200101T000000");
+  std::string fingerprint =
+      GenerateKey("Old <old@example.com>", true, "1d", "--faked-system-time 20200101T000000");
   std::string key = ExportPublic(fingerprint);
-  EXPECT_TRUE(
-      HasError(PgpInspectPublicKey(key), ErrorCode::kInvalidArgument, Reason::kValidation));
-  EXPECT_TRUE(
-      HasError(PgpEncrypt(key, kPlaintext, true), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(PgpInspectPublicKey(key), ErrorCode::kInvalidArgument, Reason::kValidation));
+  EXPECT_TRUE(HasError(PgpEncrypt(key, kPlaintext, true), ErrorCode::kInvalidArgument,
+                       Reason::kValidation));
 }
 
 }  // namespace
