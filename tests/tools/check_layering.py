@@ -36,6 +36,8 @@ THIRD_PARTY_OWNERS = [
     ("nlohmann/", ["api", "auth", "audit", "client", "files", "agent", "cli"]),
     # server/ reads its config file (server/config.cc), files/ and agent/ their YAML documents.
     ("yaml-cpp/", ["server", "files", "agent"]),
+    # OpenPGP (unseal shares to operators' keys, SOPS PGP key sources).
+    ("gpgme.h", ["files"]),
 ]
 
 # Single files outside a library's owning module that may include it, as
