@@ -50,8 +50,8 @@ std::unexpected<Error> BadHeader(std::string why) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n')) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
     s.remove_prefix(1);
   }
   while (!s.empty() &&
@@ -66,8 +66,8 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   size_t start = 0;
   while (true) {
     size_t at = s.find(sep, start);
-    parts.push_back(s.substr(start, at == std::string_view::npos ? std::string_view::npos
-                                                                 : at - start));
+    parts.push_back(
+        s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
     if (at == std::string_view::npos) return parts;
     start = at + 1;
   }
@@ -172,10 +172,10 @@ Result<std::string> ParseRecipient(std::string_view text, size_t index) {
 }
 
 std::unexpected<Error> BadIdentity(size_t index) {
-  return Fail(ErrorCode::kInvalidArgument,
-              "identity " + std::to_string(index) +
-                  " is not an age X25519 identity (AGE-SECRET-KEY-1...)",
-              Reason::kMalformedInput);
+  return Fail(
+      ErrorCode::kInvalidArgument,
+      "identity " + std::to_string(index) + " is not an age X25519 identity (AGE-SECRET-KEY-1...)",
+      Reason::kMalformedInput);
 }
 
 Result<Identity> ParseIdentity(std::string_view text, size_t index) {

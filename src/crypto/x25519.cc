@@ -49,8 +49,8 @@ Result<std::string> X25519PublicKey(const SecretBytes& private_key) {
   std::string out(kX25519KeySize, '\0');
   size_t len = out.size();
   if (key == nullptr ||
-      EVP_PKEY_get_raw_public_key(key.get(), reinterpret_cast<unsigned char*>(out.data()),
-                                  &len) != 1 ||
+      EVP_PKEY_get_raw_public_key(key.get(), reinterpret_cast<unsigned char*>(out.data()), &len) !=
+          1 ||
       len != kX25519KeySize) {
     return Fail(ErrorCode::kInternal, "X25519 public key derivation failed");
   }

@@ -141,12 +141,12 @@ TEST_F(AgeTest, TamperedHeaderIsRefused) {
   size_t mac = file->find("\n--- ") + 5;
   std::string bad_mac = *file;
   bad_mac[mac] = bad_mac[mac] == 'A' ? 'B' : 'A';
-  EXPECT_TRUE(HasError(Decrypt(Ids(alice_), bad_mac), ErrorCode::kDataLoss,
-                       Reason::kCiphertextTampered));
+  EXPECT_TRUE(
+      HasError(Decrypt(Ids(alice_), bad_mac), ErrorCode::kDataLoss, Reason::kCiphertextTampered));
   std::string extra = *file;
   extra.insert(file->find("\n---") + 1, "-> other-type arg\n\n");
-  EXPECT_TRUE(HasError(Decrypt(Ids(alice_), extra), ErrorCode::kDataLoss,
-                       Reason::kCiphertextTampered));
+  EXPECT_TRUE(
+      HasError(Decrypt(Ids(alice_), extra), ErrorCode::kDataLoss, Reason::kCiphertextTampered));
   std::string version = *file;
   version[20] = '2';
   EXPECT_TRUE(HasError(Decrypt(Ids(alice_), version), ErrorCode::kInvalidArgument,
@@ -166,11 +166,11 @@ TEST_F(AgeTest, TamperedPayloadIsRefused) {
   ASSERT_TRUE(IsOk(file));
   std::string flipped = *file;
   flipped[flipped.size() - 20] ^= 1;
-  EXPECT_TRUE(HasError(Decrypt(Ids(alice_), flipped), ErrorCode::kDataLoss,
-                       Reason::kCiphertextTampered));
+  EXPECT_TRUE(
+      HasError(Decrypt(Ids(alice_), flipped), ErrorCode::kDataLoss, Reason::kCiphertextTampered));
   std::string truncated = file->substr(0, file->size() - (10 + 16));
-  EXPECT_TRUE(HasError(Decrypt(Ids(alice_), truncated), ErrorCode::kDataLoss,
-                       Reason::kCiphertextTampered));
+  EXPECT_TRUE(
+      HasError(Decrypt(Ids(alice_), truncated), ErrorCode::kDataLoss, Reason::kCiphertextTampered));
   EXPECT_TRUE(HasError(Decrypt(Ids(alice_), *file + "x"), ErrorCode::kDataLoss,
                        Reason::kCiphertextTampered));
   std::string no_nonce = file->substr(0, file->find("\n--- ") + 5 + 44 + 8);
@@ -219,8 +219,8 @@ TEST_F(AgeTest, BadKeysAreRefusedWithoutQuotingThem) {
   EXPECT_EQ(dec.error().message.find("AGE-SECRET-KEY-1Q"), std::string::npos);
   // A recipient string is not an identity.
   std::vector<std::string> wrong_kind = {alice_.recipient};
-  EXPECT_TRUE(HasError(Decrypt(wrong_kind, *file), ErrorCode::kInvalidArgument,
-                       Reason::kMalformedInput));
+  EXPECT_TRUE(
+      HasError(Decrypt(wrong_kind, *file), ErrorCode::kInvalidArgument, Reason::kMalformedInput));
 }
 
 // ---------------------------------------------------------------------------
@@ -275,8 +275,7 @@ TEST(AgeVectorsTest, CctvVectorsGiveTheirExpectedOutcome) {
       ASSERT_FALSE(r.has_value()) << name;
       EXPECT_EQ(r.error().code, ErrorCode::kDataLoss) << name << ": " << r.error().message;
     } else if (expect == "header failure" || expect == "armor failure") {
-      EXPECT_TRUE(HasError(r, ErrorCode::kInvalidArgument, Reason::kCiphertextMalformed))
-          << name;
+      EXPECT_TRUE(HasError(r, ErrorCode::kInvalidArgument, Reason::kCiphertextMalformed)) << name;
     } else {
       ADD_FAILURE() << name << ": unknown expectation " << expect;
     }

@@ -24,8 +24,8 @@ std::string Base64EncodeRaw(std::string_view bytes) {
   out.reserve((bytes.size() * 4 + 2) / 3);
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8) |
-                 static_cast<uint8_t>(bytes[i + 2]);
+    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
+                 (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
     out.push_back(kAlphabet[(v >> 18) & 63]);
     out.push_back(kAlphabet[(v >> 12) & 63]);
     out.push_back(kAlphabet[(v >> 6) & 63]);
@@ -73,8 +73,8 @@ bool Base64DecodePadded(std::string_view text, std::string& out) {
   if (text.size() % 4 != 0) return false;
   size_t pad = 0;
   while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
-  return Base64DecodeRaw(text.substr(0, text.size() - pad), out) &&
-         (text.size() - pad) % 4 != 1 && ((text.size() - pad) % 4 == 0) == (pad == 0);
+  return Base64DecodeRaw(text.substr(0, text.size() - pad), out) && (text.size() - pad) % 4 != 1 &&
+         ((text.size() - pad) % 4 == 0) == (pad == 0);
 }
 
 }  // namespace coffer::age::internal
