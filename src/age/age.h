@@ -1,0 +1,59 @@
+// The age file format v1 (https://age-encryption.org/v1, C2SP age.md) for
+// X25519 recipients: encrypt to `age1...` recipients, decrypt with
+// `AGE-SECRET-KEY-1...` identities, binary or ASCII-armored. Files are
+// interoperable with the reference `age` tool. Other recipient types (scrypt,
+// plugins, post-quantum hybrids) are not supported: their stanzas are skipped
+// on decryption, like stanzas for someone else.
+// Whole files are processed in memory. All functions are thread-safe.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+#include "util/secret_bytes.h"
+
+namespace coffer::age {
+
+// An X25519 identity and its recipient.
+struct X25519Identity {
+  SecretBytes identity;   // "AGE-SECRET-KEY-1..." (74 characters, upper case)
+  std::string recipient;  // "age1..." (62 characters, lower case)
+};
+
+// A fresh identity from the CSPRNG.
+X25519Identity GenerateX25519Identity();
+
+// The recipient ("age1...") of an identity ("AGE-SECRET-KEY-1..."). kInvalidArgument
+// (kMalformedInput) if `identity` is not an X25519 identity; the message never quotes it.
+Result<std::string> RecipientFromIdentity(std::string_view identity);
+
+// Encrypts `plaintext` to every recipient in `recipients` ("age1...", surrounding
+// whitespace ignored): a fresh 16-byte file key, one "-> X25519" stanza per
+// recipient, the header MAC, and the STREAM payload. `armor` selects the ASCII
+// armor ("-----BEGIN AGE ENCRYPTED FILE-----") instead of the binary form.
+// kInvalidArgument (kValidation) when `recipients` is empty; kInvalidArgument
+// (kMalformedInput) naming the recipient's index when one is not an X25519
+// recipient.
+Result<std::string> Encrypt(std::span<const std::string> recipients, std::string_view plaintext,
+                            bool armor);
+
+// Decrypts an age file (binary, or armored: detected by its first bytes). Each
+// element of `identities` is an identity ("AGE-SECRET-KEY-1...") or the text of
+// an identity file as age-keygen writes it (lines starting with '#' and blank
+// lines ignored). Parsing is strict; the result is released only when the
+// whole file is authentic. Errors:
+//   kInvalidArgument (kMalformedInput): an identity is malformed (index named)
+//     or `identities` holds none;
+//   kInvalidArgument (kCiphertextMalformed): bad armor or header (version,
+//     line format, non-canonical base64, a malformed X25519 stanza, a
+//     low-order ephemeral share, a truncated payload nonce);
+//   kNotFound (kKeyNotFound): no identity opens any stanza;
+//   kDataLoss (kCiphertextTampered): the header MAC or a payload chunk does
+//     not authenticate (also a missing final chunk or data after it);
+//   kDataLoss (kCiphertextMalformed): a truncated chunk or an empty final
+//     chunk after others.
+Result<SecretBytes> Decrypt(std::span<const std::string> identities, std::string_view file);
+
+}  // namespace coffer::age
