@@ -74,7 +74,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # Depends: from the libraries the binary links
 # postinst makes the coffer user with systemd-sysusers, or adduser where systemd is absent.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "awscli")
+# gpg: `coffer operator init --encrypt-share-to KEY.asc` encrypts shares with it (gpgme runs it).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "gpg")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "awscli, age")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${COFFER_PACKAGING_DIR}/debian/conffiles ${COFFER_PACKAGING_DIR}/debian/postinst
     ${COFFER_PACKAGING_DIR}/debian/prerm ${COFFER_PACKAGING_DIR}/debian/postrm)

@@ -5,10 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <vector>
 
+#include "age/age.h"
 #include "client/aws_client.h"
+#include "files/pgp.h"
 #include "util/secret_bytes.h"
 
 namespace coffer::cli {
@@ -65,11 +70,87 @@ void PrintStatus(const json& s, std::ostream& out) {
   }
 }
 
-void PrintShares(json& shares, std::ostream& out) {
+// One --encrypt-share-to: an age recipient, or a PGP public key read from a file.
+struct ShareRecipient {
+  std::string name;    // what the output says the share is encrypted to
+  std::string age;     // "age1..."; empty for PGP
+  std::string pgp_key; // the public key
+};
+
+constexpr std::string_view kProbe = "coffer share recipient check";
+
+// Loads and checks every recipient, and encrypts a probe to each, before any
+// share exists: a recipient that cannot be used must fail the command before
+// the server makes shares that could then not be handed out.
+Result<std::vector<ShareRecipient>> LoadRecipients(const std::vector<std::string>& specs) {
+  std::vector<ShareRecipient> out;
+  for (const std::string& spec : specs) {
+    ShareRecipient r;
+    if (spec.starts_with("age1")) {
+      r.age = spec;
+      r.name = spec;
+      std::vector<std::string> one{spec};
+      if (auto probe = age::Encrypt(one, kProbe, /*armor=*/true); !probe) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "--encrypt-share-to " + spec + ": " + probe.error().message);
+      }
+    } else {
+      std::ifstream in(spec, std::ios::binary);
+      if (!in) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "--encrypt-share-to " + spec +
+                        ": neither an age recipient (age1...) nor a readable PGP public key file");
+      }
+      std::ostringstream buf;
+      buf << in.rdbuf();
+      r.pgp_key = buf.str();
+      auto info = files::PgpInspectPublicKey(r.pgp_key);
+      if (!info) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "--encrypt-share-to " + spec + ": " + info.error().message);
+      }
+      r.name = "PGP " + info->fingerprint + (info->user_id.empty() ? "" : " " + info->user_id);
+      if (auto probe = files::PgpEncrypt(r.pgp_key, kProbe, true); !probe) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "--encrypt-share-to " + spec + ": " + probe.error().message);
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::string> EncryptShare(const ShareRecipient& r, std::string_view share) {
+  if (!r.age.empty()) {
+    std::vector<std::string> one{r.age};
+    return age::Encrypt(one, share, /*armor=*/true);
+  }
+  return files::PgpEncrypt(r.pgp_key, share, /*armor=*/true);
+}
+
+// Prints the shares, each encrypted to its recipient when there are any. A
+// share whose encryption fails after all (the recipients were checked
+// before) is printed in the clear with a warning: a lost share is worse.
+void PrintShares(json& shares, const std::vector<ShareRecipient>& recipients,
+                 std::ostream& out, std::ostream& err) {
   int i = 0;
   for (auto& share : shares) {
     std::string& text = share.get_ref<std::string&>();
-    out << "Unseal share " << ++i << ": " << text << "\n";
+    ++i;
+    if (recipients.empty()) {
+      out << "Unseal share " << i << ": " << text << "\n";
+    } else {
+      const ShareRecipient& r = recipients[static_cast<size_t>(i - 1)];
+      auto sealed = EncryptShare(r, text);
+      if (sealed) {
+        out << "Unseal share " << i << " (encrypted to " << r.name << "):\n" << *sealed;
+        if (!sealed->ends_with('\n')) out << "\n";
+      } else {
+        err << "coffer operator: WARNING: could not encrypt share " << i << " to " << r.name
+            << " (" << sealed.error().message << "); it is printed in the clear\n";
+        out << "Unseal share " << i << ": " << text << "\n";
+      }
+    }
     util::SecureClear(text);
   }
 }
@@ -92,6 +173,20 @@ int RunOperator(const OperatorOptions& options, util::Clock& clock, std::istream
   };
   auto config = client::ResolveConfig(options.endpoint, options.ca_bundle);
   if (!config) return fail(config.error().message);
+  std::vector<ShareRecipient> recipients;
+  if (!options.share_recipients.empty()) {
+    int expected = options.command == OperatorCommand::kInit ||
+                           options.command == OperatorCommand::kRekeyStart
+                       ? options.shares
+                       : static_cast<int>(options.share_recipients.size());
+    if (static_cast<int>(options.share_recipients.size()) != expected) {
+      return fail("give one --encrypt-share-to per share (" + std::to_string(expected) +
+                  "), got " + std::to_string(options.share_recipients.size()));
+    }
+    auto loaded = LoadRecipients(options.share_recipients);
+    if (!loaded) return fail(loaded.error().message);
+    recipients = std::move(*loaded);
+  }
   config->timeout = options.timeout;
 
   std::string method = "POST", path;
@@ -163,7 +258,7 @@ int RunOperator(const OperatorOptions& options, util::Clock& clock, std::istream
 
   switch (options.command) {
     case OperatorCommand::kInit: {
-      PrintShares(answer["shares"], out);
+      PrintShares(answer["shares"], recipients, out, err);
       out << "\nInitial admin access key (AWS credentials):\n";
       out << "  aws_access_key_id = " << answer.value("access_key_id", "") << "\n";
       std::string& secret = answer["secret_access_key"].get_ref<std::string&>();
@@ -180,7 +275,14 @@ int RunOperator(const OperatorOptions& options, util::Clock& clock, std::istream
     case OperatorCommand::kRekeySubmit:
       if (answer.value("complete", false)) {
         out << "Rekey complete. The old shares no longer unseal this server.\n";
-        PrintShares(answer["shares"], out);
+        auto& shares = answer["shares"];
+        if (!recipients.empty() && recipients.size() != shares.size()) {
+          err << "coffer operator: the rekey made " << shares.size() << " shares but "
+              << recipients.size() << " --encrypt-share-to were given; printing them in the "
+              << "clear\n";
+          recipients.clear();
+        }
+        PrintShares(shares, recipients, out, err);
       } else {
         out << "Rekey progress: " << answer.value("progress", 0) << "/"
             << answer.value("required", 0) << "\n";

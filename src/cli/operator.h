@@ -1,7 +1,8 @@
 // cli: `coffer operator ...`, production mode's operator commands, over the
 // server's /v1/sys/ API (api/native/sys_api.h) like any client:
 //
-//   init --shares N --threshold T   prints the shares and the admin key, once
+//   init --shares N --threshold T   prints the shares and the admin key, once;
+//        [--encrypt-share-to R ...]  each share encrypted to an age or PGP recipient
 //   unseal [SHARE] | --reset         one share per call (stdin when not given)
 //   status                           exit 0 unsealed, 2 sealed, 1 error
 //   seal                             signed (coffer:Seal)
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "util/result.h"
 #include "util/time.h"
@@ -40,7 +42,11 @@ struct OperatorOptions {
   std::string share;     // "" = read one line from `in`
   bool reset = false;    // unseal --reset
   std::string nonce;     // rekey submit
-  bool json = false;     // --format json: the server's answer as is
+  bool json = false;     // --json: the server's answer as is
+  // --encrypt-share-to, one per share, in order: an age recipient ("age1...")
+  // or a file holding one OpenPGP public key. Each printed share is then
+  // encrypted to its recipient (armored); checked before the call is made.
+  std::vector<std::string> share_recipients;
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
 };
 

@@ -365,6 +365,9 @@ Runner AddOperator(CLI::App& command) {
                        C::kInit);
   init->add_option("--shares", o.shares, "number of shares (1-255)")->capture_default_str();
   init->add_option("--threshold", o.threshold, "shares needed to unseal")->capture_default_str();
+  init->add_option("--encrypt-share-to", o.share_recipients,
+                   "one per share, in order: an age recipient (age1...) or a file with a PGP "
+                   "public key; that share is printed encrypted to it");
   CLI::App* unseal = add(command, "unseal",
                          "give one unseal share (argument, or one line on stdin, hidden on a "
                          "terminal)",
@@ -387,6 +390,8 @@ Runner AddOperator(CLI::App& command) {
   submit->add_option("--nonce", o.nonce, "the rekey's nonce (coffer operator status)")
       ->required();
   submit->add_option("share", o.share, "the share (prefer stdin)");
+  submit->add_option("--encrypt-share-to", o.share_recipients,
+                     "when this submission completes the rekey: one per new share, as for init");
   add(*rekey, "cancel", "cancel the rekey in progress (signed; coffer:Rekey)", C::kRekeyCancel);
   return [flags]() -> int {
     for (const auto& [sub, which] : flags->commands) {

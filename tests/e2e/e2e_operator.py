@@ -10,6 +10,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -41,6 +42,60 @@ def parse_init(text):
     secret = next(line.split("= ", 1)[1].strip() for line in text.splitlines()
                   if "aws_secret_access_key" in line)
     return shares, akid, secret
+
+
+def init_encrypted(c, server):
+    """init 2/2 with share 1 encrypted to an age recipient and share 2 to a PGP key (the real
+    age-keygen and gpg make the keys and decrypt); returns the decrypted shares. Without age
+    or gpg, a plain init."""
+    work = server.work
+    if not (shutil.which("age-keygen") and shutil.which("age") and shutil.which("gpg")):
+        c.note("age or gpg absent: shares not encrypted in this run")
+        r = operator(server, ["init", "--shares", "2", "--threshold", "2"])
+        shares, _, secret = parse_init(r.stdout)
+        return shares, secret
+    identity = os.path.join(work, "op1.agekey")
+    subprocess.run(["age-keygen", "-o", identity], check=True, capture_output=True)
+    recipient = subprocess.run(["age-keygen", "-y", identity], check=True, capture_output=True,
+                               text=True).stdout.strip()
+    gnupg = os.path.join(work, "gnupg")
+    os.makedirs(gnupg, mode=0o700)
+    genv = dict(os.environ, GNUPGHOME=gnupg)
+    gpg = ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
+    subprocess.run(gpg + ["--quick-gen-key", "Op Two <op2@example.com>", "ed25519",
+                          "cert,sign", "0"], env=genv, check=True, capture_output=True)
+    fpr = subprocess.run(["gpg", "--batch", "--with-colons", "--list-keys"], env=genv,
+                         check=True, capture_output=True, text=True).stdout
+    fpr = next(line.split(":")[9] for line in fpr.splitlines() if line.startswith("fpr:"))
+    subprocess.run(gpg + ["--quick-add-key", fpr, "cv25519", "encr", "0"], env=genv, check=True,
+                   capture_output=True)
+    pub = os.path.join(work, "op2.asc")
+    with open(pub, "wb") as f:
+        f.write(subprocess.run(["gpg", "--batch", "--armor", "--export", fpr], env=genv,
+                               check=True, capture_output=True).stdout)
+    r = operator(server, ["init", "--shares", "2", "--threshold", "2", "--encrypt-share-to",
+                          "age1notarecipient", "--encrypt-share-to", pub])
+    c.true(r.returncode == 1 and "age1notarecipient" in r.stderr,
+           "a bad recipient fails init before any share exists", r.stderr)
+    c.eq(status(server)[0]["initialized"], False, "still uninitialized after the refusal")
+    r = operator(server, ["init", "--shares", "2", "--threshold", "2",
+                          "--encrypt-share-to", recipient, "--encrypt-share-to", pub])
+    c.eq(r.returncode, 0, "init with shares encrypted to age and PGP recipients", r.stderr)
+    blocks = r.stdout.split("Unseal share ")[1:]
+    c.true(len(blocks) == 2 and "BEGIN AGE ENCRYPTED FILE" in blocks[0]
+           and "BEGIN PGP MESSAGE" in blocks[1], "share 1 is age-armored, share 2 PGP-armored")
+    age_text = blocks[0][blocks[0].index("-----BEGIN"):blocks[0].index("-----END AGE ENCRYPTED FILE-----") + 32]
+    pgp_text = blocks[1][blocks[1].index("-----BEGIN"):blocks[1].index("-----END PGP MESSAGE-----") + 25]
+    share1 = subprocess.run(["age", "-d", "-i", identity], input=age_text + "\n",
+                            capture_output=True, text=True).stdout.strip()
+    share2 = subprocess.run(gpg + ["--decrypt"], input=pgp_text + "\n", env=genv,
+                            capture_output=True, text=True).stdout.strip()
+    subprocess.run(["gpgconf", "--kill", "all"], env=genv, capture_output=True)
+    akid_secret = next(line.split("= ", 1)[1].strip() for line in r.stdout.splitlines()
+                       if "aws_secret_access_key" in line)
+    unseal_with(c, server, [share1, share2], "shares decrypted with age and gpg")
+    c.eq(status(server)[0]["sealed"], False, "the decrypted shares unseal the server")
+    return [share1, share2], akid_secret
 
 
 def status(server):
@@ -181,8 +236,7 @@ def main():
 
         # Wrong and corrupt shares are named; two shares do not unseal.
         other.start()
-        r = operator(other, ["init", "--shares", "2", "--threshold", "2"])
-        other_shares, _, other_secret = parse_init(r.stdout)
+        other_shares, other_secret = init_encrypted(c, other)
         secrets_seen += other_shares + [other_secret]
         r = operator(server, ["unseal"], stdin=other_shares[0] + "\n")
         c.true(r.returncode == 1 and "InvalidShare" in r.stderr and "wrong" in r.stderr,
