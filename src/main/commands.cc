@@ -130,6 +130,10 @@ Runner AddServer(CLI::App& command) {
       ->capture_default_str();
   command.add_option("--rotation-endpoint-url", o.rotation_endpoint_url,
                      "URL rotation hooks use to reach this server (default: the listen URL)");
+  command.add_option("--rotation-ca-bundle", o.rotation_ca_file,
+                     "PEM CA bundle hooks verify this server's TLS certificate (and https hooks) "
+                     "with; executable hooks get it as AWS_CA_BUNDLE (default: the system's)")
+      ->check(CLI::ExistingFile);
   // TLS (docs/tls.md).
   command.add_option("--tls-cert-file", o.http.tls.cert_file,
                      "PEM certificate (then its chain) to serve HTTPS with; re-read on SIGHUP");

@@ -291,6 +291,9 @@ Status HookInvoker::RunExecutable(const sm::RotationStepCall& call,
       "COFFER_ROTATION_STEP=" + step,
       "COFFER_CREDENTIALS_EXPIRATION=" + util::FormatIso8601(session.expiration),
   };
+  // The CA of this server's certificate, for hooks that call back over https
+  // (absent, not empty, when there is none: an empty AWS_CA_BUNDLE is not "none").
+  if (!options_.ca_file.empty()) env.push_back("AWS_CA_BUNDLE=" + options_.ca_file);
   struct ClearEnv {
     std::vector<std::string>& env;
     ~ClearEnv() {

@@ -64,7 +64,8 @@ struct HookInvokerOptions {
   // The URL hooks call back (AWS_ENDPOINT_URL, COFFER_ENDPOINT_URL).
   std::string endpoint_url;
   std::string region = "us-east-1";
-  // PEM CA bundle for https hooks ("" = the system's).
+  // PEM CA bundle for https hooks, and AWS_CA_BUNDLE of executable hooks
+  // (the CA of this server's certificate when it serves TLS; "" = the system's).
   std::string ca_file;
 };
 

@@ -365,6 +365,7 @@ Result<std::shared_ptr<Serving>> BuildServing(ServerContext& context,
   hook_options.endpoint_url =
       options.rotation_endpoint_url.empty() ? context.Url() : options.rotation_endpoint_url;
   hook_options.region = options.region;
+  hook_options.ca_file = options.rotation_ca_file;
   s->rotation_hooks =
       std::make_unique<HookInvoker>(*s->rotation_credentials, *context.clock, hook_options);
   s->rotation = std::make_unique<domain::secrets::RotationEngine>(

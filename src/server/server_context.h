@@ -115,6 +115,9 @@ struct ServerOptions {
   // back ("" = this server's own URL).
   domain::secrets::RotationOptions rotation;
   std::string rotation_endpoint_url;
+  // PEM CA bundle rotation hooks verify this server (and https hooks) with;
+  // given to executable hooks as AWS_CA_BUNDLE ("" = the system's CAs).
+  std::string rotation_ca_file;
 };
 
 // The parts that serve requests, which exist only while the server is

@@ -205,6 +205,7 @@ TEST_F(RotationHooksTest, ExecutableGetsArgumentsEventAndCleanEnvironment) {
   EXPECT_TRUE(HasLine(env, "COFFER_ROTATION_STEP=setSecret"));
   EXPECT_TRUE(HasLine(env, std::string("COFFER_SECRET_ID=") + kArn));
   EXPECT_FALSE(HasLineStartingWith(env, "COFFER_TEST_SERVER_ONLY="));
+  EXPECT_FALSE(HasLineStartingWith(env, "AWS_CA_BUNDLE="));  // none given: absent, not empty
   // It ran in a private directory that is gone afterwards.
   std::string pwd = ReadFile(out / "pwd");
   ASSERT_FALSE(pwd.empty());
@@ -212,6 +213,24 @@ TEST_F(RotationHooksTest, ExecutableGetsArgumentsEventAndCleanEnvironment) {
   EXPECT_TRUE(HasLine(env, "HOME=" + pwd));
   EXPECT_NE(pwd.find("coffer-hook-"), std::string::npos);
   EXPECT_FALSE(fs::exists(pwd));
+}
+
+// With a CA bundle (the server serves TLS under a private CA), executable
+// hooks get it as AWS_CA_BUNDLE, so the AWS CLI and SDKs in them verify the
+// server when they call back.
+TEST_F(RotationHooksTest, ExecutableGetsTheServersCaBundle) {
+  HookInvokerOptions options;
+  options.endpoint_url = "https://127.0.0.1:8443";
+  options.ca_file = (dir_ / "ca.pem").string();
+  HookInvoker invoker(*credentials_, clock_, options);
+  fs::path out = dir_ / "out";
+  fs::create_directory(out);
+  std::string hook = Script("hook", "env > " + out.string() + "/env\n");
+  Status done = invoker.Invoke(Call(hook, sm::RotationStep::kSetSecret));
+  ASSERT_TRUE(done.has_value()) << done.error().message;
+  std::string env = ReadFile(out / "env");
+  EXPECT_TRUE(HasLine(env, "AWS_CA_BUNDLE=" + options.ca_file));
+  EXPECT_TRUE(HasLine(env, "AWS_ENDPOINT_URL=https://127.0.0.1:8443"));
 }
 
 // A failing hook is kAborted with its exit status and its coffer-error line;
