@@ -60,6 +60,10 @@ function(coffer_test)
   target_compile_definitions(${name} PRIVATE
     COFFER_TESTDATA_DIR="${COFFER_TESTDATA_DIR}"
     COFFER_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  # Test code without debug information: a gtest failure names file and line anyway, and
+  # the suite (build included) must fit in 20 minutes on 2 cores. The libraries under test
+  # keep theirs (RelWithDebInfo).
+  target_compile_options(${name} PRIVATE -g0)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "unit;${T_MODULE}")
 endfunction()
 
