@@ -81,19 +81,57 @@ Status SealController::Start() {
   if (!options_.kms.key_id.empty()) {
     if (config_->kms_blob.empty() || config_->kms_key_id != options_.kms.key_id) {
       util::LogWarn("--unseal-kms is not enrolled for this key; unseal with shares once to enrol");
-    } else if (auto seal_key = KmsDecrypt(config_->kms_blob); !seal_key) {
-      util::LogError("unseal through KMS failed; the server stays sealed",
-                     {{"error", seal_key.error().message}});
-    } else if (Status opened = UnsealWithLocked(std::move(*seal_key)); !opened) {
-      util::LogError("unseal through KMS failed", {{"error", opened.error().message}});
-    } else {
-      util::LogInfo("unsealed through KMS", {{"key_id", options_.kms.key_id}});
+    } else if (TryKmsUnsealLocked()) {
       return Ok();
+    } else {
+      // The remote KMS may come back (or the key be enabled again): try again
+      // in the background until it works or shares unseal the server.
+      kms_retry_ = std::thread([this] { RetryKms(); });
     }
   }
   util::LogInfo("sealed; waiting for `coffer operator unseal`",
                 {{"threshold", config_->threshold}, {"shares", config_->shares}});
   return Ok();
+}
+
+SealController::~SealController() { Shutdown(); }
+
+void SealController::Shutdown() {
+  {
+    util::MutexLock lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.NotifyAll();
+  if (kms_retry_.joinable()) kms_retry_.join();
+}
+
+bool SealController::TryKmsUnsealLocked() {
+  auto seal_key = KmsDecrypt(config_->kms_blob);
+  if (!seal_key) {
+    util::LogError("unseal through KMS failed; the server stays sealed",
+                   {{"error", seal_key.error().message}});
+    return false;
+  }
+  if (Status opened = UnsealWithLocked(std::move(*seal_key)); !opened) {
+    util::LogError("unseal through KMS failed", {{"error", opened.error().message}});
+    return false;
+  }
+  util::LogInfo("unsealed through KMS", {{"key_id", options_.kms.key_id}});
+  return true;
+}
+
+void SealController::RetryKms() {
+  auto wait = options_.kms.retry;
+  util::MutexLock lock(mu_);
+  for (;;) {
+    stop_cv_.WaitFor(lock, wait);
+    if (stopping_ || seal_key_) return;  // shutting down, or unsealed by shares meanwhile
+    if (Status reloaded = ReloadLocked(); !reloaded || !config_ || config_->kms_blob.empty()) {
+      continue;
+    }
+    if (TryKmsUnsealLocked()) return;
+    wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::minutes(5));
+  }
 }
 
 Status SealController::ReloadLocked() {

@@ -9,10 +9,12 @@
 #pragma once
 
 #include <functional>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -49,6 +51,9 @@ struct UnsealKmsOptions {
   std::string key_id;    // "" = off
   std::string endpoint;  // "" = AWS_ENDPOINT_URL
   std::string region;    // "" = the AWS chain's
+  // A failed unseal at start is tried again after this long (then doubling,
+  // up to 5 minutes) until it works or shares unseal the server.
+  std::chrono::milliseconds retry = std::chrono::seconds(5);
 };
 
 struct SealOptions {
@@ -69,6 +74,10 @@ class SealController final : public api::native::SealOperations {
   // seal record, an unreadable key file); a failed automated unseal is logged
   // and leaves the server sealed.
   Status Start();
+  // Stops the --unseal-kms retries (joins their thread). Idempotent; also
+  // done by the destructor.
+  void Shutdown();
+  ~SealController() override;
 
   api::native::SealStatus GetStatus() override;
   Result<api::native::InitResult> Init(int shares, int threshold) override;
@@ -91,6 +100,10 @@ class SealController final : public api::native::SealOperations {
   // Stores wraps of the seal key for the configured automated unseal when
   // the record lacks them (after an unseal with shares, or at init).
   void EnrolAutoUnsealLocked() COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One attempt to unseal through KMS; true when unsealed.
+  bool TryKmsUnsealLocked() COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The retry loop of a failed --unseal-kms at start.
+  void RetryKms();
   Result<client::AwsConfig> KmsConfig() const;
   Result<SecretBytes> KmsEncrypt(const SecretBytes& seal_key);
   Result<SecretBytes> KmsDecrypt(std::string_view blob);
@@ -114,6 +127,9 @@ class SealController final : public api::native::SealOperations {
     std::map<uint8_t, SecretBytes> given;
   };
   std::optional<Rekey> rekey_ COFFER_GUARDED_BY(mu_);
+  bool stopping_ COFFER_GUARDED_BY(mu_) = false;
+  util::CondVar stop_cv_;
+  std::thread kms_retry_;  // started by Start() when --unseal-kms failed
 };
 
 }  // namespace coffer::server

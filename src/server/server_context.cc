@@ -632,6 +632,8 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
 }
 
 void Stop(ServerContext& context) {
+  // No unseal may start from here on (the --unseal-kms retries).
+  if (context.seal) context.seal->Shutdown();
   if (std::shared_ptr<Serving> serving = context.serving()) serving->StopBackground();
   if (context.http) context.http->Shutdown();
   context.Serve(nullptr);

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -368,13 +369,25 @@ def main():
         c.eq(status(server)[0]["sealed"], False,
              "restart with --unseal-kms (second Coffer as KMS) serves at once")
         check_values(c, server, values, "after KMS unseal")
-        # The remote key disabled: the server starts sealed; shares still unseal it.
+        # The remote key disabled: the server starts sealed and keeps retrying; once the key
+        # is enabled again it unseals by itself (first retry after 5 s).
         remote.disable_key(KeyId=remote_key)
         server.restart()
         c.eq(status(server)[0]["sealed"], True, "remote KMS key disabled: starts sealed")
         c.true(b"unseal through KMS failed" in server.logs(), "the KMS failure is logged")
+        remote.enable_key(KeyId=remote_key)
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and status(server)[0]["sealed"]:
+            time.sleep(0.5)
+        c.eq(status(server)[0]["sealed"], False,
+             "the KMS unseal is retried and succeeds once the remote key is enabled")
+        # Disabled again: shares unseal it while the retries fail.
+        remote.disable_key(KeyId=remote_key)
+        server.restart()
+        c.eq(status(server)[0]["sealed"], True, "remote KMS key disabled again: sealed")
         unseal_with(c, server, new_shares[:2], "shares after a KMS failure")
         c.eq(status(server)[0]["sealed"], False, "shares unseal when KMS cannot")
+        check_values(c, server, values, "after the KMS retries")
 
         # Nothing secret in logs or the audit log.
         logs = server.logs() + other.logs()
