@@ -1,6 +1,7 @@
 #include "audit/audit.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <optional>
 
 #include "crypto/crypto.h"
+#include "util/check.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/private_file.h"
@@ -24,12 +26,9 @@ constexpr std::string_view kMacMarker = ",\"mac\":\"";
 constexpr std::string_view kGenesis =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-std::string Mac(const SecretBytes& key, std::string_view prev_mac, std::string_view body) {
-  std::string input;
-  input.reserve(prev_mac.size() + body.size());
-  input.append(prev_mac);
-  input.append(body);
-  return util::HexEncode(crypto::AsView(crypto::HmacSha256(key.Reveal(), input)));
+std::string Mac(const crypto::HmacSha256Key& key, std::string_view prev_mac,
+                std::string_view body) {
+  return util::HexEncode(crypto::AsView(key.Mac({prev_mac, body})));
 }
 
 // Appends `"name":"value"` with the value JSON-escaped and at most `max`
@@ -41,6 +40,12 @@ void AppendField(std::string& out, std::string_view name, std::string_view value
   out += name;
   out += "\":\"";
   const size_t start = out.size();
+  util::AppendJsonEscaped(out, value);  // the common case: it fits
+  if (out.size() - start <= max) {
+    out += '"';
+    return;
+  }
+  out.resize(start);
   size_t character_start = start;  // where the character being written began
   for (size_t i = 0; i < value.size(); ++i) {
     if ((static_cast<unsigned char>(value[i]) & 0xC0) != 0x80) character_start = out.size();
@@ -58,15 +63,12 @@ void AppendField(std::string& out, std::string_view name, std::string_view value
 
 // The head file: "<seq, 20 digits> <last mac> <head mac>\n", a fixed length so
 // that it is rewritten in place.
-std::string HeadMac(const SecretBytes& key, std::string_view seq, std::string_view mac) {
-  std::string input = "coffer-audit-head\n";
-  input.append(seq);
-  input += '\n';
-  input.append(mac);
-  return util::HexEncode(crypto::AsView(crypto::HmacSha256(key.Reveal(), input)));
+std::string HeadMac(const crypto::HmacSha256Key& key, std::string_view seq,
+                    std::string_view mac) {
+  return util::HexEncode(crypto::AsView(key.Mac({"coffer-audit-head\n", seq, "\n", mac})));
 }
 
-std::string HeadLine(const SecretBytes& key, uint64_t seq, std::string_view mac) {
+std::string HeadLine(const crypto::HmacSha256Key& key, uint64_t seq, std::string_view mac) {
   std::string digits = std::to_string(seq);
   std::string padded = std::string(20 - std::min<size_t>(20, digits.size()), '0') + digits;
   std::string out = padded;
@@ -78,6 +80,32 @@ std::string HeadLine(const SecretBytes& key, uint64_t seq, std::string_view mac)
   return out;
 }
 
+// 20-digit seq, space, 64 hex MAC, space, 64 hex head MAC, newline.
+constexpr size_t kHeadLineSize = 20 + 1 + 64 + 1 + 64 + 1;
+
+// The last non-empty line of the file open as `fd` (of `size` bytes), read
+// backwards in blocks: opening a long log costs one block, not the whole file.
+std::string LastLine(int fd, uint64_t size) {
+  constexpr uint64_t kBlock = 64 * 1024;
+  std::string tail;  // the file's last bytes, growing backwards
+  uint64_t end = size;
+  while (end > 0) {
+    uint64_t start = end > kBlock ? end - kBlock : 0;
+    std::string block(end - start, '\0');
+    ssize_t n = ::pread(fd, block.data(), block.size(), static_cast<off_t>(start));
+    if (n != static_cast<ssize_t>(block.size())) break;
+    tail.insert(0, block);
+    end = start;
+    size_t last = tail.find_last_not_of('\n');
+    if (last == std::string::npos) continue;  // only newlines so far
+    size_t nl = tail.rfind('\n', last);
+    if (nl != std::string::npos) return tail.substr(nl + 1, last - nl);
+    if (end == 0) return tail.substr(0, last + 1);
+  }
+  size_t last = tail.find_last_not_of('\n');
+  return last == std::string::npos ? std::string() : tail.substr(0, last + 1);
+}
+
 struct Head {
   uint64_t seq = 0;
   std::string mac;
@@ -86,7 +114,7 @@ struct Head {
 // Reads `<log>.head`: nullopt if there is none (or it is empty: created by a
 // sink that stopped before writing it, which tells no more than no file), an
 // error message if it is not a head written under `key`.
-Result<std::optional<Head>> ReadHead(const std::string& path, const SecretBytes& key) {
+Result<std::optional<Head>> ReadHead(const std::string& path, const crypto::HmacSha256Key& key) {
   std::ifstream in(path + ".head");
   if (!in || in.peek() == std::ifstream::traits_type::eof()) return std::optional<Head>();
   std::string seq, mac, tag;
@@ -194,7 +222,7 @@ Result<SecretBytes> LoadOrCreateKey(const std::string& path) {
 }
 
 Result<std::unique_ptr<FileSink>> FileSink::Open(const std::string& path, SecretBytes key) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Fail(ErrorCode::kUnavailable,
                 "cannot open audit log " + path + ": " + std::strerror(errno));
@@ -206,11 +234,7 @@ Result<std::unique_ptr<FileSink>> FileSink::Open(const std::string& path, Secret
   struct stat st;
   bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   if (regular && st.st_size > 0) {
-    std::ifstream in(path);
-    std::string line, last;
-    while (std::getline(in, line)) {
-      if (!line.empty()) last = line;
-    }
+    std::string last = LastLine(fd, static_cast<uint64_t>(st.st_size));
     ParsedLine parsed;
     if (auto problem = ParseLine(last, &parsed)) {
       ::close(fd);
@@ -222,10 +246,12 @@ Result<std::unique_ptr<FileSink>> FileSink::Open(const std::string& path, Secret
   // A head that names a later record means the log lost its newest records:
   // continuing would overwrite the evidence, so refuse (fail closed). A head
   // behind the log is a crash between the two writes; the next write fixes it.
+  crypto::HmacSha256Key mac_key(key.Reveal());
   if (!regular) {  // a device or pipe: no chain to continue, no head file beside it
-    return std::unique_ptr<FileSink>(new FileSink(fd, -1, std::move(key), next_seq, last_mac));
+    return std::unique_ptr<FileSink>(
+        new FileSink(fd, -1, nullptr, std::move(mac_key), next_seq, last_mac));
   }
-  auto head = ReadHead(path, key);
+  auto head = ReadHead(path, mac_key);
   if (!head) {
     ::close(fd);
     return Fail(head.error());
@@ -238,32 +264,55 @@ Result<std::unique_ptr<FileSink>> FileSink::Open(const std::string& path, Secret
                     ": records were removed. Check it with `coffer audit verify`, then move "
                     "the log and its .head file aside to start a new log.");
   }
-  int head_fd = ::open((path + ".head").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  int head_fd = ::open((path + ".head").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (head_fd < 0) {
     ::close(fd);
     return Fail(ErrorCode::kUnavailable,
                 "cannot open audit head " + path + ".head: " + std::strerror(errno));
   }
   if (!*head) {  // a new log (or one from before head files): say where it stands now
-    std::string line = HeadLine(key, next_seq - 1, last_mac);
+    std::string line = HeadLine(mac_key, next_seq - 1, last_mac);
     if (::pwrite(head_fd, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size())) {
       ::close(fd);
       ::close(head_fd);
       return Fail(ErrorCode::kUnavailable, "cannot write audit head " + path + ".head");
     }
   }
-  return std::unique_ptr<FileSink>(
-      new FileSink(fd, head_fd, std::move(key), next_seq, std::move(last_mac)));
+  // The head is rewritten after every record: through a shared mapping of the
+  // file it is a copy into the page cache (what pwrite would do) without a
+  // system call. Every head line has the same length, kHeadLineSize.
+  void* map = MAP_FAILED;
+  if (::ftruncate(head_fd, kHeadLineSize) == 0) {
+    map = ::mmap(nullptr, kHeadLineSize, PROT_READ | PROT_WRITE, MAP_SHARED, head_fd, 0);
+  }
+  if (map == MAP_FAILED) {
+    int err = errno;
+    ::close(fd);
+    ::close(head_fd);
+    return Fail(ErrorCode::kUnavailable,
+                "cannot map audit head " + path + ".head: " + std::strerror(err));
+  }
+  return std::unique_ptr<FileSink>(new FileSink(fd, head_fd, static_cast<char*>(map),
+                                                std::move(mac_key), next_seq,
+                                                std::move(last_mac)));
 }
 
-FileSink::FileSink(int fd, int head_fd, SecretBytes key, uint64_t next_seq, std::string last_mac)
+FileSink::FileSink(int fd, int head_fd, char* head_map, crypto::HmacSha256Key mac_key,
+                   uint64_t next_seq, std::string last_mac)
     : fd_(fd),
       head_fd_(head_fd),
-      key_(std::move(key)),
+      head_map_(head_map),
+      mac_key_(std::move(mac_key)),
       next_seq_(next_seq),
-      last_mac_(std::move(last_mac)) {}
+      last_mac_(last_mac),
+      written_seq_(next_seq - 1),
+      written_mac_(std::move(last_mac)) {}
 
 FileSink::~FileSink() {
+  if (head_map_ != nullptr) {
+    ::msync(head_map_, kHeadLineSize, MS_SYNC);
+    ::munmap(head_map_, kHeadLineSize);
+  }
   ::fsync(fd_);
   ::close(fd_);
   if (head_fd_ >= 0) {
@@ -298,33 +347,70 @@ Status FileSink::Write(const Record& record) {
   line += last_mac_;
   line += "\",";
   line += fields;
-  std::string mac = Mac(key_, last_mac_, line);
+  std::string mac = Mac(mac_key_, last_mac_, line);
   line += kMacMarker;
   line += mac;
   line += "\"}\n";
-  Status written = WriteAll(fd_, line);
-  if (written && head_fd_ >= 0) {
-    std::string head = HeadLine(key_, next_seq_, mac);
-    ssize_t n = ::pwrite(head_fd_, head.data(), head.size(), 0);
-    if (n != static_cast<ssize_t>(head.size())) {
-      written = Fail(ErrorCode::kUnavailable,
-                     std::string("audit head write failed: ") +
-                         (n < 0 ? std::strerror(errno) : "short write"));
-    }
-  }
-  healthy_.store(written.has_value());
-  if (!written) return written;
+  // Chained now, written in a batch: the first writer to find no write in
+  // progress writes every record queued so far with one write(2), while the
+  // others wait for theirs (group append). Tickets, unlike seq numbers, are
+  // never reused, even when a failed batch rolls the chain back.
+  pending_ += line;
   ++next_seq_;
   last_mac_ = std::move(mac);
-  return Ok();
+  const uint64_t ticket = ++last_ticket_;
+  while (true) {
+    if (written_ticket_ >= ticket) return Ok();
+    if (failed_ticket_ >= ticket) return Fail(last_error_);
+    if (!writing_) {
+      WriteBatch(lock);
+      continue;
+    }
+    batch_done_.Wait(lock);
+  }
+}
+
+void FileSink::WriteBatch(util::MutexLock& lock) {
+  writing_ = true;
+  std::string batch;
+  batch.swap(pending_);
+  const uint64_t through_ticket = last_ticket_;
+  const uint64_t through_seq = next_seq_ - 1;
+  const std::string through_mac = last_mac_;
+  lock.Unlock();
+  Status written = WriteAll(fd_, batch);
+  lock.Lock();
+  writing_ = false;
+  if (written) {
+    written_ticket_ = through_ticket;
+    written_seq_ = through_seq;
+    written_mac_ = through_mac;
+    if (head_map_ != nullptr) {
+      std::string head = HeadLine(mac_key_, through_seq, through_mac);
+      COFFER_CHECK(head.size() == kHeadLineSize);
+      std::memcpy(head_map_, head.data(), kHeadLineSize);
+    }
+    healthy_.store(true);
+  } else {
+    // The batch and everything chained after it fail; the chain goes back to
+    // the last record in the file.
+    failed_ticket_ = last_ticket_;
+    last_error_ = written.error();
+    pending_.clear();
+    next_seq_ = written_seq_ + 1;
+    last_mac_ = written_mac_;
+    healthy_.store(false);
+  }
+  batch_done_.NotifyAll();
 }
 
 std::string FileSink::HashIdentifier(std::string_view identifier) const {
-  auto mac = crypto::HmacSha256(key_.Reveal(), identifier);
+  auto mac = mac_key_.Mac(identifier);
   return util::HexEncode(std::string_view(reinterpret_cast<const char*>(mac.data()), 16));
 }
 
-Result<VerifyReport> VerifyLog(const std::string& path, const SecretBytes& key) {
+Result<VerifyReport> VerifyLog(const std::string& path, const SecretBytes& secret_key) {
+  crypto::HmacSha256Key key(secret_key.Reveal());
   // The head first: a server appending meanwhile writes each record before its
   // head, so the log read next holds at least the records the head names.
   auto head = ReadHead(path, key);

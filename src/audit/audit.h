@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/crypto.h"
 #include "util/result.h"
 #include "util/secret_bytes.h"
 #include "util/mutex.h"
@@ -87,15 +88,33 @@ class FileSink final : public Sink {
   std::string HashIdentifier(std::string_view identifier) const;
 
  private:
-  FileSink(int fd, int head_fd, SecretBytes key, uint64_t next_seq, std::string last_mac);
+  FileSink(int fd, int head_fd, char* head_map, crypto::HmacSha256Key mac_key, uint64_t next_seq,
+           std::string last_mac);
 
   util::Mutex mu_;
   std::atomic<bool> healthy_{true};
   int fd_;
   int head_fd_;
-  SecretBytes key_;
+  char* head_map_;  // the head file, mapped shared (nullptr without one)
+  crypto::HmacSha256Key mac_key_;
+  // Writes everything in pending_ (see Write). REQUIRES: mu_ held via `lock`,
+  // no batch being written; releases mu_ during the write.
+  void WriteBatch(util::MutexLock& lock) COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // The chain as built (records in pending_ included).
   uint64_t next_seq_ COFFER_GUARDED_BY(mu_);
   std::string last_mac_ COFFER_GUARDED_BY(mu_);  // hex
+  // Records chained but not yet written, and the batch state.
+  std::string pending_ COFFER_GUARDED_BY(mu_);
+  bool writing_ COFFER_GUARDED_BY(mu_) = false;
+  uint64_t last_ticket_ COFFER_GUARDED_BY(mu_) = 0;
+  uint64_t written_ticket_ COFFER_GUARDED_BY(mu_) = 0;
+  uint64_t failed_ticket_ COFFER_GUARDED_BY(mu_) = 0;
+  Error last_error_ COFFER_GUARDED_BY(mu_);
+  // The chain as it stands in the file.
+  uint64_t written_seq_ COFFER_GUARDED_BY(mu_);
+  std::string written_mac_ COFFER_GUARDED_BY(mu_);
+  util::CondVar batch_done_;
 };
 
 // Loads the audit key file at `path`, creating it (0600, 32 random bytes) if absent.

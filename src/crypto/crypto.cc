@@ -206,6 +206,58 @@ Digest256 HmacSha256(std::string_view key, std::string_view data) {
   return out;
 }
 
+struct HmacSha256Key::State {
+  SHA256_CTX inner;
+  SHA256_CTX outer;
+};
+
+HmacSha256Key::HmacSha256Key(std::string_view key) : state_(std::make_unique<State>()) {
+  constexpr size_t kBlock = 64;
+  unsigned char k[kBlock] = {0};
+  if (key.size() > kBlock) {
+    SHA256(U(key), key.size(), k);
+  } else if (!key.empty()) {
+    memcpy(k, key.data(), key.size());
+  }
+  unsigned char pad[kBlock];
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x36;
+  SHA256_Init(&state_->inner);
+  SHA256_Update(&state_->inner, pad, kBlock);
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x5c;
+  SHA256_Init(&state_->outer);
+  SHA256_Update(&state_->outer, pad, kBlock);
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
+}
+
+HmacSha256Key::~HmacSha256Key() {
+  if (state_) OPENSSL_cleanse(state_.get(), sizeof(State));
+}
+HmacSha256Key::HmacSha256Key(HmacSha256Key&&) noexcept = default;
+HmacSha256Key& HmacSha256Key::operator=(HmacSha256Key&& other) noexcept {
+  if (this != &other) {
+    if (state_) OPENSSL_cleanse(state_.get(), sizeof(State));
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Digest256 HmacSha256Key::Mac(std::string_view data) const { return Mac({data}); }
+
+Digest256 HmacSha256Key::Mac(std::initializer_list<std::string_view> parts) const {
+  SHA256_CTX ctx = state_->inner;
+  for (std::string_view part : parts) SHA256_Update(&ctx, part.data(), part.size());
+  unsigned char inner[32];
+  SHA256_Final(inner, &ctx);
+  ctx = state_->outer;
+  SHA256_Update(&ctx, inner, sizeof inner);
+  Digest256 out;
+  SHA256_Final(out.data(), &ctx);
+  OPENSSL_cleanse(&ctx, sizeof ctx);
+  OPENSSL_cleanse(inner, sizeof inner);
+  return out;
+}
+
 Result<SecretBytes> HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info,
                                size_t length) {
   if (length == 0 || length > 255 * 32) {

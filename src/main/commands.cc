@@ -217,6 +217,7 @@ Runner AddServer(CLI::App& command) {
     server::Stop(**context);
     context->reset();
     util::LogInfo("stopped");
+    util::FlushLogging();
     return 0;
   };
 }

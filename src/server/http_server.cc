@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
@@ -300,6 +301,8 @@ struct HttpServer::Impl {
   util::IdGenerator& ids;
   util::Clock& clock;
   std::vector<std::unique_ptr<Worker>> workers;
+  // Runs offloaded requests (HttpServerOptions::offload); absent without it.
+  std::optional<asio::thread_pool> blocking_pool;
   std::optional<tcp::acceptor> acceptor;  // runs on workers[0]
   std::optional<asio::steady_timer> accept_retry;
   uint16_t port = 0;
@@ -501,7 +504,28 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     request_id_ = request.request_id;
     method_.assign(LogField(request.method));
     op_.assign(LogField(Sv(msg["X-Amz-Target"])));
+    unsigned version = msg.version();
+    bool keep_alive = msg.keep_alive();
 
+    if (server_.blocking_pool && options().offload(request)) {
+      // The io thread goes back to its loop; the answer is posted back to it.
+      // The work guard keeps the loop running (even through Shutdown) until then.
+      auto guard = asio::make_work_guard(worker_.ioc);
+      asio::post(*server_.blocking_pool, [self = this->shared_from_this(),
+                                          request = std::move(request), version, keep_alive,
+                                          guard = std::move(guard)]() mutable {
+        api::HttpResponse response = self->CallHandler(request);
+        asio::post(self->worker_.ioc, [self, response = std::move(response), version,
+                                       keep_alive, guard = std::move(guard)]() mutable {
+          self->Respond(std::move(response), version, keep_alive);
+        });
+      });
+      return;
+    }
+    Respond(CallHandler(request), version, keep_alive);
+  }
+
+  api::HttpResponse CallHandler(api::HttpRequest& request) {
     api::HttpResponse response;
     try {
       response = server_.handler(request);
@@ -513,13 +537,16 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       response.body = ErrorBody("InternalFailure", "internal error");
     }
     if (response.status < 100 || response.status > 599) response.status = 500;
+    return response;
+  }
 
+  void Respond(api::HttpResponse response, unsigned version, bool keep_alive) {
     response_ = {};
     response_.result(static_cast<unsigned>(response.status));
-    response_.version(msg.version());
+    response_.version(version);
     for (auto& [name, value] : response.headers) response_.insert(name, value);
     response_.body() = std::move(response.body);
-    response_.keep_alive(msg.keep_alive() && !server_.stopping.load(std::memory_order_acquire));
+    response_.keep_alive(keep_alive && !server_.stopping.load(std::memory_order_acquire));
     response_.prepare_payload();
     Write(/*linger=*/false);
   }
@@ -676,6 +703,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& 
   int threads = options.io_threads;
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < threads; ++i) impl->workers.push_back(std::make_unique<Worker>());
+  if (options.offload) {
+    impl->blocking_pool.emplace(static_cast<size_t>(std::max(1, options.blocking_threads)));
+  }
 
   beast::error_code ec;
   std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
@@ -784,6 +814,9 @@ void HttpServer::Shutdown() {
   for (auto& worker : impl->workers) {
     if (worker->thread.joinable()) worker->thread.join();
   }
+  // Every offloaded request has been answered (its work guard kept its loop
+  // running), so the pool is idle.
+  if (impl->blocking_pool) impl->blocking_pool->join();
 }
 
 }  // namespace coffer::server

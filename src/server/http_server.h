@@ -6,7 +6,8 @@
 // Threading: `io_threads` threads, each running its own event loop; an
 // accepted connection lives on one of them for its whole life (round robin),
 // so per-connection state needs no locks. The handler is called on the io
-// threads concurrently and must be thread-safe.
+// threads (and, for offloaded requests, on the blocking pool) concurrently and
+// must be thread-safe.
 #pragma once
 
 #include <chrono>
@@ -61,6 +62,13 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{30'000};
   // Log one JSON line per request (util/log.h, info level).
   bool access_log = true;
+  // Requests for which `offload` returns true (those whose handler waits on a
+  // durable commit) run on a pool of `blocking_threads` threads instead of the
+  // io thread, so that many writers wait on one group commit together while the
+  // io threads go on serving reads. Without `offload`, every request runs on
+  // its io thread.
+  std::function<bool(const api::HttpRequest&)> offload;
+  int blocking_threads = 64;
   TlsOptions tls;
 };
 

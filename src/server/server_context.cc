@@ -601,6 +601,8 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
   HttpServerOptions http = options.http;
   http.host = listen.host;
   http.port = listen.port;
+  // Writes wait for their group commit off the io threads.
+  if (!http.offload) http.offload = &api::router::Router::MayBlock;
   COFFER_ASSIGN_OR_RETURN(
       context->http,
       HttpServer::Create(

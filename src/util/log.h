@@ -42,8 +42,12 @@ struct LogField {
 };
 
 // Configures the process-wide sink: stderr when `path` is empty, else the file
-// (appended). Messages below `level` are dropped.
+// (appended, created 0600). Messages below `level` are dropped. Info and debug
+// lines are written in batches (at most ~20 ms later, one write(2) for many
+// lines); warn and error lines are written at once, with what precedes them.
 void InitLogging(LogLevel level, const std::string& path = "");
+// Writes every buffered line now (before exit, or before a test reads the log).
+void FlushLogging();
 // Parses "debug" / "info" / "warn" / "error" / "off"; kInfo otherwise.
 LogLevel ParseLogLevel(std::string_view name);
 bool LogEnabled(LogLevel level);

@@ -43,7 +43,7 @@ class AuditTest : public ::testing::Test {
 
   void WriteRecords(int n) {
     auto sink = FileSink::Open(path_, key_);
-    ASSERT_TRUE(sink.has_value());
+    ASSERT_TRUE(sink.has_value()) << sink.error().message;
     for (int i = 0; i < n; ++i) ASSERT_TRUE((*sink)->Write(MakeRecord(i)).has_value());
   }
 
@@ -291,7 +291,7 @@ TEST_F(AuditTest, MissingOrLaggingHeadIsTolerated) {
   EXPECT_FALSE(report->note.empty());
   {
     auto sink = FileSink::Open(path_, key_);
-    ASSERT_TRUE(sink.has_value());
+    ASSERT_TRUE(sink.has_value()) << sink.error().message;
     ASSERT_TRUE((*sink)->Write(MakeRecord(4)).has_value());
   }
   report = VerifyLog(path_, key_);
@@ -327,6 +327,45 @@ TEST_F(AuditTest, VerifyWhileWritingSeesNoFalseRemoval) {
   ASSERT_TRUE(final_report.has_value());
   EXPECT_TRUE(final_report->ok) << final_report->problem;
   EXPECT_EQ(final_report->records, 3000u);
+}
+
+// Many writers at once: their records are appended in batches (group append),
+// and the chain, the sequence numbers and the head come out as if written one
+// by one.
+TEST_F(AuditTest, ConcurrentWritersKeepOneChain) {
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 200;
+  {
+    auto sink = FileSink::Open(path_, key_);
+    ASSERT_TRUE(sink.has_value()) << sink.error().message;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          if (!(*sink)->Write(MakeRecord(t * kPerThread + i))) ++failures;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+  }
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_TRUE(report->note.empty()) << report->note;
+}
+
+// Reopening a log longer than the block read backwards from its end continues
+// the chain from its true last record.
+TEST_F(AuditTest, ReopeningALongLogContinuesItsChain) {
+  WriteRecords(1500);  // ~ 400 KiB, several blocks
+  WriteRecords(2);
+  auto report = VerifyLog(path_, key_);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->records, 1502u);
 }
 
 }  // namespace

@@ -462,6 +462,9 @@ class CofferServer(Target):
         return self.start()
 
     def logs(self):
+        if self.proc is not None:
+            # The server writes info lines in batches every 20 ms (util/log.h).
+            time.sleep(0.1)
         data = b""
         for p in self.log_files:
             try:

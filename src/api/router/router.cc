@@ -126,6 +126,20 @@ bool Router::IsQueryProtocol(const HttpRequest& request) {
          StartsWithNoCase(request.Header("Content-Type"), "application/x-www-form-urlencoded");
 }
 
+bool Router::MayBlock(const HttpRequest& request) {
+  if (native::NativeApi::Matches(request)) return false;
+  if (native::IsSysPath(request.path)) return request.method != "GET";
+  std::string_view target = request.Header("X-Amz-Target");
+  if (target.empty()) return IsQueryProtocol(request);
+  std::string_view op = target.substr(target.rfind('.') + 1);  // npos + 1 == 0
+  for (std::string_view read : {"Get", "BatchGet", "Describe", "List", "Decrypt", "Encrypt",
+                                "ReEncrypt", "GenerateDataKey", "GenerateRandom", "Sign",
+                                "Verify", "GenerateMac", "VerifyMac"}) {
+    if (op.starts_with(read)) return false;
+  }
+  return true;
+}
+
 HttpResponse Router::Handle(const HttpRequest& request) const {
   if (native::NativeApi::Matches(request)) return native_.Handle(request);
   if (native::IsSysPath(request.path)) {

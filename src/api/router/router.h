@@ -40,6 +40,14 @@ class Router {
   // form-encoded body or a query string carrying Action=.
   static bool IsQueryProtocol(const HttpRequest& request);
 
+  // True when the request may wait on a durable commit (a write) and should
+  // run off the io threads (server::HttpServerOptions::offload): every JSON
+  // call but the reads (Get*, BatchGet*, Describe*, List*) and the KMS crypto
+  // calls that write nothing, every query-protocol call (IAM, STS), and the
+  // signed operator calls. Native reads (health, metrics) and sealed-state
+  // answers stay inline. A wrong answer costs speed, never correctness.
+  static bool MayBlock(const HttpRequest& request);
+
   // The refusal of a request while the server is sealed, in the shape of the
   // protocol the request speaks: ServiceUnavailable (HTTP 503), an error
   // every AWS API documents, as JSON 1.1 or query XML; Sealed for /v1/sys/.
