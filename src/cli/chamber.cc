@@ -153,7 +153,12 @@ class Store {
     if (secrets_manager()) {
       auto object = ReadSecretObject(service, "service " + service);
       if (!object) return std::unexpected(object.error());
-      for (auto& [key, value] : *object) out.push_back(Entry{key, std::move(value)});
+      for (auto& [key, value] : *object) {
+        Entry e;
+        e.key = key;
+        e.value = std::move(value);
+        out.push_back(std::move(e));
+      }
       return out;
     }
     std::string token;
@@ -267,7 +272,10 @@ class Store {
       if (!object) return std::unexpected(object.error());
       auto it = object->find(key);
       if (it == object->end()) return Failed(kExitNotFound, what + ": no such key");
-      return Entry{key, std::move(it->second)};
+      Entry e;
+      e.key = key;
+      e.value = std::move(it->second);
+      return e;
     }
     std::string name = Path(service, key);
     if (version >= 0) name += ":" + std::to_string(version);

@@ -11,6 +11,22 @@
 namespace coffer::client {
 namespace {
 
+ClientOptions WithProfile(std::string v) {
+  ClientOptions o;
+  o.profile = std::move(v);
+  return o;
+}
+ClientOptions WithRegion(std::string v) {
+  ClientOptions o;
+  o.region = std::move(v);
+  return o;
+}
+ClientOptions WithEndpoint(std::string v) {
+  ClientOptions o;
+  o.endpoint = std::move(v);
+  return o;
+}
+
 // Resolution against a fake environment and files in a temporary directory.
 // The network cases (AssumeRole, web identity) are in tests/e2e/e2e_cli_credentials.py.
 class ResolveTest : public ::testing::Test {
@@ -67,7 +83,7 @@ TEST_F(ResolveTest, ExplicitProfileIgnoresEnvironmentCredentials) {
   Write("credentials", "[dev]\naws_access_key_id = DEVKEY\naws_secret_access_key = s\n");
   env_["AWS_ACCESS_KEY_ID"] = "ENVKEY";
   env_["AWS_SECRET_ACCESS_KEY"] = "envsecret";
-  auto c = Resolve({.profile = "dev"});
+  auto c = Resolve(WithProfile("dev"));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->credentials->access_key_id, "DEVKEY");
 }
@@ -85,7 +101,7 @@ TEST_F(ResolveTest, AwsProfileVariableSelectsTheProfile) {
 }
 
 TEST_F(ResolveTest, UnknownProfileIsAnError) {
-  auto c = Resolve({.profile = "nope"});
+  auto c = Resolve(WithProfile("nope"));
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(c.error().message.find("nope"), std::string::npos);
@@ -93,7 +109,7 @@ TEST_F(ResolveTest, UnknownProfileIsAnError) {
 
 TEST_F(ResolveTest, KeysInTheConfigFileCount) {
   Write("config", "[profile cfg]\naws_access_key_id = CFG\naws_secret_access_key = s\n");
-  auto c = Resolve({.profile = "cfg"});
+  auto c = Resolve(WithProfile("cfg"));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->credentials->access_key_id, "CFG");
 }
@@ -105,7 +121,7 @@ TEST_F(ResolveTest, RegionPrecedence) {
   EXPECT_EQ(Resolve()->region, "from-default");
   env_["AWS_REGION"] = "from-region";
   EXPECT_EQ(Resolve()->region, "from-region");
-  EXPECT_EQ(Resolve({.region = "from-flag"})->region, "from-flag");
+  EXPECT_EQ(Resolve(WithRegion("from-flag"))->region, "from-flag");
 }
 
 TEST_F(ResolveTest, EndpointPrecedence) {
@@ -134,7 +150,7 @@ TEST_F(ResolveTest, EndpointPrecedence) {
   EXPECT_EQ(EndpointFor(*c, "sts"), "http://env-sts");
   EXPECT_EQ(EndpointFor(*c, "iam"), "http://env");
   // --endpoint-url beats everything.
-  c = Resolve({.endpoint = "http://flag"});
+  c = Resolve(WithEndpoint("http://flag"));
   EXPECT_EQ(EndpointFor(*c, "ssm"), "http://flag");
   EXPECT_EQ(EndpointFor(*c, "sts"), "http://flag");
   // Ignoring configured endpoints leaves AWS's own.
@@ -149,7 +165,7 @@ TEST_F(ResolveTest, CredentialProcessOutputIsUsed) {
         "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"PROCKEY\", "
         "\"SecretAccessKey\": \"procsecret\", \"SessionToken\": \"proctoken\"}'\n");
   Write("config", "[profile p]\ncredential_process = sh " + temp_.File("proc.sh") + "\n");
-  auto c = Resolve({.profile = "p"});
+  auto c = Resolve(WithProfile("p"));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->credentials->access_key_id, "PROCKEY");
   EXPECT_EQ(c->credentials->secret_access_key.Reveal(), "procsecret");
@@ -158,7 +174,7 @@ TEST_F(ResolveTest, CredentialProcessOutputIsUsed) {
 
 TEST_F(ResolveTest, FailingCredentialProcessIsAnErrorWithoutItsOutput) {
   Write("config", "[profile p]\ncredential_process = sh -c 'echo leakedsecret; exit 3'\n");
-  auto c = Resolve({.profile = "p"});
+  auto c = Resolve(WithProfile("p"));
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, ErrorCode::kUnauthenticated);
   EXPECT_NE(c.error().message.find("status 3"), std::string::npos);
@@ -168,14 +184,14 @@ TEST_F(ResolveTest, FailingCredentialProcessIsAnErrorWithoutItsOutput) {
 TEST_F(ResolveTest, CredentialProcessWithoutVersionIsRefused) {
   Write("config", "[profile p]\ncredential_process = echo '{\"AccessKeyId\": \"A\", "
                   "\"SecretAccessKey\": \"hiddenvalue\"}'\n");
-  auto c = Resolve({.profile = "p"});
+  auto c = Resolve(WithProfile("p"));
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().message.find("hiddenvalue"), std::string::npos);
 }
 
 TEST_F(ResolveTest, RoleProfileWithoutSourceIsAnError) {
   Write("config", "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\n");
-  auto c = Resolve({.profile = "r"});
+  auto c = Resolve(WithProfile("r"));
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
 }
@@ -184,7 +200,7 @@ TEST_F(ResolveTest, SourceProfileLoopIsAnError) {
   Write("config",
         "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = b\n"
         "[profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = a\n");
-  auto c = Resolve({.profile = "a"});
+  auto c = Resolve(WithProfile("a"));
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message.find("loops"), std::string::npos);
 }
