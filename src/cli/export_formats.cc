@@ -89,14 +89,15 @@ std::string YamlQuote(std::string_view s) {
         }
     }
   }
-  // YAML readers treat U+0085, U+2028 and U+2029 as line breaks in some
-  // contexts; escaping them is always exact.
+  // YAML 1.1 readers (PyYAML) fold U+0085, U+2028 and U+2029 as line breaks,
+  // and BOMs are stripped: \u escapes are exact in every reader.
   std::string fixed;
   for (size_t i = 0; i < out.size(); ++i) {
     std::string_view rest(out.data() + i, out.size() - i);
-    if (rest.starts_with("\xC2\x85")) { fixed += "\\N"; ++i; continue; }
-    if (rest.starts_with("\xE2\x80\xA8")) { fixed += "\\L"; i += 2; continue; }
-    if (rest.starts_with("\xE2\x80\xA9")) { fixed += "\\P"; i += 2; continue; }
+    if (rest.starts_with("\xC2\x85")) { fixed += "\\u0085"; ++i; continue; }
+    if (rest.starts_with("\xE2\x80\xA8")) { fixed += "\\u2028"; i += 2; continue; }
+    if (rest.starts_with("\xE2\x80\xA9")) { fixed += "\\u2029"; i += 2; continue; }
+    if (rest.starts_with("\xEF\xBB\xBF")) { fixed += "\\uFEFF"; i += 2; continue; }
     fixed.push_back(out[i]);
   }
   return fixed + "\"";
@@ -214,6 +215,27 @@ std::string GithubEscape(std::string_view s) {
 
 void AppendSecret(std::string& out, std::string_view piece) { out.append(piece); }
 
+// How a dotenv value is written, for python-dotenv's grammar (the reference
+// reader; docs/cli.md#export-formats): single quotes are literal but cannot
+// hold ' or \; a bare value is literal to the end of the line but loses
+// surrounding blanks and anything after " #"; double quotes decode
+// \\ \" \n \r, but a backslash just before the closing quote is taken as
+// escaping it, so a value ending in a backslash cannot be double-quoted.
+enum class DotenvStyle { kSingle, kBare, kDouble, kNone };
+
+DotenvStyle DotenvStyleOf(std::string_view v) {
+  bool has_break = v.find_first_of("\r\n") != std::string_view::npos;
+  if (!has_break && v.find_first_of("'\\") == std::string_view::npos) return DotenvStyle::kSingle;
+  // Bare: printable ASCII at both ends (no blank python's str.strip would
+  // take), no quote first, no '#' anywhere.
+  auto solid = [](char c) { return c > 0x20 && c < 0x7F; };
+  bool bare_ok = !has_break && !v.empty() && solid(v.front()) && solid(v.back()) &&
+                 v.front() != '\'' && v.front() != '"' && v.find('#') == std::string_view::npos;
+  if (bare_ok) return DotenvStyle::kBare;
+  if (v.ends_with('\\')) return DotenvStyle::kNone;
+  return DotenvStyle::kDouble;
+}
+
 }  // namespace
 
 Result<ExportFormat> ParseExportFormat(std::string_view name) {
@@ -306,6 +328,12 @@ Result<Rendered> RenderExport(ExportFormat format, const std::vector<ExportValue
         if (value.find('\0') != std::string_view::npos) {
           return Refuse(name, v.key, "environment values cannot contain NUL");
         }
+        if (DotenvStyleOf(value) == DotenvStyle::kNone) {
+          return Refuse(name, v.key,
+                        "a value ending in a backslash that also has a line break, a blank or "
+                        "non-ASCII character at either end, a leading quote or a '#' has no "
+                        "exact dotenv form");
+        }
         break;
       case ExportFormat::kGithubEnv:
         if (value.find('\0') != std::string_view::npos || value.find('\r') != std::string::npos) {
@@ -329,27 +357,33 @@ Result<Rendered> RenderExport(ExportFormat format, const std::vector<ExportValue
   try {
     switch (format) {
       case ExportFormat::kDotenv:
-        // Single quotes (literal in every dotenv reader) when possible, else double
-        // quotes with \\ \" \n \r escapes, as python-dotenv reads them
-        // with interpolation off (docs/cli.md#export-formats).
         for (size_t i = 0; i < values.size(); ++i) {
           std::string_view v = values[i].value.Reveal();
           out += names[i] + "=";
-          if (v.find_first_of("'\n\r\\") == std::string_view::npos) {
-            out += "'";
-            AppendSecret(out, v);
-            out += "'\n";
-            continue;
+          switch (DotenvStyleOf(v)) {
+            case DotenvStyle::kSingle:
+              out += "'";
+              AppendSecret(out, v);
+              out += "'\n";
+              break;
+            case DotenvStyle::kBare:
+              AppendSecret(out, v);
+              out += "\n";
+              break;
+            case DotenvStyle::kDouble:
+              out += '"';
+              for (char c : v) {
+                if (c == '\\') out += "\\\\";
+                else if (c == '"') out += "\\\"";
+                else if (c == '\n') out += "\\n";
+                else if (c == '\r') out += "\\r";
+                else out.push_back(c);
+              }
+              out += "\"\n";
+              break;
+            case DotenvStyle::kNone:
+              break;  // refused above
           }
-          out += '"';
-          for (char c : v) {
-            if (c == '\\') out += "\\\\";
-            else if (c == '"') out += "\\\"";
-            else if (c == '\n') out += "\\n";
-            else if (c == '\r') out += "\\r";
-            else out.push_back(c);
-          }
-          out += "\"\n";
         }
         break;
       case ExportFormat::kJson: {
@@ -494,6 +528,10 @@ Result<std::vector<ImportValue>> ParseImportDocument(std::string_view text) {
       if (!item.second.IsScalar()) {
         return Fail(ErrorCode::kInvalidArgument,
                     "the import file's key " + key + " does not have a string value");
+      }
+      if (!IsUtf8(item.second.Scalar()) || !IsUtf8(key)) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "the import file's key " + key + " has a value that is not valid UTF-8");
       }
       out.push_back({key, SecretBytes(item.second.Scalar())});
     }

@@ -45,8 +45,12 @@ TEST(ExportFormatTest, EnvNameMapsLikeChamber) {
 }
 
 TEST(ExportFormatTest, Dotenv) {
-  EXPECT_EQ(Render(ExportFormat::kDotenv, {{"a", "x y$Z"}, {"b", "it's\n\"q\"\\"}, {"c", ""}}),
-            "A='x y$Z'\nB=\"it's\\n\\\"q\\\"\\\\\"\nC=''\n");
+  EXPECT_EQ(Render(ExportFormat::kDotenv,
+                   {{"a", "x y$Z"}, {"b", "it's\n\"q\"\\x"}, {"c", ""}, {"d", "C:\\dir\\"}}),
+            "A='x y$Z'\nB=\"it's\\n\\\"q\\\"\\\\x\"\nC=''\nD=C:\\dir\\\n");
+  // python-dotenv reads a backslash before the closing quote as escaping it.
+  EXPECT_THAT(Render(ExportFormat::kDotenv, {{"k", "two\nlines\\"}}),
+              HasSubstr("ERROR: format dotenv cannot hold key k"));
 }
 
 TEST(ExportFormatTest, JsonAndYamlEscapeEverything) {

@@ -178,9 +178,17 @@ def expected(fmt, values, arn_of=None):
     return dict(values)
 
 
-def can_hold(fmt, value):
+def can_hold(fmt, value, key="k"):
+    """Whether format `fmt` can hold `value` under `key` exactly (else coffer must refuse)."""
     if fmt == "tsv":
         return not any(c in value for c in "\t\r\n")
     if fmt == "github-env":
         return "\r" not in value
+    if fmt == "tfvars":
+        return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", key) is not None
+    if fmt == "dotenv" and value.endswith("\\"):
+        # python-dotenv takes a backslash before a closing quote as escaping it: such a value
+        # has an exact form only unquoted (one line, printable ASCII ends, no quote first, no #).
+        return ("\n" not in value and "\r" not in value and "#" not in value and
+                0x20 < ord(value[0]) < 0x7F and value[0] not in "'\"")
     return True
