@@ -477,17 +477,28 @@ class Runner {
     return out;
   }
 
-  // Environment names -> values for env/exec (later services win, by name).
+  // Environment names -> values for env/exec: later services win; two keys of
+  // one service that map to the same name are refused rather than one dropped.
   Outcome<std::map<std::string, SecretBytes>> EnvValues() {
-    auto entries = Merged();
-    if (!entries) return std::unexpected(entries.error());
     std::map<std::string, SecretBytes> out;
-    for (Entry& e : *entries) {
-      std::string name = EnvName(e.key);
-      if (name.empty()) {
-        return Failed(kExitRefused, "key " + e.key + " is not a valid environment variable name");
+    for (const std::string& raw : o_.services) {
+      std::string service = Service(raw);
+      if (auto ok = CheckService(service); !ok) return std::unexpected(ok.error());
+      auto entries = store_.ReadService(service);
+      if (!entries) return std::unexpected(entries.error());
+      std::map<std::string, std::string> seen;  // name -> key, in this service
+      for (Entry& e : *entries) {
+        std::string name = EnvName(e.key);
+        if (name.empty()) {
+          return Failed(kExitRefused, "service " + service + " key " + e.key +
+                                          ": not a valid environment variable name");
+        }
+        if (auto [it, fresh] = seen.emplace(name, e.key); !fresh) {
+          return Failed(kExitRefused, "service " + service + ": keys " + it->second + " and " +
+                                          e.key + " both map to " + name);
+        }
+        out[name] = std::move(e.value);
       }
-      out[name] = std::move(e.value);
     }
     return out;
   }
@@ -875,6 +886,12 @@ class Runner {
     int fd = ::open(target.c_str(),
                     O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
     if (fd < 0) return Failed(kExitFailed, "cannot write " + target + ": " + std::strerror(errno));
+    // A file rewritten with values is private even if it existed with wider
+    // permissions; an appended file ($GITHUB_ENV) belongs to whoever made it.
+    if (!append && ::fchmod(fd, 0600) != 0) {
+      ::close(fd);
+      return Failed(kExitFailed, "cannot make " + target + " private: " + std::strerror(errno));
+    }
     std::string_view body = rendered->body.Reveal();
     while (!body.empty()) {
       ssize_t n = ::write(fd, body.data(), body.size());

@@ -287,6 +287,42 @@ def run(args, t, ck):
     p = c.run(["write", "app", "empty", ""])
     ck.eq(p.returncode, 3, "SSM write of an empty value is refused (exit 3)")
 
+    # An existing world-readable file is made private before values go in.
+    existing = os.path.join(t.work, "existing.env")
+    with open(existing, "w") as fh:
+        fh.write("old\n")
+    os.chmod(existing, 0o644)
+    ok(ck, c.run(["export", "app", "--format", "json", "-o", existing]), "export over a file")
+    ck.eq(oct(os.stat(existing).st_mode & 0o777), "0o600", "an overwritten file becomes 0600")
+    # Two keys of one service that map to one variable name: refused, not one dropped.
+    ok(ck, c.run(["write", "coll", "a-b", "1"]), "write a-b")
+    ok(ck, c.run(["write", "coll", "a.b", "2"]), "write a.b")
+    p = c.run(["exec", "coll", "--", "true"])
+    ck.eq(p.returncode, 3, "exec refuses two keys mapping to one name")
+    ck.true("A_B" in p.err, "the refusal names the variable", p.err)
+    # Progress on stderr only when it is a terminal.
+    import pty
+    many = {f"k{i:04d}": f"v{i}" for i in range(150)}
+    src = os.path.join(t.work, "many.json")
+    with open(src, "w") as fh:
+        json.dump(many, fh)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([c.coffer, "import", "progress", src], env=c.env(),
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    tty_err = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty_err += chunk
+    os.close(master)
+    ck.eq(proc.wait(timeout=120), 0, "import with stderr on a terminal")
+    ck.true(b"imported 150/150" in tty_err, "progress shown on a terminal", repr(tty_err[-80:]))
+
     # --- delete ---------------------------------------------------------------------------------
     ok(ck, c.run(["delete", "app", "argval"]), "delete")
     ck.eq(c.run(["read", "app", "argval"]).returncode, 4, "deleted key is gone")

@@ -38,11 +38,15 @@ class FlakyProxy:
     """Forwards to `upstream`, first answering `failures` requests with 503 ThrottlingException."""
 
     def __init__(self, upstream, failures):
-        self.upstream, self.failures, self.seen = upstream, failures, 0
+        self.upstream, self.failures, self.seen, self.connections = upstream, failures, 0, 0
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                proxy.connections += 1
+                super().setup()
 
             def log_message(self, *a):
                 pass
@@ -231,6 +235,19 @@ def run(args, t, issuer, ck):
                                                             "AWS_MAX_ATTEMPTS": "1"}))
         ck.eq(p.returncode, 1, "AWS_MAX_ATTEMPTS=1 does not retry")
         ck.true("ThrottlingException" in p.stderr, "the throttling error is shown", p.stderr)
+        # Connection reuse: a service of 35 values is 4 GetParametersByPath pages on one
+        # kept-alive connection.
+        doc = os.path.join(work, "many.json")
+        with open(doc, "w") as f:
+            json.dump({f"K{i:02d}": f"v{i}" for i in range(35)}, f)
+        ck.eq(coffer_run(["import", "whoami", doc], env({"AWS_PROFILE": "alice"})).returncode, 0,
+              "import 35 values")
+        proxy.seen, proxy.failures, proxy.connections = 0, 0, 0
+        p = coffer_run(["exec", "whoami", "--", "true"], env({"AWS_PROFILE": "alice",
+                                                             "AWS_ENDPOINT_URL": proxy.url}))
+        ck.eq(p.returncode, 0, "exec through the proxy")
+        ck.true(proxy.seen >= 4, "exec read the service in pages", f"{proxy.seen} requests")
+        ck.eq(proxy.connections, 1, "every page went over one kept-alive connection")
     finally:
         proxy.stop()
 
