@@ -330,6 +330,25 @@ def run(args, t, ck):
     ok(ck, c.run(["write", "--lowercase", "Lower", "MiXeD", "v"]), "write --lowercase")
     ok(ck, c.run(["read", "lower", "mixed", "-q"]), "--lowercase stored lower-cased")
 
+    # --- --kms-key-alias / COFFER_KMS_KEY_ALIAS: new values under that key ------------------
+    r = t.aws(["kms", "create-key"])
+    key_id = (r.json or {}).get("KeyMetadata", {}).get("KeyId")
+    ck.cli_ok(t.aws(["kms", "create-alias", "--alias-name", "alias/app-key", "--target-key-id",
+                     str(key_id)]), "create-alias")
+    ok(ck, c.run(["write", "--kms-key-alias", "app-key", "kms", "one", "v1"]),
+       "write --kms-key-alias")
+    ok(ck, c.run(["write", "kms", "two", "v2"], env=c.env({"COFFER_KMS_KEY_ALIAS": "app-key"})),
+       "write with COFFER_KMS_KEY_ALIAS")
+    r = t.aws(["ssm", "describe-parameters", "--parameter-filters", "Key=Path,Values=/kms"])
+    ids = sorted(p.get("KeyId", "") for p in (r.json or {}).get("Parameters", []))
+    ck.eq(ids, ["alias/app-key", "alias/app-key"], "both values are under alias/app-key",
+          aws_only=True)
+    ck.eq(c.run(["read", "kms", "one", "-q"]).stdout, b"v1\n", "read back a value under the key")
+    p = c.run(["write", "--kms-key-alias", "no-such-alias", "kms", "three", "v3"])
+    ck.eq(p.returncode, 1, "an unknown alias is the endpoint's error", aws_only=True)
+    ck.true("service kms key three" in p.err, "the error names service and key", p.err,
+            aws_only=True)
+
     # --- the secretsmanager backend: one JSON secret per service; holds the empty value ------
     sm = ["--backend", "secretsmanager"]
     sm_values = dict(HARD, empty="")
