@@ -32,6 +32,9 @@ namespace {
 
 using nlohmann::json;
 
+// SSM's largest value (the advanced tier's).
+constexpr size_t kMaxSsmValue = 8192;
+
 // A failure with the exit code it maps to.
 struct CommandError {
   int exit_code = kExitFailed;
@@ -777,6 +780,11 @@ class Runner {
       return kExitOk;
     }
     for (const auto& [name, v] : *values) {
+      if (v.Reveal().find('\0') != std::string_view::npos) {
+        return Failed(kExitRefused, "variable " + name + ": a shell value cannot hold NUL");
+      }
+    }
+    for (const auto& [name, v] : *values) {
       out_ << "export " << name << '=' << ShellQuote(v.Reveal()) << '\n';
     }
     return kExitOk;
@@ -929,6 +937,11 @@ class Runner {
         return Failed(kExitRefused, "service " + service + " key " + key +
                                         ": SSM cannot store an empty value (use --backend "
                                         "secretsmanager)");
+      }
+      if (!store_.secrets_manager() && v.value.size() > kMaxSsmValue) {
+        return Failed(kExitRefused, "service " + service + " key " + key + ": the value has " +
+                                        std::to_string(v.value.size()) +
+                                        " bytes; SSM holds at most 8192");
       }
       values[key] = std::move(v.value);
     }

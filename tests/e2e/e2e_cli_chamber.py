@@ -284,6 +284,12 @@ def run(args, t, ck):
     ck.eq(p.returncode, 3, "SSM import with an empty value is refused")
     ck.eq(c.run(["list", "refused", "--output", "json"], text=True).stdout.strip(), "[]",
           "a refused import writes nothing")
+    with open(bad, "w") as fh:
+        json.dump({"good": "1", "huge": "z" * 9000}, fh)
+    p = c.run(["import", "refused", bad])
+    ck.eq(p.returncode, 3, "SSM import with a value over 8192 bytes is refused")
+    ck.eq(c.run(["list", "refused", "--output", "json"], text=True).stdout.strip(), "[]",
+          "a refused import writes nothing (size)")
     p = c.run(["write", "app", "empty", ""])
     ck.eq(p.returncode, 3, "SSM write of an empty value is refused (exit 3)")
 
