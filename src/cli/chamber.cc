@@ -139,7 +139,9 @@ class Store {
     }
     json doc = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
     util::SecureClear(response->body);
-    if (doc.is_discarded()) return Failed(kExitFailed, what + ": the endpoint's answer is not JSON");
+    if (doc.is_discarded()) {
+      return Failed(kExitFailed, what + ": the endpoint's answer is not JSON");
+    }
     return doc;
   }
 

@@ -93,13 +93,24 @@ AwsError ParseError(const HttpResult& r) {
 bool IsRetryable(const AwsResponse& response) {
   if (!response.error) return false;
   if (response.status >= 500 || response.status == 429) return true;
+  // The SDKs' throttling and transient error codes.
   static const std::set<std::string, std::less<>> kThrottling = {
-      "Throttling",          "ThrottlingException",        "ThrottledException",
-      "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
-      "BandwidthLimitExceeded", "RequestThrottled",          "SlowDown",
-      "PriorRequestNotComplete", "EC2ThrottledException",   "RequestTimeout",
-      "RequestTimeoutException", "TransactionInProgressException",
-      "ProvisionedThroughputExceededException"};
+      "Throttling",
+      "ThrottlingException",
+      "ThrottledException",
+      "RequestThrottledException",
+      "TooManyRequestsException",
+      "RequestLimitExceeded",
+      "BandwidthLimitExceeded",
+      "RequestThrottled",
+      "SlowDown",
+      "PriorRequestNotComplete",
+      "EC2ThrottledException",
+      "RequestTimeout",
+      "RequestTimeoutException",
+      "TransactionInProgressException",
+      "ProvisionedThroughputExceededException",
+  };
   return kThrottling.contains(response.error->code);
 }
 

@@ -578,7 +578,8 @@ Runner AddExec(CLI::App& command) {
     std::vector<std::string> rest = self->remaining();
     auto dashes = std::find(rest.begin(), rest.end(), "--");
     if (dashes == rest.end() || dashes == rest.begin() || dashes + 1 == rest.end()) {
-      std::fprintf(stderr, "coffer exec: usage: coffer exec [flags] SERVICE... -- COMMAND [ARGS]\n");
+      std::fprintf(stderr,
+                   "coffer exec: usage: coffer exec [flags] SERVICE... -- COMMAND [ARGS]\n");
       return cli::kExitUsage;
     }
     for (auto it = rest.begin(); it != dashes; ++it) {
@@ -600,7 +601,7 @@ Runner AddExport(CLI::App& command) {
                            "  coffer export myapp --format dotenv -o .env\n"
                            "  coffer export myapp --format k8s-secret --name myapp | kubectl "
                            "apply -f -\n"
-                           "  coffer export myapp --format github-env   # in a GitHub Actions step\n");
+                           "  coffer export myapp --format github-env  # in GitHub Actions\n");
   command.add_option("services", o->services, "services; later ones win")->required();
   command.add_option("-f,--format", o->format,
                      "dotenv, json, yaml, java-properties, csv, tsv, tfvars, k8s-secret, ecs, "

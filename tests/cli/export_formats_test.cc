@@ -54,7 +54,8 @@ TEST(ExportFormatTest, Dotenv) {
 }
 
 TEST(ExportFormatTest, JsonAndYamlEscapeEverything) {
-  EXPECT_EQ(Render(ExportFormat::kJson, {{"k", "a\"\n\\é"}}), "{\n  \"k\": \"a\\\"\\n\\\\é\"\n}\n");
+  EXPECT_EQ(Render(ExportFormat::kJson, {{"k", "a\"\n\\é"}}),
+            "{\n  \"k\": \"a\\\"\\n\\\\é\"\n}\n");
   EXPECT_EQ(Render(ExportFormat::kYaml, {{"k", "a\"\n\\\x01"}}),
             "\"k\": \"a\\\"\\n\\\\\\x01\"\n");
 }
