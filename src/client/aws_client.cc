@@ -274,6 +274,11 @@ class CredentialResolver {
     std::string process = Get(cfg, "credential_process");
     if (!process.empty()) return CredentialProcess(profile, process);
     if (auto c = StaticKeys(cfg)) return c;
+    if (top_level) {
+      COFFER_ASSIGN_OR_RETURN(std::optional<Credentials> c, ContainerCredentials());
+      if (c) return c;
+      return InstanceCredentials();
+    }
     return std::optional<Credentials>();
   }
 
@@ -420,6 +425,114 @@ class CredentialResolver {
       return Fail(ErrorCode::kUnauthenticated,
                   "profile " + profile +
                       ": credential_process output lacks AccessKeyId or SecretAccessKey");
+    }
+    Credentials c{akid, SecretBytes(secret), token};
+    util::SecureClear(secret);
+    return std::optional<Credentials>(std::move(c));
+  }
+
+  // ECS task roles (and EKS Pod Identity): GET AWS_CONTAINER_CREDENTIALS_RELATIVE_URI on
+  // 169.254.170.2, or AWS_CONTAINER_CREDENTIALS_FULL_URI when it is https or a loopback /
+  // ECS / EKS address (botocore's rule), with AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE).
+  Result<std::optional<Credentials>> ContainerCredentials() {
+    std::string relative = env_("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    std::string full = env_("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    std::string url;
+    if (!relative.empty()) {
+      url = "http://169.254.170.2" + relative;
+    } else if (!full.empty()) {
+      COFFER_ASSIGN_OR_RETURN(UrlParts parts, ParseUrl(full));
+      std::string host = parts.host.substr(0, parts.host.rfind(':'));
+      if (parts.host.starts_with("[")) host = parts.host.substr(0, parts.host.find(']') + 1);
+      bool allowed = parts.scheme == "https" || host == "127.0.0.1" || host == "localhost" ||
+                     host == "[::1]" || host == "169.254.170.2" || host == "169.254.170.23" ||
+                     host == "[fd00:ec2::23]";
+      if (!allowed) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https or a loopback, ECS or EKS "
+                    "address");
+      }
+      url = full;
+    } else {
+      return std::optional<Credentials>();
+    }
+    HttpCall call;
+    call.url = url;
+    call.timeout = std::chrono::milliseconds(2000);
+    call.ca_file = base_.ca_bundle;
+    std::string token = env_("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    if (std::string file = env_("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); !file.empty()) {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) {
+        return Fail(ErrorCode::kInvalidArgument, "cannot read the container authorization "
+                                                 "token file " + file);
+      }
+      token.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    }
+    if (!token.empty()) call.headers.emplace_back("Authorization", token);
+    util::SecureClear(token);
+    auto response = Perform(call);
+    for (auto& [k, v] : call.headers) util::SecureClear(v);
+    if (!response || response->status != 200) {
+      return Fail(ErrorCode::kUnauthenticated,
+                  "the container credentials endpoint " + url + " did not answer with "
+                  "credentials" + (response ? " (HTTP " + std::to_string(response->status) + ")"
+                                            : ": " + response.error().message));
+    }
+    return FromJsonDocument(response->body, "the container credentials endpoint", "Token");
+  }
+
+  // EC2 instance profiles through IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT, default
+  // http://169.254.169.254; AWS_EC2_METADATA_DISABLED=true skips it). One attempt with a
+  // 1 s timeout, as botocore makes: off EC2 it costs that second, then no credentials.
+  Result<std::optional<Credentials>> InstanceCredentials() {
+    if (Lower(env_("AWS_EC2_METADATA_DISABLED")) == "true") return std::optional<Credentials>();
+    std::string base = env_("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    if (base.empty()) base = "http://169.254.169.254";
+    base = StripSlash(base);
+    HttpCall put;
+    put.method = "PUT";
+    put.url = base + "/latest/api/token";
+    put.headers.emplace_back("X-aws-ec2-metadata-token-ttl-seconds", "21600");
+    put.timeout = std::chrono::milliseconds(1000);
+    auto token = Perform(put);
+    if (!token || token->status != 200) return std::optional<Credentials>();
+    HttpCall get;
+    get.url = base + "/latest/meta-data/iam/security-credentials/";
+    get.headers.emplace_back("X-aws-ec2-metadata-token", token->body);
+    get.timeout = std::chrono::milliseconds(1000);
+    auto role = Perform(get);
+    if (!role || role->status != 200 || role->body.empty()) return std::optional<Credentials>();
+    std::string name = role->body.substr(0, role->body.find('\n'));
+    get.url += name;
+    auto creds = Perform(get);
+    util::SecureClear(token->body);
+    if (!creds || creds->status != 200) {
+      return Fail(ErrorCode::kUnauthenticated,
+                  "the instance metadata service did not give credentials for role " + name);
+    }
+    return FromJsonDocument(creds->body, "the instance metadata service", "Token");
+  }
+
+  // {"AccessKeyId": ..., "SecretAccessKey": ..., "<token_field>": ...}; wipes `body`.
+  static Result<std::optional<Credentials>> FromJsonDocument(std::string& body,
+                                                             const std::string& source,
+                                                             const char* token_field) {
+    nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    util::SecureClear(body);
+    auto field = [&](const char* name) -> std::string {
+      if (!doc.is_object() || !doc.contains(name) || !doc[name].is_string()) return "";
+      return doc[name].get<std::string>();
+    };
+    std::string akid = field("AccessKeyId");
+    std::string secret = field("SecretAccessKey");
+    std::string token = field(token_field);
+    if (doc.is_object() && doc.contains("SecretAccessKey") && doc["SecretAccessKey"].is_string()) {
+      util::SecureClear(doc["SecretAccessKey"].get_ref<std::string&>());
+    }
+    if (akid.empty() || secret.empty()) {
+      return Fail(ErrorCode::kUnauthenticated, source + " answered without credentials");
     }
     Credentials c{akid, SecretBytes(secret), token};
     util::SecureClear(secret);

@@ -76,7 +76,10 @@ struct ClientOptions {
 //   Environment`; with `web_identity_token_file` instead, AssumeRoleWithWebIdentity);
 //   AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME); the shared
 //   credentials file's profile; the profile's `credential_process` (its JSON output,
-//   Version 1); keys in the config file's profile. None found: no credentials.
+//   Version 1); keys in the config file's profile; container credentials
+//   (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI, ECS task roles); EC2 instance
+//   metadata (IMDSv2; AWS_EC2_METADATA_DISABLED=true skips it, as it costs a 1 s timeout
+//   off EC2). None found: no credentials.
 //  Files: AWS_CONFIG_FILE (~/.aws/config), AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials).
 // Errors: kInvalidArgument for a named profile that exists in neither file, a
 // role profile without a source, a source_profile loop, an unreadable CA bundle

@@ -35,6 +35,7 @@ class ResolveTest : public ::testing::Test {
     env_["HOME"] = temp_.path();
     env_["AWS_CONFIG_FILE"] = temp_.File("config");
     env_["AWS_SHARED_CREDENTIALS_FILE"] = temp_.File("credentials");
+    env_["AWS_EC2_METADATA_DISABLED"] = "true";  // no 1 s probe of 169.254.169.254
   }
 
   void Write(const std::string& name, const std::string& text) {
@@ -203,6 +204,13 @@ TEST_F(ResolveTest, SourceProfileLoopIsAnError) {
   auto c = Resolve(WithProfile("a"));
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message.find("loops"), std::string::npos);
+}
+
+TEST_F(ResolveTest, ContainerFullUriMustBeLocalOrHttps) {
+  env_["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://203.0.113.7/creds";
+  auto c = Resolve();
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_F(ResolveTest, MaxAttempts) {

@@ -34,6 +34,51 @@ def policy(*statements):
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+class FakeMetadata:
+    """The ECS container credentials endpoint and EC2's IMDSv2, both answering with `keys`."""
+
+    def __init__(self, access_key, secret_key):
+        meta = self
+        self.auth_seen = []
+        doc = json.dumps({"AccessKeyId": access_key, "SecretAccessKey": secret_key,
+                          "Token": "", "Expiration": "2099-01-01T00:00:00Z"}).encode()
+        imds_token = "imds-token-123"
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def reply(self, status, data):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_PUT(self):
+                if self.path == "/latest/api/token":
+                    return self.reply(200, imds_token.encode())
+                self.reply(404, b"")
+
+            def do_GET(self):
+                if self.path == "/ecs/creds":
+                    meta.auth_seen.append(self.headers.get("Authorization"))
+                    return self.reply(200, doc)
+                if self.headers.get("X-aws-ec2-metadata-token") != imds_token:
+                    return self.reply(401, b"")
+                if self.path == "/latest/meta-data/iam/security-credentials/":
+                    return self.reply(200, b"instance-role")
+                if self.path == "/latest/meta-data/iam/security-credentials/instance-role":
+                    return self.reply(200, doc)
+                self.reply(404, b"")
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
 class FlakyProxy:
     """Forwards to `upstream`, first answering `failures` requests with 503 ThrottlingException."""
 
@@ -150,7 +195,7 @@ def run(args, t, issuer, ck):
         e = {k: v for k, v in os.environ.items()
              if not k.startswith("AWS_") and not k.startswith("COFFER_")}
         e.update({"AWS_SHARED_CREDENTIALS_FILE": creds_file, "AWS_CONFIG_FILE": config_file,
-                  "AWS_REGION": h.REGION, "HOME": work})
+                  "AWS_REGION": h.REGION, "HOME": work, "AWS_EC2_METADATA_DISABLED": "true"})
         if endpoint:
             e["AWS_ENDPOINT_URL"] = t.url
         e.update(extra or {})
@@ -188,6 +233,16 @@ def run(args, t, issuer, ck):
                               "AWS_MAX_ATTEMPTS": "1"}, endpoint=False), role_user)
     case("endpoint-services-section", env({"AWS_PROFILE": "svc", "AWS_MAX_ATTEMPTS": "1"},
                                           endpoint=False), alice_arn)
+    # Container credentials (ECS task role) and EC2 instance metadata, from a fake endpoint.
+    meta = FakeMetadata(ak, sk)
+    try:
+        case("container", env({"AWS_CONTAINER_CREDENTIALS_FULL_URI": meta.url + "/ecs/creds",
+                               "AWS_CONTAINER_AUTHORIZATION_TOKEN": "task-auth"}), alice_arn)
+        ck.eq(meta.auth_seen, ["task-auth"], "the container endpoint got the authorization token")
+        case("imds", env({"AWS_EC2_METADATA_DISABLED": "false",
+                          "AWS_EC2_METADATA_SERVICE_ENDPOINT": meta.url}), alice_arn)
+    finally:
+        meta.stop()
     p = coffer_run(["read", "whoami", "env"], env({"AWS_PROFILE": "alice",
                                                    "AWS_ENDPOINT_URL": DEAD,
                                                    "AWS_MAX_ATTEMPTS": "1"}, endpoint=False))
