@@ -265,6 +265,20 @@ def run(args, t, ck):
     ck.true(fmt.read_github_env(text) == {fmt.env_name(k): v for k, v in no_cr.items()},
             "github-env file holds every value exactly")
 
+    # Attack: a value that tries to smuggle another variable (NODE_OPTIONS, say) into the
+    # job's environment, or to close a heredoc early with a guessed delimiter.
+    evil = "legit\nNODE_OPTIONS=--require /tmp/evil.js\nghadelimiter_0\nEVIL=1\n"
+    ok(ck, c.run(["write", "ghattack", "cert", "-"], stdin=evil.encode()), "write the attack")
+    gh2 = os.path.join(t.work, "github_env_attack")
+    p = c.run(["export", "ghattack", "--format", "github-env", "-o", gh2], text=True)
+    ok(ck, p, "github-env export of the attack value")
+    with open(gh2, newline="") as fh:
+        parsed = fmt.read_github_env(fh.read())
+    ck.eq(sorted(parsed), ["CERT"], "github-env: a value cannot add variables")
+    ck.secret_eq(parsed.get("CERT"), evil, "github-env: the value arrives whole")
+    ck.true("::add-mask::NODE_OPTIONS=--require /tmp/evil.js" in p.stdout,
+            "github-env: every line of the value is masked")
+
     # --- import: JSON and YAML, exactly --------------------------------------------------------
     src = os.path.join(t.work, "import.json")
     with open(src, "w") as fh:
