@@ -9,7 +9,8 @@ PACKAGES=(
   libssl-dev libsqlite3-dev sqlite3 libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-boto3 python3-cryptography python3-psycopg2 awscli
-  nginx-light wrk gnuplot-nox hyperfine  # bench/run: references, load, plots
+  nginx-light wrk gnuplot-nox hyperfine  # bench/run and bench/cli_exec.sh: references, load, plots
+  zsh fish  # completion tests
   etcd-server age gnupg libgpgme-dev postgresql faketime
   clang-16 libc++-16-dev libc++abi-16-dev  # tests/tools/check_thread_safety.py
 )

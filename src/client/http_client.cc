@@ -35,6 +35,26 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// One handle per thread, reset between calls: curl_easy_reset keeps the
+// handle's connection cache (and TLS sessions), so consecutive calls to one
+// endpoint reuse a connection instead of paying a new handshake each time.
+class ThreadHandle {
+ public:
+  ThreadHandle() : curl_(curl_easy_init()) {}
+  ~ThreadHandle() {
+    if (curl_ != nullptr) curl_easy_cleanup(curl_);
+  }
+  ThreadHandle(const ThreadHandle&) = delete;
+  ThreadHandle& operator=(const ThreadHandle&) = delete;
+  CURL* Get() {
+    if (curl_ != nullptr) curl_easy_reset(curl_);
+    return curl_;
+  }
+
+ private:
+  CURL* curl_;
+};
+
 }  // namespace
 
 std::string_view HttpResult::Header(std::string_view lower_name) const {
@@ -68,7 +88,8 @@ Result<UrlParts> ParseUrl(std::string_view url) {
 
 Result<HttpResult> Perform(const HttpCall& call) {
   GlobalInit();
-  CURL* curl = curl_easy_init();
+  thread_local ThreadHandle handle;
+  CURL* curl = handle.Get();
   if (curl == nullptr) return Fail(ErrorCode::kInternal, "curl_easy_init failed");
   HttpResult result;
   curl_slist* headers = nullptr;
@@ -100,7 +121,8 @@ Result<HttpResult> Perform(const HttpCall& call) {
   CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  // The handle keeps no pointer into this call's buffers past here.
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   if (rc != CURLE_OK) {
     return Fail(ErrorCode::kUnavailable,
                 "request to " + call.url + " failed: " + curl_easy_strerror(rc));

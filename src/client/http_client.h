@@ -37,7 +37,8 @@ struct HttpCall {
 // Performs one request (https: TLS 1.2 or newer, certificate and host name
 // verified). kUnavailable when the server cannot be reached or the
 // transfer fails (the message names the URL and curl's reason); any HTTP status
-// is a successful transfer. Thread-safe (one curl handle per call).
+// is a successful transfer. Thread-safe (one reused curl handle per thread, so
+// calls to the same endpoint from one thread share a kept-alive connection).
 Result<HttpResult> Perform(const HttpCall& call);
 
 // "http://127.0.0.1:8080/path?q" -> host header value "127.0.0.1:8080", path "/path", query "q".

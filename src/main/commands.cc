@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "cli/backup.h"
+#include "cli/chamber.h"
 #include "cli/login.h"
 #include "cli/kms_rewrap.h"
 #include "cli/operator.h"
@@ -427,6 +429,239 @@ Runner AddBackup(CLI::App& command) {
   };
 }
 
+// The flags every chamber-style command shares: where and as whom to call,
+// which backend, how keys are named, how data is printed.
+std::shared_ptr<cli::ChamberOptions> AddChamberFlags(CLI::App& command, cli::ChamberVerb verb,
+                                                     const char* examples) {
+  auto o = std::make_shared<cli::ChamberOptions>();
+  o->verb = verb;
+  CLI::Option_group* aws = command.add_option_group("AWS", "where and as whom to call");
+  aws->add_option("--profile", o->client.profile,
+                  "AWS profile (default: $AWS_PROFILE, else default); role_arn, "
+                  "web_identity_token_file and credential_process profiles work");
+  aws->add_option("--region", o->client.region,
+                  "region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's)");
+  aws->add_option("--endpoint-url", o->client.endpoint,
+                  "endpoint for every service (default: $AWS_ENDPOINT_URL_SSM and friends, "
+                  "$AWS_ENDPOINT_URL, the profile's endpoint_url/services, else AWS)");
+  AddCaBundleOption(*aws, o->client.ca_bundle);
+  command.add_option("--backend", o->backend,
+                     "ssm (one parameter per key under /SERVICE/) or secretsmanager (one JSON "
+                     "secret per service)")
+      ->check(CLI::IsMember({"ssm", "secretsmanager"}))
+      ->capture_default_str();
+  command.add_option("--kms-key-alias", o->kms_key_alias,
+                     "KMS key alias to encrypt new values under (default: "
+                     "$COFFER_KMS_KEY_ALIAS, else the service's default key)");
+  command.add_flag("--lowercase", o->lowercase,
+                   "lower-case services and keys, as chamber does (keys keep their case by "
+                   "default)");
+  command.add_option("--output", o->output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  command.footer(std::string("Examples:\n") + examples +
+                 "\nExit codes: 0 ok, 1 failed (AWS error or network), 2 usage, 3 refused (a "
+                 "format or backend cannot hold a value), 4 not found.");
+  return o;
+}
+
+Runner ChamberRunner(std::shared_ptr<cli::ChamberOptions> options) {
+  return [options]() -> int {
+    util::SystemClock clock;
+    return cli::RunChamber(*options, clock, std::cin, std::cout, std::cerr);
+  };
+}
+
+// coffer write SERVICE KEY VALUE|- [--tags K=V ...] [--singleline]
+Runner AddWrite(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kWrite,
+                           "  coffer write myapp DB_PASSWORD -  < password.txt\n"
+                           "  coffer write myapp LOG_LEVEL debug --tags team=core\n");
+  command.add_option("service", o->service, "service (a path: team/app)")->required();
+  command.add_option("key", o->key, "key")->required();
+  command.add_option("value", o->value, "the value, or - to read it from stdin (exactly)")
+      ->required();
+  command.add_option("--tags", o->tags, "KEY=VALUE tags to set on the parameter");
+  command.add_flag("--singleline", o->singleline, "with -: read one line, without its newline");
+  return ChamberRunner(o);
+}
+
+// coffer read SERVICE KEY [--version N] [--quiet]
+Runner AddRead(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kRead,
+                           "  coffer read myapp DB_PASSWORD\n"
+                           "  coffer read myapp DB_PASSWORD --version 3 --quiet\n");
+  command.add_option("service", o->service, "service")->required();
+  command.add_option("key", o->key, "key")->required();
+  command.add_option("--version", o->version, "this version instead of the newest")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  command.add_flag("-q,--quiet", o->quiet, "print only the value");
+  return ChamberRunner(o);
+}
+
+// coffer list SERVICE [--expand] [--time] [--sort-by-...]
+Runner AddList(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kList,
+                           "  coffer list myapp\n  coffer list myapp --expand --sort-by-time\n");
+  command.add_option("service", o->service, "service")->required();
+  command.add_flag("-e,--expand", o->expand, "show the values too");
+  command.add_flag("-t,--time", o->time, "show LastModified (always shown; chamber compatible)");
+  command.add_flag_callback("--sort-by-name", [o] { o->sort_by = "name"; }, "sort by key");
+  command.add_flag_callback("--sort-by-time", [o] { o->sort_by = "time"; },
+                            "sort by last modified time");
+  command.add_flag_callback("--sort-by-user", [o] { o->sort_by = "user"; },
+                            "sort by last modifying user");
+  command.add_flag_callback("--sort-by-version", [o] { o->sort_by = "version"; },
+                            "sort by version");
+  return ChamberRunner(o);
+}
+
+// coffer list-services [PREFIX]
+Runner AddListServices(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kListServices,
+                           "  coffer list-services\n  coffer list-services team/\n");
+  command.add_option("prefix", o->prefix, "only services starting with this");
+  return ChamberRunner(o);
+}
+
+// coffer history SERVICE KEY
+Runner AddHistory(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kHistory,
+                           "  coffer history myapp DB_PASSWORD\n");
+  command.add_option("service", o->service, "service")->required();
+  command.add_option("key", o->key, "key")->required();
+  return ChamberRunner(o);
+}
+
+// coffer delete SERVICE KEY [--exact-key]
+Runner AddDelete(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kDelete,
+                           "  coffer delete myapp OLD_TOKEN\n");
+  command.add_option("service", o->service, "service")->required();
+  command.add_option("key", o->key, "key")->required();
+  command.add_flag("--exact-key", o->exact_key, "with --lowercase: delete KEY as written");
+  return ChamberRunner(o);
+}
+
+// coffer find KEY [--by-value]
+Runner AddFind(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kFind,
+                           "  coffer find DB_PASSWORD\n  coffer find --by-value 'leaked-value'\n");
+  command.add_option("key", o->key, "key name (or, with --by-value, a value)")->required();
+  command.add_flag("-v,--by-value", o->by_value,
+                   "find keys whose value is KEY (reads every value you may read)");
+  return ChamberRunner(o);
+}
+
+// coffer env SERVICE...
+Runner AddEnv(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kEnv,
+                           "  eval \"$(coffer env myapp)\"\n  coffer env shared myapp\n");
+  command.add_option("services", o->services, "services; later ones win")->required();
+  return ChamberRunner(o);
+}
+
+// coffer exec SERVICE... [--pristine] [--strict [--strict-value V]] -- CMD ARGS...
+Runner AddExec(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kExec,
+                           "  coffer exec myapp -- ./server --port 8080\n"
+                           "  coffer exec --pristine shared myapp -- env\n");
+  // SERVICE... -- CMD...: parsed by hand from what CLI11 leaves, so that the
+  // command's own arguments are never taken for coffer's.
+  command.prefix_command();
+  command.add_flag("--pristine", o->pristine, "start the child from an empty environment");
+  command.add_flag("--strict", o->strict,
+                   "fill only variables already set to --strict-value; fail if one has no value");
+  command.add_option("--strict-value", o->strict_value, "the marker value for --strict")
+      ->capture_default_str();
+  CLI::App* self = &command;
+  return [o, self]() -> int {
+    std::vector<std::string> rest = self->remaining();
+    auto dashes = std::find(rest.begin(), rest.end(), "--");
+    if (dashes == rest.end() || dashes == rest.begin() || dashes + 1 == rest.end()) {
+      std::fprintf(stderr,
+                   "coffer exec: usage: coffer exec [flags] SERVICE... -- COMMAND [ARGS]\n");
+      return cli::kExitUsage;
+    }
+    for (auto it = rest.begin(); it != dashes; ++it) {
+      if (it->starts_with("-")) {
+        std::fprintf(stderr, "coffer exec: flags go before the services (%s)\n", it->c_str());
+        return cli::kExitUsage;
+      }
+    }
+    o->services.assign(rest.begin(), dashes);
+    o->command.assign(dashes + 1, rest.end());
+    util::SystemClock clock;
+    return cli::RunChamber(*o, clock, std::cin, std::cout, std::cerr);
+  };
+}
+
+// coffer export SERVICE... --format F [-o FILE]
+Runner AddExport(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kExport,
+                           "  coffer export myapp --format dotenv -o .env\n"
+                           "  coffer export myapp --format k8s-secret --name myapp | kubectl "
+                           "apply -f -\n"
+                           "  coffer export myapp --format github-env  # in GitHub Actions\n");
+  command.add_option("services", o->services, "services; later ones win")->required();
+  command.add_option("-f,--format", o->format,
+                     "dotenv, json, yaml, java-properties, csv, tsv, tfvars, k8s-secret, ecs, "
+                     "github-env")
+      ->check(CLI::IsMember({"dotenv", "json", "yaml", "java-properties", "csv", "tsv", "tfvars",
+                             "k8s-secret", "ecs", "github-env"}))
+      ->capture_default_str();
+  command.add_option("-o,--output-file", o->out_file,
+                     "write here (created 0600) instead of stdout; github-env appends to it "
+                     "instead of $GITHUB_ENV");
+  command.add_option("--name", o->k8s_name, "k8s-secret: the Secret's name (default: service)");
+  command.add_option("--namespace", o->k8s_namespace, "k8s-secret: the Secret's namespace");
+  return ChamberRunner(o);
+}
+
+// coffer import SERVICE FILE|-
+Runner AddImport(CLI::App& command) {
+  auto o = AddChamberFlags(command, cli::ChamberVerb::kImport,
+                           "  coffer import myapp values.json\n"
+                           "  coffer export old --format yaml | coffer import new -\n");
+  command.add_option("service", o->service, "service")->required();
+  command.add_option("file", o->import_file, "JSON object or YAML mapping of KEY: value, or -")
+      ->required();
+  return ChamberRunner(o);
+}
+
+// coffer tag read|write|delete SERVICE KEY [TAGS...]
+Runner AddTag(CLI::App& command) {
+  command.require_subcommand(1);
+  struct Subs {
+    std::vector<std::pair<CLI::App*, std::shared_ptr<cli::ChamberOptions>>> subs;
+  };
+  auto subs = std::make_shared<Subs>();
+  auto add = [&](const char* name, const char* help, cli::ChamberVerb verb, const char* ex) {
+    CLI::App* sub = command.add_subcommand(name, help);
+    auto o = AddChamberFlags(*sub, verb, ex);
+    sub->add_option("service", o->service, "service")->required();
+    sub->add_option("key", o->key, "key")->required();
+    subs->subs.emplace_back(sub, o);
+    return std::make_pair(sub, o);
+  };
+  add("read", "print a key's tags", cli::ChamberVerb::kTagRead, "  coffer tag read myapp KEY\n");
+  auto [w, wo] = add("write", "set tags on a key", cli::ChamberVerb::kTagWrite,
+                     "  coffer tag write myapp KEY team=core tier=1\n");
+  w->add_option("tags", wo->tags, "KEY=VALUE")->required();
+  auto [d, dop] = add("delete", "remove tags from a key", cli::ChamberVerb::kTagDelete,
+                      "  coffer tag delete myapp KEY team\n");
+  d->add_option("tags", dop->tags, "tag keys")->required();
+  return [subs]() -> int {
+    for (auto& [sub, o] : subs->subs) {
+      if (sub->parsed()) {
+        util::SystemClock clock;
+        return cli::RunChamber(*o, clock, std::cin, std::cout, std::cerr);
+      }
+    }
+    return cli::kExitUsage;
+  };
+}
+
 // coffer version
 Runner AddVersion(CLI::App&) {
   return [] {
@@ -435,16 +670,19 @@ Runner AddVersion(CLI::App&) {
   };
 }
 
-// coffer completion bash: hidden; the packages install its output.
+// coffer completion bash|zsh|fish: hidden; the packages install its output.
 Runner AddCompletion(CLI::App& command) {
   command.group("");  // hidden from --help
   auto shell = std::make_shared<std::string>();
   command.add_option("shell", *shell, "shell to complete for")
       ->required()
-      ->check(CLI::IsMember({"bash"}));
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
   const CLI::App* root = command.get_parent();
-  return [root] {
-    std::fputs(BashCompletion(*root).c_str(), stdout);
+  return [root, shell] {
+    std::string script = *shell == "zsh"    ? ZshCompletion(*root)
+                         : *shell == "fish" ? FishCompletion(*root)
+                                            : BashCompletion(*root);
+    std::fputs(script.c_str(), stdout);
     return 0;
   };
 }
@@ -464,6 +702,18 @@ constexpr CommandSpec kCommands[] = {
     {"kms", "KMS administration: re-wrap stored values after a key rotation", AddKms},
     {"operator", "production mode: init, unseal, seal, rekey, rotate-root", AddOperator},
     {"backup", "copy a data directory, while its server runs, for a later restore", AddBackup},
+    {"write", "write a value: SERVICE KEY VALUE|-", AddWrite},
+    {"read", "read a value: SERVICE KEY", AddRead},
+    {"list", "list a service's keys", AddList},
+    {"list-services", "list services", AddListServices},
+    {"history", "a key's versions and who wrote them", AddHistory},
+    {"delete", "delete a key", AddDelete},
+    {"find", "find a key (or a value) in every service", AddFind},
+    {"env", "print services' values as shell export lines", AddEnv},
+    {"exec", "run a command with services' values in its environment", AddExec},
+    {"export", "write services' values in a file format", AddExport},
+    {"import", "write a JSON or YAML file's values into a service", AddImport},
+    {"tag", "read, write or delete a key's tags", AddTag},
     {"version", "print the version", AddVersion},
     {"completion", "print a shell completion script", AddCompletion},
 };

@@ -18,6 +18,10 @@ struct Tables {
   std::string paths;        // case patterns of every command path below the root
   std::string value_cases;  // "path:--option" patterns of options that take a value
   std::string word_cases;   // path) words="..." ;;
+  // The same facts as lists, for the zsh and fish scripts.
+  std::vector<std::string> path_list;
+  std::vector<std::string> value_list;                       // "path:--option"
+  std::vector<std::pair<std::string, std::string>> word_list;  // path, words
 };
 
 // Adds the long options of `app` and of its option groups (nameless subcommands in CLI11).
@@ -29,6 +33,7 @@ void AddOptions(const CLI::App& app, const std::string& path, std::string& words
       words += "--" + name + " ";
       if (option->get_expected_max() > 0) {
         tables.value_cases += "    \"" + path + ":--" + name + "\") return 0 ;;\n";
+        tables.value_list.push_back(path + ":--" + name);
       }
     }
   }
@@ -46,10 +51,12 @@ void Walk(const CLI::App& app, const std::string& path, Tables& tables) {
   AddOptions(app, path, words, tables);
   if (!words.empty()) words.pop_back();
   tables.word_cases += "    \"" + path + "\") words=\"" + words + "\" ;;\n";
+  tables.word_list.emplace_back(path, words);
   for (const CLI::App* sub : VisibleSubcommands(app)) {
     std::string sub_path = path + " " + sub->get_name();
     tables.paths += tables.paths.empty() ? "" : "|";
     tables.paths += "\"" + sub_path + "\"";
+    tables.path_list.push_back(sub_path);
     Walk(*sub, sub_path, tables);
   }
 }
@@ -89,6 +96,80 @@ complete -o default -F _NAME NAME
   Replace(script, "PATHS", tables.paths.empty() ? "\"\"" : tables.paths);
   Replace(script, "VALUE_CASES", tables.value_cases);
   Replace(script, "WORD_CASES", tables.word_cases);
+  Replace(script, "NAME", root.get_name());
+  return script;
+}
+
+std::string ZshCompletion(const CLI::App& root) {
+  Tables tables;
+  Walk(root, root.get_name(), tables);
+  // zsh's `words` and `path` are special parameters: this script uses others.
+  std::string value_cases;
+  for (const std::string& v : tables.value_list) {
+    value_cases += "    \"" + v + "\") _files; return ;;\n";
+  }
+  std::string word_cases;
+  for (const auto& [path, words] : tables.word_list) {
+    word_cases += "    \"" + path + "\") cands=\"" + words + "\" ;;\n";
+  }
+  std::string script = R"(#compdef NAME
+# zsh completion for NAME, made by `NAME completion zsh`.
+_NAME() {
+  local cmdpath="NAME" prev="${words[CURRENT-1]}" cands="" i
+  for ((i = 2; i < CURRENT; i++)); do
+    case "$cmdpath ${words[i]}" in
+      PATHS) cmdpath="$cmdpath ${words[i]}" ;;
+    esac
+  done
+  case "$cmdpath:$prev" in
+VALUE_CASES  esac
+  case "$cmdpath" in
+WORD_CASES  esac
+  compadd -- ${=cands}
+}
+if (( $+functions[compdef] )); then compdef _NAME NAME; fi
+)";
+  Replace(script, "PATHS", tables.paths.empty() ? "\"\"" : tables.paths);
+  Replace(script, "VALUE_CASES", value_cases);
+  Replace(script, "WORD_CASES", word_cases);
+  Replace(script, "NAME", root.get_name());
+  return script;
+}
+
+std::string FishCompletion(const CLI::App& root) {
+  Tables tables;
+  Walk(root, root.get_name(), tables);
+  auto quote = [](const std::string& s) { return "'" + s + "'"; };
+  std::string paths, values, word_cases;
+  for (const std::string& p : tables.path_list) paths += " " + quote(p);
+  for (const std::string& v : tables.value_list) values += " " + quote(v);
+  for (const auto& [path, words] : tables.word_list) {
+    word_cases += "    case " + quote(path) + "\n      string split ' ' -- " + quote(words) +
+                  "\n";
+  }
+  std::string script = R"(# fish completion for NAME, made by `NAME completion fish`.
+function __NAME_complete
+  set -l tokens (commandline -opc)
+  set -l cmdpath NAME
+  for t in $tokens[2..-1]
+    switch "$cmdpath $t"
+      case PATHS
+        set cmdpath "$cmdpath $t"
+    end
+  end
+  switch "$cmdpath:$tokens[-1]"
+    case VALUES
+      __fish_complete_path (commandline -ct)
+      return
+  end
+  switch "$cmdpath"
+WORD_CASES  end
+end
+complete -c NAME -f -a '(__NAME_complete)'
+)";
+  Replace(script, "PATHS", paths.empty() ? "''" : paths.substr(1));
+  Replace(script, "VALUES", values.empty() ? "''" : values.substr(1));
+  Replace(script, "WORD_CASES", word_cases);
   Replace(script, "NAME", root.get_name());
   return script;
 }

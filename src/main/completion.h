@@ -1,5 +1,5 @@
 // Shell completion generated from the command table: `coffer completion bash`
-// prints a script that completes subcommands and their options, so the
+// (and zsh, fish) prints a script that completes subcommands and their options, so the
 // completion stays in step with the commands without being edited by hand.
 #pragma once
 
@@ -14,5 +14,10 @@ namespace coffer::main {
 // offers that command's subcommands and long options; after an option that
 // takes a value it falls back to file name completion.
 std::string BashCompletion(const CLI::App& root);
+
+// The same completion for zsh (`source <(coffer completion zsh)` after
+// compinit) and for fish (`coffer completion fish | source`).
+std::string ZshCompletion(const CLI::App& root);
+std::string FishCompletion(const CLI::App& root);
 
 }  // namespace coffer::main

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdio.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -48,6 +49,43 @@ class CompletionTest : public ::testing::Test {
     return out;
   }
 
+  // Runs `script` with `shell` and returns its output without the final newline.
+  std::string RunShell(const std::string& shell, const std::string& script) {
+    std::string file = temp_.File("driver." + shell);
+    std::ofstream(file) << script;
+    std::string command = shell + " " + file + " 2>&1";
+    std::string out;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return "popen failed";
+    char buf[512];
+    while (fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+    pclose(pipe);
+    if (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  // What the zsh function hands to compadd (zsh itself then filters by the prefix), with
+  // compadd and _files stubbed, as space-separated words.
+  std::string CompleteZsh(const std::string& words) {
+    std::string script = temp_.File("coffer.zsh");
+    std::ofstream(script) << ZshCompletion(root_);
+    return RunShell("zsh", "source " + script +
+                               "\ncompadd() { [[ $1 == -- ]] && shift; print -r -- \"$@\"; }\n"
+                               "_files() { print FILES; }\nwords=(" + words +
+                               ")\nCURRENT=${#words}\n_coffer\n");
+  }
+
+  // What fish offers for the command line `line`, newline-separated.
+  std::string CompleteFish(const std::string& line) {
+    std::string script = temp_.File("coffer.fish");
+    std::ofstream(script) << FishCompletion(root_);
+    return RunShell("fish", "source " + script + "\ncomplete -C '" + line + "'\n");
+  }
+
+  static bool Has(const char* shell) {
+    return std::system((std::string("command -v ") + shell + " >/dev/null").c_str()) == 0;
+  }
+
   CLI::App root_{"test", "coffer"};
   bool dev_ = false;
   std::string dir_;
@@ -73,6 +111,23 @@ TEST_F(CompletionTest, CompletesOptionsAndNestedSubcommands) {
 TEST_F(CompletionTest, ValueOfAnOptionFallsBackToFiles) {
   EXPECT_EQ(Complete("coffer server --data-dir \"\""), "");
   EXPECT_EQ(Complete("coffer server --dev \"\""), "--help --dev --data-dir --tls-cert-file");
+}
+
+TEST_F(CompletionTest, Zsh) {
+  if (!Has("zsh")) GTEST_SKIP() << "zsh is not installed (apt-get install zsh)";
+  EXPECT_EQ(CompleteZsh("coffer \"\""), "server audit --help");
+  EXPECT_EQ(CompleteZsh("coffer server --d"), "--help --dev --data-dir --tls-cert-file");
+  EXPECT_EQ(CompleteZsh("coffer audit verify \"\""), "--help --data-dir");
+  EXPECT_EQ(CompleteZsh("coffer server --data-dir \"\""), "FILES");
+  EXPECT_THAT(ZshCompletion(root_), Not(HasSubstr("\"coffer completion\"")));
+}
+
+TEST_F(CompletionTest, Fish) {
+  if (!Has("fish")) GTEST_SKIP() << "fish is not installed (apt-get install fish)";
+  EXPECT_EQ(CompleteFish("coffer se"), "server");
+  EXPECT_EQ(CompleteFish("coffer audit "), "tail\nverify\n--help");  // fish sorts
+  EXPECT_EQ(CompleteFish("coffer server --t"), "--tls-cert-file");
+  EXPECT_THAT(FishCompletion(root_), Not(HasSubstr("'coffer completion'")));
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ THIRD_PARTY_OWNERS = [
     ("fmt/", ["util"]),
     ("nlohmann/", ["api", "auth", "audit", "client", "files", "agent", "cli"]),
     # server/ reads its config file (server/config.cc), files/ and agent/ their YAML documents.
-    ("yaml-cpp/", ["server", "files", "agent"]),
+    ("yaml-cpp/", ["server", "files", "agent", "cli"]),
     # OpenPGP (unseal shares to operators' keys, SOPS PGP key sources).
     ("gpgme.h", ["files"]),
 ]

@@ -1,0 +1,87 @@
+// cli/chamber: chamber's workflow as coffer commands (write, read, list,
+// list-services, history, delete, find, env, exec, export, import, tag), over
+// client/ against any SSM-compatible endpoint (Coffer or AWS). A service is a
+// path prefix ("/SERVICE/KEY" in SSM), or, with --backend secretsmanager, one
+// secret named SERVICE holding a JSON object of KEY: value. Reads of a service
+// are batched (GetParametersByPath pages, GetParameters for named keys).
+// Reference: docs/cli.md; migration notes: docs/migrating-from-chamber.md.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "client/aws_client.h"
+#include "util/time.h"
+
+namespace coffer::cli {
+
+enum class ChamberVerb {
+  kWrite,
+  kRead,
+  kList,
+  kListServices,
+  kHistory,
+  kDelete,
+  kFind,
+  kEnv,
+  kExec,
+  kExport,
+  kImport,
+  kTagRead,
+  kTagWrite,
+  kTagDelete,
+};
+
+// Documented exit codes (docs/cli.md#exit-codes). `exec` exits with the
+// child's status instead once the child runs.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;     // the endpoint refused or could not be reached
+inline constexpr int kExitUsage = 2;      // bad arguments
+inline constexpr int kExitRefused = 3;    // a format or backend cannot hold a value; --strict
+inline constexpr int kExitNotFound = 4;   // the key, version or service does not exist
+
+struct ChamberOptions {
+  ChamberVerb verb = ChamberVerb::kRead;
+  client::ClientOptions client;
+  std::string backend = "ssm";    // "ssm" or "secretsmanager"
+  std::string kms_key_alias;      // --kms-key-alias (else $COFFER_KMS_KEY_ALIAS; "": aws/ssm)
+  bool lowercase = false;         // chamber's forced lower-casing of services and keys
+  std::string output = "text";    // "text" or "json"
+
+  std::vector<std::string> services;  // env, exec, export: later ones win
+  std::string service;
+  std::string key;
+  std::string value;               // write: the value, or "-" for stdin
+  bool singleline = false;         // write -: read one line from stdin
+  std::vector<std::string> tags;   // KEY=VALUE (write --tags, tag write); tag delete: KEYS
+  int64_t version = -1;            // read --version
+  bool quiet = false;              // read: print only the value
+  bool expand = false;             // list: show values
+  bool time = false;               // list: show LastModified
+  std::string sort_by = "name";    // list: name, time, user, version
+  bool exact_key = false;          // delete: do not apply --lowercase to the key
+  bool by_value = false;           // find: KEY is a value to look for
+  std::string prefix;              // list-services
+  bool pristine = false;           // exec: start from an empty environment
+  bool strict = false;             // exec: only fill variables whose value is strict_value
+  std::string strict_value = "chamberme";
+  std::vector<std::string> command;  // exec: CMD ARGS...
+  std::string format = "json";     // export
+  std::string out_file;            // export -o
+  std::string k8s_name;            // export --name (k8s-secret; default: the last service)
+  std::string k8s_namespace;       // export --namespace
+  std::string import_file;         // import: a file or "-"
+};
+
+// Runs one command; returns its exit code. Data goes to `out`, diagnostics
+// and progress (only when stderr is a terminal) to `err`; errors name the
+// command, service, key and the endpoint's error code and message (an
+// AccessDenied message names the action and ARN). Secret values are written
+// only to `out`, the export file or the exec'd child's environment.
+// exec replaces this process with the child on success (it does not return).
+int RunChamber(const ChamberOptions& options, util::Clock& clock, std::istream& in,
+               std::ostream& out, std::ostream& err);
+
+}  // namespace coffer::cli
