@@ -432,6 +432,7 @@ Runner AddFile(CLI::App& command) {
   struct Flags {
     cli::FileOptions options;
     std::map<const CLI::App*, cli::FileCommand> commands;
+    std::string file;  // the one file of set/unset/exec-env/exec-file
   };
   auto flags = std::make_shared<Flags>();
   auto& o = flags->options;
@@ -487,21 +488,21 @@ Runner AddFile(CLI::App& command) {
   edit->add_option("file", o.files, "the file")->required();
   CLI::App* set = add("set", "set a value: set FILE '[\"a\"][\"b\"]' '<json>'",
                       cli::FileCommand::kSet);
-  set->add_option("file", o.files, "the file")->required()->expected(1);
+  set->add_option("file", flags->file, "the file")->required();
   set->add_option("path", o.tree_path, "the tree path")->required();
   set->add_option("value", o.value, "the value as JSON")->required();
   CLI::App* unset = add("unset", "remove a value: unset FILE '[\"a\"][0]'", cli::FileCommand::kUnset);
-  unset->add_option("file", o.files, "the file")->required()->expected(1);
+  unset->add_option("file", flags->file, "the file")->required();
   unset->add_option("path", o.tree_path, "the tree path")->required();
   unset->add_flag("--idempotent", o.idempotent, "succeed when the path is absent");
   CLI::App* env = add("exec-env", "run a command with the file's top-level values in its environment",
                       cli::FileCommand::kExecEnv);
-  env->add_option("file", o.files, "the file")->required()->expected(1);
+  env->add_option("file", flags->file, "the file")->required();
   env->add_option("command", o.command_line, "the command (run by /bin/sh -c)")->required();
   env->add_flag("--pristine", o.pristine, "no inherited environment");
   CLI::App* ef = add("exec-file", "run a command with {} replaced by a decrypted temporary file",
                      cli::FileCommand::kExecFile);
-  ef->add_option("file", o.files, "the file")->required()->expected(1);
+  ef->add_option("file", flags->file, "the file")->required();
   ef->add_option("command", o.command_line, "the command (run by /bin/sh -c)")->required();
   ef->add_flag("--no-fifo", o.no_fifo, "use a temporary file (always the case here)");
   CLI::App* uk = add("updatekeys", "re-wrap the data key for the keys of the .sops.yaml rule",
@@ -530,6 +531,8 @@ Runner AddFile(CLI::App& command) {
     for (const auto& [sub, which] : flags->commands) {
       if (sub->parsed()) flags->options.command = which;
     }
+    if (!flags->file.empty()) flags->options.files = {flags->file};
+    if (!flags->file.empty()) flags->options.files = {flags->file};
     util::SystemClock clock;
     return cli::RunFile(flags->options, clock, std::cout, std::cerr);
   };
@@ -540,9 +543,12 @@ Runner AddAge(CLI::App& command) {
   auto o = std::make_shared<cli::AgeOptions>();
   command.add_flag("-d,--decrypt", o->decrypt, "decrypt (default: encrypt)");
   command.add_flag("-a,--armor", o->armor, "ASCII armor");
-  command.add_option("-r,--recipient", o->recipients, "an age1... recipient");
-  command.add_option("-R,--recipients-file", o->recipient_files, "a file of recipients");
-  command.add_option("-i,--identity", o->identity_files, "an identity file");
+  command.add_option("-r,--recipient", o->recipients, "an age1... recipient")
+      ->allow_extra_args(false);
+  command.add_option("-R,--recipients-file", o->recipient_files, "a file of recipients")
+      ->allow_extra_args(false);
+  command.add_option("-i,--identity", o->identity_files, "an identity file")
+      ->allow_extra_args(false);
   command.add_flag("--keygen", o->keygen, "write a new identity (as age-keygen)");
   command.add_option("-o,--output", o->output, "output file (default: stdout)");
   command.add_option("input", o->input, "input file (default: stdin)");
