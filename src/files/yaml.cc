@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "files/formats.h"
@@ -291,6 +292,7 @@ class Parser {
 
   Result<Node> ParseMap(int indent, int depth) {
     Node map = Node::Map();
+    std::unordered_set<std::string> seen;  // duplicate keys, without a quadratic scan
     while (true) {
       TakeComments(&map, indent);
       if (pos_ >= lines_.size()) break;
@@ -305,7 +307,7 @@ class Parser {
         return Fail(Bad(l.number, "expected 'key: value'"));
       }
       COFFER_ASSIGN_OR_RETURN(std::string key, ParseKey(l.content.substr(0, colon), l.number));
-      if (map.Find(key) != nullptr) return Fail(Bad(l.number, "duplicate key \"" + key + "\""));
+      if (!seen.insert(key).second) return Fail(Bad(l.number, "duplicate key \"" + key + "\""));
       std::string rest = Trim(l.content.substr(colon + 1));
       int number = l.number;
       ++pos_;
