@@ -1,6 +1,9 @@
 // cli: `coffer age` — whole-file age encryption (X25519 recipients, armor),
 // compatible with the age tool, for users who do not have it.
 #include <stdlib.h>
+#include <termios.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 #include <fstream>
 #include <iostream>
@@ -34,6 +37,37 @@ Status Write(const AgeOptions& o, std::string_view data, std::ostream& out) {
   return util::WritePrivateFile(o.output, data);
 }
 
+// The passphrase: $COFFER_AGE_PASSPHRASE, else asked on the terminal (no echo).
+Result<SecretBytes> Passphrase() {
+  if (const char* p = ::getenv("COFFER_AGE_PASSPHRASE"); p != nullptr && *p != '\0') {
+    return SecretBytes(p);
+  }
+  int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "no terminal to ask the passphrase on: set COFFER_AGE_PASSPHRASE");
+  }
+  static constexpr char kPrompt[] = "Enter passphrase: ";
+  [[maybe_unused]] ssize_t written = ::write(fd, kPrompt, sizeof(kPrompt) - 1);
+  termios old {};
+  bool restore = ::tcgetattr(fd, &old) == 0;
+  if (restore) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  char c;
+  while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  if (restore) ::tcsetattr(fd, TCSAFLUSH, &old);
+  written = ::write(fd, "\n", 1);
+  ::close(fd);
+  SecretBytes out(line);
+  util::SecureClear(line);
+  if (out.empty()) return Fail(ErrorCode::kInvalidArgument, "empty passphrase", Reason::kValidation);
+  return out;
+}
+
 Status Run(const AgeOptions& o, std::ostream& out) {
   if (o.keygen) {
     age::X25519Identity id = age::GenerateX25519Identity();
@@ -43,6 +77,21 @@ Status Run(const AgeOptions& o, std::ostream& out) {
     return s;
   }
   COFFER_ASSIGN_OR_RETURN(std::string input, Read(o.input));
+  if (o.decrypt && o.identity_files.empty() &&
+      (input.starts_with("age-encryption.org/v1\n-> scrypt ") ||
+       input.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"))) {
+    // A passphrase file (armored files are tried with the passphrase when no -i is given).
+    COFFER_ASSIGN_OR_RETURN(SecretBytes pass, Passphrase());
+    COFFER_ASSIGN_OR_RETURN(SecretBytes plain, age::DecryptWithPassphrase(pass, input));
+    return Write(o, plain.Reveal(), out);
+  }
+  if (!o.decrypt && o.passphrase) {
+    COFFER_ASSIGN_OR_RETURN(SecretBytes pass, Passphrase());
+    Result<std::string> enc = age::EncryptWithPassphrase(pass, input, o.armor);
+    util::SecureClear(input);
+    if (!enc) return Fail(enc.error());
+    return Write(o, *enc, out);
+  }
   if (o.decrypt) {
     std::vector<std::string> identities;
     for (const std::string& f : o.identity_files) {

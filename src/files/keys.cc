@@ -110,6 +110,24 @@ Result<std::unique_ptr<KmsService>> NewClientKmsService(std::string_view endpoin
   return std::unique_ptr<KmsService>(new ClientKmsService(std::move(config), clock));
 }
 
+namespace {
+
+// A key file that is itself an age file (passphrase-protected, as age-keygen |
+// age -p writes it) is opened with $COFFER_AGE_PASSPHRASE; "" when it cannot be.
+std::string OpenKeyFile(std::string text) {
+  if (!text.starts_with("age-encryption.org/") &&
+      !text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----")) {
+    return text;
+  }
+  const char* pass = ::getenv("COFFER_AGE_PASSPHRASE");
+  if (pass == nullptr || *pass == '\0') return "";
+  Result<SecretBytes> plain = age::DecryptWithPassphrase(SecretBytes(pass), text);
+  if (!plain) return "";
+  return std::string(plain->Reveal());
+}
+
+}  // namespace
+
 std::vector<std::string> AgeIdentitiesFromEnvironment() {
   std::vector<std::string> out;
   if (const char* k = ::getenv("SOPS_AGE_KEY"); k != nullptr && *k != '\0') {
@@ -120,7 +138,7 @@ std::vector<std::string> AgeIdentitiesFromEnvironment() {
     }
   }
   if (const char* f = ::getenv("SOPS_AGE_KEY_FILE"); f != nullptr && *f != '\0') {
-    std::string text = ReadFileOrEmpty(f);
+    std::string text = OpenKeyFile(ReadFileOrEmpty(f));
     if (!text.empty()) out.push_back(std::move(text));
   }
   std::string dir;
@@ -130,7 +148,7 @@ std::vector<std::string> AgeIdentitiesFromEnvironment() {
     dir = std::string(h) + "/.config";
   }
   if (!dir.empty()) {
-    std::string text = ReadFileOrEmpty(dir + "/sops/age/keys.txt");
+    std::string text = OpenKeyFile(ReadFileOrEmpty(dir + "/sops/age/keys.txt"));
     if (!text.empty()) out.push_back(std::move(text));
   }
   return out;

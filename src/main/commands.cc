@@ -549,6 +549,8 @@ Runner AddAge(CLI::App& command) {
       ->allow_extra_args(false);
   command.add_option("-i,--identity", o->identity_files, "an identity file")
       ->allow_extra_args(false);
+  command.add_flag("-p,--passphrase", o->passphrase,
+                   "encrypt to a passphrase (scrypt; from $COFFER_AGE_PASSPHRASE or the terminal)");
   command.add_flag("--keygen", o->keygen, "write a new identity (as age-keygen)");
   command.add_option("-o,--output", o->output, "output file (default: stdout)");
   command.add_option("input", o->input, "input file (default: stdin)");

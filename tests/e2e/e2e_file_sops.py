@@ -262,6 +262,31 @@ def check_age_cli(c, e, ident, recipient):
         eq(c, r.returncode, 0, f"age encrypt {armor}", r.stderr)
         p = e.run(["age", "-d", "-i", ident, e.path("blob2.age")], binary=True)
         c.true(p.returncode == 0 and p.stdout == data, f"coffer age -d reads age's file {armor}")
+    # Passphrases (scrypt): coffer <-> coffer always; with the real age through a pty, whose
+    # prompt cannot be fed from a pipe.
+    penv = {"COFFER_AGE_PASSPHRASE": "pass " + CANARY[-6:]}
+    p = e.run(["age", "-p", "-a", "-o", e.path("p.age"), e.path("blob.bin")], env=penv)
+    eq(c, p.returncode, 0, "coffer age -p encrypts to a passphrase", p.stderr)
+    p = e.run(["age", "-d", e.path("p.age")], env=penv, binary=True)
+    c.true(p.returncode == 0 and p.stdout == data, "coffer age -d opens it with the passphrase")
+    p = e.run(["age", "-d", e.path("p.age")], env={"COFFER_AGE_PASSPHRASE": "wrong"})
+    c.true(p.returncode != 0 and "passphrase does not open" in p.stderr, "a wrong passphrase fails")
+    if shutil.which("script"):
+        feed = f"sleep 2; printf '%s\\n' '{penv['COFFER_AGE_PASSPHRASE']}'"
+        r = subprocess.run(["sh", "-c", f"({feed}) | script -qec 'age -d -o {e.path('p.out')} "
+                            f"{e.path('p.age')}' /dev/null"], capture_output=True, timeout=60)
+        if os.path.exists(e.path("p.out")):
+            with open(e.path("p.out"), "rb") as f:
+                c.true(f.read() == data, "the real age -d opens coffer's passphrase file")
+        else:
+            c.note("could not drive age's passphrase prompt through script(1)")
+    # A passphrase-protected age key file for sops files (SOPS_AGE_KEY_FILE).
+    p = e.run(["age", "-p", "-a", "-o", e.path("key.age"), ident], env=penv)
+    e.write("pk.yaml", "k: " + CANARY + "\n")
+    e.run(["file", "encrypt", "--age", recipient, "-i", "pk.yaml"])
+    p = e.run(["file", "decrypt", "pk.yaml"], env=dict(penv, SOPS_AGE_KEY_FILE=e.path("key.age")))
+    c.true(p.returncode == 0 and CANARY in p.stdout, "a passphrase-protected key file opens "
+           "the data key", p.stderr)
     p = e.run(["age", "--keygen"])
     key = p.stdout
     c.true(p.returncode == 0 and "AGE-SECRET-KEY-1" in key, "coffer age --keygen")
