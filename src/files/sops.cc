@@ -662,6 +662,8 @@ Result<std::string> EmitSopsFile(Format format, const SopsFile& file) {
 
 Status DecryptSopsFile(SopsFile& file, const SecretBytes& data_key, const DecryptOptions& options,
                        IvStash* stash) {
+  // Fail closed: a rule that does not compile would otherwise select nothing.
+  COFFER_RETURN_IF_ERROR(ValidateRule(file.metadata.rule));
   Selector selector(file.metadata.rule);
   Walker walker(selector, file.metadata.mac_only_encrypted);
   auto leaf = [&](Node& node, const std::vector<std::string>& path,
