@@ -1,6 +1,8 @@
 #include "files/tree.h"
 
 #include <charconv>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -138,6 +140,19 @@ Node Node::List() {
   return n;
 }
 
+bool ParseDouble(std::string_view text, double* out) {
+  if (text.empty() || text.size() > 512 || std::isspace(static_cast<unsigned char>(text[0]))) {
+    return false;
+  }
+  std::string copy(text);
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size() || errno == ERANGE) return false;
+  *out = v;
+  return true;
+}
+
 std::string FormatFloatFixed(double v) {
   bool special = false;
   std::string s = SpecialFloat(v, &special);
@@ -221,8 +236,7 @@ Result<Node> ScalarFromPlaintext(std::string_view type, std::string plaintext) {
   }
   if (type == "float") {
     double v = 0;
-    auto res = std::from_chars(plaintext.data(), plaintext.data() + plaintext.size(), v);
-    if (res.ec != std::errc() || res.ptr != plaintext.data() + plaintext.size()) {
+    if (!ParseDouble(plaintext, &v)) {
       return Fail(Malformed("an encrypted value of type float does not hold a number"));
     }
     return Node::Float(v);

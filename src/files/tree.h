@@ -67,6 +67,10 @@ std::string FormatFloatG(double v);
 // Go's encoding/json float output (exponent only below 1e-6 or from 1e21 on).
 std::string FormatFloatJson(double v);
 
+// Parses a whole decimal floating-point text (strtod in the C locale: the
+// floating std::from_chars is missing from libc++). False on anything else.
+bool ParseDouble(std::string_view text, double* out);
+
 // The bytes sops encrypts and MACs for a scalar: strings as they are, ints in
 // decimal, floats FormatFloatFixed, bools "True"/"False", times their text,
 // comments their text. REQUIRES: node.IsScalar() or a comment.

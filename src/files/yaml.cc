@@ -152,8 +152,7 @@ Node ResolvePlain(std::string_view s) {
     }
     if (t[0] == '+') t.erase(0, 1);
     double v = 0;
-    auto res = std::from_chars(t.data(), t.data() + t.size(), v);
-    if (res.ec == std::errc()) return Node::Float(v);
+    if (ParseDouble(t, &v)) return Node::Float(v);
   }
   std::string ts;
   if (ParseTimestamp(s, &ts)) {
