@@ -371,7 +371,11 @@ class FileRunner {
   int Run() {
     Result<int> code = Dispatch();
     if (!code) {
-      err_ << "coffer file: " << code.error().message << "\n";
+      err_ << "coffer file: " << code.error().message;
+      if (!kms_error_.empty() && code.error().message.find("KMS") != std::string::npos) {
+        err_ << " (KMS set-up: " << kms_error_ << ")";
+      }
+      err_ << "\n";
       return ExitFor(code.error());
     }
     return *code;
@@ -395,11 +399,14 @@ class FileRunner {
 
   Status SetUpServices() {
     services_.age_identities = files::AgeIdentitiesFromEnvironment();
-    std::string endpoint = o_.endpoint;
-    const char* env = ::getenv("AWS_ENDPOINT_URL");
-    if (!endpoint.empty() || (env != nullptr && *env != '\0')) {
-      COFFER_ASSIGN_OR_RETURN(kms_, files::NewClientKmsService(endpoint, clock_));
+    // A KMS configuration problem matters only to files with KMS keys: they then
+    // fail with "no KMS endpoint configured" and the reason is shown here.
+    Result<std::unique_ptr<files::KmsService>> kms = files::NewClientKmsService(o_.endpoint, clock_);
+    if (kms.has_value()) {
+      kms_ = std::move(*kms);
       services_.kms = kms_.get();
+    } else {
+      kms_error_ = kms.error().message;
     }
     return Ok();
   }
@@ -1112,6 +1119,7 @@ class FileRunner {
   std::ostream& err_;
   files::KeyServices services_;
   std::unique_ptr<files::KmsService> kms_;
+  std::string kms_error_;
 };
 
 }  // namespace

@@ -20,8 +20,10 @@ constexpr size_t kDataKeySize = 32;
 
 class ClientKmsService final : public KmsService {
  public:
-  ClientKmsService(client::AwsConfig config, util::Clock& clock)
-      : config_(std::move(config)), clock_(clock) {}
+  // derive_endpoint: no endpoint was configured; each key's regional AWS KMS
+  // endpoint (https://kms.REGION.amazonaws.com) is used.
+  ClientKmsService(client::AwsConfig config, bool derive_endpoint, util::Clock& clock)
+      : config_(std::move(config)), derive_endpoint_(derive_endpoint), clock_(clock) {}
 
   Result<std::string> Encrypt(const KmsMasterKey& key, const SecretBytes& plaintext) override {
     COFFER_ASSIGN_OR_RETURN(client::AwsConfig config, ForKey(key));
@@ -48,10 +50,12 @@ class ClientKmsService final : public KmsService {
     }
     client::AwsConfig config = config_;
     config.region = m[1].str();
+    if (derive_endpoint_) config.endpoint = "https://kms." + config.region + ".amazonaws.com";
     return config;
   }
 
   client::AwsConfig config_;
+  bool derive_endpoint_;
   util::Clock& clock_;
 };
 
@@ -106,8 +110,12 @@ Result<SecretBytes> OpenGroup(const KeyGroup& group, const KeyServices& services
 
 Result<std::unique_ptr<KmsService>> NewClientKmsService(std::string_view endpoint,
                                                         util::Clock& clock) {
-  COFFER_ASSIGN_OR_RETURN(client::AwsConfig config, client::ResolveConfig(endpoint));
-  return std::unique_ptr<KmsService>(new ClientKmsService(std::move(config), clock));
+  const char* env = ::getenv("AWS_ENDPOINT_URL");
+  bool derive = endpoint.empty() && (env == nullptr || *env == '\0');
+  COFFER_ASSIGN_OR_RETURN(
+      client::AwsConfig config,
+      client::ResolveConfig(derive ? std::string_view("https://kms.amazonaws.com") : endpoint));
+  return std::unique_ptr<KmsService>(new ClientKmsService(std::move(config), derive, clock));
 }
 
 namespace {

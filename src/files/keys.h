@@ -28,8 +28,9 @@ class KmsService {
 };
 
 // KMS over HTTP: endpoint and credentials from the environment as the AWS CLI
-// finds them (AWS_ENDPOINT_URL, or `endpoint` when not empty), the region
-// taken from each key's ARN. kInvalidArgument when no endpoint is known.
+// finds them (`endpoint` when not empty, else AWS_ENDPOINT_URL, else AWS KMS
+// at https://kms.REGION.amazonaws.com), the region taken from each key's ARN.
+// Errors of client::ResolveConfig (an unreadable CA bundle).
 Result<std::unique_ptr<KmsService>> NewClientKmsService(std::string_view endpoint,
                                                         util::Clock& clock);
 
