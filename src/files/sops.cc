@@ -741,6 +741,8 @@ Status DecryptSopsFile(SopsFile& file, const SecretBytes& data_key, const Decryp
 
 Status EncryptSopsFile(SopsFile& file, const SecretBytes& data_key, std::string_view now_rfc3339,
                        const IvStash* stash) {
+  // As sops: without a rule the default suffix is written into the metadata.
+  if (file.metadata.rule.kind.empty()) file.metadata.rule = {"unencrypted_suffix", "_unencrypted"};
   COFFER_RETURN_IF_ERROR(ValidateRule(file.metadata.rule));
   Selector selector(file.metadata.rule);
   Walker walker(selector, file.metadata.mac_only_encrypted);

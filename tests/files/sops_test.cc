@@ -385,5 +385,38 @@ TEST(SopsFormats, YamlBadInputIsAnErrorNotACrash) {
   }
 }
 
+TEST(SopsTamper, SelectionRuleThatDoesNotCompileIsRefusedOnDecrypt) {
+  // An attacker rewrites the rule so that it would select nothing: decryption
+  // must not go on as if no value were encrypted.
+  Encrypted f(kTwoSecrets);
+  std::string t = Replace(f.text, "unencrypted_suffix: _unencrypted", "");
+  t = Replace(t, "    version:", "    encrypted_regex: (?P<x>a)\n    version:");
+  auto d = f.Decrypt(t);
+  ASSERT_FALSE(d.has_value());
+  EXPECT_THAT(d.error().message, HasSubstr("does not compile"));
+}
+
+TEST(SopsFormats, HugeFlattenedListIndexIsRefusedNotAllocated) {
+  auto doc = ParseDotenv("A=1\nsops_lastmodified=2026-01-01T00:00:00Z\n"
+                         "sops_age__list_4000000000__map_recipient=x\n");
+  ASSERT_TRUE(doc.has_value());
+  auto file = SplitSopsFile(Format::kDotenv, *doc);
+  ASSERT_FALSE(file.has_value());
+  EXPECT_THAT(file.error().message, HasSubstr("bad list index"));
+}
+
+TEST(SopsFormats, DeepNestingIsAnErrorNotAStackOverflow) {
+  std::string block;
+  for (int i = 0; i < 5000; ++i) block += std::string(i * 2, ' ') + "k:\n";
+  block += std::string(10000, ' ') + "k: v\n";
+  auto d = ParseYaml(block);
+  ASSERT_FALSE(d.has_value());
+  EXPECT_THAT(d.error().message, HasSubstr("nesting too deep"));
+  auto flow = ParseYaml("a: " + std::string(100000, '[') + std::string(100000, ']') + "\n");
+  ASSERT_FALSE(flow.has_value());
+  auto json = ParseJson("{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}");
+  EXPECT_FALSE(json.has_value());
+}
+
 }  // namespace
 }  // namespace coffer::files
