@@ -345,8 +345,8 @@ Result<std::string> FinishFile(std::string out, const SecretBytes& file_key,
 
 }  // namespace
 
-Result<std::string> EncryptWithPassphrase(const SecretBytes& passphrase,
-                                          std::string_view plaintext, bool armor, int log_n) {
+Result<std::string> EncryptWithPassphrase(const SecretBytes& passphrase, std::string_view plaintext,
+                                          bool armor, int log_n) {
   if (passphrase.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "the passphrase is empty", Reason::kValidation);
   }

@@ -60,9 +60,8 @@ Result<SecretBytes> Decrypt(std::span<const std::string> identities, std::string
 // Encrypts `plaintext` to a passphrase (one "-> scrypt" stanza, work factor
 // 2^log_n; age's default is 18). kInvalidArgument (kValidation) for an empty
 // passphrase or log_n outside 1..22.
-Result<std::string> EncryptWithPassphrase(const SecretBytes& passphrase,
-                                          std::string_view plaintext, bool armor,
-                                          int log_n = 18);
+Result<std::string> EncryptWithPassphrase(const SecretBytes& passphrase, std::string_view plaintext,
+                                          bool armor, int log_n = 18);
 
 // Decrypts a passphrase-encrypted age file. The header must hold exactly one
 // scrypt stanza with a canonical 16-byte salt and a decimal work factor

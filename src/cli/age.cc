@@ -1,15 +1,16 @@
 // cli: `coffer age` — whole-file age encryption (X25519 recipients, armor),
 // compatible with the age tool, for users who do not have it.
+#include "age/age.h"
+
+#include <fcntl.h>
 #include <stdlib.h>
 #include <termios.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include <fstream>
 #include <iostream>
 #include <iterator>
 
-#include "age/age.h"
 #include "cli/file.h"
 #include "util/private_file.h"
 
@@ -49,7 +50,7 @@ Result<SecretBytes> Passphrase() {
   }
   static constexpr char kPrompt[] = "Enter passphrase: ";
   [[maybe_unused]] ssize_t written = ::write(fd, kPrompt, sizeof(kPrompt) - 1);
-  termios old {};
+  termios old{};
   bool restore = ::tcgetattr(fd, &old) == 0;
   if (restore) {
     termios quiet = old;
@@ -64,14 +65,17 @@ Result<SecretBytes> Passphrase() {
   ::close(fd);
   SecretBytes out(line);
   util::SecureClear(line);
-  if (out.empty()) return Fail(ErrorCode::kInvalidArgument, "empty passphrase", Reason::kValidation);
+  if (out.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "empty passphrase", Reason::kValidation);
+  }
   return out;
 }
 
 Status Run(const AgeOptions& o, std::ostream& out) {
   if (o.keygen) {
     age::X25519Identity id = age::GenerateX25519Identity();
-    std::string text = "# public key: " + id.recipient + "\n" + std::string(id.identity.Reveal()) + "\n";
+    std::string text =
+        "# public key: " + id.recipient + "\n" + std::string(id.identity.Reveal()) + "\n";
     Status s = Write(o, text, out);
     util::SecureClear(text);
     return s;
@@ -99,7 +103,8 @@ Status Run(const AgeOptions& o, std::ostream& out) {
       identities.push_back(std::move(text));
     }
     if (identities.empty()) {
-      return Fail(ErrorCode::kInvalidArgument, "give an identity file with -i", Reason::kValidation);
+      return Fail(ErrorCode::kInvalidArgument, "give an identity file with -i",
+                  Reason::kValidation);
     }
     Result<SecretBytes> plain = age::Decrypt(identities, input);
     for (std::string& s : identities) util::SecureClear(s);
@@ -112,7 +117,8 @@ Status Run(const AgeOptions& o, std::ostream& out) {
     size_t start = 0;
     while (start < text.size()) {
       size_t nl = text.find('\n', start);
-      std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+      std::string line =
+          text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
       start = nl == std::string::npos ? text.size() : nl + 1;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty() || line[0] == '#') continue;

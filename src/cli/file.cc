@@ -100,8 +100,8 @@ Result<std::vector<PathStep>> ParseTreePath(std::string_view s) {
   std::vector<PathStep> out;
   size_t i = 0;
   auto bad = [] {
-    return Fail(ErrorCode::kInvalidArgument,
-                "a tree path looks like '[\"key\"][0][\"other\"]'", Reason::kValidation);
+    return Fail(ErrorCode::kInvalidArgument, "a tree path looks like '[\"key\"][0][\"other\"]'",
+                Reason::kValidation);
   };
   while (i < s.size()) {
     if (s[i] != '[') return bad();
@@ -173,7 +173,8 @@ std::vector<std::string> StringList(const Node* n) {
   return out;
 }
 
-files::KmsMasterKey KmsFromString(const std::string& s, const std::map<std::string, std::string>& ctx) {
+files::KmsMasterKey KmsFromString(const std::string& s,
+                                  const std::map<std::string, std::string>& ctx) {
   files::KmsMasterKey k;
   size_t plus = s.find('+');
   k.arn = s.substr(0, plus);
@@ -193,9 +194,11 @@ void AddGroupFromNode(const Node& g, files::KeyGroup* group) {
           if (const Node* v = item.Find("arn")) k.arn = files::ScalarToString(*v);
           if (const Node* v = item.Find("role")) k.role = files::ScalarToString(*v);
           if (const Node* v = item.Find("aws_profile")) k.aws_profile = files::ScalarToString(*v);
-          if (const Node* ctx = item.Find("context"); ctx != nullptr && ctx->kind == NodeKind::kMap) {
+          if (const Node* ctx = item.Find("context");
+              ctx != nullptr && ctx->kind == NodeKind::kMap) {
             for (const Entry& e : ctx->entries) {
-              if (e.value.kind != NodeKind::kComment) k.context[e.key] = files::ScalarToString(e.value);
+              if (e.value.kind != NodeKind::kComment)
+                k.context[e.key] = files::ScalarToString(e.value);
             }
           }
           group->kms.push_back(std::move(k));
@@ -256,7 +259,8 @@ Result<std::optional<CreationRule>> MatchCreationRule(const fs::path& config,
         if (!std::regex_search(rel, re) && !std::regex_search(file, re)) continue;
       } catch (const std::regex_error&) {
         return Fail(ErrorCode::kInvalidArgument,
-                    "a path_regex in " + config.string() + " does not compile", Reason::kValidation);
+                    "a path_regex in " + config.string() + " does not compile",
+                    Reason::kValidation);
       }
     }
     CreationRule rule;
@@ -268,7 +272,8 @@ Result<std::optional<CreationRule>> MatchCreationRule(const fs::path& config,
       if (const Node* v = r.Find(k); v != nullptr && v->IsScalar()) {
         if (!md.rule.kind.empty()) {
           return Fail(ErrorCode::kInvalidArgument,
-                      "a creation rule sets more than one suffix/regex option", Reason::kValidation);
+                      "a creation rule sets more than one suffix/regex option",
+                      Reason::kValidation);
         }
         md.rule = {std::string(k), files::ScalarToString(*v)};
       }
@@ -347,7 +352,8 @@ Result<files::Metadata> NewFileMetadata(const FileOptions& o, const std::string&
   }
   if (set > 1) {
     return Fail(ErrorCode::kInvalidArgument,
-                "give at most one of the --(un)encrypted-suffix/regex options", Reason::kValidation);
+                "give at most one of the --(un)encrypted-suffix/regex options",
+                Reason::kValidation);
   }
   if (o.mac_only_encrypted) md.mac_only_encrypted = true;
   if (o.shamir_threshold > 0) md.shamir_threshold = o.shamir_threshold;
@@ -401,7 +407,8 @@ class FileRunner {
     services_.age_identities = files::AgeIdentitiesFromEnvironment();
     // A KMS configuration problem matters only to files with KMS keys: they then
     // fail with "no KMS endpoint configured" and the reason is shown here.
-    Result<std::unique_ptr<files::KmsService>> kms = files::NewClientKmsService(o_.endpoint, clock_);
+    Result<std::unique_ptr<files::KmsService>> kms =
+        files::NewClientKmsService(o_.endpoint, clock_);
     if (kms.has_value()) {
       kms_ = std::move(*kms);
       services_.kms = kms_.get();
@@ -468,8 +475,8 @@ class FileRunner {
     COFFER_ASSIGN_OR_RETURN(std::string text, ReadInput(file));
     std::string rule_path = !o_.filename_override.empty() ? o_.filename_override : file;
     COFFER_ASSIGN_OR_RETURN(files::Metadata md, NewFileMetadata(o_, rule_path));
-    Result<std::string> enc = files::EncryptText(format, text, std::move(md), services_,
-                                                 NowRfc3339(clock_));
+    Result<std::string> enc =
+        files::EncryptText(format, text, std::move(md), services_, NowRfc3339(clock_));
     util::SecureClear(text);
     if (!enc) return Fail(enc.error());
     COFFER_RETURN_IF_ERROR(Deliver(file, *enc));
@@ -531,7 +538,8 @@ class FileRunner {
       s.entries.push_back({"kind", Node::String("Secret")});
       Node meta = Node::Map();
       meta.entries.push_back({"name", Node::String(name)});
-      if (labels != nullptr && labels->kind == NodeKind::kMap) meta.entries.push_back({"labels", *labels});
+      if (labels != nullptr && labels->kind == NodeKind::kMap)
+        meta.entries.push_back({"labels", *labels});
       if (annotations != nullptr && annotations->kind == NodeKind::kMap) {
         meta.entries.push_back({"annotations", *annotations});
       }
@@ -575,7 +583,8 @@ class FileRunner {
         for (const Node& t : templates->items) {
           if (t.kind != NodeKind::kMap) continue;
           const Node* name = t.Find("name");
-          if (name == nullptr) return Fail(ErrorCode::kInvalidArgument, "a secretTemplate without name");
+          if (name == nullptr)
+            return Fail(ErrorCode::kInvalidArgument, "a secretTemplate without name");
           const Node* type = t.Find("type");
           COFFER_ASSIGN_OR_RETURN(
               Node s, secret(files::ScalarToString(*name), t.Find("labels"), t.Find("annotations"),
@@ -608,7 +617,8 @@ class FileRunner {
     std::string path;
     TempDir() {
       const char* t = ::getenv("TMPDIR");
-      std::string pattern = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/coffer-file-XXXXXX";
+      std::string pattern =
+          std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/coffer-file-XXXXXX";
       if (::mkdtemp(pattern.data()) != nullptr) path = pattern;
     }
     ~TempDir() {
@@ -667,7 +677,8 @@ class FileRunner {
     }
     COFFER_ASSIGN_OR_RETURN(SecretBytes plain, files::EmitPlaintext(format, doc));
     TempDir dir;
-    if (dir.path.empty()) return Fail(ErrorCode::kUnavailable, "cannot create a temporary directory");
+    if (dir.path.empty())
+      return Fail(ErrorCode::kUnavailable, "cannot create a temporary directory");
     std::string tmp = dir.path + "/" + fs::path(file).filename().string();
     COFFER_RETURN_IF_ERROR(util::WritePrivateFile(tmp, plain.Reveal()));
     COFFER_ASSIGN_OR_RETURN(std::string editor, Editor());
@@ -677,7 +688,8 @@ class FileRunner {
                                            std::to_string(ExitStatus(status)) + "; file unchanged");
     }
     COFFER_ASSIGN_OR_RETURN(std::string edited, ReadInput(tmp));
-    if (exists && crypto::ConstantTimeEquals(crypto::Sha256Hex(edited), crypto::Sha256Hex(plain.Reveal()))) {
+    if (exists &&
+        crypto::ConstantTimeEquals(crypto::Sha256Hex(edited), crypto::Sha256Hex(plain.Reveal()))) {
       util::SecureClear(edited);
       err_ << "File has not changed, exiting.\n";
       return kExitUnchanged;
@@ -685,13 +697,13 @@ class FileRunner {
     Result<Document> parsed = files::Parse(format, edited);
     util::SecureClear(edited);
     if (!parsed) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "the edited file does not parse (" + parsed.error().message + "); file unchanged");
+      return Fail(ErrorCode::kInvalidArgument, "the edited file does not parse (" +
+                                                   parsed.error().message + "); file unchanged");
     }
     std::string enc;
     if (exists) {
-      COFFER_ASSIGN_OR_RETURN(enc, files::ReencryptDocument(format, std::move(*parsed), *d,
-                                                            NowRfc3339(clock_)));
+      COFFER_ASSIGN_OR_RETURN(
+          enc, files::ReencryptDocument(format, std::move(*parsed), *d, NowRfc3339(clock_)));
     } else {
       COFFER_ASSIGN_OR_RETURN(files::Metadata md, NewFileMetadata(o_, file));
       COFFER_ASSIGN_OR_RETURN(SecretBytes text, files::EmitPlaintext(format, *parsed));
@@ -713,15 +725,15 @@ class FileRunner {
     bool changed = true;
     if (o_.command == FileCommand::kSet) {
       // The value is JSON, as sops takes it.
-      COFFER_ASSIGN_OR_RETURN(Document wrapped,
-                              files::ParseJson("{\"v\": " + o_.value + "}"));
+      COFFER_ASSIGN_OR_RETURN(Document wrapped, files::ParseJson("{\"v\": " + o_.value + "}"));
       Node value = *wrapped.branches[0].Find("v");
       Node* parent = &target_root;
       for (size_t i = 0; i < path.size(); ++i) {
         bool last = i + 1 == path.size();
         if (const auto* key = std::get_if<std::string>(&path[i])) {
           if (parent->kind != NodeKind::kMap) {
-            return Fail(ErrorCode::kInvalidArgument, "the path crosses a value that is not a mapping");
+            return Fail(ErrorCode::kInvalidArgument,
+                        "the path crosses a value that is not a mapping");
           }
           Node* child = parent->Find(*key);
           if (child == nullptr) {
@@ -777,8 +789,8 @@ class FileRunner {
       }
     }
     if (!changed) return 0;
-    COFFER_ASSIGN_OR_RETURN(std::string enc,
-                            files::ReencryptDocument(format, std::move(doc), d, NowRfc3339(clock_)));
+    COFFER_ASSIGN_OR_RETURN(
+        std::string enc, files::ReencryptDocument(format, std::move(doc), d, NowRfc3339(clock_)));
     if (file == "-") {
       out_ << enc;
       return 0;
@@ -797,7 +809,8 @@ class FileRunner {
                     "cannot use complex value \"" + e.key + "\" in the environment");
       }
       if (e.key.find('=') != std::string::npos) {
-        return Fail(ErrorCode::kInvalidArgument, "a key with '=' cannot be an environment variable");
+        return Fail(ErrorCode::kInvalidArgument,
+                    "a key with '=' cannot be an environment variable");
       }
       out.emplace_back(e.key, files::ScalarToString(e.value));
     }
@@ -847,7 +860,8 @@ class FileRunner {
     COFFER_ASSIGN_OR_RETURN(Format out_format, OutputFormat(format));
     COFFER_ASSIGN_OR_RETURN(SecretBytes text, files::EmitPlaintext(out_format, d.file.doc));
     TempDir dir;
-    if (dir.path.empty()) return Fail(ErrorCode::kUnavailable, "cannot create a temporary directory");
+    if (dir.path.empty())
+      return Fail(ErrorCode::kUnavailable, "cannot create a temporary directory");
     std::string tmp = dir.path + "/tmp-file";
     COFFER_RETURN_IF_ERROR(util::WritePrivateFile(tmp, text.Reveal()));
     std::string command = o_.command_line;
@@ -882,7 +896,8 @@ class FileRunner {
     if (!config.has_value()) return Fail(ErrorCode::kNotFound, "no .sops.yaml found for " + file);
     COFFER_ASSIGN_OR_RETURN(std::optional<CreationRule> rule, MatchCreationRule(*config, file));
     if (!rule.has_value() || rule->metadata.key_groups.empty()) {
-      return Fail(ErrorCode::kNotFound, "no creation rule in " + config->string() + " matches " + file);
+      return Fail(ErrorCode::kNotFound,
+                  "no creation rule in " + config->string() + " matches " + file);
     }
     std::set<std::string> before = KeyNames(sops.metadata.key_groups);
     std::set<std::string> after = KeyNames(rule->metadata.key_groups);
@@ -909,7 +924,8 @@ class FileRunner {
     sops.metadata = std::move(md);
     COFFER_ASSIGN_OR_RETURN(std::string enc, files::EmitSopsFile(format, sops));
     COFFER_RETURN_IF_ERROR(WriteOutput(file, enc));
-    err_ << "coffer file: " << file << " re-wrapped for its new keys (run rotate so that removed "
+    err_ << "coffer file: " << file
+         << " re-wrapped for its new keys (run rotate so that removed "
             "keys cannot open the old data key)\n";
     return 0;
   }
@@ -950,7 +966,8 @@ class FileRunner {
     COFFER_ASSIGN_OR_RETURN(Format format, InputFormat(file));
     COFFER_ASSIGN_OR_RETURN(std::string text, ReadInput(file));
     Result<files::SopsFile> sops = files::LoadSopsFile(format, text);
-    bool encrypted = sops.has_value() && !sops->metadata.version.empty() && !sops->metadata.mac.empty();
+    bool encrypted =
+        sops.has_value() && !sops->metadata.version.empty() && !sops->metadata.mac.empty();
     out_ << "{\"encrypted\":" << (encrypted ? "true" : "false") << "}\n";
     return 0;
   }
@@ -1107,8 +1124,8 @@ class FileRunner {
       }
       merged.branches.push_back(std::move(m));
     }
-    COFFER_ASSIGN_OR_RETURN(std::string enc, files::ReencryptDocument(format, std::move(merged), ours,
-                                                                      NowRfc3339(clock_)));
+    COFFER_ASSIGN_OR_RETURN(std::string enc, files::ReencryptDocument(format, std::move(merged),
+                                                                      ours, NowRfc3339(clock_)));
     COFFER_RETURN_IF_ERROR(WriteOutput(o_.output.empty() ? File(1) : o_.output, enc));
     return 0;
   }

@@ -37,9 +37,9 @@ struct FileOptions {
   std::string output_type;         // --output-type
   std::string filename_override;   // --filename-override
   bool ignore_mac = false;
-  std::string extract;             // --extract '["a"]["b"]'
-  std::string to;                  // --to k8s-secret
-  std::string secret_name;         // NAME for --to k8s-secret
+  std::string extract;      // --extract '["a"]["b"]'
+  std::string to;           // --to k8s-secret
+  std::string secret_name;  // NAME for --to k8s-secret
   // Master keys (comma-separated lists, as sops takes them).
   std::string age, pgp, kms;
   std::string encryption_context;  // k1:v1,k2:v2

@@ -24,9 +24,8 @@ Result<SecretBytes> Scrypt(const SecretBytes& passphrase, std::string_view salt,
   EVP_KDF_free(kdf);
   if (ctx == nullptr) return Fail(ErrorCode::kInternal, "EVP_KDF_CTX_new failed");
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
-                                        const_cast<uint8_t*>(passphrase.bytes()),
-                                        passphrase.size()),
+      OSSL_PARAM_construct_octet_string(
+          OSSL_KDF_PARAM_PASSWORD, const_cast<uint8_t*>(passphrase.bytes()), passphrase.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()),
                                         salt.size()),
       OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),

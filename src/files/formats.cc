@@ -69,12 +69,24 @@ std::string JsonString(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '<': case '>': case '&':
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '<':
+      case '>':
+      case '&':
         out += "\\u00";
         out += kHex[c >> 4];
         out += kHex[c & 15];
@@ -222,7 +234,8 @@ std::string_view FormatName(Format format) {
 }
 
 Result<Document> ParseJson(std::string_view text) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::ordered_json j =
+      nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Fail(Bad("not valid JSON"));
   if (!j.is_object()) return Fail(Bad("the top level of a JSON file must be an object"));
   COFFER_ASSIGN_OR_RETURN(Node root, FromJson(j, 0));
@@ -281,8 +294,8 @@ Result<std::string> EmitDotenv(const Node& root) {
       continue;
     }
     if (!e.value.IsScalar()) {
-      return Fail(ErrorCode::kInvalidArgument, "cannot use complex value in dotenv file (key \"" +
-                                                   e.key + "\")",
+      return Fail(ErrorCode::kInvalidArgument,
+                  "cannot use complex value in dotenv file (key \"" + e.key + "\")",
                   Reason::kValidation);
     }
     std::string v = ScalarToString(e.value);
@@ -352,8 +365,8 @@ Result<Document> ParseIni(std::string_view text) {
           return Fail(Bad("INI line " + std::to_string(number) + ": unterminated \"\"\" value"));
         }
         size_t nl2 = text.find('\n', start);
-        std::string_view next =
-            text.substr(start, nl2 == std::string_view::npos ? std::string_view::npos : nl2 - start);
+        std::string_view next = text.substr(
+            start, nl2 == std::string_view::npos ? std::string_view::npos : nl2 - start);
         start = nl2 == std::string_view::npos ? text.size() : nl2 + 1;
         ++number;
         body += "\n" + std::string(next);
@@ -388,10 +401,10 @@ Result<std::string> EmitIni(const Node& root) {
       continue;
     }
     if (s.value.kind != NodeKind::kMap) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "an INI file holds sections of key = value pairs (\"" + s.key +
-                      "\" is not a section)",
-                  Reason::kValidation);
+      return Fail(
+          ErrorCode::kInvalidArgument,
+          "an INI file holds sections of key = value pairs (\"" + s.key + "\" is not a section)",
+          Reason::kValidation);
     }
     if (!first) out += "\n";
     first = false;

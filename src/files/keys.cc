@@ -182,7 +182,8 @@ Result<SecretBytes> DecryptDataKey(const Metadata& metadata, const KeyServices& 
     for (int i = 0; i < groups && static_cast<int>(shares.size()) < threshold; ++i) {
       std::vector<std::string> group_failures;
       Result<SecretBytes> share = OpenGroup(metadata.key_groups[i], services, &group_failures);
-      for (std::string& f : group_failures) failures.push_back("group " + std::to_string(i) + ": " + f);
+      for (std::string& f : group_failures)
+        failures.push_back("group " + std::to_string(i) + ": " + f);
       if (share.has_value()) shares.push_back(std::move(*share));
     }
     if (static_cast<int>(shares.size()) >= threshold && threshold >= 2) {

@@ -8,8 +8,8 @@ Result<SopsFile> LoadSopsFile(Format format, std::string_view text) {
   return SplitSopsFile(format, std::move(doc));
 }
 
-Result<DecryptedFile> DecryptText(Format format, std::string_view text,
-                                  const KeyServices& services, const DecryptOptions& options) {
+Result<DecryptedFile> DecryptText(Format format, std::string_view text, const KeyServices& services,
+                                  const DecryptOptions& options) {
   DecryptedFile out;
   COFFER_ASSIGN_OR_RETURN(out.file, LoadSopsFile(format, text));
   COFFER_ASSIGN_OR_RETURN(out.data_key, DecryptDataKey(out.file.metadata, services));

@@ -20,15 +20,15 @@ Result<SopsFile> LoadSopsFile(Format format, std::string_view text);
 
 // A decrypted file and what re-encrypting it needs.
 struct DecryptedFile {
-  SopsFile file;          // doc holds plaintext values
+  SopsFile file;  // doc holds plaintext values
   SecretBytes data_key;
-  IvStash stash;          // IVs of the values as they were
+  IvStash stash;  // IVs of the values as they were
 };
 
 // Loads, unwraps the data key and decrypts `text`. Errors of LoadSopsFile,
 // DecryptDataKey and DecryptSopsFile.
-Result<DecryptedFile> DecryptText(Format format, std::string_view text,
-                                  const KeyServices& services, const DecryptOptions& options);
+Result<DecryptedFile> DecryptText(Format format, std::string_view text, const KeyServices& services,
+                                  const DecryptOptions& options);
 
 // The plaintext document in `format` (binary: the raw bytes).
 Result<SecretBytes> EmitPlaintext(Format format, const Document& doc);

@@ -266,8 +266,8 @@ Result<SecretBytes> PgpDecrypt(std::string_view message) {
   COFFER_ASSIGN_OR_RETURN(ContextPtr ctx, UserContext());
   static constexpr char kEmpty[] = "";
   gpgme_data_t raw_in = nullptr;
-  gpgme_error_t err = gpgme_data_new_from_mem(
-      &raw_in, message.empty() ? kEmpty : message.data(), message.size(), /*copy=*/0);
+  gpgme_error_t err = gpgme_data_new_from_mem(&raw_in, message.empty() ? kEmpty : message.data(),
+                                              message.size(), /*copy=*/0);
   if (err != 0) return Fail(ErrorCode::kInternal, "gpgme_data_new_from_mem: " + GpgmeError(err));
   DataPtr in(raw_in);
   gpgme_data_t raw_out = nullptr;
@@ -320,7 +320,9 @@ Result<std::string> PgpEncryptToKeyring(std::string_view fingerprint, std::strin
   }
   size_t size = 0;
   char* bytes = gpgme_data_release_and_get_mem(out.release(), &size);
-  if (bytes == nullptr || size == 0) return Fail(ErrorCode::kInternal, "gpg produced no ciphertext");
+  if (bytes == nullptr || size == 0) {
+    return Fail(ErrorCode::kInternal, "gpg produced no ciphertext");
+  }
   std::string ciphertext(bytes, size);
   gpgme_free(bytes);
   // sops writes the armored message without a trailing newline.

@@ -79,9 +79,7 @@ class Selector {
   bool ShouldEncrypt(const std::vector<std::string>& path,
                      const std::vector<std::vector<std::string>>& comments) const {
     const std::string& k = rule_.kind;
-    auto any_component = [&](auto pred) {
-      return std::any_of(path.begin(), path.end(), pred);
-    };
+    auto any_component = [&](auto pred) { return std::any_of(path.begin(), path.end(), pred); };
     auto any_comment = [&]() {
       for (const auto& level : comments) {
         for (const std::string& c : level) {
@@ -144,7 +142,8 @@ class Walker {
   // Upper-case hex SHA-512 of what was added.
   std::string Mac() const {
     auto d = crypto::Sha512(mac_input_);
-    std::string hex = util::HexEncode(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+    std::string hex =
+        util::HexEncode(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
     for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return hex;
   }
@@ -329,7 +328,8 @@ Node GroupToNode(const KeyGroup& g, Node base) {
       m.entries.push_back({"aws_profile", Node::String(k.aws_profile)});
       if (!k.context.empty()) {
         Node ctx = Node::Map();
-        for (const auto& [key, value] : k.context) ctx.entries.push_back({key, Node::String(value)});
+        for (const auto& [key, value] : k.context)
+          ctx.entries.push_back({key, Node::String(value)});
         m.entries.push_back({"context", std::move(ctx)});
       }
       m.entries.push_back({"created_at", Node::String(k.created_at)});
@@ -501,7 +501,9 @@ std::string StashKey(std::string_view aad, std::string_view plaintext) {
 
 }  // namespace
 
-bool LooksEncrypted(std::string_view text) { return text.substr(0, kEncPrefix.size()) == kEncPrefix; }
+bool LooksEncrypted(std::string_view text) {
+  return text.substr(0, kEncPrefix.size()) == kEncPrefix;
+}
 
 Result<EncValue> ParseEncValue(std::string_view text) {
   auto bad = [] {
@@ -652,7 +654,8 @@ Result<std::string> EmitSopsFile(Format format, const SopsFile& file) {
       std::sort(flat.begin(), flat.end(),
                 [](const Entry& a, const Entry& b) { return a.key < b.key; });
       Node section = Node::Map();
-      for (Entry& e : flat) section.entries.push_back({e.key, Node::String(EscapeNewlines(e.value.text))});
+      for (Entry& e : flat)
+        section.entries.push_back({e.key, Node::String(EscapeNewlines(e.value.text))});
       doc.branches[0].entries.push_back({"sops", std::move(section)});
       return EmitIni(doc.branches[0]);
     }
@@ -786,8 +789,9 @@ Status EncryptSopsFile(SopsFile& file, const SecretBytes& data_key, std::string_
   file.metadata.lastmodified = std::string(now_rfc3339);
   file.metadata.version = std::string(kSopsVersion);
   std::string mac = walker.Mac();
-  COFFER_ASSIGN_OR_RETURN(file.metadata.mac,
-                          EncryptValue(data_key, mac, MacAad(file.metadata.lastmodified), "str", ""));
+  COFFER_ASSIGN_OR_RETURN(
+      file.metadata.mac,
+      EncryptValue(data_key, mac, MacAad(file.metadata.lastmodified), "str", ""));
   return Ok();
 }
 

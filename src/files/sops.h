@@ -52,8 +52,8 @@ struct KeyGroup {
 
 // Which leaves are encrypted: at most one rule (sops' six options).
 struct SelectionRule {
-  std::string kind;   // "" (none), "unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
-                      // "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"
+  std::string kind;  // "" (none), "unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
+                     // "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"
   std::string value;
 };
 

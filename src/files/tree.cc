@@ -1,8 +1,8 @@
 #include "files/tree.h"
 
-#include <charconv>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <string>

@@ -18,9 +18,9 @@ namespace {
 constexpr int kMaxDepth = 200;
 
 struct Line {
-  int indent = 0;        // column of the first non-space character
-  std::string content;   // from that column, right-trimmed of '\r'
-  int number = 0;        // 1-based
+  int indent = 0;       // column of the first non-space character
+  std::string content;  // from that column, right-trimmed of '\r'
+  int number = 0;       // 1-based
   bool blank = false;
   bool comment = false;  // content starts with '#'
 };
@@ -312,7 +312,7 @@ class Parser {
       ++pos_;
       std::vector<Node> trailing;
       COFFER_ASSIGN_OR_RETURN(Node value, ParseValueAfterIndicator(rest, number, indent, depth,
-                                                                    /*in_seq=*/false, &trailing));
+                                                                   /*in_seq=*/false, &trailing));
       if (key == "<<" && value.kind == NodeKind::kMap) {  // merge key: copy entries
         for (Entry& e : value.entries) {
           if (e.value.kind != NodeKind::kComment && map.Find(e.key) == nullptr) {
@@ -356,7 +356,7 @@ class Parser {
       ++pos_;
       std::vector<Node> trailing;
       COFFER_ASSIGN_OR_RETURN(Node item, ParseValueAfterIndicator(Trim(rest), number, indent, depth,
-                                                                   /*in_seq=*/true, &trailing));
+                                                                  /*in_seq=*/true, &trailing));
       seq.items.push_back(std::move(item));
       for (Node& c : trailing) seq.items.push_back(std::move(c));
     }
@@ -466,24 +466,61 @@ class Parser {
         char e = s[i + 1];
         i += 2;
         switch (e) {
-          case 'n': out += '\n'; break;
-          case 't': case '\t': out += '\t'; break;
-          case 'r': out += '\r'; break;
-          case '0': out += '\0'; break;
-          case 'a': out += '\a'; break;
-          case 'b': out += '\b'; break;
-          case 'e': out += '\x1b'; break;
-          case 'f': out += '\f'; break;
-          case 'v': out += '\v'; break;
-          case '"': out += '"'; break;
-          case '/': out += '/'; break;
-          case '\\': out += '\\'; break;
-          case ' ': out += ' '; break;
-          case 'N': AppendUtf8(&out, 0x85); break;
-          case '_': AppendUtf8(&out, 0xA0); break;
-          case 'L': AppendUtf8(&out, 0x2028); break;
-          case 'P': AppendUtf8(&out, 0x2029); break;
-          case 'x': case 'u': case 'U': {
+          case 'n':
+            out += '\n';
+            break;
+          case 't':
+          case '\t':
+            out += '\t';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case '0':
+            out += '\0';
+            break;
+          case 'a':
+            out += '\a';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'e':
+            out += '\x1b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'v':
+            out += '\v';
+            break;
+          case '"':
+            out += '"';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case ' ':
+            out += ' ';
+            break;
+          case 'N':
+            AppendUtf8(&out, 0x85);
+            break;
+          case '_':
+            AppendUtf8(&out, 0xA0);
+            break;
+          case 'L':
+            AppendUtf8(&out, 0x2028);
+            break;
+          case 'P':
+            AppendUtf8(&out, 0x2029);
+            break;
+          case 'x':
+          case 'u':
+          case 'U': {
             size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
             if (i + n > s.size()) return Fail(Bad(number, "bad escape in a quoted scalar"));
             uint32_t cp = 0;
@@ -737,7 +774,8 @@ class Parser {
     };
     auto scalar = [&](bool is_key) -> Result<Node> {
       skip();
-      if (*i < s.size() && (s[*i] == '[' || s[*i] == '{')) return ParseFlow(s, i, number, depth + 1);
+      if (*i < s.size() && (s[*i] == '[' || s[*i] == '{'))
+        return ParseFlow(s, i, number, depth + 1);
       if (*i < s.size() && (s[*i] == '"' || s[*i] == '\'')) {
         size_t end = 0;
         COFFER_ASSIGN_OR_RETURN(std::string v, ParseQuoted(s, *i, &end, number));
@@ -814,12 +852,24 @@ std::string DoubleQuote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\0': out += "\\0"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\0':
+        out += "\\0";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           static const char kHex[] = "0123456789ABCDEF";
@@ -1002,7 +1052,8 @@ Result<Document> ParseYaml(std::string_view text) {
       if (any_content || !lines.empty() || explicit_start) COFFER_RETURN_IF_ERROR(finish());
       explicit_start = true;
       std::string rest = s.size() > 4 ? s.substr(4) : "";
-      if (rest.find_first_not_of(' ') != std::string::npos && rest[rest.find_first_not_of(' ')] != '#') {
+      if (rest.find_first_not_of(' ') != std::string::npos &&
+          rest[rest.find_first_not_of(' ')] != '#') {
         return Fail(Bad(number, "content after '---' is not supported"));
       }
       continue;

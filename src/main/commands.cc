@@ -482,21 +482,23 @@ Runner AddFile(CLI::App& command) {
   dec->add_option("--to", o.to, "k8s-secret: render a Kubernetes Secret manifest");
   dec->add_option("--name", o.secret_name, "the Secret's name for --to k8s-secret");
   dec->add_option("file", o.files, "the file (default: stdin)");
-  CLI::App* edit = add("edit", "decrypt into $EDITOR and re-encrypt on change",
-                       cli::FileCommand::kEdit);
+  CLI::App* edit =
+      add("edit", "decrypt into $EDITOR and re-encrypt on change", cli::FileCommand::kEdit);
   keys(edit);
   edit->add_option("file", o.files, "the file")->required();
-  CLI::App* set = add("set", "set a value: set FILE '[\"a\"][\"b\"]' '<json>'",
-                      cli::FileCommand::kSet);
+  CLI::App* set =
+      add("set", "set a value: set FILE '[\"a\"][\"b\"]' '<json>'", cli::FileCommand::kSet);
   set->add_option("file", flags->file, "the file")->required();
   set->add_option("path", o.tree_path, "the tree path")->required();
   set->add_option("value", o.value, "the value as JSON")->required();
-  CLI::App* unset = add("unset", "remove a value: unset FILE '[\"a\"][0]'", cli::FileCommand::kUnset);
+  CLI::App* unset =
+      add("unset", "remove a value: unset FILE '[\"a\"][0]'", cli::FileCommand::kUnset);
   unset->add_option("file", flags->file, "the file")->required();
   unset->add_option("path", o.tree_path, "the tree path")->required();
   unset->add_flag("--idempotent", o.idempotent, "succeed when the path is absent");
-  CLI::App* env = add("exec-env", "run a command with the file's top-level values in its environment",
-                      cli::FileCommand::kExecEnv);
+  CLI::App* env =
+      add("exec-env", "run a command with the file's top-level values in its environment",
+          cli::FileCommand::kExecEnv);
   env->add_option("file", flags->file, "the file")->required();
   env->add_option("command", o.command_line, "the command (run by /bin/sh -c)")->required();
   env->add_flag("--pristine", o.pristine, "no inherited environment");
@@ -509,7 +511,8 @@ Runner AddFile(CLI::App& command) {
                      cli::FileCommand::kUpdateKeys);
   uk->add_flag("-y,--yes", o.yes, "do not ask");
   uk->add_option("file", o.files, "the file")->required();
-  CLI::App* rot = add("rotate", "new data key, every value re-encrypted", cli::FileCommand::kRotate);
+  CLI::App* rot =
+      add("rotate", "new data key, every value re-encrypted", cli::FileCommand::kRotate);
   output(rot);
   rot->add_option("--add-age", o.add_age, "add age recipients");
   rot->add_option("--rm-age", o.rm_age, "remove age recipients");
@@ -523,8 +526,8 @@ Runner AddFile(CLI::App& command) {
   CLI::App* diff = add("diff", "FILE: print decrypted (git textconv); A B: changed keys",
                        cli::FileCommand::kDiff);
   diff->add_option("files", o.files, "one or two files")->required();
-  CLI::App* merge = add("merge", "git merge driver: merge BASE OURS THEIRS key by key",
-                        cli::FileCommand::kMerge);
+  CLI::App* merge =
+      add("merge", "git merge driver: merge BASE OURS THEIRS key by key", cli::FileCommand::kMerge);
   merge->add_option("--output", o.output, "write here instead of OURS");
   merge->add_option("files", o.files, "BASE OURS THEIRS")->required()->expected(3);
   return [flags]() -> int {

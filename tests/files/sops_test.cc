@@ -59,7 +59,8 @@ class RoundTrip : public ::testing::TestWithParam<RoundTripCase> {};
 TEST_P(RoundTrip, EncryptThenDecryptGivesTheSameFile) {
   const RoundTripCase& c = GetParam();
   AgeKeys keys(1);
-  Result<std::string> enc = EncryptText(c.format, c.text, keys.OneGroup(), keys.Services({0}), kNow);
+  Result<std::string> enc =
+      EncryptText(c.format, c.text, keys.OneGroup(), keys.Services({0}), kNow);
   ASSERT_TRUE(enc.has_value()) << enc.error().message;
   Result<DecryptedFile> dec = DecryptText(c.format, *enc, keys.Services({0}), {});
   ASSERT_TRUE(dec.has_value()) << dec.error().message;
@@ -93,7 +94,8 @@ INSTANTIATE_TEST_SUITE_P(
                       "clear_unencrypted: visible\n"},
         RoundTripCase{"yaml-multidoc", Format::kYaml, "a: 1\n---\nb: two\n"},
         RoundTripCase{"json", Format::kJson,
-                      "{\n\t\"s\": \"x \\u003c\\u0026\\u003e y\",\n\t\"i\": 9007199254740993,\n\t\"f\": 2.5,\n"
+                      "{\n\t\"s\": \"x \\u003c\\u0026\\u003e y\",\n\t\"i\": "
+                      "9007199254740993,\n\t\"f\": 2.5,\n"
                       "\t\"b\": true,\n\t\"n\": null,\n\t\"l\": [\n\t\t1,\n\t\t\"two\"\n\t],\n"
                       "\t\"o\": {}\n}\n"},
         RoundTripCase{"dotenv", Format::kDotenv, "#comment\nA=1\nB=multi\\nline\nC=x=y\n"},
@@ -156,7 +158,8 @@ const char* kTwoSecrets = "user: alice\npassword: hunter2\nnote_unencrypted: hi\
 TEST(SopsTamper, SwappedCiphertextsDoNotAuthenticate) {
   Encrypted f(kTwoSecrets);
   std::string u = ValueLine(f.text, "user"), p = ValueLine(f.text, "password");
-  std::string t = Replace(Replace(f.text, "user: " + u, "user: X"), "password: " + p, "password: " + u);
+  std::string t =
+      Replace(Replace(f.text, "user: " + u, "user: X"), "password: " + p, "password: " + u);
   t = Replace(t, "user: X", "user: " + p);
   auto d = f.Decrypt(t);
   ASSERT_FALSE(d.has_value());
@@ -397,8 +400,9 @@ TEST(SopsTamper, SelectionRuleThatDoesNotCompileIsRefusedOnDecrypt) {
 }
 
 TEST(SopsFormats, HugeFlattenedListIndexIsRefusedNotAllocated) {
-  auto doc = ParseDotenv("A=1\nsops_lastmodified=2026-01-01T00:00:00Z\n"
-                         "sops_age__list_4000000000__map_recipient=x\n");
+  auto doc = ParseDotenv(
+      "A=1\nsops_lastmodified=2026-01-01T00:00:00Z\n"
+      "sops_age__list_4000000000__map_recipient=x\n");
   ASSERT_TRUE(doc.has_value());
   auto file = SplitSopsFile(Format::kDotenv, *doc);
   ASSERT_FALSE(file.has_value());
