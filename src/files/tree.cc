@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "util/secret_bytes.h"
+
 namespace coffer::files {
 namespace {
 
@@ -85,6 +87,8 @@ std::string SpecialFloat(double v, bool* special) {
 }
 
 }  // namespace
+
+Node::~Node() { util::SecureClear(text); }
 
 const Node* Node::Find(std::string_view key) const {
   for (const Entry& e : entries) {

@@ -23,6 +23,14 @@ enum class NodeKind { kNull, kString, kInt, kFloat, kBool, kTime, kComment, kMap
 struct Entry;
 
 struct Node {
+  Node() = default;
+  Node(const Node&) = default;
+  Node(Node&&) noexcept = default;
+  Node& operator=(const Node&) = default;
+  Node& operator=(Node&&) noexcept = default;
+  // Zeroes `text`: a decrypted tree holds plaintext values there.
+  ~Node();
+
   NodeKind kind = NodeKind::kNull;
   // kString: the value; kComment: the text after '#' (leading space kept);
   // kTime: the RFC 3339 text (Go's MarshalText form).
