@@ -484,7 +484,11 @@ class FileRunner {
   }
 
   Result<int> Decrypt() {
-    const std::string& file = File();
+    // `decrypt --to k8s-secret NAME FILE`: the name may come as the first operand.
+    if (o_.to == "k8s-secret" && o_.secret_name.empty() && o_.files.size() == 2) {
+      secret_name_ = o_.files[0];
+    }
+    const std::string& file = o_.to == "k8s-secret" && o_.files.size() == 2 ? o_.files[1] : File();
     COFFER_ASSIGN_OR_RETURN(Format format, InputFormat(file));
     COFFER_ASSIGN_OR_RETURN(files::DecryptedFile d, Load(file, format));
     COFFER_ASSIGN_OR_RETURN(Format out_format, OutputFormat(format));
@@ -594,11 +598,12 @@ class FileRunner {
         }
         continue;
       }
-      if (o_.secret_name.empty()) {
+      std::string name = !o_.secret_name.empty() ? o_.secret_name : secret_name_;
+      if (name.empty()) {
         return Fail(ErrorCode::kInvalidArgument, "--to k8s-secret needs a NAME",
                     Reason::kValidation);
       }
-      COFFER_ASSIGN_OR_RETURN(Node s, secret(o_.secret_name, nullptr, nullptr, "", &b, nullptr));
+      COFFER_ASSIGN_OR_RETURN(Node s, secret(name, nullptr, nullptr, "", &b, nullptr));
       out.branches.push_back(std::move(s));
     }
     return files::EmitYaml(out);
@@ -1137,6 +1142,7 @@ class FileRunner {
   files::KeyServices services_;
   std::unique_ptr<files::KmsService> kms_;
   std::string kms_error_;
+  std::string secret_name_;  // NAME given as an operand of decrypt --to k8s-secret
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "files/keys.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <fstream>
@@ -148,6 +149,19 @@ std::vector<std::string> AgeIdentitiesFromEnvironment() {
   if (const char* f = ::getenv("SOPS_AGE_KEY_FILE"); f != nullptr && *f != '\0') {
     std::string text = OpenKeyFile(ReadFileOrEmpty(f));
     if (!text.empty()) out.push_back(std::move(text));
+  }
+  if (const char* cmd = ::getenv("SOPS_AGE_KEY_CMD"); cmd != nullptr && *cmd != '\0') {
+    // The command prints identities (sops runs it the same way, through the shell).
+    std::string text;
+    if (FILE* pipe = ::popen(cmd, "r"); pipe != nullptr) {
+      char buf[4096];
+      size_t n = 0;
+      while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0 && text.size() < (1u << 20)) {
+        text.append(buf, n);
+      }
+      util::SecureZero(buf, sizeof(buf));
+      if (::pclose(pipe) == 0 && !text.empty()) out.push_back(OpenKeyFile(std::move(text)));
+    }
   }
   std::string dir;
   if (const char* x = ::getenv("XDG_CONFIG_HOME"); x != nullptr && *x != '\0') {

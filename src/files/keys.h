@@ -43,7 +43,8 @@ struct KeyServices {
 };
 
 // age identities as sops finds them: SOPS_AGE_KEY (whitespace-separated),
-// SOPS_AGE_KEY_FILE, else $XDG_CONFIG_HOME/sops/age/keys.txt
+// SOPS_AGE_KEY_FILE, the output of SOPS_AGE_KEY_CMD (run by /bin/sh),
+// $XDG_CONFIG_HOME/sops/age/keys.txt
 // (~/.config/sops/age/keys.txt). Missing files are skipped. A key file that is
 // itself a passphrase-encrypted age file is opened with $COFFER_AGE_PASSPHRASE
 // (skipped without it).

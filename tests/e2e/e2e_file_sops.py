@@ -212,6 +212,8 @@ def check_age_file(c, e):
     os.remove(os.path.join(e.env["XDG_CONFIG_HOME"], "sops", "age", "keys.txt"))
     p = e.run(["file", "decrypt", "app.enc.yaml"])
     eq(c, p.returncode, 128, "no identity: exit 128 (could not retrieve the key)", p.stderr)
+    p = e.run(["file", "decrypt", "app.enc.yaml"], env={"SOPS_AGE_KEY_CMD": f"cat '{ident}'"})
+    eq(c, p.returncode, 0, "decrypt with SOPS_AGE_KEY_CMD", p.stderr)
     # --extract
     p = e.run(["file", "decrypt", "--extract", '["app"]["password"]', "app.enc.yaml"],
               env={"SOPS_AGE_KEY_FILE": ident})
@@ -357,7 +359,7 @@ def check_commands(c, e, ident, recipient):
               env={"SOPS_AGE_KEY_FILE": ident2})
     c.true(p.returncode == 0 and CANARY in p.stdout, "the new recipient decrypts after updatekeys")
     # k8s-secret and SopsSecret
-    p = e.run(["file", "decrypt", "--to", "k8s-secret", "--name", "db", "env.yaml"], env=env)
+    p = e.run(["file", "decrypt", "--to", "k8s-secret", "db", "env.yaml"], env=env)
     want = base64.b64encode(CANARY.encode()).decode()
     c.true(p.returncode == 0 and "kind: Secret" in p.stdout and want in p.stdout,
            "--to k8s-secret renders a Secret", p.stderr)
