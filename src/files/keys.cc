@@ -40,10 +40,13 @@ class ClientKmsService final : public KmsService {
   Result<client::AwsConfig> ForKey(const KmsMasterKey& key) const {
     static const std::regex kArn(R"(^arn:aws[\w-]*:kms:([^:]+):[0-9]+:(key|alias)/.+$)");
     std::smatch m;
-    if (!std::regex_match(key.arn, m, kArn)) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID): " + key.arn,
-                  Reason::kValidation);
+    // Bounded first: std::regex recurses per character (a huge ARN in a file would
+    // overflow the stack).
+    if (key.arn.size() > 2048 || !std::regex_match(key.arn, m, kArn)) {
+      return Fail(
+          ErrorCode::kInvalidArgument,
+          "not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID): " + key.arn.substr(0, 200),
+          Reason::kValidation);
     }
     if (!key.role.empty()) {
       return Fail(ErrorCode::kFailedPrecondition,

@@ -13,6 +13,10 @@ namespace coffer::files {
 namespace {
 
 constexpr std::string_view kEncPrefix = "ENC[AES256_GCM,";
+// std::regex matches recursively: a long subject overflows the stack (a 20,000-byte
+// key against "^(a|b)*$" crashes). Keys, comments and patterns matched by a rule
+// are bounded; longer ones are refused.
+constexpr size_t kMaxRegexSubject = 1024;
 constexpr size_t kSopsIvSize = 32;
 constexpr std::string_view kMapSep = "__map_";
 constexpr std::string_view kListSep = "__list_";
@@ -106,6 +110,21 @@ class Selector {
   }
 
   bool IsCommentRule() const { return rule_.kind.find("comment_regex") != std::string::npos; }
+  bool UsesRegex() const { return rule_.kind.find("regex") != std::string::npos; }
+
+  // Refuses subjects too long to match safely (see kMaxRegexSubject).
+  Status CheckSubjects(const std::vector<std::string>& path, std::string_view comment = {}) const {
+    if (!UsesRegex()) return Ok();
+    bool too_long = comment.size() > kMaxRegexSubject;
+    for (const std::string& p : path) too_long = too_long || p.size() > kMaxRegexSubject;
+    if (too_long) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "a key or comment longer than " + std::to_string(kMaxRegexSubject) +
+                      " bytes cannot be matched against the " + rule_.kind,
+                  Reason::kValidation);
+    }
+    return Ok();
+  }
 
  private:
   static bool EndsWith(const std::string& s, const std::string& suffix) {
@@ -556,6 +575,10 @@ IvStash::~IvStash() = default;
 
 Status ValidateRule(const SelectionRule& rule) {
   if (rule.kind.find("regex") != std::string::npos) {
+    if (rule.value.size() > kMaxRegexSubject) {
+      return Fail(ErrorCode::kInvalidArgument, "the " + rule.kind + " is too long",
+                  Reason::kValidation);
+    }
     std::string pattern = rule.value;
     if (pattern.rfind("(?i)", 0) == 0) pattern = pattern.substr(4);
     try {
@@ -671,6 +694,7 @@ Status DecryptSopsFile(SopsFile& file, const SecretBytes& data_key, const Decryp
   Walker walker(selector, file.metadata.mac_only_encrypted);
   auto leaf = [&](Node& node, const std::vector<std::string>& path,
                   const std::vector<std::vector<std::string>>& comments) -> Status {
+    COFFER_RETURN_IF_ERROR(selector.CheckSubjects(path));
     bool encrypted = selector.ShouldEncrypt(path, comments);
     if (encrypted) {
       if (node.kind != NodeKind::kString) {
@@ -716,6 +740,7 @@ Status DecryptSopsFile(SopsFile& file, const SecretBytes& data_key, const Decryp
         }
       }
     }
+    COFFER_RETURN_IF_ERROR(selector.CheckSubjects(path, node.text));
     comments.back().push_back(node.text);
     return Ok();
   };
@@ -751,6 +776,7 @@ Status EncryptSopsFile(SopsFile& file, const SecretBytes& data_key, std::string_
   Walker walker(selector, file.metadata.mac_only_encrypted);
   auto leaf = [&](Node& node, const std::vector<std::string>& path,
                   const std::vector<std::vector<std::string>>& comments) -> Status {
+    COFFER_RETURN_IF_ERROR(selector.CheckSubjects(path));
     bool encrypted = selector.ShouldEncrypt(path, comments);
     std::string bytes = ScalarPlaintext(node);
     if (!walker.mac_only_encrypted() || encrypted) walker.AddToMac(bytes);
@@ -767,6 +793,7 @@ Status EncryptSopsFile(SopsFile& file, const SecretBytes& data_key, std::string_
   };
   auto comment = [&](Node& node, const std::vector<std::string>& path,
                      std::vector<std::vector<std::string>>& comments) -> Status {
+    COFFER_RETURN_IF_ERROR(selector.CheckSubjects(path, node.text));
     bool encrypted = selector.ShouldEncrypt(path, comments);
     if (selector.IsCommentRule() && selector.Matches(node.text)) encrypted = false;
     comments.back().push_back(node.text);

@@ -399,6 +399,25 @@ TEST(SopsTamper, SelectionRuleThatDoesNotCompileIsRefusedOnDecrypt) {
   EXPECT_THAT(d.error().message, HasSubstr("does not compile"));
 }
 
+TEST(SopsTamper, HugeKeyUnderARegexRuleIsRefusedNotACrash) {
+  // std::regex recurses per character: a 20,000-byte key against this rule
+  // overflowed the stack. Such keys are refused on encrypt and on decrypt.
+  Metadata md;
+  md.rule = {"encrypted_regex", "^(a|b)*$"};
+  std::string key(20000, 'a');
+  AgeKeys keys(1);
+  md.key_groups = keys.OneGroup().key_groups;
+  auto enc = EncryptText(Format::kYaml, key + ": v\n", md, keys.Services({0}), kNow);
+  ASSERT_FALSE(enc.has_value());
+  EXPECT_THAT(enc.error().message, HasSubstr("cannot be matched"));
+  md.key_groups.clear();  // Encrypted uses its own key
+  Encrypted f("ok: v\n", md);
+  std::string t = Replace(f.text, "ok: ", key + ": ");
+  auto d = f.Decrypt(t);
+  ASSERT_FALSE(d.has_value());
+  EXPECT_THAT(d.error().message, HasSubstr("cannot be matched"));
+}
+
 TEST(SopsFormats, HugeFlattenedListIndexIsRefusedNotAllocated) {
   auto doc = ParseDotenv(
       "A=1\nsops_lastmodified=2026-01-01T00:00:00Z\n"
