@@ -8,6 +8,7 @@
 #include "age/internal/base64.h"
 #include "age/internal/stream.h"
 #include "crypto/crypto.h"
+#include "crypto/scrypt.h"
 #include "crypto/x25519.h"
 
 namespace coffer::age {
@@ -16,6 +17,8 @@ namespace {
 constexpr std::string_view kVersionLine = "age-encryption.org/v1";
 constexpr std::string_view kVersionPrefix = "age-encryption.org/";
 constexpr std::string_view kX25519Label = "age-encryption.org/v1/X25519";
+constexpr std::string_view kScryptLabel = "age-encryption.org/v1/scrypt";
+constexpr size_t kScryptSaltSize = 16;
 constexpr std::string_view kRecipientHrp = "age";
 constexpr std::string_view kIdentityHrp = "AGE-SECRET-KEY-";
 constexpr size_t kFileKeySize = 16;
@@ -320,6 +323,99 @@ Result<SecretBytes> Decrypt(std::span<const std::string> identities, std::string
                 Reason::kCiphertextTampered);
   }
   return internal::OpenPayload(file_key, file.substr(header.payload_offset));
+}
+
+namespace {
+
+// The header MAC line and the payload after the stanzas in `out`.
+Result<std::string> FinishFile(std::string out, const SecretBytes& file_key,
+                               std::string_view plaintext, bool armor) {
+  out.append("---");
+  COFFER_ASSIGN_OR_RETURN(SecretBytes mac_key,
+                          crypto::HkdfSha256(file_key.Reveal(), "", "header", 32));
+  crypto::Digest256 mac = crypto::HmacSha256(mac_key.Reveal(), out);
+  out.push_back(' ');
+  out.append(internal::Base64EncodeRaw(crypto::AsView(mac)));
+  out.push_back('\n');
+  COFFER_ASSIGN_OR_RETURN(std::string payload, internal::SealPayload(file_key, plaintext));
+  out.append(payload);
+  if (armor) return internal::Armor(out);
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> EncryptWithPassphrase(const SecretBytes& passphrase, std::string_view plaintext,
+                                          bool armor, int log_n) {
+  if (passphrase.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "the passphrase is empty", Reason::kValidation);
+  }
+  SecretBytes file_key = crypto::RandomSecret(kFileKeySize);
+  std::string salt = crypto::RandomBytes(kScryptSaltSize);
+  std::string label(kScryptLabel);
+  COFFER_ASSIGN_OR_RETURN(SecretBytes wrap, crypto::Scrypt(passphrase, label + salt, log_n, 32));
+  COFFER_ASSIGN_OR_RETURN(std::string body,
+                          crypto::ChaChaPolySeal(wrap, ZeroNonce(), "", file_key.Reveal()));
+  std::string out(kVersionLine);
+  out.push_back('\n');
+  out.append("-> scrypt ").append(internal::Base64EncodeRaw(salt));
+  out.append(" ").append(std::to_string(log_n));
+  out.push_back('\n');
+  out.append(WrapBody(internal::Base64EncodeRaw(body)));
+  return FinishFile(std::move(out), file_key, plaintext, armor);
+}
+
+Result<SecretBytes> DecryptWithPassphrase(const SecretBytes& passphrase, std::string_view file,
+                                          int max_log_n) {
+  if (passphrase.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "the passphrase is empty", Reason::kValidation);
+  }
+  std::string dearmored;
+  if (!file.starts_with(kVersionPrefix)) {
+    COFFER_ASSIGN_OR_RETURN(dearmored, internal::Dearmor(file));
+    file = dearmored;
+  }
+  COFFER_ASSIGN_OR_RETURN(Header header, ParseHeader(file));
+  bool has_scrypt = false;
+  for (const Stanza& s : header.stanzas) has_scrypt = has_scrypt || s.type == "scrypt";
+  if (has_scrypt && header.stanzas.size() != 1) {
+    return BadHeader("an scrypt stanza must be the only stanza");
+  }
+  if (!has_scrypt) {
+    return Fail(ErrorCode::kNotFound, "the file is not encrypted to a passphrase",
+                Reason::kKeyNotFound);
+  }
+  const Stanza& stanza = header.stanzas[0];
+  std::string salt;
+  if (stanza.args.size() != 2 || !internal::Base64DecodeRaw(stanza.args[0], salt) ||
+      salt.size() != kScryptSaltSize) {
+    return BadHeader("malformed scrypt stanza salt");
+  }
+  const std::string& work = stanza.args[1];
+  if (work.empty() || work.size() > 2 || work[0] < '1' || work[0] > '9' ||
+      work.find_first_not_of("0123456789") != std::string::npos) {
+    return BadHeader("malformed scrypt work factor");
+  }
+  int log_n = std::stoi(work);
+  if (log_n > max_log_n || log_n > crypto::kMaxScryptLogN) {
+    return BadHeader("scrypt work factor " + work + " is above the limit");
+  }
+  if (stanza.body.size() != kWrappedFileKeySize) return BadHeader("malformed scrypt stanza body");
+  std::string label(kScryptLabel);
+  COFFER_ASSIGN_OR_RETURN(SecretBytes wrap, crypto::Scrypt(passphrase, label + salt, log_n, 32));
+  Result<SecretBytes> file_key = crypto::ChaChaPolyOpen(wrap, ZeroNonce(), "", stanza.body);
+  if (!file_key) {
+    return Fail(ErrorCode::kNotFound, "the passphrase does not open the file",
+                Reason::kKeyNotFound);
+  }
+  COFFER_ASSIGN_OR_RETURN(SecretBytes mac_key,
+                          crypto::HkdfSha256(file_key->Reveal(), "", "header", 32));
+  crypto::Digest256 mac = crypto::HmacSha256(mac_key.Reveal(), header.mac_input);
+  if (!crypto::ConstantTimeEquals(crypto::AsView(mac), header.mac)) {
+    return Fail(ErrorCode::kDataLoss, "age header MAC does not match (tampered header)",
+                Reason::kCiphertextTampered);
+  }
+  return internal::OpenPayload(*file_key, file.substr(header.payload_offset));
 }
 
 }  // namespace coffer::age

@@ -1,9 +1,10 @@
 // The age file format v1 (https://age-encryption.org/v1, C2SP age.md) for
-// X25519 recipients: encrypt to `age1...` recipients, decrypt with
-// `AGE-SECRET-KEY-1...` identities, binary or ASCII-armored. Files are
-// interoperable with the reference `age` tool. Other recipient types (scrypt,
-// plugins, post-quantum hybrids) are not supported: their stanzas are skipped
-// on decryption, like stanzas for someone else.
+// X25519 and scrypt (passphrase) recipients: encrypt to `age1...` recipients
+// or a passphrase, decrypt with `AGE-SECRET-KEY-1...` identities or the
+// passphrase, binary or ASCII-armored. Files are interoperable with the
+// reference `age` tool. Other recipient types (plugins, post-quantum hybrids)
+// are not supported: their stanzas are skipped on decryption, like stanzas
+// for someone else.
 // Whole files are processed in memory. All functions are thread-safe.
 #pragma once
 
@@ -55,5 +56,19 @@ Result<std::string> Encrypt(std::span<const std::string> recipients, std::string
 //   kDataLoss (kCiphertextMalformed): a truncated chunk or an empty final
 //     chunk after others.
 Result<SecretBytes> Decrypt(std::span<const std::string> identities, std::string_view file);
+
+// Encrypts `plaintext` to a passphrase (one "-> scrypt" stanza, work factor
+// 2^log_n; age's default is 18). kInvalidArgument (kValidation) for an empty
+// passphrase or log_n outside 1..22.
+Result<std::string> EncryptWithPassphrase(const SecretBytes& passphrase, std::string_view plaintext,
+                                          bool armor, int log_n = 18);
+
+// Decrypts a passphrase-encrypted age file. The header must hold exactly one
+// scrypt stanza with a canonical 16-byte salt and a decimal work factor
+// (no sign, no leading zero) of at most `max_log_n` (<= 22), checked before
+// any scrypt work. Errors as Decrypt; a wrong passphrase is kNotFound
+// (kKeyNotFound).
+Result<SecretBytes> DecryptWithPassphrase(const SecretBytes& passphrase, std::string_view file,
+                                          int max_log_n = 22);
 
 }  // namespace coffer::age

@@ -244,4 +244,90 @@ Result<std::string> PgpEncrypt(std::string_view public_key, std::string_view pla
   return ciphertext;
 }
 
+namespace {
+
+// A context on the user's own keyring (the engine's default home).
+Result<ContextPtr> UserContext() {
+  COFFER_RETURN_IF_ERROR(InitGpgme());
+  gpgme_ctx_t raw_ctx = nullptr;
+  gpgme_error_t err = gpgme_new(&raw_ctx);
+  if (err != 0) return Fail(ErrorCode::kInternal, "gpgme_new failed: " + GpgmeError(err));
+  ContextPtr ctx(raw_ctx);
+  err = gpgme_set_protocol(ctx.get(), GPGME_PROTOCOL_OpenPGP);
+  if (err != 0) return Fail(ErrorCode::kInternal, "cannot set up gpgme: " + GpgmeError(err));
+  gpgme_set_offline(ctx.get(), 1);
+  gpgme_set_pinentry_mode(ctx.get(), GPGME_PINENTRY_MODE_DEFAULT);
+  return ctx;
+}
+
+}  // namespace
+
+Result<SecretBytes> PgpDecrypt(std::string_view message) {
+  COFFER_ASSIGN_OR_RETURN(ContextPtr ctx, UserContext());
+  static constexpr char kEmpty[] = "";
+  gpgme_data_t raw_in = nullptr;
+  gpgme_error_t err = gpgme_data_new_from_mem(&raw_in, message.empty() ? kEmpty : message.data(),
+                                              message.size(), /*copy=*/0);
+  if (err != 0) return Fail(ErrorCode::kInternal, "gpgme_data_new_from_mem: " + GpgmeError(err));
+  DataPtr in(raw_in);
+  gpgme_data_t raw_out = nullptr;
+  err = gpgme_data_new(&raw_out);
+  if (err != 0) return Fail(ErrorCode::kInternal, "gpgme_data_new: " + GpgmeError(err));
+  DataPtr out(raw_out);
+  err = gpgme_op_decrypt(ctx.get(), in.get(), out.get());
+  if (err != 0) {
+    return Fail(ErrorCode::kNotFound, "gpg could not decrypt: " + GpgmeError(err),
+                Reason::kKeyNotFound);
+  }
+  size_t size = 0;
+  char* bytes = gpgme_data_release_and_get_mem(out.release(), &size);
+  if (bytes == nullptr) return SecretBytes();
+  SecretBytes plain(std::string_view(bytes, size));
+  util::SecureZero(bytes, size);
+  gpgme_free(bytes);
+  return plain;
+}
+
+Result<std::string> PgpEncryptToKeyring(std::string_view fingerprint, std::string_view plaintext) {
+  COFFER_ASSIGN_OR_RETURN(ContextPtr ctx, UserContext());
+  std::string fpr(fingerprint);
+  gpgme_key_t raw_key = nullptr;
+  gpgme_error_t err = gpgme_get_key(ctx.get(), fpr.c_str(), &raw_key, /*secret=*/0);
+  if (err != 0 || raw_key == nullptr) {
+    return Fail(ErrorCode::kNotFound,
+                "PGP key " + fpr + " is not in the GnuPG keyring (gpg --import it first)",
+                Reason::kKeyNotFound);
+  }
+  KeyPtr key(raw_key);
+  gpgme_set_armor(ctx.get(), 1);
+  static constexpr char kEmpty[] = "";
+  gpgme_data_t raw_in = nullptr;
+  err = gpgme_data_new_from_mem(&raw_in, plaintext.empty() ? kEmpty : plaintext.data(),
+                                plaintext.size(), /*copy=*/0);
+  if (err != 0) return Fail(ErrorCode::kInternal, "gpgme_data_new_from_mem: " + GpgmeError(err));
+  DataPtr in(raw_in);
+  gpgme_data_t raw_out = nullptr;
+  err = gpgme_data_new(&raw_out);
+  if (err != 0) return Fail(ErrorCode::kInternal, "gpgme_data_new: " + GpgmeError(err));
+  DataPtr out(raw_out);
+  gpgme_key_t recipients[] = {key.get(), nullptr};
+  auto flags =
+      static_cast<gpgme_encrypt_flags_t>(GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO);
+  err = gpgme_op_encrypt(ctx.get(), recipients, flags, in.get(), out.get());
+  if (err != 0) {
+    return Fail(ErrorCode::kNotFound, "gpg could not encrypt to " + fpr + ": " + GpgmeError(err),
+                Reason::kKeyNotFound);
+  }
+  size_t size = 0;
+  char* bytes = gpgme_data_release_and_get_mem(out.release(), &size);
+  if (bytes == nullptr || size == 0) {
+    return Fail(ErrorCode::kInternal, "gpg produced no ciphertext");
+  }
+  std::string ciphertext(bytes, size);
+  gpgme_free(bytes);
+  // sops writes the armored message without a trailing newline.
+  while (!ciphertext.empty() && ciphertext.back() == '\n') ciphertext.pop_back();
+  return ciphertext;
+}
+
 }  // namespace coffer::files

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "util/result.h"
+#include "util/secret_bytes.h"
 
 namespace coffer::files {
 
@@ -41,5 +42,18 @@ Result<PgpKeyInfo> PgpInspectPublicKey(std::string_view public_key);
 // back. `plaintext` is read in place (never copied into a string) and appears
 // in no error message.
 Result<std::string> PgpEncrypt(std::string_view public_key, std::string_view plaintext, bool armor);
+
+// The functions below use the user's own GnuPG keyring ($GNUPGHOME or
+// ~/.gnupg, and its gpg-agent) as sops does: they are for encrypted files.
+
+// Decrypts an OpenPGP message (armored or binary) with a secret key from the
+// user's keyring. kNotFound (kKeyNotFound) when no secret key opens it;
+// kFailedPrecondition when gpg cannot be run. The plaintext is in no message.
+Result<SecretBytes> PgpDecrypt(std::string_view message);
+
+// Encrypts `plaintext` to the key with fingerprint `fingerprint` in the user's
+// keyring (trusted as named, as sops does), armored. kNotFound when the key
+// is not in the keyring or cannot encrypt.
+Result<std::string> PgpEncryptToKeyring(std::string_view fingerprint, std::string_view plaintext);
 
 }  // namespace coffer::files

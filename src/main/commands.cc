@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "cli/backup.h"
 #include "cli/chamber.h"
+#include "cli/file.h"
 #include "cli/login.h"
 #include "cli/kms_rewrap.h"
 #include "cli/operator.h"
@@ -662,6 +663,139 @@ Runner AddTag(CLI::App& command) {
   };
 }
 
+// coffer file encrypt|decrypt|edit|set|unset|exec-env|exec-file|updatekeys|rotate|status|diff|merge
+Runner AddFile(CLI::App& command) {
+  struct Flags {
+    cli::FileOptions options;
+    std::map<const CLI::App*, cli::FileCommand> commands;
+    std::string file;  // the one file of set/unset/exec-env/exec-file
+  };
+  auto flags = std::make_shared<Flags>();
+  auto& o = flags->options;
+  command.require_subcommand(1);
+  auto add = [&](const char* name, const char* help, cli::FileCommand which) {
+    CLI::App* sub = command.add_subcommand(name, help);
+    flags->commands[sub] = which;
+    sub->add_option("--input-type", o.input_type, "yaml, json, dotenv, ini or binary");
+    sub->add_option("--output-type", o.output_type, "yaml, json, dotenv, ini or binary");
+    sub->add_option("--filename-override", o.filename_override,
+                    "the name that picks the format and .sops.yaml rule for stdin");
+    sub->add_flag("--ignore-mac", o.ignore_mac, "decrypt even if the MAC does not match");
+    sub->add_option("--config", o.config, "the .sops.yaml to use (default: found upward)");
+    sub->add_option("--endpoint-url", o.endpoint,
+                    "KMS endpoint for kms keys (default: $AWS_ENDPOINT_URL)");
+    return sub;
+  };
+  auto keys = [&](CLI::App* sub) {
+    sub->add_option("--age", o.age, "age recipients, comma-separated");
+    sub->add_option("--pgp", o.pgp, "PGP fingerprints, comma-separated");
+    sub->add_option("--kms", o.kms, "KMS key ARNs (arn[+role]), comma-separated");
+    sub->add_option("--encryption-context", o.encryption_context, "KMS context k1:v1,k2:v2");
+    sub->add_option("--unencrypted-suffix", o.unencrypted_suffix, "keys ending so stay clear");
+    sub->add_option("--encrypted-suffix", o.encrypted_suffix, "only keys ending so are encrypted");
+    sub->add_option("--unencrypted-regex", o.unencrypted_regex, "keys matching stay clear");
+    sub->add_option("--encrypted-regex", o.encrypted_regex, "only keys matching are encrypted");
+    sub->add_option("--unencrypted-comment-regex", o.unencrypted_comment_regex,
+                    "values after a matching comment stay clear");
+    sub->add_option("--encrypted-comment-regex", o.encrypted_comment_regex,
+                    "only values after a matching comment are encrypted");
+    sub->add_flag("--mac-only-encrypted", o.mac_only_encrypted,
+                  "the MAC covers encrypted values only");
+    sub->add_option("--shamir-secret-sharing-threshold", o.shamir_threshold,
+                    "key groups needed to decrypt");
+  };
+  auto output = [&](CLI::App* sub) {
+    sub->add_flag("-i,--in-place", o.in_place, "write the result back to the file");
+    sub->add_option("--output", o.output, "write the result to this file");
+  };
+  CLI::App* enc = add("encrypt", "encrypt a plaintext file", cli::FileCommand::kEncrypt);
+  keys(enc);
+  output(enc);
+  enc->add_option("file", o.files, "the file (default: stdin)");
+  CLI::App* dec = add("decrypt", "decrypt a file", cli::FileCommand::kDecrypt);
+  output(dec);
+  dec->add_option("--extract", o.extract, "only this value or subtree, e.g. '[\"a\"][\"b\"]'");
+  dec->add_option("--to", o.to, "k8s-secret: render a Kubernetes Secret manifest");
+  dec->add_option("--name", o.secret_name, "the Secret's name for --to k8s-secret");
+  dec->add_option("file", o.files, "the file (default: stdin)");
+  CLI::App* edit =
+      add("edit", "decrypt into $EDITOR and re-encrypt on change", cli::FileCommand::kEdit);
+  keys(edit);
+  edit->add_option("file", o.files, "the file")->required();
+  CLI::App* set =
+      add("set", "set a value: set FILE '[\"a\"][\"b\"]' '<json>'", cli::FileCommand::kSet);
+  set->add_option("file", flags->file, "the file")->required();
+  set->add_option("path", o.tree_path, "the tree path")->required();
+  set->add_option("value", o.value, "the value as JSON")->required();
+  CLI::App* unset =
+      add("unset", "remove a value: unset FILE '[\"a\"][0]'", cli::FileCommand::kUnset);
+  unset->add_option("file", flags->file, "the file")->required();
+  unset->add_option("path", o.tree_path, "the tree path")->required();
+  unset->add_flag("--idempotent", o.idempotent, "succeed when the path is absent");
+  CLI::App* env =
+      add("exec-env", "run a command with the file's top-level values in its environment",
+          cli::FileCommand::kExecEnv);
+  env->add_option("file", flags->file, "the file")->required();
+  env->add_option("command", o.command_line, "the command (run by /bin/sh -c)")->required();
+  env->add_flag("--pristine", o.pristine, "no inherited environment");
+  CLI::App* ef = add("exec-file", "run a command with {} replaced by a decrypted temporary file",
+                     cli::FileCommand::kExecFile);
+  ef->add_option("file", flags->file, "the file")->required();
+  ef->add_option("command", o.command_line, "the command (run by /bin/sh -c)")->required();
+  ef->add_flag("--no-fifo", o.no_fifo, "use a temporary file (always the case here)");
+  CLI::App* uk = add("updatekeys", "re-wrap the data key for the keys of the .sops.yaml rule",
+                     cli::FileCommand::kUpdateKeys);
+  uk->add_flag("-y,--yes", o.yes, "do not ask");
+  uk->add_option("file", o.files, "the file")->required();
+  CLI::App* rot =
+      add("rotate", "new data key, every value re-encrypted", cli::FileCommand::kRotate);
+  output(rot);
+  rot->add_option("--add-age", o.add_age, "add age recipients");
+  rot->add_option("--rm-age", o.rm_age, "remove age recipients");
+  rot->add_option("--add-pgp", o.add_pgp, "add PGP fingerprints");
+  rot->add_option("--rm-pgp", o.rm_pgp, "remove PGP fingerprints");
+  rot->add_option("--add-kms", o.add_kms, "add KMS ARNs");
+  rot->add_option("--rm-kms", o.rm_kms, "remove KMS ARNs");
+  rot->add_option("file", o.files, "the file")->required();
+  CLI::App* st = add("status", "print {\"encrypted\": true|false}", cli::FileCommand::kStatus);
+  st->add_option("file", o.files, "the file")->required();
+  CLI::App* diff = add("diff", "FILE: print decrypted (git textconv); A B: changed keys",
+                       cli::FileCommand::kDiff);
+  diff->add_option("files", o.files, "one or two files")->required();
+  CLI::App* merge =
+      add("merge", "git merge driver: merge BASE OURS THEIRS key by key", cli::FileCommand::kMerge);
+  merge->add_option("--output", o.output, "write here instead of OURS");
+  merge->add_option("files", o.files, "BASE OURS THEIRS")->required()->expected(3);
+  return [flags]() -> int {
+    for (const auto& [sub, which] : flags->commands) {
+      if (sub->parsed()) flags->options.command = which;
+    }
+    if (!flags->file.empty()) flags->options.files = {flags->file};
+    if (!flags->file.empty()) flags->options.files = {flags->file};
+    util::SystemClock clock;
+    return cli::RunFile(flags->options, clock, std::cout, std::cerr);
+  };
+}
+
+// coffer age [-d] [-r RECIPIENT] [-R FILE] [-i IDENTITY] [-a] [-o OUT] [INPUT]
+Runner AddAge(CLI::App& command) {
+  auto o = std::make_shared<cli::AgeOptions>();
+  command.add_flag("-d,--decrypt", o->decrypt, "decrypt (default: encrypt)");
+  command.add_flag("-a,--armor", o->armor, "ASCII armor");
+  command.add_option("-r,--recipient", o->recipients, "an age1... recipient")
+      ->allow_extra_args(false);
+  command.add_option("-R,--recipients-file", o->recipient_files, "a file of recipients")
+      ->allow_extra_args(false);
+  command.add_option("-i,--identity", o->identity_files, "an identity file")
+      ->allow_extra_args(false);
+  command.add_flag("-p,--passphrase", o->passphrase,
+                   "encrypt to a passphrase (scrypt; from $COFFER_AGE_PASSPHRASE or the terminal)");
+  command.add_flag("--keygen", o->keygen, "write a new identity (as age-keygen)");
+  command.add_option("-o,--output", o->output, "output file (default: stdout)");
+  command.add_option("input", o->input, "input file (default: stdin)");
+  return [o]() -> int { return cli::RunAge(*o, std::cout, std::cerr); };
+}
+
 // coffer version
 Runner AddVersion(CLI::App&) {
   return [] {
@@ -714,6 +848,8 @@ constexpr CommandSpec kCommands[] = {
     {"export", "write services' values in a file format", AddExport},
     {"import", "write a JSON or YAML file's values into a service", AddImport},
     {"tag", "read, write or delete a key's tags", AddTag},
+    {"file", "SOPS-compatible encrypted files (age, PGP, KMS keys)", AddFile},
+    {"age", "encrypt and decrypt files in the age format", AddAge},
     {"version", "print the version", AddVersion},
     {"completion", "print a shell completion script", AddCompletion},
 };
