@@ -304,8 +304,11 @@ struct ParameterStore::Impl {
   // Runs read-modify-write `step` under compare-and-swap on the head of `name`,
   // retrying conflicts. `step` gets the current head (or nullopt) and fills `txn`
   // writes; returning an error aborts without writing.
+  // When `committed_out` is given, it receives the revision committed (0 when
+  // nothing was written).
   using Step = std::function<Status(const std::optional<Loaded>&, storage::Txn&)>;
-  Status Mutate(const std::string& name, const Step& step) {
+  Status Mutate(const std::string& name, const Step& step,
+                storage::Revision* committed_out = nullptr) {
     COFFER_ASSIGN_OR_RETURN(
         std::optional<storage::Revision> committed,
         CommitWithRetry(backend, "parameter " + name,
@@ -318,6 +321,7 @@ struct ParameterStore::Impl {
                           return std::optional<storage::Txn>(std::move(txn));
                         }));
     if (committed) Invalidate(name, *committed);
+    if (committed_out != nullptr) *committed_out = committed ? *committed : 0;
     return Ok();
   }
 
@@ -417,6 +421,9 @@ Result<PutParameterResult> ParameterStore::PutParameter(const PutParameterReques
 
   PutParameterResult result;
   int64_t now_ms = util::ToUnixMillis(impl_->clock.Now());
+  // The head and version records of the last attempt, as written.
+  std::optional<std::pair<std::string, std::string>> written_records;
+  storage::Revision committed = 0;
   COFFER_RETURN_IF_ERROR(impl_->Mutate(name, [&](const std::optional<Impl::Loaded>& loaded,
                                                  storage::Txn& txn) -> Status {
     if (loaded && !request.overwrite) {
@@ -534,14 +541,27 @@ Result<PutParameterResult> ParameterStore::PutParameter(const PutParameterReques
                             impl_->keyring.Encrypt(meta.kms_key_id,
                                                    internal::ValueAad(name, record.version),
                                                    request.value.Reveal()));
+    std::string encoded_version = internal::EncodeVersion(record);
+    std::string encoded_head = internal::EncodeHead(head);
     txn.writes.push_back(
-        storage::Write::Put(internal::VersionKey(name, record.version),
-                            internal::EncodeVersion(record)));
-    txn.writes.push_back(storage::Write::Put(internal::HeadKey(name), internal::EncodeHead(head)));
+        storage::Write::Put(internal::VersionKey(name, record.version), encoded_version));
+    txn.writes.push_back(storage::Write::Put(internal::HeadKey(name), encoded_head));
     result.version = record.version;
     result.tier = meta.tier;
+    written_records = {std::move(encoded_head), std::move(encoded_version)};
     return Ok();
-  }));
+  }, &committed));
+  // What was just committed is what the next read (or the next write's
+  // resolution) of this name needs: cache it at its revision rather than
+  // make that read go to storage. Ignored if a newer change went by.
+  // (Decoded from the bytes written, so that it is exactly what a read decodes.)
+  if (committed != 0 && written_records) {
+    auto head = internal::DecodeHead(written_records->first);
+    auto version = internal::DecodeVersion(written_records->second);
+    if (head && version) {
+      impl_->cache.Put(name, Impl::Cached{std::move(*head), std::move(*version)}, committed);
+    }
+  }
   return result;
 }
 
