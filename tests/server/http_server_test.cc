@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -304,6 +305,80 @@ TEST_F(HttpServerTest, GracefulShutdownFinishesInFlightRequest) {
 
   RawConnection after(port);
   EXPECT_FALSE(after.connected());
+}
+
+// Offloaded requests (HttpServerOptions::offload) run on the blocking pool:
+// with one io thread, 20 requests that each block until all 20 have arrived
+// complete (they wait together, as writers waiting on one group commit do),
+// and an inline request is answered while they wait.
+TEST_F(HttpServerTest, OffloadedRequestsWaitTogetherWithoutBlockingTheIoThread) {
+  constexpr int kBlocking = 20;
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  HttpServerOptions options;
+  options.io_threads = 1;
+  options.blocking_threads = kBlocking;
+  options.offload = [](const api::HttpRequest& r) { return r.path == "/write"; };
+  StartServer(options, [&](api::HttpRequest& request) {
+    api::HttpResponse response;
+    if (request.path == "/write") {
+      std::unique_lock lock(mu);
+      ++arrived;
+      cv.notify_all();
+      bool all = cv.wait_for(lock, std::chrono::seconds(20), [&] { return arrived >= kBlocking; });
+      response.body = all ? "together" : "alone";
+    } else {
+      response.body = "inline";
+    }
+    return response;
+  });
+  std::vector<std::unique_ptr<RawConnection>> writers;
+  for (int i = 0; i < kBlocking - 1; ++i) {
+    writers.push_back(std::make_unique<RawConnection>(server_->port()));
+    ASSERT_TRUE(writers.back()->Send("POST /write HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
+  }
+  // 19 handlers are blocked; the io thread still answers an inline request.
+  RawConnection reader(server_->port());
+  ASSERT_TRUE(reader.Send(kGet));
+  auto inline_response = reader.ReadResponse();
+  ASSERT_TRUE(inline_response.has_value());
+  EXPECT_EQ(inline_response->body, "inline");
+  writers.push_back(std::make_unique<RawConnection>(server_->port()));
+  ASSERT_TRUE(writers.back()->Send("POST /write HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"));
+  for (auto& w : writers) {
+    auto response = w->ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "together");
+  }
+}
+
+// Shutdown waits for an offloaded request in flight and sends its answer.
+TEST_F(HttpServerTest, ShutdownAnswersAnOffloadedRequestInFlight) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  HttpServerOptions options;
+  options.offload = [](const api::HttpRequest&) { return true; };
+  StartServer(options, [&entered, released](api::HttpRequest&) {
+    entered.set_value();
+    released.wait();
+    api::HttpResponse response;
+    response.body = "finished";
+    return response;
+  });
+  RawConnection busy(server_->port());
+  ASSERT_TRUE(busy.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"));
+  entered.get_future().wait();
+  std::thread stopper([&] { server_->Shutdown(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  release.set_value();
+  auto response = busy.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->body, "finished");
+  stopper.join();
+  EXPECT_EQ(server_->InFlightForTest(), 0);
 }
 
 // Binding an address that is not an IP fails with kInvalidArgument.

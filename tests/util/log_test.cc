@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -58,6 +63,32 @@ TEST(LogTest, AppendJsonEscapedAppends) {
   std::string out = "x";
   AppendJsonEscaped(out, "caf\xc3\xa9 \"/\"");
   EXPECT_EQ(out, "xcaf\xc3\xa9 \\\"/\\\"");
+}
+
+// Info lines are written in batches, warn and error lines at once (with what
+// precedes them), and FlushLogging writes everything buffered; order is kept.
+TEST(LogTest, BatchedSinkKeepsOrderAndFlushesWarningsAtOnce) {
+  char dir[] = "/tmp/coffer_log_test_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/log";
+  auto read = [&] {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  InitLogging(LogLevel::kInfo, path);
+  LogInfo("first");
+  LogInfo("second");
+  LogWarn("third");  // written now, after the two before it
+  std::string text = read();
+  size_t a = text.find("\"first\""), b = text.find("\"second\""), c = text.find("\"third\"");
+  ASSERT_NE(c, std::string::npos) << text;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  LogInfo("fourth");
+  FlushLogging();
+  EXPECT_NE(read().find("\"fourth\""), std::string::npos);
+  InitLogging(LogLevel::kOff);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

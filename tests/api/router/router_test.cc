@@ -106,5 +106,32 @@ TEST_F(RouterTest, UnknownRequestAnswers404Json) {
   EXPECT_EQ(json_calls_, 0);
 }
 
+// Writes (and every call that is not a known read) run off the io threads;
+// reads, KMS crypto calls, health and metrics stay inline.
+TEST_F(RouterTest, MayBlockIsTrueForWritesOnly) {
+  auto json = [&](const char* target) {
+    HttpRequest request = Request("POST", "/");
+    request.headers.emplace_back("X-Amz-Target", target);
+    return Router::MayBlock(request);
+  };
+  EXPECT_FALSE(json("AmazonSSM.GetParameter"));
+  EXPECT_FALSE(json("AmazonSSM.GetParametersByPath"));
+  EXPECT_FALSE(json("AmazonSSM.DescribeParameters"));
+  EXPECT_FALSE(json("secretsmanager.GetSecretValue"));
+  EXPECT_FALSE(json("secretsmanager.BatchGetSecretValue"));
+  EXPECT_FALSE(json("TrentService.Decrypt"));
+  EXPECT_FALSE(json("TrentService.GenerateDataKey"));
+  EXPECT_TRUE(json("AmazonSSM.PutParameter"));
+  EXPECT_TRUE(json("AmazonSSM.DeleteParameters"));
+  EXPECT_TRUE(json("secretsmanager.PutSecretValue"));
+  EXPECT_TRUE(json("TrentService.CreateKey"));
+  EXPECT_TRUE(json("NoDotAtAll"));
+  EXPECT_FALSE(Router::MayBlock(Request("GET", "/healthz")));
+  HttpRequest iam = Request("POST", "/");
+  iam.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  iam.body = "Action=CreateUser&UserName=a";
+  EXPECT_TRUE(Router::MayBlock(iam));
+}
+
 }  // namespace
 }  // namespace coffer::api::router
