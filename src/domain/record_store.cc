@@ -74,6 +74,14 @@ std::shared_ptr<const void> RevisionCache::Find(std::string_view key) const {
   return it->second.value;
 }
 
+std::pair<std::shared_ptr<const void>, storage::Revision> RevisionCache::FindWithRevision(
+    std::string_view key) const {
+  util::ReaderLock lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return {nullptr, 0};
+  return {it->second.value, it->second.as_of};
+}
+
 storage::Revision RevisionCache::SeenLocked(std::string_view key) const {
   auto it = last_change_.find(key);
   return it == last_change_.end() ? floor_ : std::max(floor_, it->second);

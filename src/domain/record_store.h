@@ -159,6 +159,8 @@ class RevisionCache {
   RevisionCache& operator=(const RevisionCache&) = delete;
 
   std::shared_ptr<const void> Find(std::string_view key) const;
+  std::pair<std::shared_ptr<const void>, storage::Revision> FindWithRevision(
+      std::string_view key) const;
   storage::Revision Seen(std::string_view key) const;
   void Put(std::string_view key, std::shared_ptr<const void> value, storage::Revision as_of);
   void Changed(std::string_view key, storage::Revision revision);
@@ -210,6 +212,15 @@ class WatchedCache {
   // The cached value of `key`, or nullptr.
   std::shared_ptr<const V> Find(std::string_view key) const {
     return std::static_pointer_cast<const V>(core_.Find(key));
+  }
+
+  // The cached value of `key` and the revision it is as of ({nullptr, 0} when
+  // absent): for an optimistic first try of a compare-and-swap, whose compare
+  // on that revision fails (and is retried on fresh data) if it is not current.
+  std::pair<std::shared_ptr<const V>, storage::Revision> FindWithRevision(
+      std::string_view key) const {
+    auto [value, as_of] = core_.FindWithRevision(key);
+    return {std::static_pointer_cast<const V>(value), as_of};
   }
 
   // The cached value of `key`, or else what `load` reads: a value and the

@@ -309,16 +309,35 @@ struct ParameterStore::Impl {
   using Step = std::function<Status(const std::optional<Loaded>&, storage::Txn&)>;
   Status Mutate(const std::string& name, const Step& step,
                 storage::Revision* committed_out = nullptr) {
+    bool first_try = true;
     COFFER_ASSIGN_OR_RETURN(
         std::optional<storage::Revision> committed,
         CommitWithRetry(backend, "parameter " + name,
                         [&]() -> Result<std::optional<storage::Txn>> {
+                          auto attempt =
+                              [&](const std::optional<Loaded>& loaded)
+                              -> Result<std::optional<storage::Txn>> {
+                            storage::Txn txn;
+                            txn.compares.push_back(storage::Compare{
+                                internal::HeadKey(name), loaded ? loaded->revision : 0});
+                            COFFER_RETURN_IF_ERROR(step(loaded, txn));
+                            return std::optional<storage::Txn>(std::move(txn));
+                          };
+                          // The first try starts from the cached head: its compare on
+                          // the cached revision fails if that is not the current head,
+                          // and then every retry reads storage. An error decided on the
+                          // cached head is not trusted either: it is decided again on
+                          // fresh data. Saves a storage read per write.
+                          if (first_try) {
+                            first_try = false;
+                            auto [cached, as_of] = cache.FindWithRevision(name);
+                            if (cached && as_of > 0) {
+                              auto txn = attempt(Loaded{cached->head, as_of});
+                              if (txn) return txn;
+                            }
+                          }
                           COFFER_ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadHead(name));
-                          storage::Txn txn;
-                          txn.compares.push_back(storage::Compare{
-                              internal::HeadKey(name), loaded ? loaded->revision : 0});
-                          COFFER_RETURN_IF_ERROR(step(loaded, txn));
-                          return std::optional<storage::Txn>(std::move(txn));
+                          return attempt(loaded);
                         }));
     if (committed) Invalidate(name, *committed);
     if (committed_out != nullptr) *committed_out = committed ? *committed : 0;
