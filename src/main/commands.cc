@@ -579,8 +579,17 @@ Runner AddExec(CLI::App& command) {
   command.add_option("--bundle", o->bundle,
                      "take the values from a bundle (FILE or https://URL; coffer bundle "
                      "create) instead of services: KMS decrypts it, then it is verified");
+  // A hidden positional that accepts no value: it keeps CLI11 from handing a
+  // "--" that directly follows the flags (exec --bundle FILE -- CMD) back to
+  // the top-level parser, which would refuse CMD's arguments. Every word is
+  // rejected by it, so the words still reach remaining() as before.
+  auto never = std::make_shared<std::vector<std::string>>();
+  command.add_option("never", *never)
+      ->check([](const std::string&) { return std::string("not a value"); })
+      ->group("");
+  command.validate_positionals();
   CLI::App* self = &command;
-  return [o, self]() -> int {
+  return [o, self, never]() -> int {
     std::vector<std::string> rest = self->remaining();
     auto dashes = std::find(rest.begin(), rest.end(), "--");
     if (!o->bundle.empty()) {
