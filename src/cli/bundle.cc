@@ -4,6 +4,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "client/http_client.h"
 #include "client/kms.h"
 #include "client/kms_data_key.h"
+#include "client/s3.h"
 #include "util/private_file.h"
 
 namespace coffer::cli {
@@ -29,8 +31,18 @@ bool IsUrl(const std::string& source) {
   return source.starts_with("https://") || source.starts_with("http://");
 }
 
-// The bundle's bytes from a file or an http(s) URL, at most kMaxBundleSize.
-Outcome Fetch(const std::string& source, const client::AwsConfig& config) {
+// The bundle's bytes from a file, an s3:// or an http(s) URL, at most kMaxBundleSize.
+Outcome Fetch(const std::string& source, const client::AwsConfig& config, util::Clock& clock) {
+  if (client::IsS3Url(source)) {
+    auto where = client::ParseS3Url(source);
+    if (!where) return Failed(kExitUsage, where.error().message);
+    auto r = client::S3GetObject(config, *where, kMaxBundleSize, clock);
+    if (!r) {
+      return Failed(r.error().code == ErrorCode::kNotFound ? kExitNotFound : kExitFailed,
+                    r.error().message);
+    }
+    return std::move(*r);
+  }
   if (IsUrl(source)) {
     client::HttpCall call;
     call.url = source;
@@ -81,6 +93,16 @@ int Create(const BundleOptions& o, util::Clock& clock, std::ostream& out, std::o
     err << prefix << "the bundle needs a name (--name)\n";
     return kExitUsage;
   }
+  std::optional<client::S3Location> s3;
+  if (client::IsS3Url(o.out)) {
+    auto where = client::ParseS3Url(o.out);
+    if (!where) {
+      err << prefix << o.out << ": " << where.error().message << '\n';
+      return kExitUsage;
+    }
+    s3 = std::move(*where);
+    if (o.name.empty()) name = BaseName(s3->key);
+  }
   auto config = client::ResolveClientConfig(o.chamber.client, clock);
   if (!config) {
     err << prefix << config.error().message << '\n';
@@ -117,7 +139,12 @@ int Create(const BundleOptions& o, util::Clock& clock, std::ostream& out, std::o
     err << prefix << sealed.error().message << '\n';
     return kExitRefused;
   }
-  if (auto w = util::WritePrivateFile(o.out, *sealed); !w) {
+  if (s3) {
+    if (auto w = client::S3PutObject(*config, *s3, *sealed, clock); !w) {
+      err << prefix << w.error().message << '\n';
+      return kExitFailed;
+    }
+  } else if (auto w = util::WritePrivateFile(o.out, *sealed); !w) {
     err << prefix << w.error().message << '\n';
     return kExitFailed;
   }
@@ -129,11 +156,11 @@ int Create(const BundleOptions& o, util::Clock& clock, std::ostream& out, std::o
 int Inspect(const BundleOptions& o, util::Clock& clock, std::ostream& out, std::ostream& err) {
   const std::string prefix = "coffer bundle inspect: " + o.file + ": ";
   client::AwsConfig config;
-  if (IsUrl(o.file)) {
+  if (IsUrl(o.file) || client::IsS3Url(o.file)) {
     auto resolved = client::ResolveClientConfig(o.chamber.client, clock);
     if (resolved) config = std::move(*resolved);
   }
-  auto data = Fetch(o.file, config);
+  auto data = Fetch(o.file, config, clock);
   if (!data) {
     err << prefix << data.error().message << '\n';
     return data.error().exit_code;
@@ -193,7 +220,7 @@ int RunBundleExec(const ChamberOptions& options, util::Clock& clock, std::ostrea
     err << prefix << config.error().message << '\n';
     return kExitUsage;
   }
-  auto data = Fetch(options.bundle, *config);
+  auto data = Fetch(options.bundle, *config, clock);
   if (!data) {
     err << prefix << data.error().message << '\n';
     return data.error().exit_code;
