@@ -231,12 +231,16 @@ int RunBundleExec(const ChamberOptions& options, util::Clock& clock, std::ostrea
     return kExitFailed;
   }
   const BundleHeader& h = parsed->header;
-  // The header's key id is passed so that KMS refuses a data key that some
-  // other key wrapped; the context binds the data key to the bundle's name.
-  auto key = client::KmsDecrypt(*config, h.kms_key_id, h.encrypted_data_key, ContextFor(h.name),
+  // KMS is told which key must have wrapped the data key: --bundle-key when
+  // given (so a bundle someone made under another key the caller may use is
+  // refused), else the header's own. The context binds the data key to the
+  // bundle's name.
+  const std::string& expected_key =
+      options.bundle_key.empty() ? h.kms_key_id : options.bundle_key;
+  auto key = client::KmsDecrypt(*config, expected_key, h.encrypted_data_key, ContextFor(h.name),
                                 clock);
   if (!key) {
-    err << prefix << "cannot decrypt the data key with " << h.kms_key_id << ": "
+    err << prefix << "cannot decrypt the data key with " << expected_key << ": "
         << key.error().message << '\n';
     return kExitFailed;
   }

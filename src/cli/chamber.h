@@ -71,7 +71,8 @@ struct ChamberOptions {
   bool strict = false;             // exec: only fill variables whose value is strict_value
   std::string strict_value = "chamberme";
   std::vector<std::string> command;  // exec: CMD ARGS...
-  std::string bundle;              // exec --bundle FILE|https://URL (cli/bundle.h)
+  std::string bundle;              // exec --bundle FILE|s3://BUCKET/KEY|https://URL (cli/bundle.h)
+  std::string bundle_key;          // exec --bundle-key: the KMS key the bundle must be under
   std::string format = "json";     // export
   std::string out_file;            // export -o
   std::string k8s_name;            // export --name (k8s-secret; default: the last service)

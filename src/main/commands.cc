@@ -577,8 +577,12 @@ Runner AddExec(CLI::App& command) {
   command.add_option("--strict-value", o->strict_value, "the marker value for --strict")
       ->capture_default_str();
   command.add_option("--bundle", o->bundle,
-                     "take the values from a bundle (FILE or https://URL; coffer bundle "
-                     "create) instead of services: KMS decrypts it, then it is verified");
+                     "take the values from a bundle (FILE, s3://BUCKET/KEY or https://URL; "
+                     "coffer bundle create) instead of services: KMS decrypts it, then it is "
+                     "verified");
+  command.add_option("--bundle-key", o->bundle_key,
+                     "with --bundle: the KMS key (id, ARN or alias) that must have made the "
+                     "bundle; a bundle under any other key is refused (recommended)");
   // A hidden positional that accepts no value: it keeps CLI11 from handing a
   // "--" that directly follows the flags (exec --bundle FILE -- CMD) back to
   // the top-level parser, which would refuse CMD's arguments. Every word is

@@ -11,6 +11,8 @@ here: `coffer bundle create` of 5,000 values from two services, `coffer bundle i
              data key, services, names, nonce, ciphertext, tag), truncation and an appended byte:
              each fails with a clear error, exit 1, and the command never runs (it would create
              a marker file).
+  key        with --bundle-key, a bundle made under any other KMS key (even one the caller may
+             decrypt with) is refused by KMS (IncorrectKeyException) and nothing runs.
   access     a caller whose IAM policy lacks kms:Decrypt gets AccessDenied and nothing runs.
   url        the bundle fetched over http:// runs the same.
   s3         `bundle create -o s3://BUCKET/KEY` and `exec --bundle s3://BUCKET/KEY` against an S3
@@ -281,6 +283,24 @@ def run(args, t, ck):
         ck.true(CANARY not in p.err, f"tampered ({what}): no value in the error")
     p = c.run(["exec", "--bundle", os.path.join(t.work, "absent.bundle")] + cmd)
     ck.true(p.returncode != 0 and not os.path.exists(marker), "a missing bundle runs nothing")
+
+    # --- --bundle-key: a bundle made under another key (one the caller may use) is refused ------
+    r = t.aws(["kms", "create-key", "--description", "someone else's"])
+    ck.cli_ok(r, "create-key (other)")
+    other_arn = json.loads(r.out)["KeyMetadata"]["Arn"]
+    forged = os.path.join(t.work, "forged.bundle")
+    ok(ck, c.run(["bundle", "create", "shared", "--key", other_arn, "-o", forged, "--name",
+                  "app.bundle"]), "bundle create under another key")
+    p = c.run(["exec", "--bundle-key", "alias/bundles", "--bundle", forged] + cmd)
+    ck.eq(p.returncode, 1, "--bundle-key: a bundle under another key exits 1")
+    ck.true(not os.path.exists(marker), "--bundle-key: a bundle under another key runs nothing")
+    ck.true("IncorrectKeyException" in p.err, "--bundle-key: KMS names the wrong key",
+            p.err.strip()[:300])
+    for expected_key in ("alias/bundles", key_arn):
+        p = c.run(["exec", "--pristine", "--bundle-key", expected_key, "--bundle", bundle, "--",
+                   "env", "-0"])
+        ok(ck, p, f"--bundle-key {expected_key}: the right key's bundle runs")
+        ck.secret_eq(p.stdout, want, f"--bundle-key {expected_key}: every value exactly")
 
     # --- a caller without kms:Decrypt: AccessDenied, nothing runs -------------------------------
     ak, sk = h.create_user_with_policy(t, ck, "no-decrypt", json.dumps({
