@@ -48,6 +48,7 @@ Outcome Fetch(const std::string& source, const client::AwsConfig& config, util::
     call.url = source;
     call.timeout = config.timeout;
     call.ca_file = config.ca_bundle;
+    call.max_body = kMaxBundleSize;
     auto r = client::Perform(call);
     if (!r) return Failed(kExitFailed, r.error().message);
     if (r->status != 200) {

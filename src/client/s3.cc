@@ -1,5 +1,6 @@
 #include "client/s3.h"
 
+#include <algorithm>
 #include <cctype>
 #include <utility>
 #include <vector>
@@ -66,7 +67,7 @@ Result<Target> TargetFor(const AwsConfig& config, const S3Location& where) {
 }
 
 Result<HttpResult> Call(const AwsConfig& config, const S3Location& where, std::string method,
-                        std::string_view body, util::Clock& clock) {
+                        std::string_view body, size_t max_body, util::Clock& clock) {
   if (!config.credentials) {
     return Fail(ErrorCode::kUnauthenticated,
                 "no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a "
@@ -99,6 +100,8 @@ Result<HttpResult> Call(const AwsConfig& config, const S3Location& where, std::s
   call.body = std::string(body);
   call.timeout = config.timeout;
   call.ca_file = config.ca_bundle;
+  // Error bodies are small; the limit also bounds what a hostile endpoint can make us hold.
+  call.max_body = std::max<size_t>(max_body, 64 * 1024);
   return Perform(call);
 }
 
@@ -141,7 +144,7 @@ Result<S3Location> ParseS3Url(std::string_view url) {
 
 Result<std::string> S3GetObject(const AwsConfig& config, const S3Location& where,
                                 size_t max_size, util::Clock& clock) {
-  COFFER_ASSIGN_OR_RETURN(HttpResult r, Call(config, where, "GET", "", clock));
+  COFFER_ASSIGN_OR_RETURN(HttpResult r, Call(config, where, "GET", "", max_size, clock));
   if (r.status != 200) return S3Error("GetObject", where, r);
   if (r.body.size() > max_size) {
     return Fail(ErrorCode::kResourceExhausted, "S3 GetObject s3://" + where.bucket + "/" +
@@ -152,7 +155,7 @@ Result<std::string> S3GetObject(const AwsConfig& config, const S3Location& where
 
 Status S3PutObject(const AwsConfig& config, const S3Location& where, std::string_view body,
                    util::Clock& clock) {
-  COFFER_ASSIGN_OR_RETURN(HttpResult r, Call(config, where, "PUT", body, clock));
+  COFFER_ASSIGN_OR_RETURN(HttpResult r, Call(config, where, "PUT", body, 0, clock));
   if (r.status != 200) return S3Error("PutObject", where, r);
   return Ok();
 }

@@ -14,7 +14,8 @@ here: `coffer bundle create` of 5,000 values from two services, `coffer bundle i
   key        with --bundle-key, a bundle made under any other KMS key (even one the caller may
              decrypt with) is refused by KMS (IncorrectKeyException) and nothing runs.
   access     a caller whose IAM policy lacks kms:Decrypt gets AccessDenied and nothing runs.
-  url        the bundle fetched over http:// runs the same.
+  url        the bundle fetched over http:// runs the same; an endless answer is cut off at
+             the 64 MiB limit (not held in memory) and runs nothing.
   s3         `bundle create -o s3://BUCKET/KEY` and `exec --bundle s3://BUCKET/KEY` against an S3
              stand-in (AWS_ENDPOINT_URL_S3) that checks every request's SigV4 signature with
              botocore's own S3SigV4Auth and stores objects in memory; a bad secret key gets
@@ -28,6 +29,7 @@ import hashlib
 import http.server
 import json
 import os
+import resource
 import secrets
 import subprocess
 import sys
@@ -78,6 +80,19 @@ def env0(values):
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+    def do_GET(self):
+        if self.path != "/endless":
+            return super().do_GET()
+        # A hostile server: an answer without end. coffer must stop reading at its limit.
+        self.send_response(200)
+        self.end_headers()
+        chunk = b"\0" * (1 << 20)
+        try:
+            for _ in range(1024):  # 1 GiB
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 def serve(directory):
@@ -326,6 +341,16 @@ def run(args, t, ck):
     ck.true(p.returncode != 0 and not os.path.exists(marker), "a 404 URL runs nothing")
     p = c.run(["bundle", "inspect", url])
     ok(ck, p, "bundle inspect http://URL")
+    endless = f"http://127.0.0.1:{web.server_address[1]}/endless"
+    p = c.run(["exec", "--bundle", endless] + cmd, timeout=120)
+    # ru_maxrss of waited-for children (KiB): every coffer and aws process so far; holding the
+    # 1 GiB answer (the old client did, then checked its size) would show here.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    ck.true(peak < 512 * 1024, "reading an endless answer holds at most the limit in memory",
+            f"peak RSS of a child {peak} KiB")
+    ck.eq(p.returncode, 1, "an endless answer exits 1")
+    ck.true("larger than" in p.err and not os.path.exists(marker),
+            "an endless answer is cut at the size limit and runs nothing", p.err.strip()[:300])
 
     # --- s3:// against an S3 stand-in that verifies signatures with botocore -----------------
     FakeS3.secret = t.secret_key
