@@ -438,6 +438,66 @@ class Progress {
   bool on_;
 };
 
+// Runs options.command with `values` in its environment (pristine, strict as
+// configured), replacing this process; returns only on failure.
+Outcome<int> ExecChild(const ChamberOptions& o, const std::map<std::string, SecretBytes>& values,
+                       std::ostream& out, std::ostream& err) {
+  std::map<std::string, std::string> env;
+  if (!o.pristine) {
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string_view pair(*e);
+      size_t eq = pair.find('=');
+      if (eq == std::string_view::npos) continue;
+      env[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+    }
+  }
+  if (o.strict) {
+    // chamber's --strict: only variables the parent set to the marker value
+    // are filled, and each of them must have a value in the services.
+    std::vector<std::string> missing;
+    for (auto& [name, value] : env) {
+      if (value != o.strict_value) continue;
+      auto it = values.find(name);
+      if (it == values.end()) {
+        missing.push_back(name);
+      } else {
+        value = std::string(it->second.Reveal());
+      }
+    }
+    if (!missing.empty()) {
+      std::string list;
+      for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
+      return Failed(kExitRefused, "--strict: no value in the services for " + list);
+    }
+  } else {
+    for (const auto& [name, v] : values) env[name] = std::string(v.Reveal());
+  }
+  std::vector<std::string> pairs;
+  pairs.reserve(env.size());
+  for (auto& [name, value] : env) {
+    if (value.find('\0') != std::string::npos) {
+      return Failed(kExitRefused, "variable " + name + ": an environment value cannot hold NUL");
+    }
+    pairs.push_back(name + "=" + value);
+    util::SecureClear(value);
+  }
+  std::vector<char*> envp;
+  for (std::string& p : pairs) envp.push_back(p.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  for (const std::string& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  out.flush();
+  err.flush();
+  // Replacing this process keeps stdin/stdout/stderr, the process id (so
+  // every signal reaches the child itself) and the exit status, exactly.
+  ::execvpe(argv[0], argv.data(), envp.data());
+  int saved = errno;
+  for (std::string& p : pairs) util::SecureClear(p);
+  return Failed(saved == ENOENT ? 127 : 126,
+                "cannot run " + o.command[0] + ": " + std::strerror(saved));
+}
+
 class Runner {
  public:
   Runner(const ChamberOptions& options, Store& store, std::istream& in, std::ostream& out,
@@ -796,60 +856,7 @@ class Runner {
     if (o_.command.empty()) return Failed(kExitUsage, "exec needs a command after --");
     auto values = EnvValues();
     if (!values) return std::unexpected(values.error());
-    std::map<std::string, std::string> env;
-    if (!o_.pristine) {
-      for (char** e = environ; *e != nullptr; ++e) {
-        std::string_view pair(*e);
-        size_t eq = pair.find('=');
-        if (eq == std::string_view::npos) continue;
-        env[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
-      }
-    }
-    if (o_.strict) {
-      // chamber's --strict: only variables the parent set to the marker value
-      // are filled, and each of them must have a value in the services.
-      std::vector<std::string> missing;
-      for (auto& [name, value] : env) {
-        if (value != o_.strict_value) continue;
-        auto it = values->find(name);
-        if (it == values->end()) {
-          missing.push_back(name);
-        } else {
-          value = std::string(it->second.Reveal());
-        }
-      }
-      if (!missing.empty()) {
-        std::string list;
-        for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
-        return Failed(kExitRefused, "--strict: no value in the services for " + list);
-      }
-    } else {
-      for (const auto& [name, v] : *values) env[name] = std::string(v.Reveal());
-    }
-    std::vector<std::string> pairs;
-    pairs.reserve(env.size());
-    for (auto& [name, value] : env) {
-      if (value.find('\0') != std::string::npos) {
-        return Failed(kExitRefused, "variable " + name + ": an environment value cannot hold NUL");
-      }
-      pairs.push_back(name + "=" + value);
-      util::SecureClear(value);
-    }
-    std::vector<char*> envp;
-    for (std::string& p : pairs) envp.push_back(p.data());
-    envp.push_back(nullptr);
-    std::vector<char*> argv;
-    for (const std::string& a : o_.command) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    out_.flush();
-    err_.flush();
-    // Replacing this process keeps stdin/stdout/stderr, the process id (so
-    // every signal reaches the child itself) and the exit status, exactly.
-    ::execvpe(argv[0], argv.data(), envp.data());
-    int saved = errno;
-    for (std::string& p : pairs) util::SecureClear(p);
-    return Failed(saved == ENOENT ? 127 : 126,
-                  "cannot run " + o_.command[0] + ": " + std::strerror(saved));
+    return ExecChild(o_, *values, out_, err_);
   }
 
   Outcome<int> Export() {
@@ -1099,6 +1106,30 @@ int RunChamber(const ChamberOptions& options, util::Clock& clock, std::istream& 
     return result.error().exit_code;
   }
   return *result;
+}
+
+std::expected<std::map<std::string, SecretBytes>, ChamberFailure> ReadEnvironmentValues(
+    const ChamberOptions& options, util::Clock& clock) {
+  auto config = client::ResolveClientConfig(options.client, clock);
+  if (!config) return std::unexpected(ChamberFailure{kExitUsage, config.error().message});
+  Store store(options, std::move(*config), clock);
+  std::istringstream in;
+  std::ostringstream out;
+  Runner runner(options, store, in, out, out);
+  auto values = runner.EnvValues();
+  if (!values) {
+    return std::unexpected(ChamberFailure{values.error().exit_code, values.error().message});
+  }
+  return std::move(*values);
+}
+
+ChamberFailure ExecWithValues(const ChamberOptions& options,
+                              const std::map<std::string, SecretBytes>& values,
+                              std::ostream& out, std::ostream& err) {
+  if (options.command.empty()) return {kExitUsage, "exec needs a command after --"};
+  auto r = ExecChild(options, values, out, err);
+  if (!r) return {r.error().exit_code, r.error().message};
+  return {kExitFailed, "the command did not run"};
 }
 
 }  // namespace coffer::cli

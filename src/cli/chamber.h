@@ -8,11 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <expected>
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "client/aws_client.h"
+#include "util/secret_bytes.h"
 #include "util/time.h"
 
 namespace coffer::cli {
@@ -68,6 +71,8 @@ struct ChamberOptions {
   bool strict = false;             // exec: only fill variables whose value is strict_value
   std::string strict_value = "chamberme";
   std::vector<std::string> command;  // exec: CMD ARGS...
+  std::string bundle;              // exec --bundle FILE|s3://BUCKET/KEY|https://URL (cli/bundle.h)
+  std::string bundle_key;          // exec --bundle-key: the KMS key the bundle must be under
   std::string format = "json";     // export
   std::string out_file;            // export -o
   std::string k8s_name;            // export --name (k8s-secret; default: the last service)
@@ -83,5 +88,26 @@ struct ChamberOptions {
 // exec replaces this process with the child on success (it does not return).
 int RunChamber(const ChamberOptions& options, util::Clock& clock, std::istream& in,
                std::ostream& out, std::ostream& err);
+
+// A failure of the functions below: the exit code it maps to and a message
+// that names services and keys, never a value.
+struct ChamberFailure {
+  int exit_code = kExitFailed;
+  std::string message;
+};
+
+// The values exec gives its child for `options.services`, keyed by
+// environment variable name (later services win; two keys of one service
+// mapping to one name are refused with kExitRefused). Used by bundles.
+std::expected<std::map<std::string, SecretBytes>, ChamberFailure> ReadEnvironmentValues(
+    const ChamberOptions& options, util::Clock& clock);
+
+// Runs `options.command` with `values` in its environment exactly as exec does
+// (--pristine, --strict), replacing this process. Returns only on failure:
+// kExitRefused for a value holding NUL or a --strict variable without a value,
+// 127/126 when the command cannot be run.
+ChamberFailure ExecWithValues(const ChamberOptions& options,
+                              const std::map<std::string, SecretBytes>& values,
+                              std::ostream& out, std::ostream& err);
 
 }  // namespace coffer::cli

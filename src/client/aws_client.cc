@@ -199,6 +199,7 @@ constexpr ServiceId kServices[] = {
     {"kms", "KMS", "kms"},
     {"sts", "STS", "sts"},
     {"iam", "IAM", "iam"},
+    {"s3", "S3", "s3"},
 };
 
 std::string StripSlash(std::string url) {

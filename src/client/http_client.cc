@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <mutex>
 
@@ -13,8 +14,19 @@ void GlobalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+struct BodySink {
+  std::string* body;
+  size_t max;  // 0: no limit
+  bool overflow = false;
+};
+
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* sink = static_cast<BodySink*>(user);
+  if (sink->max != 0 && size * n > sink->max - std::min(sink->max, sink->body->size())) {
+    sink->overflow = true;
+    return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
+  }
+  sink->body->append(data, size * n);
   return size * n;
 }
 
@@ -107,7 +119,8 @@ Result<HttpResult> Perform(const HttpCall& call) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
   }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  BodySink sink{&result.body, call.max_body};
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(call.timeout.count()));
@@ -123,6 +136,11 @@ Result<HttpResult> Perform(const HttpCall& call) {
   curl_slist_free_all(headers);
   // The handle keeps no pointer into this call's buffers past here.
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  if (sink.overflow) {
+    result.body.clear();
+    return Fail(ErrorCode::kResourceExhausted, "the answer from " + call.url + " is larger than " +
+                                                   std::to_string(call.max_body) + " bytes");
+  }
   if (rc != CURLE_OK) {
     return Fail(ErrorCode::kUnavailable,
                 "request to " + call.url + " failed: " + curl_easy_strerror(rc));

@@ -32,10 +32,14 @@ struct HttpCall {
   // The server's certificate and host name are always verified; there is no
   // switch to turn that off.
   std::string ca_file;
+  // Largest answer body accepted (0: no limit). A larger one aborts the
+  // transfer: Perform fails with kResourceExhausted and keeps nothing of it.
+  size_t max_body = 0;
 };
 
 // Performs one request (https: TLS 1.2 or newer, certificate and host name
-// verified). kUnavailable when the server cannot be reached or the
+// verified). kResourceExhausted when the body exceeds call.max_body.
+// kUnavailable when the server cannot be reached or the
 // transfer fails (the message names the URL and curl's reason); any HTTP status
 // is a successful transfer. Thread-safe (one reused curl handle per thread, so
 // calls to the same endpoint from one thread share a kept-alive connection).

@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "cli/backup.h"
+#include "cli/bundle.h"
 #include "cli/chamber.h"
 #include "cli/file.h"
 #include "cli/login.h"
@@ -575,10 +576,36 @@ Runner AddExec(CLI::App& command) {
                    "fill only variables already set to --strict-value; fail if one has no value");
   command.add_option("--strict-value", o->strict_value, "the marker value for --strict")
       ->capture_default_str();
+  command.add_option("--bundle", o->bundle,
+                     "take the values from a bundle (FILE, s3://BUCKET/KEY or https://URL; "
+                     "coffer bundle create) instead of services: KMS decrypts it, then it is "
+                     "verified");
+  command.add_option("--bundle-key", o->bundle_key,
+                     "with --bundle: the KMS key (id, ARN or alias) that must have made the "
+                     "bundle; a bundle under any other key is refused (recommended)");
+  // A hidden positional that accepts no value: it keeps CLI11 from handing a
+  // "--" that directly follows the flags (exec --bundle FILE -- CMD) back to
+  // the top-level parser, which would refuse CMD's arguments. Every word is
+  // rejected by it, so the words still reach remaining() as before.
+  auto never = std::make_shared<std::vector<std::string>>();
+  command.add_option("never", *never)
+      ->check([](const std::string&) { return std::string("not a value"); })
+      ->group("");
+  command.validate_positionals();
   CLI::App* self = &command;
-  return [o, self]() -> int {
+  return [o, self, never]() -> int {
     std::vector<std::string> rest = self->remaining();
     auto dashes = std::find(rest.begin(), rest.end(), "--");
+    if (!o->bundle.empty()) {
+      if (dashes != rest.begin() || dashes + 1 == rest.end()) {
+        std::fprintf(stderr, "coffer exec: usage: coffer exec [flags] --bundle FILE|URL -- "
+                             "COMMAND [ARGS] (no services with --bundle)\n");
+        return cli::kExitUsage;
+      }
+      o->command.assign(dashes + 1, rest.end());
+      util::SystemClock clock;
+      return cli::RunBundleExec(*o, clock, std::cout, std::cerr);
+    }
     if (dashes == rest.end() || dashes == rest.begin() || dashes + 1 == rest.end()) {
       std::fprintf(stderr,
                    "coffer exec: usage: coffer exec [flags] SERVICE... -- COMMAND [ARGS]\n");
@@ -821,6 +848,42 @@ Runner AddCompletion(CLI::App& command) {
   };
 }
 
+// coffer bundle create SERVICE... --key KMS_KEY_ID -o FILE [--name NAME]
+// coffer bundle inspect FILE|URL [--output json]
+Runner AddBundle(CLI::App& command) {
+  auto o = std::make_shared<cli::BundleOptions>();
+  command.require_subcommand(1);
+  CLI::App* create = command.add_subcommand(
+      "create", "write every value of SERVICE... into one KMS envelope-encrypted file");
+  auto chamber = AddChamberFlags(*create, cli::ChamberVerb::kExec,
+                                 "  coffer bundle create shared myapp --key alias/app -o app.bundle\n"
+                                 "  coffer exec --bundle app.bundle -- ./server\n");
+  create->add_option("services", chamber->services, "services; later ones win")->required();
+  create->add_option("--key", o->key_id, "KMS key id, ARN or alias for the data key")
+      ->required();
+  create->add_option("-o,--out", o->out, "the bundle file to write (mode 0600)")->required();
+  create->add_option("--name", o->name,
+                     "the bundle's name, bound into the KMS encryption context (default: the "
+                     "file name of -o)");
+  CLI::App* inspect = command.add_subcommand(
+      "inspect", "print a bundle's header: name, KMS key, services, keys (never values)");
+  auto inspect_flags = AddChamberFlags(*inspect, cli::ChamberVerb::kExec,
+                                       "  coffer bundle inspect app.bundle\n");
+  inspect->add_option("file", o->file, "the bundle: FILE or https://URL")->required();
+  return [o, create, chamber, inspect_flags]() -> int {
+    if (create->parsed()) {
+      o->verb = cli::BundleVerb::kCreate;
+      o->chamber = *chamber;
+    } else {
+      o->verb = cli::BundleVerb::kInspect;
+      o->chamber = *inspect_flags;
+      o->output = inspect_flags->output;
+    }
+    util::SystemClock clock;
+    return cli::RunBundle(*o, clock, std::cout, std::cerr);
+  };
+}
+
 struct CommandSpec {
   const char* name;
   const char* help;
@@ -845,6 +908,8 @@ constexpr CommandSpec kCommands[] = {
     {"find", "find a key (or a value) in every service", AddFind},
     {"env", "print services' values as shell export lines", AddEnv},
     {"exec", "run a command with services' values in its environment", AddExec},
+    {"bundle", "one KMS-encrypted file of many values: create, inspect (exec --bundle)",
+     AddBundle},
     {"export", "write services' values in a file format", AddExport},
     {"import", "write a JSON or YAML file's values into a service", AddImport},
     {"tag", "read, write or delete a key's tags", AddTag},
