@@ -17,17 +17,6 @@
 namespace coffer::cli {
 namespace {
 
-Result<std::string> Read(const std::string& path) {
-  std::string data;
-  if (path.empty() || path == "-") {
-    data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    return data;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kNotFound, "cannot read " + path);
-  data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return data;
-}
 
 Status Write(const AgeOptions& o, std::string_view data, std::ostream& out) {
   if (o.output.empty() || o.output == "-") {
@@ -80,7 +69,7 @@ Status Run(const AgeOptions& o, std::ostream& out) {
     util::SecureClear(text);
     return s;
   }
-  COFFER_ASSIGN_OR_RETURN(std::string input, Read(o.input));
+  COFFER_ASSIGN_OR_RETURN(std::string input, ReadInput(o.input));
   if (o.decrypt && o.identity_files.empty() &&
       (input.starts_with("age-encryption.org/v1\n-> scrypt ") ||
        input.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"))) {
@@ -99,7 +88,7 @@ Status Run(const AgeOptions& o, std::ostream& out) {
   if (o.decrypt) {
     std::vector<std::string> identities;
     for (const std::string& f : o.identity_files) {
-      COFFER_ASSIGN_OR_RETURN(std::string text, Read(f));
+      COFFER_ASSIGN_OR_RETURN(std::string text, ReadInput(f));
       identities.push_back(std::move(text));
     }
     if (identities.empty()) {
@@ -113,7 +102,7 @@ Status Run(const AgeOptions& o, std::ostream& out) {
   }
   std::vector<std::string> recipients = o.recipients;
   for (const std::string& f : o.recipient_files) {
-    COFFER_ASSIGN_OR_RETURN(std::string text, Read(f));
+    COFFER_ASSIGN_OR_RETURN(std::string text, ReadInput(f));
     size_t start = 0;
     while (start < text.size()) {
       size_t nl = text.find('\n', start);

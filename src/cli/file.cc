@@ -46,17 +46,6 @@ constexpr int kExitUnchanged = 200;
 
 // ---- small helpers ----
 
-Result<std::string> ReadInput(const std::string& path) {
-  std::string data;
-  if (path.empty() || path == "-") {
-    data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    return data;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kNotFound, "cannot read " + path);
-  data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return data;
-}
 
 // Writes `content` to `path` keeping the file's mode when it exists (0600 otherwise).
 Status WriteOutput(const std::string& path, std::string_view content) {
@@ -1146,6 +1135,18 @@ class FileRunner {
 };
 
 }  // namespace
+
+Result<std::string> ReadInput(const std::string& path) {
+  std::string data;
+  if (path.empty() || path == "-") {
+    data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    return data;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(ErrorCode::kNotFound, "cannot read " + path);
+  data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return data;
+}
 
 int RunFile(const FileOptions& options, util::Clock& clock, std::ostream& out, std::ostream& err) {
   FileRunner runner(options, clock, out, err);

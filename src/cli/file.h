@@ -67,6 +67,10 @@ struct FileOptions {
 // the child's status for exec-*). Errors go to `err`, never with a value.
 int RunFile(const FileOptions& options, util::Clock& clock, std::ostream& out, std::ostream& err);
 
+// The bytes of the file at `path`, or of stdin when `path` is "" or "-";
+// kNotFound when the file cannot be read. (coffer file and coffer age.)
+Result<std::string> ReadInput(const std::string& path);
+
 // `coffer age`: whole-file age encryption for users without the age binary.
 struct AgeOptions {
   bool decrypt = false;
