@@ -363,23 +363,23 @@ Status FileSink::Write(const Record& record) {
     if (written_ticket_ >= ticket) return Ok();
     if (failed_ticket_ >= ticket) return Fail(last_error_);
     if (!writing_) {
-      WriteBatch(lock);
+      WriteBatch();
       continue;
     }
     batch_done_.Wait(lock);
   }
 }
 
-void FileSink::WriteBatch(util::MutexLock& lock) {
+void FileSink::WriteBatch() {
   writing_ = true;
   std::string batch;
   batch.swap(pending_);
   const uint64_t through_ticket = last_ticket_;
   const uint64_t through_seq = next_seq_ - 1;
   const std::string through_mac = last_mac_;
-  lock.Unlock();
+  mu_.Unlock();  // the caller's MutexLock holds mu_ again when this returns
   Status written = WriteAll(fd_, batch);
-  lock.Lock();
+  mu_.Lock();
   writing_ = false;
   if (written) {
     written_ticket_ = through_ticket;

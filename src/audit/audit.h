@@ -97,9 +97,9 @@ class FileSink final : public Sink {
   int head_fd_;
   char* head_map_;  // the head file, mapped shared (nullptr without one)
   crypto::HmacSha256Key mac_key_;
-  // Writes everything in pending_ (see Write). REQUIRES: mu_ held via `lock`,
-  // no batch being written; releases mu_ during the write.
-  void WriteBatch(util::MutexLock& lock) COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes everything in pending_ (see Write). REQUIRES: mu_ held, no batch
+  // being written; releases mu_ during the write and holds it again on return.
+  void WriteBatch() COFFER_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The chain as built (records in pending_ included).
   uint64_t next_seq_ COFFER_GUARDED_BY(mu_);
