@@ -173,45 +173,11 @@ std::array<uint8_t, 64> Sha512(std::string_view data) {
   return d;
 }
 
-Digest256 HmacSha256(std::string_view key, std::string_view data) {
-  // Implemented directly over SHA-256 (RFC 2104): OpenSSL 3's HMAC() fetches
-  // the algorithm on every call, which dominates the SigV4 verify cost.
-  constexpr size_t kBlock = 64;
-  unsigned char k[kBlock] = {0};
-  if (key.size() > kBlock) {
-    SHA256(U(key), key.size(), k);
-  } else if (!key.empty()) {
-    memcpy(k, key.data(), key.size());
-  }
-  unsigned char ipad[kBlock], opad[kBlock];
-  for (size_t i = 0; i < kBlock; ++i) {
-    ipad[i] = k[i] ^ 0x36;
-    opad[i] = k[i] ^ 0x5c;
-  }
-  SHA256_CTX ctx;
-  unsigned char inner[32];
-  SHA256_Init(&ctx);
-  SHA256_Update(&ctx, ipad, kBlock);
-  SHA256_Update(&ctx, data.data(), data.size());
-  SHA256_Final(inner, &ctx);
-  Digest256 out;
-  SHA256_Init(&ctx);
-  SHA256_Update(&ctx, opad, kBlock);
-  SHA256_Update(&ctx, inner, sizeof inner);
-  SHA256_Final(out.data(), &ctx);
-  OPENSSL_cleanse(k, sizeof k);
-  OPENSSL_cleanse(ipad, sizeof ipad);
-  OPENSSL_cleanse(opad, sizeof opad);
-  OPENSSL_cleanse(&ctx, sizeof ctx);
-  return out;
-}
+namespace {
 
-struct HmacSha256Key::State {
-  SHA256_CTX inner;
-  SHA256_CTX outer;
-};
-
-HmacSha256Key::HmacSha256Key(std::string_view key) : state_(std::make_unique<State>()) {
+// The SHA-256 states after absorbing the key's inner and outer pads (RFC 2104):
+// what every HMAC under `key` starts from.
+void HmacPadStates(std::string_view key, SHA256_CTX* inner, SHA256_CTX* outer) {
   constexpr size_t kBlock = 64;
   unsigned char k[kBlock] = {0};
   if (key.size() > kBlock) {
@@ -221,13 +187,46 @@ HmacSha256Key::HmacSha256Key(std::string_view key) : state_(std::make_unique<Sta
   }
   unsigned char pad[kBlock];
   for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x36;
-  SHA256_Init(&state_->inner);
-  SHA256_Update(&state_->inner, pad, kBlock);
+  SHA256_Init(inner);
+  SHA256_Update(inner, pad, kBlock);
   for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x5c;
-  SHA256_Init(&state_->outer);
-  SHA256_Update(&state_->outer, pad, kBlock);
+  SHA256_Init(outer);
+  SHA256_Update(outer, pad, kBlock);
   OPENSSL_cleanse(k, sizeof k);
   OPENSSL_cleanse(pad, sizeof pad);
+}
+
+// Finishes an HMAC whose message went into `inner`; clears both states.
+Digest256 HmacFinish(SHA256_CTX* inner, SHA256_CTX* outer) {
+  unsigned char digest[32];
+  SHA256_Final(digest, inner);
+  SHA256_Update(outer, digest, sizeof digest);
+  Digest256 out;
+  SHA256_Final(out.data(), outer);
+  OPENSSL_cleanse(digest, sizeof digest);
+  OPENSSL_cleanse(inner, sizeof *inner);
+  OPENSSL_cleanse(outer, sizeof *outer);
+  return out;
+}
+
+}  // namespace
+
+Digest256 HmacSha256(std::string_view key, std::string_view data) {
+  // Implemented directly over SHA-256 (RFC 2104): OpenSSL 3's HMAC() fetches
+  // the algorithm on every call, which dominates the SigV4 verify cost.
+  SHA256_CTX inner, outer;
+  HmacPadStates(key, &inner, &outer);
+  SHA256_Update(&inner, data.data(), data.size());
+  return HmacFinish(&inner, &outer);
+}
+
+struct HmacSha256Key::State {
+  SHA256_CTX inner;
+  SHA256_CTX outer;
+};
+
+HmacSha256Key::HmacSha256Key(std::string_view key) : state_(std::make_unique<State>()) {
+  HmacPadStates(key, &state_->inner, &state_->outer);
 }
 
 HmacSha256Key::~HmacSha256Key() {
@@ -245,17 +244,10 @@ HmacSha256Key& HmacSha256Key::operator=(HmacSha256Key&& other) noexcept {
 Digest256 HmacSha256Key::Mac(std::string_view data) const { return Mac({data}); }
 
 Digest256 HmacSha256Key::Mac(std::initializer_list<std::string_view> parts) const {
-  SHA256_CTX ctx = state_->inner;
-  for (std::string_view part : parts) SHA256_Update(&ctx, part.data(), part.size());
-  unsigned char inner[32];
-  SHA256_Final(inner, &ctx);
-  ctx = state_->outer;
-  SHA256_Update(&ctx, inner, sizeof inner);
-  Digest256 out;
-  SHA256_Final(out.data(), &ctx);
-  OPENSSL_cleanse(&ctx, sizeof ctx);
-  OPENSSL_cleanse(inner, sizeof inner);
-  return out;
+  SHA256_CTX inner = state_->inner;
+  SHA256_CTX outer = state_->outer;
+  for (std::string_view part : parts) SHA256_Update(&inner, part.data(), part.size());
+  return HmacFinish(&inner, &outer);
 }
 
 Result<SecretBytes> HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info,
