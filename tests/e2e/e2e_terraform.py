@@ -31,6 +31,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coffer_harness as h  # noqa: E402
@@ -91,8 +92,10 @@ class Terraform:
             for k, v in self.vars.items():
                 argv += ["-var", f"{k}={v}"]
         argv += list(args[words:])
+        started = time.monotonic()
         p = subprocess.run(argv, cwd=self.dir, env=self.env, capture_output=True, text=True,
                            timeout=timeout)
+        print(f"terraform {' '.join(args[:words])}: {time.monotonic() - started:.1f} s")
         if check and p.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed ({p.returncode}):\n"
                                f"{p.stdout[-4000:]}\n{p.stderr[-4000:]}")
@@ -108,13 +111,12 @@ class Terraform:
     def outputs(self):
         return json.loads(self.run("output", "-json", with_vars=False).stdout)
 
-    def state_attr(self, resource, attr):
-        out = self.run("state", "show", resource, with_vars=False).stdout
-        for line in out.splitlines():
-            parts = line.strip().split(" = ", 1)
-            if len(parts) == 2 and parts[0].strip() == attr:
-                return parts[1].strip().strip('"')
-        return None
+    def state_attrs(self):
+        """{resource address: attribute values} of the managed resources, from one `terraform
+        show -json` (one terraform start instead of one `state show` per attribute)."""
+        state = json.loads(self.run("show", "-json", with_vars=False).stdout)
+        resources = state.get("values", {}).get("root_module", {}).get("resources", [])
+        return {r["address"]: r.get("values", {}) for r in resources if r.get("mode") == "managed"}
 
 
 def aws_json(t, ck, args, what):
@@ -232,13 +234,13 @@ def body(args, ck):
 
         # 4. import
         ids = dict(IMPORTS)
-        ids["aws_kms_key.app"] = tf.state_attr("aws_kms_key.app", "key_id")
-        secret_arn = tf.state_attr("aws_secretsmanager_secret.api", "arn")
+        attrs = tf.state_attrs()
+        ids["aws_kms_key.app"] = attrs["aws_kms_key.app"]["key_id"]
+        secret_arn = attrs["aws_secretsmanager_secret.api"]["arn"]
         for r in ("aws_secretsmanager_secret.api", "aws_secretsmanager_secret_policy.api",
                   "aws_secretsmanager_secret_rotation.api"):
             ids[r] = secret_arn
-        for resource, _ in IMPORTS:
-            tf.run("state", "rm", resource, with_vars=False)
+        tf.run("state", "rm", *[resource for resource, _ in IMPORTS], with_vars=False)
         # One through `terraform import`, the rest through import blocks (one plan for all).
         first_import, rest = IMPORTS[0][0], IMPORTS[1:]
         p = tf.run("import", "-input=false", first_import, ids[first_import], check=False)
@@ -249,13 +251,14 @@ def body(args, ck):
         with open(imports_tf, "w") as f:
             for resource, _ in rest:
                 f.write(f'import {{\n  to = {resource}\n  id = "{ids[resource]}"\n}}\n')
-        p = tf.run("plan", "-input=false", check=False)
+        p = tf.run("plan", "-input=false", "-out=import.tfplan", check=False)
         ck.true(p.returncode == 0 and f"{len(rest)} to import, 0 to add" in p.stdout,
                 "the import blocks plan to import every resource and to create nothing",
                 p.stdout[-3000:])
         # Arguments that no read can return (the key's deletion window, the lockout bypass
-        # flag) come back into the state with an apply that calls nothing else.
-        tf.run("apply", "-auto-approve", "-input=false")
+        # flag) come back into the state with an apply that calls nothing else. Applying the
+        # saved plan imports exactly what the plan above showed, without a second refresh.
+        tf.run("apply", "-auto-approve", "-input=false", "import.tfplan", with_vars=False)
         os.remove(imports_tf)
         tf.plan_has_no_changes(ck, "after import")
         check_applied(t, ck, second, "platform", "imported")
