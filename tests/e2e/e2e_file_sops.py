@@ -303,14 +303,16 @@ def check_age_pq(c, e):
     sops file with an age1pq1 recipient from .sops.yaml. Debian's age 1.1.1 predates them."""
     p = e.run(["age", "--keygen", "--pq", "-o", e.path("pq.txt")])
     key = e.read("pq.txt") if p.returncode == 0 else ""
-    c.true(p.returncode == 0 and "\nAGE-SECRET-KEY-PQ-1" in key, "coffer age --keygen --pq", p.stderr)
+    c.true(p.returncode == 0 and "\nAGE-SECRET-KEY-PQ-1" in key, "coffer age --keygen --pq",
+           p.stderr)
     pq_recipient = key.split("# public key: ", 1)[1].split("\n", 1)[0] if key else ""
     c.true(pq_recipient.startswith("age1pq1"), "the key file names its age1pq1 recipient")
     with open(e.path("pq.bin"), "wb") as f:
         f.write(CANARY.encode() * 3)
     p = e.run(["age", "-r", pq_recipient, "-a", "-o", e.path("pq.age"), e.path("pq.bin")])
     armored = e.read("pq.age") if p.returncode == 0 else ""
-    c.true(p.returncode == 0 and CANARY not in armored, "coffer age -r age1pq1... encrypts", p.stderr)
+    c.true(p.returncode == 0 and CANARY not in armored, "coffer age -r age1pq1... encrypts",
+           p.stderr)
     p = e.run(["age", "-d", "-i", e.path("pq.txt"), e.path("pq.age")])
     c.true(p.returncode == 0 and p.stdout == CANARY * 3, "coffer age -d opens it with the PQ key",
            p.stderr)
