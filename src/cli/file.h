@@ -80,6 +80,7 @@ struct AgeOptions {
   std::vector<std::string> identity_files;   // -i
   bool passphrase = false;                   // -p (from COFFER_AGE_PASSPHRASE or the terminal)
   bool keygen = false;                       // --keygen
+  bool pq = false;                           // --pq: with --keygen, a post-quantum identity
   std::string output;                        // -o
   std::string input;                         // "" or "-": stdin
 };

@@ -809,7 +809,7 @@ Runner AddAge(CLI::App& command) {
   auto o = std::make_shared<cli::AgeOptions>();
   command.add_flag("-d,--decrypt", o->decrypt, "decrypt (default: encrypt)");
   command.add_flag("-a,--armor", o->armor, "ASCII armor");
-  command.add_option("-r,--recipient", o->recipients, "an age1... recipient")
+  command.add_option("-r,--recipient", o->recipients, "an age1... or age1pq1... recipient")
       ->allow_extra_args(false);
   command.add_option("-R,--recipients-file", o->recipient_files, "a file of recipients")
       ->allow_extra_args(false);
@@ -818,6 +818,8 @@ Runner AddAge(CLI::App& command) {
   command.add_flag("-p,--passphrase", o->passphrase,
                    "encrypt to a passphrase (scrypt; from $COFFER_AGE_PASSPHRASE or the terminal)");
   command.add_flag("--keygen", o->keygen, "write a new identity (as age-keygen)");
+  command.add_flag("--pq", o->pq,
+                   "with --keygen: a post-quantum ML-KEM-768+X25519 identity (as age-keygen -pq)");
   command.add_option("-o,--output", o->output, "output file (default: stdout)");
   command.add_option("input", o->input, "input file (default: stdin)");
   return [o]() -> int { return cli::RunAge(*o, std::cout, std::cerr); };

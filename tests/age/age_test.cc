@@ -280,7 +280,7 @@ TEST(AgeVectorsTest, CctvVectorsGiveTheirExpectedOutcome) {
       ADD_FAILURE() << name << ": unknown expectation " << expect;
     }
   }
-  EXPECT_EQ(count, 78);
+  EXPECT_EQ(count, 95);
 }
 
 // ---------------------------------------------------------------------------

@@ -79,7 +79,7 @@ TEST(AgeCompressedVectorsTest, EveryCompressedVectorGivesItsExpectedOutcome) {
       ADD_FAILURE() << name << ": unexpected expectation " << expect;
     }
   }
-  EXPECT_EQ(count, 20);
+  EXPECT_EQ(count, 22);
 }
 
 }  // namespace

@@ -295,6 +295,47 @@ def check_age_cli(c, e, ident, recipient):
     e.write("k2.txt", key)
     r2 = e.tool(["age-keygen", "-y", e.path("k2.txt")])
     c.true(r2.returncode == 0 and r2.stdout.strip() in key, "age-keygen -y reads coffer's key")
+    check_age_pq(c, e)
+
+
+def check_age_pq(c, e):
+    """Post-quantum hybrid keys (ML-KEM-768 + X25519): coffer age --keygen --pq, whole files, and a
+    sops file with an age1pq1 recipient from .sops.yaml. Debian's age 1.1.1 predates them."""
+    p = e.run(["age", "--keygen", "--pq", "-o", e.path("pq.txt")])
+    key = e.read("pq.txt") if p.returncode == 0 else ""
+    c.true(p.returncode == 0 and "\nAGE-SECRET-KEY-PQ-1" in key, "coffer age --keygen --pq",
+           p.stderr)
+    pq_recipient = key.split("# public key: ", 1)[1].split("\n", 1)[0] if key else ""
+    c.true(pq_recipient.startswith("age1pq1"), "the key file names its age1pq1 recipient")
+    with open(e.path("pq.bin"), "wb") as f:
+        f.write(CANARY.encode() * 3)
+    p = e.run(["age", "-r", pq_recipient, "-a", "-o", e.path("pq.age"), e.path("pq.bin")])
+    armored = e.read("pq.age") if p.returncode == 0 else ""
+    c.true(p.returncode == 0 and CANARY not in armored, "coffer age -r age1pq1... encrypts",
+           p.stderr)
+    p = e.run(["age", "-d", "-i", e.path("pq.txt"), e.path("pq.age")])
+    c.true(p.returncode == 0 and p.stdout == CANARY * 3, "coffer age -d opens it with the PQ key",
+           p.stderr)
+    _, classic = e.keygen("classic.txt")
+    p = e.run(["age", "-r", pq_recipient, "-r", classic, e.path("pq.bin")])
+    c.true(p.returncode != 0 and "cannot be mixed" in p.stderr,
+           "post-quantum and X25519 recipients are not mixed (as age refuses)", p.stderr)
+    r = e.tool(["age", "-d", "-i", e.path("pq.txt"), e.path("pq.age")])
+    if r.returncode == 0:
+        c.true(r.stdout == CANARY * 3, "the real age opens coffer's post-quantum file")
+    else:
+        c.note("the installed age does not know post-quantum keys (age >= 1.3 does): " +
+               r.stderr.strip().splitlines()[0][:120])
+    e.write("pqcmd/.sops.yaml", f"creation_rules:\n  - age: {pq_recipient}\n")
+    e.write("pqcmd/s.yaml", "password: " + CANARY + "\n")
+    p = e.run(["file", "encrypt", "-i", "s.yaml"], cwd=e.path("pqcmd"))
+    enc = e.read("pqcmd/s.yaml")
+    c.true(p.returncode == 0 and pq_recipient in enc and CANARY not in enc,
+           "a sops file for an age1pq1 recipient from .sops.yaml", p.stderr)
+    p = e.run(["file", "decrypt", "s.yaml"], cwd=e.path("pqcmd"),
+              env={"SOPS_AGE_KEY_FILE": e.path("pq.txt")})
+    c.true(p.returncode == 0 and CANARY in p.stdout, "SOPS_AGE_KEY_FILE with a PQ key opens it",
+           p.stderr)
 
 
 def check_commands(c, e, ident, recipient):

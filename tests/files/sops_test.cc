@@ -317,6 +317,39 @@ TEST(SopsKeyGroups, ThreeGroupsThresholdTwoOpenWithAnyTwo) {
   }
 }
 
+// A post-quantum age recipient (age1pq1..., ML-KEM-768 + X25519) beside an
+// X25519 one in the same group: each gets its own age file holding the data
+// key, so either identity alone opens the file, and the metadata keeps the
+// age1pq1 recipient as written.
+TEST(SopsFile, PostQuantumAgeRecipientsRoundTrip) {
+  age::HybridIdentity pq = age::GenerateHybridIdentity();
+  age::X25519Identity classic = age::GenerateX25519Identity();
+  Metadata md;
+  KeyGroup g;
+  g.age.push_back({pq.recipient, ""});
+  g.age.push_back({classic.recipient, ""});
+  md.key_groups.push_back(g);
+  KeyServices both;
+  both.use_pgp = false;
+  auto enc = EncryptText(Format::kYaml, "secret: value\n", md, both, kNow);
+  ASSERT_TRUE(enc.has_value()) << enc.error().message;
+  EXPECT_THAT(*enc, HasSubstr(pq.recipient));
+  for (std::string_view identity : {pq.identity.Reveal(), classic.identity.Reveal()}) {
+    KeyServices s;
+    s.use_pgp = false;
+    s.age_identities.emplace_back(identity);
+    auto d = DecryptText(Format::kYaml, *enc, s, {});
+    ASSERT_TRUE(d.has_value()) << d.error().message;
+    EXPECT_TRUE(Plain(Format::kYaml, d->file.doc) == "secret: value\n");
+  }
+  KeyServices other;
+  other.use_pgp = false;
+  other.age_identities.emplace_back(age::GenerateHybridIdentity().identity.Reveal());
+  auto d = DecryptText(Format::kYaml, *enc, other, {});
+  ASSERT_FALSE(d.has_value());
+  EXPECT_EQ(d.error().reason, Reason::kKeyNotFound);
+}
+
 // A KMS that wraps with a fixed key in memory, checking the context.
 class FakeKms final : public KmsService {
  public:
