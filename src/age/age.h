@@ -20,8 +20,8 @@ namespace coffer::age {
 
 // An X25519 identity and its recipient.
 struct X25519Identity {
-  SecretBytes identity;  // "AGE-SECRET-KEY-1..." (74 characters, upper case)
-  std::string recipient; // "age1..." (62 characters, lower case)
+  SecretBytes identity;   // "AGE-SECRET-KEY-1..." (74 characters, upper case)
+  std::string recipient;  // "age1..." (62 characters, lower case)
 };
 
 // A fresh identity from the CSPRNG.
@@ -31,8 +31,8 @@ X25519Identity GenerateX25519Identity();
 // and its recipient. The identity's payload is a 32-byte seed that expands
 // (SHAKE256) to the ML-KEM-768 and X25519 keys.
 struct HybridIdentity {
-  SecretBytes identity;  // "AGE-SECRET-KEY-PQ-1..." (upper case)
-  std::string recipient; // "age1pq1..." (1216-byte public key, lower case)
+  SecretBytes identity;   // "AGE-SECRET-KEY-PQ-1..." (upper case)
+  std::string recipient;  // "age1pq1..." (1216-byte public key, lower case)
 };
 
 // A fresh hybrid identity from the CSPRNG.
@@ -53,8 +53,8 @@ Result<std::string> RecipientFromIdentity(std::string_view identity);
 // undo the post-quantum protection); kInvalidArgument (kMalformedInput) naming
 // the recipient's index when one is neither (a hybrid key must pass ML-KEM's
 // encapsulation key checks).
-Result<std::string> Encrypt(std::span<const std::string> recipients,
-                            std::string_view plaintext, bool armor);
+Result<std::string> Encrypt(std::span<const std::string> recipients, std::string_view plaintext,
+                            bool armor);
 
 // Decrypts an age file (binary, or armored: detected by its first bytes). Each
 // element of `identities` is an identity ("AGE-SECRET-KEY-1..." or
@@ -73,14 +73,12 @@ Result<std::string> Encrypt(std::span<const std::string> recipients,
 //     not authenticate (also a missing final chunk or data after it);
 //   kDataLoss (kCiphertextMalformed): a truncated chunk or an empty final
 //     chunk after others.
-Result<SecretBytes> Decrypt(std::span<const std::string> identities,
-                            std::string_view file);
+Result<SecretBytes> Decrypt(std::span<const std::string> identities, std::string_view file);
 
 // Encrypts `plaintext` to a passphrase (one "-> scrypt" stanza, work factor
 // 2^log_n; age's default is 18). kInvalidArgument (kValidation) for an empty
 // passphrase or log_n outside 1..22.
-Result<std::string> EncryptWithPassphrase(const SecretBytes &passphrase,
-                                          std::string_view plaintext,
+Result<std::string> EncryptWithPassphrase(const SecretBytes& passphrase, std::string_view plaintext,
                                           bool armor, int log_n = 18);
 
 // Decrypts a passphrase-encrypted age file. The header must hold exactly one
@@ -88,8 +86,7 @@ Result<std::string> EncryptWithPassphrase(const SecretBytes &passphrase,
 // (no sign, no leading zero) of at most `max_log_n` (<= 22), checked before
 // any scrypt work. Errors as Decrypt; a wrong passphrase is kNotFound
 // (kKeyNotFound).
-Result<SecretBytes> DecryptWithPassphrase(const SecretBytes &passphrase,
-                                          std::string_view file,
+Result<SecretBytes> DecryptWithPassphrase(const SecretBytes& passphrase, std::string_view file,
                                           int max_log_n = 22);
 
-} // namespace coffer::age
+}  // namespace coffer::age

@@ -18,7 +18,7 @@
 namespace coffer::cli {
 namespace {
 
-Status Write(const AgeOptions &o, std::string_view data, std::ostream &out) {
+Status Write(const AgeOptions& o, std::string_view data, std::ostream& out) {
   if (o.output.empty() || o.output == "-") {
     out.write(data.data(), static_cast<std::streamsize>(data.size()));
     out.flush();
@@ -29,15 +29,13 @@ Status Write(const AgeOptions &o, std::string_view data, std::ostream &out) {
 
 // The passphrase: $COFFER_AGE_PASSPHRASE, else asked on the terminal (no echo).
 Result<SecretBytes> Passphrase() {
-  if (const char *p = ::getenv("COFFER_AGE_PASSPHRASE");
-      p != nullptr && *p != '\0') {
+  if (const char* p = ::getenv("COFFER_AGE_PASSPHRASE"); p != nullptr && *p != '\0') {
     return SecretBytes(p);
   }
   int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
-    return Fail(
-        ErrorCode::kFailedPrecondition,
-        "no terminal to ask the passphrase on: set COFFER_AGE_PASSPHRASE");
+    return Fail(ErrorCode::kFailedPrecondition,
+                "no terminal to ask the passphrase on: set COFFER_AGE_PASSPHRASE");
   }
   static constexpr char kPrompt[] = "Enter passphrase: ";
   [[maybe_unused]] ssize_t written = ::write(fd, kPrompt, sizeof(kPrompt) - 1);
@@ -50,22 +48,19 @@ Result<SecretBytes> Passphrase() {
   }
   std::string line;
   char c;
-  while (::read(fd, &c, 1) == 1 && c != '\n')
-    line.push_back(c);
-  if (restore)
-    ::tcsetattr(fd, TCSAFLUSH, &old);
+  while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  if (restore) ::tcsetattr(fd, TCSAFLUSH, &old);
   written = ::write(fd, "\n", 1);
   ::close(fd);
   SecretBytes out(line);
   util::SecureClear(line);
   if (out.empty()) {
-    return Fail(ErrorCode::kInvalidArgument, "empty passphrase",
-                Reason::kValidation);
+    return Fail(ErrorCode::kInvalidArgument, "empty passphrase", Reason::kValidation);
   }
   return out;
 }
 
-Status Run(const AgeOptions &o, std::ostream &out) {
+Status Run(const AgeOptions& o, std::ostream& out) {
   if (o.keygen) {
     // The same file age-keygen (-pq) writes: the recipient as a comment, then
     // the identity.
@@ -77,8 +72,7 @@ Status Run(const AgeOptions &o, std::ostream &out) {
       age::X25519Identity id = age::GenerateX25519Identity();
       return std::pair(std::move(id.identity), std::move(id.recipient));
     }();
-    std::string text = "# public key: " + recipient + "\n" +
-                       std::string(identity.Reveal()) + "\n";
+    std::string text = "# public key: " + recipient + "\n" + std::string(identity.Reveal()) + "\n";
     Status s = Write(o, text, out);
     util::SecureClear(text);
     return s;
@@ -96,21 +90,19 @@ Status Run(const AgeOptions &o, std::ostream &out) {
     // A passphrase file (armored files are tried with the passphrase when no -i
     // is given).
     COFFER_ASSIGN_OR_RETURN(SecretBytes pass, Passphrase());
-    COFFER_ASSIGN_OR_RETURN(SecretBytes plain,
-                            age::DecryptWithPassphrase(pass, input));
+    COFFER_ASSIGN_OR_RETURN(SecretBytes plain, age::DecryptWithPassphrase(pass, input));
     return Write(o, plain.Reveal(), out);
   }
   if (!o.decrypt && o.passphrase) {
     COFFER_ASSIGN_OR_RETURN(SecretBytes pass, Passphrase());
     Result<std::string> enc = age::EncryptWithPassphrase(pass, input, o.armor);
     util::SecureClear(input);
-    if (!enc)
-      return Fail(enc.error());
+    if (!enc) return Fail(enc.error());
     return Write(o, *enc, out);
   }
   if (o.decrypt) {
     std::vector<std::string> identities;
-    for (const std::string &f : o.identity_files) {
+    for (const std::string& f : o.identity_files) {
       COFFER_ASSIGN_OR_RETURN(std::string text, ReadInput(f));
       identities.push_back(std::move(text));
     }
@@ -119,38 +111,33 @@ Status Run(const AgeOptions &o, std::ostream &out) {
                   Reason::kValidation);
     }
     Result<SecretBytes> plain = age::Decrypt(identities, input);
-    for (std::string &s : identities)
-      util::SecureClear(s);
-    if (!plain)
-      return Fail(plain.error());
+    for (std::string& s : identities) util::SecureClear(s);
+    if (!plain) return Fail(plain.error());
     return Write(o, plain->Reveal(), out);
   }
   std::vector<std::string> recipients = o.recipients;
-  for (const std::string &f : o.recipient_files) {
+  for (const std::string& f : o.recipient_files) {
     COFFER_ASSIGN_OR_RETURN(std::string text, ReadInput(f));
     size_t start = 0;
     while (start < text.size()) {
       size_t nl = text.find('\n', start);
-      std::string line = text.substr(
-          start, nl == std::string::npos ? std::string::npos : nl - start);
+      std::string line =
+          text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
       start = nl == std::string::npos ? text.size() : nl + 1;
-      if (!line.empty() && line.back() == '\r')
-        line.pop_back();
-      if (line.empty() || line[0] == '#')
-        continue;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
       recipients.push_back(line);
     }
   }
   Result<std::string> enc = age::Encrypt(recipients, input, o.armor);
   util::SecureClear(input);
-  if (!enc)
-    return Fail(enc.error());
+  if (!enc) return Fail(enc.error());
   return Write(o, *enc, out);
 }
 
-} // namespace
+}  // namespace
 
-int RunAge(const AgeOptions &options, std::ostream &out, std::ostream &err) {
+int RunAge(const AgeOptions& options, std::ostream& out, std::ostream& err) {
   Status s = Run(options, out);
   if (!s) {
     err << "coffer age: " << s.error().message << "\n";
@@ -159,4 +146,4 @@ int RunAge(const AgeOptions &options, std::ostream &out, std::ostream &err) {
   return 0;
 }
 
-} // namespace coffer::cli
+}  // namespace coffer::cli

@@ -21,44 +21,42 @@
 
 namespace coffer::crypto {
 
-inline constexpr size_t kMlKem768SeedSize = 64; // d || z
+inline constexpr size_t kMlKem768SeedSize = 64;  // d || z
 inline constexpr size_t kMlKem768EncapsulationKeySize = 1184;
 inline constexpr size_t kMlKem768DecapsulationKeySize = 2400;
 inline constexpr size_t kMlKem768CiphertextSize = 1088;
 inline constexpr size_t kMlKemSharedSecretSize = 32;
-inline constexpr size_t kMlKemMessageSize = 32; // the Encaps randomness m
+inline constexpr size_t kMlKemMessageSize = 32;  // the Encaps randomness m
 
 struct MlKem768KeyPair {
-  SecretBytes decapsulation_key; // 2400 bytes: dk_pke || ek || H(ek) || z
-  std::string encapsulation_key; // 1184 bytes
+  SecretBytes decapsulation_key;  // 2400 bytes: dk_pke || ek || H(ek) || z
+  std::string encapsulation_key;  // 1184 bytes
 };
 
 struct MlKemEncapsulation {
-  std::string ciphertext;    // 1088 bytes
-  SecretBytes shared_secret; // 32 bytes
+  std::string ciphertext;     // 1088 bytes
+  SecretBytes shared_secret;  // 32 bytes
 };
 
 // ML-KEM.KeyGen_internal(d, z) with seed = d || z. kInvalidArgument
 // (kMalformedInput) if `seed` is not 64 bytes.
-Result<MlKem768KeyPair> MlKem768KeyGen(const SecretBytes &seed);
+Result<MlKem768KeyPair> MlKem768KeyGen(const SecretBytes& seed);
 
 // ML-KEM.Encaps with m from the CSPRNG. kInvalidArgument (kMalformedInput)
 // when `encapsulation_key` fails the FIPS 203 section 7.2 checks (length
 // 1184; every 12-bit coefficient below q).
-Result<MlKemEncapsulation>
-MlKem768Encapsulate(std::string_view encapsulation_key);
+Result<MlKemEncapsulation> MlKem768Encapsulate(std::string_view encapsulation_key);
 
 // ML-KEM.Encaps_internal(ek, m): the same with the 32-byte randomness given
 // (known-answer tests; the hybrid KEM's test vectors). Same checks, and
 // kInvalidArgument if `m` is not 32 bytes.
-Result<MlKemEncapsulation>
-MlKem768EncapsulateWith(std::string_view encapsulation_key,
-                        const SecretBytes &m);
+Result<MlKemEncapsulation> MlKem768EncapsulateWith(std::string_view encapsulation_key,
+                                                   const SecretBytes& m);
 
 // ML-KEM.Decaps. kInvalidArgument (kMalformedInput) when `ciphertext` is not
 // 1088 bytes or `decapsulation_key` fails the section 7.3 checks (length 2400;
 // the stored H(ek) matches ek). Any other ciphertext gives a shared secret.
-Result<SecretBytes> MlKem768Decapsulate(const SecretBytes &decapsulation_key,
+Result<SecretBytes> MlKem768Decapsulate(const SecretBytes& decapsulation_key,
                                         std::string_view ciphertext);
 
 // The SHA-3 functions, for the hybrid KEM's seed expansion and combiner.
@@ -68,4 +66,4 @@ SecretBytes Sha3_256(std::initializer_list<std::string_view> parts);
 SecretBytes Shake128(std::string_view input, size_t length);
 SecretBytes Shake256(std::string_view input, size_t length);
 
-} // namespace coffer::crypto
+}  // namespace coffer::crypto

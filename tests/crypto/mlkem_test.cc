@@ -24,12 +24,11 @@ std::string Unhex(std::string_view hex) {
   return r.value_or("");
 }
 
-std::string Hex(const SecretBytes &s) { return util::HexEncode(s.Reveal()); }
+std::string Hex(const SecretBytes& s) { return util::HexEncode(s.Reveal()); }
 
 // Blocks of "name = hex" lines separated by empty lines (the CCTV ML-KEM and
 // tests/data/mlkem files).
-std::vector<std::map<std::string, std::string>>
-ReadBlocks(const std::string &name) {
+std::vector<std::map<std::string, std::string>> ReadBlocks(const std::string& name) {
   std::ifstream in(fs::path(COFFER_TESTDATA_DIR) / "mlkem" / name);
   EXPECT_TRUE(in.good()) << name;
   std::vector<std::map<std::string, std::string>> blocks(1);
@@ -37,14 +36,12 @@ ReadBlocks(const std::string &name) {
   while (std::getline(in, line)) {
     size_t eq = line.find(" = ");
     if (eq == std::string::npos) {
-      if (!blocks.back().empty())
-        blocks.emplace_back();
+      if (!blocks.back().empty()) blocks.emplace_back();
       continue;
     }
     blocks.back()[line.substr(0, eq)] = line.substr(eq + 3);
   }
-  if (blocks.back().empty())
-    blocks.pop_back();
+  if (blocks.back().empty()) blocks.pop_back();
   return blocks;
 }
 
@@ -53,15 +50,13 @@ ReadBlocks(const std::string &name) {
 // the shared secret, and decapsulation of enc gives it back.
 TEST(MlKemTest, HpkePqVectorKeyGenEncapsDecaps) {
   int seen = 0;
-  for (const auto &v : ReadBlocks("hpke-pq-mlkem768.txt")) {
-    if (v.at("kem_id") != "65")
-      continue;
+  for (const auto& v : ReadBlocks("hpke-pq-mlkem768.txt")) {
+    if (v.at("kem_id") != "65") continue;
     ++seen;
     auto pair = MlKem768KeyGen(SecretBytes(Unhex(v.at("skRm"))));
     ASSERT_TRUE(IsOk(pair));
     EXPECT_EQ(util::HexEncode(pair->encapsulation_key), v.at("pkRm"));
-    auto enc = MlKem768EncapsulateWith(pair->encapsulation_key,
-                                       SecretBytes(Unhex(v.at("ikmE"))));
+    auto enc = MlKem768EncapsulateWith(pair->encapsulation_key, SecretBytes(Unhex(v.at("ikmE"))));
     ASSERT_TRUE(IsOk(enc));
     EXPECT_EQ(util::HexEncode(enc->ciphertext), v.at("enc"));
     EXPECT_EQ(Hex(enc->shared_secret), v.at("shared_secret"));
@@ -77,9 +72,8 @@ TEST(MlKemTest, HpkePqVectorKeyGenEncapsDecaps) {
 TEST(MlKemTest, CctvStrcmpVectorIsRejected) {
   auto blocks = ReadBlocks("cctv-strcmp-ML-KEM-768.txt");
   ASSERT_EQ(blocks.size(), 1u);
-  const auto &v = blocks[0];
-  auto k =
-      MlKem768Decapsulate(SecretBytes(Unhex(v.at("dk"))), Unhex(v.at("c")));
+  const auto& v = blocks[0];
+  auto k = MlKem768Decapsulate(SecretBytes(Unhex(v.at("dk"))), Unhex(v.at("c")));
   ASSERT_TRUE(IsOk(k));
   EXPECT_EQ(Hex(*k), v.at("K"));
 }
@@ -89,14 +83,12 @@ TEST(MlKemTest, CctvStrcmpVectorIsRejected) {
 TEST(MlKemTest, CctvUnluckySampleVector) {
   auto blocks = ReadBlocks("cctv-unluckysample-ML-KEM-768.txt");
   ASSERT_EQ(blocks.size(), 1u);
-  const auto &v = blocks[0];
-  auto enc =
-      MlKem768EncapsulateWith(Unhex(v.at("ek")), SecretBytes(Unhex(v.at("m"))));
+  const auto& v = blocks[0];
+  auto enc = MlKem768EncapsulateWith(Unhex(v.at("ek")), SecretBytes(Unhex(v.at("m"))));
   ASSERT_TRUE(IsOk(enc));
   EXPECT_EQ(util::HexEncode(enc->ciphertext), v.at("c"));
   EXPECT_EQ(Hex(enc->shared_secret), v.at("K"));
-  auto k =
-      MlKem768Decapsulate(SecretBytes(Unhex(v.at("dk"))), Unhex(v.at("c")));
+  auto k = MlKem768Decapsulate(SecretBytes(Unhex(v.at("dk"))), Unhex(v.at("c")));
   ASSERT_TRUE(IsOk(k));
   EXPECT_EQ(Hex(*k), v.at("K"));
 }
@@ -112,21 +104,18 @@ TEST(MlKemTest, CctvAccumulatedTenThousand) {
   constexpr size_t kDraw = 32 + 32 + 32 + kMlKem768CiphertextSize;
   SecretBytes rng = Shake128("", kDraw * kTests);
   std::string out;
-  out.reserve(kTests *
-              (kMlKem768EncapsulationKeySize + kMlKem768DecapsulationKeySize +
-               kMlKem768CiphertextSize + 64));
+  out.reserve(kTests * (kMlKem768EncapsulationKeySize + kMlKem768DecapsulationKeySize +
+                        kMlKem768CiphertextSize + 64));
   for (int i = 0; i < kTests; ++i) {
     std::string_view draw = rng.Reveal().substr(kDraw * i, kDraw);
     auto pair = MlKem768KeyGen(SecretBytes(draw.substr(0, 64)));
     ASSERT_TRUE(IsOk(pair));
-    auto enc = MlKem768EncapsulateWith(pair->encapsulation_key,
-                                       SecretBytes(draw.substr(64, 32)));
+    auto enc = MlKem768EncapsulateWith(pair->encapsulation_key, SecretBytes(draw.substr(64, 32)));
     ASSERT_TRUE(IsOk(enc));
     auto dec = MlKem768Decapsulate(pair->decapsulation_key, enc->ciphertext);
     ASSERT_TRUE(IsOk(dec));
     ASSERT_TRUE(dec->Equals(enc->shared_secret)) << "test " << i;
-    auto rejected =
-        MlKem768Decapsulate(pair->decapsulation_key, draw.substr(96));
+    auto rejected = MlKem768Decapsulate(pair->decapsulation_key, draw.substr(96));
     ASSERT_TRUE(IsOk(rejected));
     out.append(pair->encapsulation_key)
         .append(pair->decapsulation_key.Reveal())
@@ -157,8 +146,7 @@ TEST(MlKemTest, RoundTripAndImplicitRejection) {
     auto rejected = MlKem768Decapsulate(pair->decapsulation_key, tampered);
     ASSERT_TRUE(IsOk(rejected));
     EXPECT_FALSE(rejected->Equals(enc->shared_secret));
-    std::string z(pair->decapsulation_key.Reveal().substr(
-        kMlKem768DecapsulationKeySize - 32));
+    std::string z(pair->decapsulation_key.Reveal().substr(kMlKem768DecapsulationKeySize - 32));
     EXPECT_TRUE(rejected->Equals(Shake256(z + tampered, 32)));
   }
 }
@@ -174,7 +162,7 @@ TEST(MlKemTest, EncapsulationKeyModulusCheck) {
     uint16_t value = static_cast<uint16_t>(3329 + position % (4096 - 3329));
     std::string ek = pair->encapsulation_key;
     size_t byte = static_cast<size_t>(position) / 2 * 3;
-    auto *p = reinterpret_cast<uint8_t *>(ek.data() + byte);
+    auto* p = reinterpret_cast<uint8_t*>(ek.data() + byte);
     if (position % 2 == 0) {
       p[0] = static_cast<uint8_t>(value);
       p[1] = static_cast<uint8_t>((p[1] & 0xf0) | (value >> 8));
@@ -182,8 +170,8 @@ TEST(MlKemTest, EncapsulationKeyModulusCheck) {
       p[1] = static_cast<uint8_t>((p[1] & 0x0f) | ((value & 0x0f) << 4));
       p[2] = static_cast<uint8_t>(value >> 4);
     }
-    EXPECT_TRUE(HasError(MlKem768EncapsulateWith(ek, m),
-                         ErrorCode::kInvalidArgument, Reason::kMalformedInput))
+    EXPECT_TRUE(HasError(MlKem768EncapsulateWith(ek, m), ErrorCode::kInvalidArgument,
+                         Reason::kMalformedInput))
         << "position " << position;
   }
   EXPECT_TRUE(IsOk(MlKem768EncapsulateWith(pair->encapsulation_key, m)));
@@ -198,16 +186,14 @@ TEST(MlKemTest, InputChecks) {
   ASSERT_TRUE(IsOk(pair));
   EXPECT_TRUE(HasError(MlKem768Encapsulate(pair->encapsulation_key.substr(1)),
                        ErrorCode::kInvalidArgument, Reason::kMalformedInput));
-  EXPECT_TRUE(HasError(
-      MlKem768EncapsulateWith(pair->encapsulation_key, SecretBytes("short")),
-      ErrorCode::kInvalidArgument, Reason::kMalformedInput));
+  EXPECT_TRUE(HasError(MlKem768EncapsulateWith(pair->encapsulation_key, SecretBytes("short")),
+                       ErrorCode::kInvalidArgument, Reason::kMalformedInput));
   auto enc = MlKem768Encapsulate(pair->encapsulation_key);
   ASSERT_TRUE(IsOk(enc));
-  EXPECT_TRUE(HasError(
-      MlKem768Decapsulate(pair->decapsulation_key, enc->ciphertext + "x"),
-      ErrorCode::kInvalidArgument, Reason::kMalformedInput));
+  EXPECT_TRUE(HasError(MlKem768Decapsulate(pair->decapsulation_key, enc->ciphertext + "x"),
+                       ErrorCode::kInvalidArgument, Reason::kMalformedInput));
   std::string bad(pair->decapsulation_key.Reveal());
-  bad[1152 + 1184] ^= 1; // H(ek)
+  bad[1152 + 1184] ^= 1;  // H(ek)
   EXPECT_TRUE(HasError(MlKem768Decapsulate(SecretBytes(bad), enc->ciphertext),
                        ErrorCode::kInvalidArgument, Reason::kMalformedInput));
 }
@@ -219,5 +205,5 @@ TEST(MlKemTest, Sha3KnownAnswers) {
   EXPECT_EQ(Hex(Shake256("abc", 16)), "483366601360a8771c6863080cc4114d");
 }
 
-} // namespace
-} // namespace coffer::crypto
+}  // namespace
+}  // namespace coffer::crypto
