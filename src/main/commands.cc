@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -946,8 +947,9 @@ Runner AddAgent(CLI::App& command) {
       std::fprintf(stderr, "coffer agent: %s\n", config.error().message.c_str());
       return 2;
     }
-    util::InitLogging(util::ParseLogLevel(flags->logging.level), flags->logging.file);
+    // Before any thread starts (the logger's included), so that every thread inherits the mask.
     server::BlockShutdownSignals();
+    util::InitLogging(util::ParseLogLevel(flags->logging.level), flags->logging.file);
     util::SystemClock clock;
     client::ClientOptions options;
     options.profile = !flags->profile.empty() ? flags->profile : config->server.profile;
@@ -975,10 +977,14 @@ Runner AddAgent(CLI::App& command) {
       syncer.Stop();
     });
     syncer.Run();
-    // Run returns only after Stop(), which only the waiter calls.
+    // Run returns only after Stop(), which only the waiter calls. The sync in
+    // progress has finished and the state file is written; the follower may
+    // still sit in a long-poll (up to feedWait), which nothing needs: exit now
+    // rather than wait for it.
     waiter.join();
     util::FlushLogging();
-    return 0;
+    std::fflush(stdout);
+    std::_Exit(0);
   };
 }
 

@@ -111,8 +111,10 @@ def body(args, c):
         agent.start()
         ah.wait_for(lambda: ah.dotenv(target) == expected(), 90, "the full resync after a 410")
         c.true(agent.metric("coffer_agent_resyncs_total") >= 1, "the 410 forced a resync")
-        c.true(not os.path.exists(os.path.join(secrets_dir, "b")),
-               "the deleted key's file was removed from the directory target")
+        ah.wait_for(lambda: not os.path.exists(os.path.join(secrets_dir, "b")), 30,
+                    "the deleted key's file to be removed from the directory target")
+        c.eq(ah.read(os.path.join(secrets_dir, "n119")), "v119",
+             "the directory target holds the values after the resync")
         c.eq(agent.stop(), 0, "agent stops at the end")
         logs = agent.all_logs()
         c.true(all(v.encode() not in logs for v in (p0, p1)), "no value in the agent's logs")
