@@ -265,8 +265,12 @@ void Agent::Run() {
   util::SteadyTime start = clock_.SteadyNow();
   {
     util::MutexLock lock(mu_);
+    // Following the feed without a saved revision, the first sync waits for
+    // the follower to learn the current revision (its first answer forces
+    // it): a sync before that could miss a change made in between.
+    bool sync_now = config_.server.kind != SourceKind::kCoffer || followed_ >= 0;
     for (auto& w : workloads_) {
-      w->coalescer.Force(start);
+      if (sync_now) w->coalescer.Force(start);
       Duration refresh = config_.server.kind == SourceKind::kPoll ? config_.server.interval
                                                                    : w->config->refresh_interval;
       if (refresh.count() > 0) w->next_refresh = start + refresh;

@@ -122,6 +122,10 @@ def body(args, c):
         time.sleep(3)  # past the 2 s window: a second rollout would have happened by now
         c.eq(ah.count_lines(os.path.join(rollouts, "web")), 2,
              "1,000 changes -> exactly one rollout (plus the first sync's)")
+        if ah.count_lines(os.path.join(rollouts, "web")) != 2:
+            for line in agent.all_logs().decode(errors="replace").splitlines():
+                if '"agent:' in line or "agent: " in line:
+                    c.note(line[:300])
         coalesced = agent.metric("coffer_agent_changes_coalesced_total", 'workload="web"')
         c.true(coalesced >= BURST - 1, "the burst's changes were coalesced", str(coalesced))
         check_manifest(c, work, final)
