@@ -148,6 +148,11 @@ def body(args, c):
         counts = [ah.count_lines(os.path.join(rollouts, f"w{i}")) for i in range(WORKLOADS)]
         c.eq(counts, [2] * WORKLOADS, "10 interleaved bursts -> one rollout per workload")
         c.eq(ah.count_lines(os.path.join(rollouts, "web")), 2, "web was not rolled out again")
+        st = subprocess.run([args.coffer, "agent", "status", "--metrics", agent.metrics],
+                            capture_output=True, text=True, timeout=30)
+        c.eq(st.returncode, 0, "coffer agent status reads the running agent")
+        c.true('coffer_agent_rollouts_total{workload="web",result="ok"} 2' in st.stdout,
+               "coffer agent status shows the rollouts", st.stdout[:500])
         c.eq(agent.stop(), 0, "the agent exits 0 on SIGTERM")
         logs = agent.all_logs()
         c.true(b"final-10" not in logs and b"first-1" not in logs, "no value in the agent's logs")
