@@ -46,7 +46,7 @@ milliseconds Backoff(int failures) {
 
 Agent::Agent(AgentConfig config, client::AwsConfig aws, util::Clock& clock)
     : config_(std::move(config)), aws_(std::move(aws)), clock_(clock),
-      source_(aws_, metrics_, clock_) {
+      source_(aws_, metrics_, clock_), sops_(aws_.endpoint, clock_) {
   metrics_.Describe("coffer_agent_syncs_total", "counter", "Workload syncs by result");
   metrics_.Describe("coffer_agent_sync_failures_total", "counter",
                     "Failed syncs (the last good content was kept)");
@@ -63,7 +63,7 @@ Agent::Agent(AgentConfig config, client::AwsConfig aws, util::Clock& clock)
   metrics_.Describe("coffer_agent_resyncs_total", "counter", "Full resyncs (feed answered 410)");
   for (const WorkloadConfig& wc : config_.workloads) {
     auto w = std::make_unique<Workload>(Workload{
-        &wc, {}, Coalescer(wc.wait.value_or(config_.wait), wc.rollout.rate_limit), {}, 0});
+        &wc, {}, Coalescer(wc.wait.value_or(config_.wait), wc.rollout.rate_limit), {}, 0, {}});
     for (const TargetConfig& tc : wc.targets) w->targets.push_back(MakeTarget(tc));
     workloads_.push_back(std::move(w));
   }
@@ -148,6 +148,8 @@ bool Agent::Matches(const WorkloadConfig& w, std::string_view type,
           return true;
         }
         break;
+      case KeySpec::Kind::kSopsFile:
+        break;  // watched by modification time, not through the feed
     }
   }
   return false;
@@ -213,8 +215,23 @@ bool Agent::Sync(Workload& w, std::optional<util::SteadyTime> first_change) {
     return false;
   };
   if (wc.creation_policy == "None") return true;
-  auto fetched = source_.Fetch(wc.keys);
+  std::vector<KeySpec> remote;
+  std::vector<const KeySpec*> files;
+  for (const KeySpec& k : wc.keys) {
+    if (k.kind == KeySpec::Kind::kSopsFile) {
+      files.push_back(&k);
+    } else {
+      remote.push_back(k);
+    }
+  }
+  Result<Fetched> fetched = Fetched{};
+  if (!remote.empty()) fetched = source_.Fetch(remote);
   if (!fetched) return failed(fetched.error());
+  for (const KeySpec* k : files) {
+    auto values = sops_.Read(k->name);
+    if (!values) return failed(values.error());
+    for (auto& [key, value] : *values) fetched->values[key] = std::move(value);
+  }
   if (!fetched->missing.empty() && wc.deletion_policy != "Delete") {
     std::string names;
     for (const std::string& n : fetched->missing) names += (names.empty() ? "" : ", ") + n;
@@ -294,6 +311,20 @@ void Agent::Run() {
             w->next_refresh = now + refresh;
           }
           if (refresh.count() > 0) next = std::min(next, w->next_refresh);
+          // SOPS files: re-rendered when their modification time moves (checked
+          // every second; a stat is cheap).
+          bool has_files = false;
+          for (const KeySpec& k : w->config->keys) {
+            if (k.kind != KeySpec::Kind::kSopsFile) continue;
+            has_files = true;
+            int64_t mtime = ModificationTime(k.name);
+            auto [it, inserted] = w->sops_mtimes.emplace(k.name, mtime);
+            if (!inserted && it->second != mtime) {
+              it->second = mtime;
+              w->coalescer.Note(now);
+            }
+          }
+          if (has_files) next = std::min(next, now + std::chrono::seconds(1));
           if (!w->coalescer.pending()) continue;
           util::SteadyTime d = w->coalescer.due();
           if (d <= now) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "agent/config.h"
 #include "agent/metrics_server.h"
 #include "agent/source.h"
+#include "agent/sops_source.h"
 #include "agent/target.h"
 #include "client/aws_client.h"
 #include "util/metrics.h"
@@ -62,6 +64,7 @@ class Agent {
     Coalescer coalescer;
     util::SteadyTime next_refresh{};
     int failures = 0;
+    std::map<std::string, int64_t> sops_mtimes;  // sops file -> last seen mtime
   };
 
   void Follow();
@@ -76,6 +79,7 @@ class Agent {
   util::Clock& clock_;
   util::Metrics metrics_;
   AwsSource source_;
+  SopsSource sops_;
   std::vector<std::unique_ptr<Workload>> workloads_;
   std::unique_ptr<MetricsServer> metrics_server_;
 

@@ -169,6 +169,13 @@ Result<std::vector<KeySpec>> ParseKeys(const YAML::Node& w, const std::string& w
     if (k.name.empty()) return Fail(Invalid(where + ".secrets[].name is required"));
     out.push_back(std::move(k));
   }
+  for (const auto& f : w["sops"]) {
+    KeySpec k;
+    k.kind = KeySpec::Kind::kSopsFile;
+    k.name = Str(f, "file");
+    if (k.name.empty()) return Fail(Invalid(where + ".sops[].file is required"));
+    out.push_back(std::move(k));
+  }
   return out;
 }
 

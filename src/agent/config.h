@@ -51,9 +51,9 @@ struct ServerConfig {
 
 // One selection of values.
 struct KeySpec {
-  enum class Kind { kParameterPath, kParameter, kSecret };
+  enum class Kind { kParameterPath, kParameter, kSecret, kSopsFile };
   Kind kind = Kind::kParameter;
-  std::string name;  // path ("/app/web"), parameter name or secret id
+  std::string name;  // path ("/app/web"), parameter name, secret id or sops file path
   // The key in the rendered output. For a path: empty (each parameter's name
   // relative to the path, with '/' turned into '_'). Otherwise defaults to the
   // last '/'-separated segment of the name.
