@@ -51,7 +51,23 @@ def body(args, c):
                                                "secretsmanager:GetSecretValue"],
                  "Resource": "*"},
                 {"Effect": "Deny", "Action": "ssm:GetParameter",
-                 "Resource": "arn:aws:ssm:us-east-1:000000000000:parameter/denied/*"}]}))
+                 "Resource": "arn:aws:ssm:us-east-1:000000000000:parameter/denied/*"},
+                {"Effect": "Deny", "Action": "ssm:GetParameter", "Resource": "*",
+                 "Condition": {"StringEquals": {"ssm:ResourceTag/team": "red"}}}]}))
+        # A secret whose resource policy denies the reader, and a parameter whose tag a Deny
+        # names: neither may appear in the reader's feed.
+        sm.create_secret(Name="prod/hidden", SecretString=canary)
+        sm.put_resource_policy(SecretId="prod/hidden", ResourcePolicy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"},
+                           "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+                           "Condition": {"StringLike": {"aws:PrincipalArn": "*:user/reader"}}}]}))
+        ssm.put_parameter(Name="/app/tagged", Value=canary, Type="String",
+                          Tags=[{"Key": "team", "Value": "red"}])
+        plain = h.create_user_with_policy(server, c, "plain", json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["coffer:ReadChanges", "ssm:GetParameter"],
+                           "Resource": "*"}]}))
         nofeed = h.create_user_with_policy(server, c, "nofeed", json.dumps({
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]}))
@@ -64,6 +80,10 @@ def body(args, c):
         c.true(("secret", "prod/db") in names, "the feed names secret prod/db", str(names))
         c.true(all(n != "/denied/x" for _, n in names), "a denied parameter never appears",
                str(names))
+        c.true(("secret", "prod/hidden") not in names,
+               "a secret whose resource policy denies the reader never appears", str(names))
+        c.true(("parameter", "/app/tagged") not in names,
+               "a parameter denied by a tag condition never appears", str(names))
         c.true(canary.encode() not in r.body, "no value in the feed's answer")
         c.eq([x["version"] for x in r.json["changes"] if x["name"] == "/app/a"], ["1"],
              "the change carries the parameter's version")
@@ -90,11 +110,15 @@ def body(args, c):
             c.true("/app/b" in got, "the long-poll returns the new readable change", str(got))
             c.true("/denied/y" not in got, "the long-poll never shows the denied write", str(got))
             rev = r.json["revision"]
-        # Deleting shows as deleted.
+        # Deleting shows as deleted -- to a caller whose policies do not depend on resource
+        # tags; a caller whose do (reader) is not shown deletions: the deleted parameter's tags
+        # are gone, so the decision cannot be made, and the feed fails closed.
         ssm.delete_parameter(Name="/app/b")
-        r = feed(server, f"since={rev}", *reader)
+        r = feed(server, f"since={rev}", *plain)
         c.eq([(x["name"], x["deleted"]) for x in r.json["changes"]], [("/app/b", True)],
              "a deletion is reported as deleted")
+        r = feed(server, f"since={rev}", *reader)
+        c.eq(r.json["changes"], [], "a tag-conditioned caller is not shown a deletion")
 
         # 3. Refusals: unsigned, a bad signature, no coffer:ReadChanges.
         r = feed(server, "since=0", signed=False)
