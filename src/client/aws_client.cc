@@ -162,9 +162,8 @@ Result<AwsResponse> SignedCallOnce(const AwsConfig& config, std::string_view ser
   out.status = r.status;
   if (r.status >= 300) {
     out.error = ParseError(r);
-  } else {
-    out.body = std::move(r.body);
   }
+  out.body = std::move(r.body);
   return out;
 }
 

@@ -105,7 +105,8 @@ struct AwsError {
   std::string message;
 };
 
-// Result of a protocol call: the body on 2xx, else the parsed AWS error.
+// Result of a protocol call: the body as sent, and on an error status the
+// parsed AWS error too.
 struct AwsResponse {
   long status = 0;
   std::string body;

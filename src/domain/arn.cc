@@ -50,6 +50,12 @@ std::string CofferSealArn(std::string_view region, std::string_view account) {
   return out;
 }
 
+std::string CofferChangesArn(std::string_view region, std::string_view account) {
+  std::string out = "arn:aws:coffer:";
+  out.append(region).append(":").append(account).append(":changes");
+  return out;
+}
+
 std::string KmsAliasArn(std::string_view region, std::string_view account,
                         std::string_view alias_name) {
   std::string out = "arn:aws:kms:";

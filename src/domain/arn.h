@@ -45,6 +45,10 @@ std::string KmsAliasArn(std::string_view region, std::string_view account,
 // (coffer:Seal, coffer:Rekey, coffer:RotateRoot).
 std::string CofferSealArn(std::string_view region, std::string_view account);
 
+// arn:aws:coffer:<region>:<account>:changes: the resource of the change feed
+// (coffer:ReadChanges, GET /v1/changes).
+std::string CofferChangesArn(std::string_view region, std::string_view account);
+
 struct ParsedArn {
   std::string partition;
   std::string service;

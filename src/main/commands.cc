@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -13,9 +14,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/status.h"
 #include "audit/audit.h"
+#include "client/aws_client.h"
 #include "cli/backup.h"
 #include "cli/bundle.h"
 #include "cli/chamber.h"
@@ -100,6 +106,11 @@ Runner AddServer(CLI::App& command) {
       ->capture_default_str();
   command.add_option("--storage", flags->storage, "storage backend")
       ->check(CLI::IsMember({"sqlite", "memory"}))
+      ->capture_default_str();
+  command.add_option("--feed-retained-events", o.feed_retained_events,
+                     "storage events kept for the change feed (/v1/changes); a reader further "
+                     "behind resyncs")
+      ->check(CLI::Range(size_t{1}, size_t{100000000}))
       ->capture_default_str();
   command.add_option("--io-threads", o.http.io_threads, "io threads (0 = one per core)")
       ->check(CLI::Range(0, 1024));
@@ -886,6 +897,99 @@ Runner AddBundle(CLI::App& command) {
   };
 }
 
+// coffer agent run --config FILE [--endpoint-url URL] [--profile P] [--region R] [--ca-bundle PEM]
+// coffer agent status [--metrics HOST:PORT | --config FILE]
+Runner AddAgent(CLI::App& command) {
+  struct Flags {
+    std::string config_file, endpoint, profile, region, ca_bundle, metrics;
+    LoggingFlags logging;
+    CLI::App* run = nullptr;
+    CLI::App* status = nullptr;
+  };
+  auto flags = std::make_shared<Flags>();
+  command.require_subcommand(1);
+  flags->run = command.add_subcommand("run", "sync targets and roll workloads out (docs/agent.md)");
+  flags->status = command.add_subcommand("status", "summarise a running agent's metrics");
+  flags->run->add_option("--config", flags->config_file, "agent configuration (YAML)")->required();
+  flags->run->add_option("--endpoint-url", flags->endpoint,
+                         "server URL (default: the configuration's server.endpoint, then "
+                         "AWS_ENDPOINT_URL)");
+  flags->run->add_option("--profile", flags->profile, "AWS profile for credentials");
+  flags->run->add_option("--region", flags->region, "region");
+  AddCaBundleOption(*flags->run, flags->ca_bundle);
+  AddLoggingFlags(*flags->run, flags->logging);
+  flags->status->add_option("--metrics", flags->metrics, "the agent's metrics address HOST:PORT");
+  flags->status->add_option("--config", flags->config_file,
+                            "read the metrics address from this agent configuration");
+  return [flags]() -> int {
+    if (flags->status->parsed()) {
+      std::string address = flags->metrics;
+      if (address.empty()) {
+        if (flags->config_file.empty()) {
+          std::fprintf(stderr, "coffer agent status: give --metrics or --config\n");
+          return 2;
+        }
+        auto config = agent::LoadAgentConfig(flags->config_file);
+        if (!config) {
+          std::fprintf(stderr, "coffer agent status: %s\n", config.error().message.c_str());
+          return 2;
+        }
+        address = config->metrics_listen;
+      }
+      auto status = agent::ReadStatus(address);
+      if (!status) {
+        std::fprintf(stderr, "coffer agent status: %s\n", status.error().message.c_str());
+        return 1;
+      }
+      std::printf("%s", status->c_str());
+      return 0;
+    }
+    auto config = agent::LoadAgentConfig(flags->config_file);
+    if (!config) {
+      std::fprintf(stderr, "coffer agent: %s\n", config.error().message.c_str());
+      return 2;
+    }
+    // Before any thread starts (the logger's included), so that every thread inherits the mask.
+    server::BlockShutdownSignals();
+    util::InitLogging(util::ParseLogLevel(flags->logging.level), flags->logging.file);
+    util::SystemClock clock;
+    client::ClientOptions options;
+    options.profile = !flags->profile.empty() ? flags->profile : config->server.profile;
+    options.region = !flags->region.empty() ? flags->region : config->server.region;
+    options.endpoint = !flags->endpoint.empty() ? flags->endpoint : config->server.endpoint;
+    options.ca_bundle = !flags->ca_bundle.empty() ? flags->ca_bundle : config->server.ca_bundle;
+    auto aws = client::ResolveClientConfig(options, clock);
+    if (!aws) {
+      std::fprintf(stderr, "coffer agent: %s\n", aws.error().message.c_str());
+      return 2;
+    }
+    agent::Agent syncer(std::move(*config), std::move(*aws), clock);
+    if (Status started = syncer.Start(); !started) {
+      std::fprintf(stderr, "coffer agent: %s\n", started.error().message.c_str());
+      return 1;
+    }
+    if (!syncer.metrics_address().empty()) {
+      std::printf("metrics on http://%s/metrics\n", syncer.metrics_address().c_str());
+    }
+    std::fflush(stdout);
+    std::thread waiter([&syncer] {
+      int signal = server::WaitForShutdownSignal();
+      while (server::IsReloadSignal(signal)) signal = server::WaitForShutdownSignal();
+      util::LogInfo("agent: shutting down", {{"signal", signal}});
+      syncer.Stop();
+    });
+    syncer.Run();
+    // Run returns only after Stop(), which only the waiter calls. The sync in
+    // progress has finished and the state file is written; the follower may
+    // still sit in a long-poll (up to feedWait), which nothing needs: exit now
+    // rather than wait for it.
+    waiter.join();
+    util::FlushLogging();
+    std::fflush(stdout);
+    std::_Exit(0);
+  };
+}
+
 struct CommandSpec {
   const char* name;
   const char* help;
@@ -917,6 +1021,8 @@ constexpr CommandSpec kCommands[] = {
     {"tag", "read, write or delete a key's tags", AddTag},
     {"file", "SOPS-compatible encrypted files (age, PGP, KMS keys)", AddFile},
     {"age", "encrypt and decrypt files in the age format", AddAge},
+    {"agent", "sync values into files and manifests; roll workloads out once per burst",
+     AddAgent},
     {"version", "print the version", AddVersion},
     {"completion", "print a shell completion script", AddCompletion},
 };

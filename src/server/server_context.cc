@@ -21,6 +21,8 @@
 #include "api/awsjson/ssm_service.h"
 #include "api/native/native_api.h"
 #include "api/native/sys_api.h"
+#include "api/native/changes_api.h"
+#include "domain/feed/change_feed.h"
 #include "api/router/router.h"
 #include "api/awsjson/kms_service.h"
 #include "api/awsjson/secretsmanager_service.h"
@@ -243,8 +245,10 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const ServerOptions& optio
     case StorageKind::kMemory:
       return std::unique_ptr<storage::Backend>(std::make_unique<storage::memory::MemoryBackend>());
     case StorageKind::kSqlite: {
-      COFFER_ASSIGN_OR_RETURN(auto sqlite,
-                              storage::sqlite::SqliteBackend::Open(options.data_dir + "/coffer.db"));
+      storage::sqlite::SqliteOptions sqlite_options;
+      sqlite_options.max_events = options.feed_retained_events;
+      COFFER_ASSIGN_OR_RETURN(auto sqlite, storage::sqlite::SqliteBackend::Open(
+                                               options.data_dir + "/coffer.db", sqlite_options));
       return std::unique_ptr<storage::Backend>(std::move(sqlite));
     }
   }
@@ -317,12 +321,28 @@ Result<std::shared_ptr<Serving>> BuildServing(ServerContext& context,
   s->json_pipeline = std::make_unique<api::pipeline::Pipeline>(
       *s->authenticator, s->json_authorizer ? *s->json_authorizer : *s->authorizer,
       *context.audit, *context.metrics, *context.clock);
-  s->json->AddService(std::make_unique<api::awsjson::SsmService>(*s->parameters));
+  auto ssm = std::make_unique<api::awsjson::SsmService>(*s->parameters);
+  api::awsjson::SsmService* ssm_service = ssm.get();
+  s->json->AddService(std::move(ssm));
   s->secrets = std::make_unique<domain::secrets::SecretStore>(
       *context.backend, *s->keyring, *s->keys, *context.clock, *context.ids, options.region,
       options.account_id);
-  s->json->AddService(
-      std::make_unique<api::awsjson::SecretsManagerService>(*s->secrets, *s->keys));
+  auto sm = std::make_unique<api::awsjson::SecretsManagerService>(*s->secrets, *s->keys);
+  api::awsjson::SecretsManagerService* sm_service = sm.get();
+  s->json->AddService(std::move(sm));
+  // The change feed (GET /v1/changes): names and versions only, each shown to
+  // a caller only if it may read it as GetParameter / GetSecretValue would
+  // decide. Runs on the IAM authorizer (query_pipeline), never allow-all.
+  s->feed = std::make_unique<domain::feed::ChangeFeed>(*context.backend);
+  s->changes = std::make_unique<api::native::ChangesFront>(
+      *s->feed,
+      [ssm_service, sm_service](const domain::feed::Change& change,
+                                auth::RequestAuthorization& authz) {
+        return change.type == domain::feed::ChangeType::kParameter
+                   ? ssm_service->MayReadValue(change.name, authz)
+                   : sm_service->MayReadValue(change.name, authz);
+      },
+      *context.clock, options.region, options.account_id);
   {
     auto kms = std::make_unique<api::awsjson::KmsService>(*s->keys, *s->keyring);
     // `coffer kms rewrap` calls it (RewrapStoredValues).
@@ -441,6 +461,7 @@ Serving::Serving() = default;
 Serving::~Serving() { StopBackground(); }
 
 void Serving::StopBackground() {
+  if (feed) feed->Shutdown();  // long-polls answer at once
   if (rotation_hooks) rotation_hooks->Shutdown();
   if (rotation) rotation->Stop();
   {
@@ -593,6 +614,10 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
       },
       [ctx](const api::HttpRequest& request) {
         std::shared_ptr<Serving> s = ctx->serving();
+        if (api::native::IsChangesPath(request.path)) {
+          if (!s) return api::router::Router::Sealed(request);
+          return s->query_pipeline->Handle(*s->changes, request);
+        }
         if (!s) return ctx->sys->HandleSealed(request, *ctx->audit, *ctx->clock);
         return s->query_pipeline->Handle(*ctx->sys, request);
       });

@@ -64,7 +64,11 @@ class Pipeline;
 namespace api::native {
 class NativeApi;
 class SysFront;
+class ChangesFront;
 }  // namespace api::native
+namespace domain::feed {
+class ChangeFeed;
+}  // namespace domain::feed
 namespace api::router {
 class Router;
 }  // namespace api::router
@@ -94,6 +98,9 @@ struct ServerOptions {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   StorageKind storage = StorageKind::kSqlite;
+  // Storage events kept for the change feed (GET /v1/changes); a reader
+  // further behind is told to resync (410). > 0.
+  size_t feed_retained_events = 100000;
   // OIDC federation (STS AssumeRoleWithWebIdentity): a PEM CA bundle to trust
   // when fetching issuers' discovery documents and JWKS ("" = the system's),
   // and static JWKS files for issuers that cannot be reached (air-gapped),
@@ -154,6 +161,9 @@ struct Serving {
   // query_pipeline (IAM policies, never the benchmark allow-all).
   std::unique_ptr<api::pipeline::Pipeline> json_pipeline;
   std::unique_ptr<api::pipeline::Pipeline> query_pipeline;
+  // The change feed and its front (GET /v1/changes, on query_pipeline).
+  std::unique_ptr<domain::feed::ChangeFeed> feed;
+  std::unique_ptr<api::native::ChangesFront> changes;
   // Scheduled work (secret and key deletions, key rotations), every minute.
   std::thread maintenance;
   std::mutex maintenance_mu;

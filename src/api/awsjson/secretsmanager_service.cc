@@ -830,4 +830,13 @@ const JsonOperation* SecretsManagerService::Find(std::string_view operation) con
   return pipeline::FindEntry(operations_, operation);
 }
 
+bool SecretsManagerService::MayReadValue(std::string_view secret_id,
+                                    auth::RequestAuthorization& authz) {
+  if (authz.Unrestricted()) return true;
+  Access a =
+      SecretAccess(store_, resource_policies_, "secretsmanager:GetSecretValue", authz, secret_id, {});
+  if (!a.resource.exists && authz.NeedsResourceTags()) return false;
+  return authz.Allowed(*a.permission);
+}
+
 }  // namespace coffer::api::awsjson

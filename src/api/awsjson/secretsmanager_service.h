@@ -48,6 +48,13 @@ class SecretsManagerService final : public JsonService {
   // also needs GetSecretValue on each named secret, as on AWS.
   const JsonOperation* Find(std::string_view operation) const override;
 
+  // Whether the caller behind `authz` may GetSecretValue the secret
+  // `secret_id`, decided exactly as GetSecretValue's authorization: the
+  // secret's ARN, its tags and its resource policy. Fail closed: false for a
+  // secret that no longer exists when the caller's policies need resource
+  // tags. Used by the change feed to filter what it shows. Thread-safe.
+  bool MayReadValue(std::string_view secret_id, auth::RequestAuthorization& authz);
+
  private:
   domain::secrets::SecretStore& store_;
   domain::kms::KeyDirectory& keys_;

@@ -539,4 +539,13 @@ const JsonOperation* SsmService::Find(std::string_view operation) const {
   return pipeline::FindEntry(operations_, operation);
 }
 
+bool SsmService::MayReadValue(std::string_view name, auth::RequestAuthorization& authz) {
+  if (authz.Unrestricted()) return true;
+  LookupContext lookup{"ssm:GetParameter", nullptr, authz};
+  auto access = ResolveParameter(store_, lookup, name, NameForms::kAny);
+  if (!access) return false;
+  if (!access->resource.exists && authz.NeedsResourceTags()) return false;
+  return authz.Allowed(*access->permission);
+}
+
 }  // namespace coffer::api::awsjson

@@ -37,6 +37,13 @@ class SsmService final : public JsonService {
   // may describe.
   const JsonOperation* Find(std::string_view operation) const override;
 
+  // Whether the caller behind `authz` may GetParameter the parameter `name`
+  // (canonical name), decided exactly as GetParameter's authorization: the
+  // canonical ARN with its tags as condition keys. Fail closed: false for a
+  // parameter that no longer exists when the caller's policies need resource
+  // tags. Used by the change feed to filter what it shows. Thread-safe.
+  bool MayReadValue(std::string_view name, auth::RequestAuthorization& authz);
+
  private:
   domain::parameters::ParameterStore& store_;
   OperationTable operations_;

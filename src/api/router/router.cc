@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "api/native/changes_api.h"
 #include "api/native/sys_api.h"
 
 namespace coffer::api::router {
@@ -129,6 +130,7 @@ bool Router::IsQueryProtocol(const HttpRequest& request) {
 bool Router::MayBlock(const HttpRequest& request) {
   if (native::NativeApi::Matches(request)) return false;
   if (native::IsSysPath(request.path)) return request.method != "GET";
+  if (native::IsChangesPath(request.path)) return true;  // a long-poll waits
   std::string_view target = request.Header("X-Amz-Target");
   if (target.empty()) return IsQueryProtocol(request);
   std::string_view op = target.substr(target.rfind('.') + 1);  // npos + 1 == 0
@@ -142,7 +144,7 @@ bool Router::MayBlock(const HttpRequest& request) {
 
 HttpResponse Router::Handle(const HttpRequest& request) const {
   if (native::NativeApi::Matches(request)) return native_.Handle(request);
-  if (native::IsSysPath(request.path)) {
+  if (native::IsSysPath(request.path) || native::IsChangesPath(request.path)) {
     if (!sys_) return JsonError(request, 404, "NotFound", "no operator API on this server");
     return sys_(request);
   }

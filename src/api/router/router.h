@@ -1,6 +1,8 @@
 // api/router: picks the protocol front for each request on the one port.
 //   GET /healthz, GET /metrics          -> api/native
 //   /v1/sys/...                         -> the operator API (api/native/sys_api.h)
+//   /v1/changes                         -> the change feed (api/native/changes_api.h), through
+//                                          the same `sys` handler (always offloaded: it may wait)
 //   X-Amz-Target present                -> the AWS JSON 1.1 front (api/awsjson::JsonProtocol)
 //   form-encoded Action=... (STS, IAM)  -> the AWS query front (api/awsquery, not built yet:
 //                                          answers an InvalidAction query-style XML error)
