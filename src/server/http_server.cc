@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -414,8 +415,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     body_limit_ = options().max_body_bytes;
     // With a large-body hook, the limit is set once the header is in
     // (OnHeader): Beast would refuse a large Content-Length at the header.
+    // (Not boost::none: Beast compares a Content-Length with it, and every
+    // length is greater than none.)
     if (options().large_body_limit) {
-      parser_->body_limit(boost::none);
+      parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     } else {
       parser_->body_limit(options().max_body_bytes);
     }

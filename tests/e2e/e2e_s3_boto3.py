@@ -74,11 +74,11 @@ def basic(t, ck, canary):
     from boto3.s3.transfer import TransferConfig
     s3 = t.boto3_client("s3")
     kms = t.boto3_client("kms")
-    s3.create_bucket(Bucket="b3")
-    ck.eq(code_of(s3.create_bucket, Bucket="b3"), "BucketAlreadyOwnedByYou", "create twice")
+    s3.create_bucket(Bucket="bkt3")
+    ck.eq(code_of(s3.create_bucket, Bucket="bkt3"), "BucketAlreadyOwnedByYou", "create twice")
     ck.eq(code_of(s3.create_bucket, Bucket="Bad_Bucket"), "InvalidBucketName", "bad bucket name")
-    ck.true("b3" in [b["Name"] for b in s3.list_buckets()["Buckets"]], "list_buckets")
-    s3.head_bucket(Bucket="b3")
+    ck.true("bkt3" in [b["Name"] for b in s3.list_buckets()["Buckets"]], "list_buckets")
+    s3.head_bucket(Bucket="bkt3")
     ck.eq(code_of(s3.head_bucket, Bucket="absent-bucket"), "404", "head_bucket of a missing one")
     ck.eq(code_of(s3.get_object, Bucket="absent-bucket", Key="k"), "NoSuchBucket",
           "get_object in a missing bucket")
@@ -87,41 +87,41 @@ def basic(t, ck, canary):
     import base64
     md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    r = s3.put_object(Bucket="b3", Key="a/one.txt", Body=body, ContentType="text/plain",
+    r = s3.put_object(Bucket="bkt3", Key="a/one.txt", Body=body, ContentType="text/plain",
                       Metadata={"color": "blue"}, ContentMD5=md5, ServerSideEncryption="aws:kms",
                       SSEKMSKeyId=key_id)
     ck.eq(r["ETag"], '"%s"' % hashlib.md5(body).hexdigest(), "PutObject ETag is the MD5")
     ck.true(r.get("SSEKMSKeyId", "").endswith(key_id), "PutObject echoes the SSE-KMS key")
-    g = s3.get_object(Bucket="b3", Key="a/one.txt")
+    g = s3.get_object(Bucket="bkt3", Key="a/one.txt")
     ck.secret_eq(g["Body"].read(), body, "get_object bytes")
     ck.eq((g["ContentType"], g["Metadata"], g["ServerSideEncryption"]),
           ("text/plain", {"color": "blue"}, "aws:kms"), "get_object attributes")
     ck.true(g.get("SSEKMSKeyId", "").endswith(key_id), "get_object echoes the SSE-KMS key")
-    hd = s3.head_object(Bucket="b3", Key="a/one.txt")
+    hd = s3.head_object(Bucket="bkt3", Key="a/one.txt")
     ck.eq(hd["ContentLength"], len(body), "head_object size")
-    ck.eq(code_of(s3.head_object, Bucket="b3", Key="nope"), "404", "head_object missing")
-    ck.eq(code_of(s3.get_object, Bucket="b3", Key="nope"), "NoSuchKey", "get_object missing")
-    ck.eq(code_of(s3.put_object, Bucket="b3", Key="k", Body=b"x", ServerSideEncryption="aws:kms",
+    ck.eq(code_of(s3.head_object, Bucket="bkt3", Key="nope"), "404", "head_object missing")
+    ck.eq(code_of(s3.get_object, Bucket="bkt3", Key="nope"), "NoSuchKey", "get_object missing")
+    ck.eq(code_of(s3.put_object, Bucket="bkt3", Key="k", Body=b"x", ServerSideEncryption="aws:kms",
                   SSEKMSKeyId="alias/absent"), "KMS.NotFoundException", "unknown SSE-KMS key")
-    r = s3.get_object(Bucket="b3", Key="a/one.txt", Range="bytes=6-")
+    r = s3.get_object(Bucket="bkt3", Key="a/one.txt", Range="bytes=6-")
     ck.secret_eq(r["Body"].read(), body[6:], "ranged get_object")
-    ck.eq(code_of(s3.get_object, Bucket="b3", Key="a/one.txt", Range="bytes=1000-"),
+    ck.eq(code_of(s3.get_object, Bucket="bkt3", Key="a/one.txt", Range="bytes=1000-"),
           "InvalidRange", "unsatisfiable range")
 
-    s3.copy_object(Bucket="b3", Key="a/copy.txt", CopySource={"Bucket": "b3", "Key": "a/one.txt"})
-    ck.secret_eq(s3.get_object(Bucket="b3", Key="a/copy.txt")["Body"].read(), body, "copy_object")
+    s3.copy_object(Bucket="bkt3", Key="a/copy.txt", CopySource={"Bucket": "bkt3", "Key": "a/one.txt"})
+    ck.secret_eq(s3.get_object(Bucket="bkt3", Key="a/copy.txt")["Body"].read(), body, "copy_object")
 
     for k in ("p/1", "p/2", "p/3", "p/d/4", "p/d/5", "q/6"):
-        s3.put_object(Bucket="b3", Key=k, Body=b"x")
+        s3.put_object(Bucket="bkt3", Key=k, Body=b"x")
     keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="b3", Prefix="p/",
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="bkt3", Prefix="p/",
                                                              PaginationConfig={"PageSize": 2}):
         keys += [o["Key"] for o in page.get("Contents", [])]
     ck.eq(keys, ["p/1", "p/2", "p/3", "p/d/4", "p/d/5"], "paginated list_objects_v2")
-    r = s3.list_objects_v2(Bucket="b3", Prefix="p/", Delimiter="/")
+    r = s3.list_objects_v2(Bucket="bkt3", Prefix="p/", Delimiter="/")
     ck.eq(([o["Key"] for o in r["Contents"]], [c["Prefix"] for c in r["CommonPrefixes"]]),
           (["p/1", "p/2", "p/3"], ["p/d/"]), "list_objects_v2 with a delimiter")
-    r = s3.delete_objects(Bucket="b3", Delete={"Objects": [{"Key": "p/1"}, {"Key": "p/2"}]})
+    r = s3.delete_objects(Bucket="bkt3", Delete={"Objects": [{"Key": "p/1"}, {"Key": "p/2"}]})
     ck.eq(sorted(d["Key"] for d in r.get("Deleted", [])), ["p/1", "p/2"], "delete_objects")
 
     # Multipart through the transfer manager: 24 MiB in 5 MiB parts.
@@ -131,41 +131,47 @@ def basic(t, ck, canary):
         for i in range(24):
             f.write(bytes([i]) + canary + block[1 + len(canary):])
     cfg = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB)
-    s3.upload_file(src, "b3", "big/up.bin", Config=cfg)
-    ck.true(s3.head_object(Bucket="b3", Key="big/up.bin")["ETag"].endswith('-5"'),
+    s3.upload_file(src, "bkt3", "big/up.bin", Config=cfg)
+    ck.true(s3.head_object(Bucket="bkt3", Key="big/up.bin")["ETag"].endswith('-5"'),
             "upload_file made a 5-part multipart object")
     dst = os.path.join(t.work, "down.bin")
-    s3.download_file("b3", "big/up.bin", dst, Config=cfg)
+    s3.download_file("bkt3", "big/up.bin", dst, Config=cfg)
     ck.eq(hashlib.sha256(open(dst, "rb").read()).hexdigest(),
           hashlib.sha256(open(src, "rb").read()).hexdigest(), "download_file byte-exact")
 
-    up = s3.create_multipart_upload(Bucket="b3", Key="aborted")
-    s3.upload_part(Bucket="b3", Key="aborted", UploadId=up["UploadId"], PartNumber=1,
+    up = s3.create_multipart_upload(Bucket="bkt3", Key="aborted")
+    s3.upload_part(Bucket="bkt3", Key="aborted", UploadId=up["UploadId"], PartNumber=1,
                    Body=b"part " + canary)
-    parts = s3.list_parts(Bucket="b3", Key="aborted", UploadId=up["UploadId"])["Parts"]
+    parts = s3.list_parts(Bucket="bkt3", Key="aborted", UploadId=up["UploadId"])["Parts"]
     ck.eq([p["PartNumber"] for p in parts], [1], "list_parts")
-    s3.abort_multipart_upload(Bucket="b3", Key="aborted", UploadId=up["UploadId"])
-    ck.eq(code_of(s3.list_parts, Bucket="b3", Key="aborted", UploadId=up["UploadId"]),
+    s3.abort_multipart_upload(Bucket="bkt3", Key="aborted", UploadId=up["UploadId"])
+    ck.eq(code_of(s3.list_parts, Bucket="bkt3", Key="aborted", UploadId=up["UploadId"]),
           "NoSuchUpload", "aborted upload is gone")
 
     big = b"\0" * (MAX_OBJECT + 1)
-    ck.eq(code_of(s3.put_object, Bucket="b3", Key="too-big", Body=big), "EntityTooLarge",
+    ck.eq(code_of(s3.put_object, Bucket="bkt3", Key="too-big", Body=big), "EntityTooLarge",
           "put_object over --s3-max-object-size")
-    ck.eq(code_of(s3.head_object, Bucket="b3", Key="too-big"), "404", "nothing stored")
+    ck.eq(code_of(s3.head_object, Bucket="bkt3", Key="too-big"), "404", "nothing stored")
 
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": "b3", "Key": "a/one.txt"},
+    # boto3 1.26 presigns with SigV2 unless asked for SigV4 (Coffer verifies SigV4 only).
+    import boto3
+    import botocore.config
+    v4 = boto3.client("s3", endpoint_url=t.url, region_name=h.REGION,
+                      aws_access_key_id=t.access_key, aws_secret_access_key=t.secret_key,
+                      config=botocore.config.Config(signature_version="s3v4"))
+    url = v4.generate_presigned_url("get_object", Params={"Bucket": "bkt3", "Key": "a/one.txt"},
                                     ExpiresIn=60)
     with urllib.request.urlopen(url, timeout=30) as resp:
         ck.secret_eq(resp.read(), body, "presigned GET (boto3)")
 
-    ck.eq(code_of(s3.delete_bucket, Bucket="b3"), "BucketNotEmpty", "delete_bucket of a full one")
-    ck.eq(code_of(s3.get_bucket_policy, Bucket="b3"), "NoSuchBucketPolicy", "no policy yet")
-    ck.eq(code_of(s3.put_bucket_policy, Bucket="b3", Policy="{not json"), "MalformedPolicy",
+    ck.eq(code_of(s3.delete_bucket, Bucket="bkt3"), "BucketNotEmpty", "delete_bucket of a full one")
+    ck.eq(code_of(s3.get_bucket_policy, Bucket="bkt3"), "NoSuchBucketPolicy", "no policy yet")
+    ck.eq(code_of(s3.put_bucket_policy, Bucket="bkt3", Policy="{not json"), "MalformedPolicy",
           "malformed bucket policy")
 
 
 def wire(t, ck, canary):
-    base = f"{t.url}/b3"
+    base = f"{t.url}/bkt3"
     a, s = t.access_key, t.secret_key
     payload = [b"chunk-one " + canary, b"x" * 70000, b"tail"]
     joined = b"".join(payload)
