@@ -22,6 +22,8 @@ KNOWN = {
     "put.sse": "Coffer encrypts every object under a KMS key (alias/aws/s3 by default) and says "
                "so (aws:kms); moto stores plaintext and echoes no SSE header unless asked",
     "get.sse": "as put.sse",
+    "put.bad_md5": "Coffer verifies Content-MD5 as S3 does (BadDigest); moto stores the object",
+    "put.bad_md5.stored": "as put.bad_md5: Coffer stored nothing, moto stored the object",
 }
 
 
