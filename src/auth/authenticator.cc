@@ -547,6 +547,8 @@ Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) 
       payload_hash = content_sha256;
       streaming_signed = content_sha256 == kStreamingSigned ||
                          content_sha256 == kStreamingSignedTrailer;
+    } else if (!request.verify_body) {
+      payload_hash = content_sha256;
     } else {
       body_hash = crypto::Sha256Hex(request.body);
       payload_hash = body_hash;

@@ -61,6 +61,10 @@ struct SignedRequest {
   // the credential scope's service must equal it. REQUIRES: non-empty.
   std::string_view service;
   PayloadSigning payload = PayloadSigning::kSignedOnly;
+  // False only to authenticate a request's head before its body is read (the
+  // listener's large-body hook): a hex X-Amz-Content-Sha256 is then taken as
+  // declared; the request is verified again, body included, when it runs.
+  bool verify_body = true;
 };
 
 // The credential scope of a verified request (region and service come from

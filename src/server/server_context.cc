@@ -621,10 +621,24 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
   if (!http.offload) http.offload = &api::router::Router::MayBlock;
   // S3 object uploads may be larger than the other APIs' bodies.
   if (!http.large_body_limit) {
+    // Only for a caller whose signature over the request's head verifies: an
+    // unauthenticated client cannot make the server buffer more than
+    // max_body_bytes (the request is verified again, body included, when it runs).
     http.large_body_limit = [ctx](const api::HttpRequest& head) -> size_t {
       if (!api::router::Router::IsS3(head)) return 0;
       std::shared_ptr<Serving> s = ctx->serving();
-      return s ? s->s3->BodyLimit(head) : 0;
+      if (!s) return 0;
+      size_t limit = s->s3->BodyLimit(head);
+      if (limit == 0) return 0;
+      auth::SignedRequest signed_head;
+      signed_head.method = head.method;
+      signed_head.path = head.path;
+      signed_head.query = head.query;
+      signed_head.service = "s3";
+      signed_head.payload = auth::PayloadSigning::kAllowUnsigned;
+      signed_head.verify_body = false;
+      for (const auto& [name, value] : head.headers) signed_head.headers.emplace_back(name, value);
+      return s->authenticator->Authenticate(signed_head).has_value() ? limit : 0;
     };
   }
   COFFER_ASSIGN_OR_RETURN(
