@@ -333,8 +333,11 @@ struct Authenticator::Impl {
     if (auto it = params.find("X-Amz-Security-Token"); it != params.end()) token = it->second;
     auth.signed_headers = signed_list;
     auth.signature = signature;
-    return Verify(request, auth, amz_date, signed_headers, query_to_sign, kUnsignedPayload,
-                  token, false);
+    COFFER_ASSIGN_OR_RETURN(Authenticated out,
+                            Verify(request, auth, amz_date, signed_headers, query_to_sign,
+                                   kUnsignedPayload, token, false));
+    out.presigned = true;
+    return out;
   }
 
   // The common end of header and query-string verification: the key, the

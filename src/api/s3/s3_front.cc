@@ -340,15 +340,22 @@ class S3Exchange final : public pipeline::Exchange {
     r.SetHeader("Content-Type", "application/xml");
     Xml xml;
     xml.Raw(kXmlHeader).Open("Error").Element("Code", wire.code).Element("Message", error.message);
-    if (error.reason == Reason::kNoSuchKey && has_key_) xml.Element("Key", key_);
+    // What the caller sent is echoed at most kMaxEcho bytes long.
+    constexpr size_t kMaxEcho = 1100;
+    if (error.reason == Reason::kNoSuchKey && has_key_) {
+      xml.Element("Key", std::string_view(key_).substr(0, kMaxEcho));
+    }
     if ((error.reason == Reason::kNoSuchBucket || error.reason == Reason::kBucketNotEmpty ||
          error.reason == Reason::kBucketAlreadyOwnedByYou ||
          error.reason == Reason::kNoSuchBucketPolicy) &&
         !bucket_.empty()) {
-      xml.Element("BucketName", bucket_);
+      xml.Element("BucketName", std::string_view(bucket_).substr(0, kMaxEcho));
     }
-    if (error.reason == Reason::kNoSuchUpload) xml.Element("UploadId", Param("uploadId"));
-    xml.Element("Resource", resource_path_).Element("RequestId", request_.request_id);
+    if (error.reason == Reason::kNoSuchUpload) {
+      xml.Element("UploadId", Param("uploadId").substr(0, kMaxEcho));
+    }
+    xml.Element("Resource", std::string_view(resource_path_).substr(0, kMaxEcho));
+    xml.Element("RequestId", request_.request_id);
     xml.Close("Error");
     r.body = xml.str();
     return out;
