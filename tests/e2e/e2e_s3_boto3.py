@@ -14,7 +14,8 @@ as raw requests.
              whose bytes were changed, a truncated body, a wrong trailing checksum, a wrong
              trailer signature and a wrong x-amz-checksum-sha256 header are each refused with
              S3's error and store nothing; UNSIGNED-PAYLOAD is accepted; a presigned URL past
-             its X-Amz-Expires is refused (AccessDenied, "Request has expired").
+             its X-Amz-Expires is refused (AccessDenied, "Request has expired"); an unsigned or
+             badly signed 2 MiB body is cut at 1 MiB (413); virtual-host style addressing.
   matrix     an IAM policy allowing one prefix, an IAM policy denying one prefix, a bucket
              policy allowing one prefix (to a user with no IAM policy) and a bucket policy
              denying one prefix (to a user IAM allows everything): each allows and refuses
@@ -249,6 +250,12 @@ def wire(t, ck, canary):
     hdrs = s3_raw.signed(f"{base}/w/big", "PUT", a, s, body=big)[0]
     ck.eq(s3_raw.send(f"{base}/w/big", "PUT", hdrs, big).status, 200,
           "a signed 2 MiB PUT is read and stored")
+    # Virtual-host style: the bucket in the Host (BUCKET.localhost), the key in the path.
+    port = t.url.rsplit(":", 1)[1]
+    vhost = f"http://bkt3.localhost:{port}/w/signed"
+    hdrs, *_ = s3_raw.signed(vhost, "GET", a, s)
+    r = s3_raw.send(vhost, "GET", hdrs, b"", connect_host="127.0.0.1")
+    ck.eq((r.status, r.body == joined), (200, True), "virtual-host style GetObject")
     url = s3_raw.presign(f"{base}/w/signed", a, s, 60)
     ck.eq(s3_raw.send(url, "GET", {}, b"").status, 200, "a fresh presigned URL works")
     old = s3_raw.presign(f"{base}/w/signed", a, s, 60, amz_date="20200101T000000Z")

@@ -57,11 +57,14 @@ class Response:
         return b.split(b"<Code>", 1)[1].split(b"</Code>", 1)[0].decode()
 
 
-def send(url, method, headers, body):
+def send(url, method, headers, body, connect_host=None):
+    """Sends to url's host, or to connect_host with url's Host header (virtual-host tests)."""
     parsed = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+    conn = http.client.HTTPConnection(connect_host or parsed.hostname, parsed.port, timeout=60)
     try:
         target = parsed.path + (("?" + parsed.query) if parsed.query else "")
+        headers = dict(headers)
+        headers.setdefault("Host", parsed.netloc)
         conn.request(method, target, body=body, headers=headers)
         r = conn.getresponse()
         return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
