@@ -143,6 +143,9 @@ def basic(t, ck, canary):
     up = s3.create_multipart_upload(Bucket="bkt3", Key="aborted")
     s3.upload_part(Bucket="bkt3", Key="aborted", UploadId=up["UploadId"], PartNumber=1,
                    Body=b"part " + canary)
+    listed = s3.list_multipart_uploads(Bucket="bkt3").get("Uploads", [])
+    ck.eq([(u["Key"], u["UploadId"]) for u in listed], [("aborted", up["UploadId"])],
+          "list_multipart_uploads shows the upload in progress")
     parts = s3.list_parts(Bucket="bkt3", Key="aborted", UploadId=up["UploadId"])["Parts"]
     ck.eq([p["PartNumber"] for p in parts], [1], "list_parts")
     s3.abort_multipart_upload(Bucket="bkt3", Key="aborted", UploadId=up["UploadId"])

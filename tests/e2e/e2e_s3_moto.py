@@ -119,6 +119,9 @@ def script(s3):
     add("complete.too_small", outcome(
         s3.complete_multipart_upload, Bucket="diff", Key="small", UploadId=small,
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": s1}, {"PartNumber": 2, "ETag": s2}]}))
+    add("list_uploads", outcome(s3.list_multipart_uploads,
+                                lambda r: [u["Key"] for u in r.get("Uploads", [])],
+                                Bucket="diff"))
     add("abort", outcome(s3.abort_multipart_upload, Bucket="diff", Key="small", UploadId=small))
     add("abort.again", outcome(s3.abort_multipart_upload, Bucket="diff", Key="small",
                                UploadId=small))

@@ -47,6 +47,7 @@ enum class Op {
   kCompleteMultipartUpload,
   kAbortMultipartUpload,
   kListParts,
+  kListMultipartUploads,
 };
 
 struct OpInfo {
@@ -77,6 +78,8 @@ OpInfo Info(Op op) {
     case Op::kCompleteMultipartUpload: return {"CompleteMultipartUpload", "s3:PutObject"};
     case Op::kAbortMultipartUpload: return {"AbortMultipartUpload", "s3:AbortMultipartUpload"};
     case Op::kListParts: return {"ListParts", "s3:ListMultipartUploadParts"};
+    case Op::kListMultipartUploads:
+      return {"ListMultipartUploads", "s3:ListBucketMultipartUploads"};
     case Op::kUnknown: break;
   }
   return {"unknown", ""};
@@ -256,6 +259,7 @@ class S3Exchange final : public pipeline::Exchange {
         break;
       }
       case Op::kDeleteBucket:
+      case Op::kListMultipartUploads:
       case Op::kGetBucketLocation:
       case Op::kPutBucketPolicy:
       case Op::kGetBucketPolicy:
@@ -316,6 +320,7 @@ class S3Exchange final : public pipeline::Exchange {
       case Op::kCompleteMultipartUpload: return CompleteMultipartUpload(context);
       case Op::kAbortMultipartUpload: return AbortMultipartUpload();
       case Op::kListParts: return ListParts();
+      case Op::kListMultipartUploads: return ListMultipartUploads();
       case Op::kUnknown: break;
     }
     return NotImplemented();
@@ -445,7 +450,7 @@ class S3Exchange final : public pipeline::Exchange {
       }
       if (HasParam("location")) return m == "GET" ? Op::kGetBucketLocation : Op::kUnknown;
       if (HasParam("delete")) return m == "POST" ? Op::kDeleteObjects : Op::kUnknown;
-      if (HasParam("uploads")) return Op::kUnknown;  // ListMultipartUploads
+      if (HasParam("uploads")) return m == "GET" ? Op::kListMultipartUploads : Op::kUnknown;
       if (m == "PUT") return Op::kCreateBucket;
       if (m == "HEAD") return Op::kHeadBucket;
       if (m == "DELETE") return Op::kDeleteBucket;
@@ -1073,6 +1078,27 @@ class S3Exchange final : public pipeline::Exchange {
       xml.Element("Size", std::to_string(p.size)).Close("Part");
     }
     xml.Element("StorageClass", "STANDARD").Close("ListPartsResult");
+    SetXml(xml.str());
+    return Ok();
+  }
+
+  Status ListMultipartUploads() {
+    COFFER_ASSIGN_OR_RETURN(std::vector<ds3::Upload> uploads,
+                            store_.ListUploads(bucket_, Param("prefix")));
+    Xml xml;
+    xml.Raw(kXmlHeader).Raw("<ListMultipartUploadsResult xmlns=\"").Raw(kXmlns).Raw("\">");
+    xml.Element("Bucket", bucket_).Element("KeyMarker", "").Element("UploadIdMarker", "");
+    xml.Element("Prefix", Param("prefix")).Element("MaxUploads", "1000");
+    xml.Element("IsTruncated", "false");
+    for (const ds3::Upload& u : uploads) {
+      xml.Open("Upload").Element("Key", u.key).Element("UploadId", u.upload_id);
+      xml.Open("Initiator").Element("ID", "coffer").Element("DisplayName", "coffer");
+      xml.Close("Initiator");
+      xml.Open("Owner").Element("ID", "coffer").Element("DisplayName", "coffer").Close("Owner");
+      xml.Element("StorageClass", "STANDARD").Element("Initiated", IsoMillis(u.initiated));
+      xml.Close("Upload");
+    }
+    xml.Close("ListMultipartUploadsResult");
     SetXml(xml.str());
     return Ok();
   }

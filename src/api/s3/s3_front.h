@@ -10,7 +10,8 @@
 // GetBucketLocation, Put/Get/DeleteBucketPolicy, ListObjects(V2), PutObject,
 // CopyObject, GetObject (Range), HeadObject, DeleteObject, DeleteObjects,
 // CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
-// AbortMultipartUpload, ListParts. Anything else: 501 NotImplemented.
+// AbortMultipartUpload, ListParts, ListMultipartUploads. Anything else: 501
+// NotImplemented.
 #pragma once
 
 #include <memory>

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <utility>
 
 #include "crypto/checksum.h"
@@ -788,6 +789,25 @@ Result<ObjectInfo> ObjectStore::CompleteUpload(
         return std::optional<storage::Txn>(std::move(txn));
       }));
   return object;
+}
+
+Result<std::vector<Upload>> ObjectStore::ListUploads(std::string_view bucket,
+                                                     std::string_view prefix) {
+  COFFER_RETURN_IF_ERROR(CheckBucket(bucket));
+  COFFER_ASSIGN_OR_RETURN(auto records,
+                          ScanRecords<Upload>(backend_, UploadPrefix(bucket), DecodeUpload));
+  std::vector<Upload> out;
+  for (auto& [upload_id, stored] : records) {
+    if (!stored.value.key.starts_with(prefix)) continue;
+    stored.value.upload_id = upload_id;
+    stored.value.bucket = std::string(bucket);
+    out.push_back(std::move(stored.value));
+  }
+  std::sort(out.begin(), out.end(), [](const Upload& a, const Upload& b) {
+    return std::tie(a.key, a.upload_id) < std::tie(b.key, b.upload_id);
+  });
+  if (out.size() > static_cast<size_t>(kMaxListKeys)) out.resize(kMaxListKeys);
+  return out;
 }
 
 Status ObjectStore::AbortUpload(std::string_view bucket, std::string_view key,

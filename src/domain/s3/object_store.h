@@ -213,6 +213,9 @@ class ObjectStore {
   Result<ObjectInfo> CompleteUpload(std::string_view bucket, std::string_view key,
                                     std::string_view upload_id,
                                     const std::vector<std::pair<int, std::string>>& parts);
+  // The uploads in progress in `bucket` whose key starts with `prefix`, by
+  // key then upload id, at most kMaxListKeys. kNotFound (kNoSuchBucket).
+  Result<std::vector<Upload>> ListUploads(std::string_view bucket, std::string_view prefix);
   // Drops the upload and every part's data. kNotFound (kNoSuchUpload).
   Status AbortUpload(std::string_view bucket, std::string_view key, std::string_view upload_id);
 
