@@ -206,6 +206,11 @@ TEST_F(ObjectStoreTest, MultipartUploadAssemblesPartsWithTheMultipartEtag) {
   auto e2 = store_->UploadPart("bucket", "big", up->upload_id, 2, p2);
   ASSERT_TRUE(IsOk(e1));
   ASSERT_TRUE(IsOk(e2));
+  auto uploads = store_->ListUploads("bucket", "b");
+  ASSERT_TRUE(IsOk(uploads));
+  ASSERT_EQ(uploads->size(), 1u);
+  EXPECT_EQ((*uploads)[0].upload_id, up->upload_id);
+  EXPECT_TRUE(store_->ListUploads("bucket", "x")->empty());
   auto parts = store_->ListParts("bucket", "big", up->upload_id);
   ASSERT_TRUE(IsOk(parts));
   EXPECT_EQ(parts->size(), 2u);
@@ -217,6 +222,7 @@ TEST_F(ObjectStoreTest, MultipartUploadAssemblesPartsWithTheMultipartEtag) {
   EXPECT_EQ(Read(*head, 0, head->size), p1 + p2);
   EXPECT_TRUE(Keys("s3/upload/").empty());
   EXPECT_TRUE(Keys("s3/part/").empty());
+  EXPECT_TRUE(store_->ListUploads("bucket", "")->empty());
   EXPECT_TRUE(HasError(store_->ListParts("bucket", "big", up->upload_id), ErrorCode::kNotFound,
                        Reason::kNoSuchUpload));
 }
