@@ -1,11 +1,14 @@
 #include "auth/authenticator.h"
 
 #include <chrono>
+#include <map>
+#include <span>
 #include <unordered_map>
 
 #include "crypto/crypto.h"
 #include "sigv4/sigv4.h"
 #include "util/check.h"
+#include "util/encoding.h"
 #include "util/secret_bytes.h"
 #include "util/mutex.h"
 
@@ -19,6 +22,10 @@ constexpr size_t kMaxCachedSigningKeys = 10000;
 constexpr std::string_view kGlobalRegion = "us-east-1";
 constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
 constexpr std::string_view kStreamingPrefix = "STREAMING-";
+constexpr std::string_view kStreamingSigned = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+constexpr std::string_view kStreamingSignedTrailer = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+// The longest a presigned URL may stay valid (7 days), as on S3.
+constexpr int64_t kMaxPresignedExpiresSeconds = 604800;
 
 constexpr std::string_view kSignatureMismatchMessage =
     "The request signature we calculated does not match the signature you provided. Check your "
@@ -228,6 +235,172 @@ struct Authenticator::Impl {
     }
     return Ok();
   }
+
+
+  // A presigned URL: the signature and its parameters are in the query
+  // string; the payload is UNSIGNED-PAYLOAD and the query signed is the one
+  // received without X-Amz-Signature.
+  Result<Authenticated> Presigned(const SignedRequest& request) {
+    std::map<std::string, std::string, std::less<>> params;
+    std::string query_to_sign;
+    for (std::string_view rest = request.query; !rest.empty();) {
+      size_t amp = rest.find('&');
+      std::string_view pair = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      if (pair.empty()) continue;
+      size_t eq = pair.find('=');
+      auto key = util::UriDecode(pair.substr(0, eq));
+      auto value = util::UriDecode(eq == std::string_view::npos ? std::string_view()
+                                                                : pair.substr(eq + 1));
+      if (!key || !value) return Incomplete("The query string has a broken %-escape.");
+      if (key->starts_with("X-Amz-")) {
+        if (params.contains(*key)) {
+          return Incomplete("The query string repeats '" + key->substr(0, 32) + "'.");
+        }
+        params.emplace(*key, *value);
+      }
+      if (*key == "X-Amz-Signature") continue;
+      if (!query_to_sign.empty()) query_to_sign.push_back('&');
+      query_to_sign.append(pair);
+    }
+    auto param = [&](std::string_view name) -> Result<std::string_view> {
+      auto it = params.find(name);
+      if (it == params.end() || it->second.empty()) {
+        return Incomplete("Query-string authentication requires the " + std::string(name) +
+                          " parameter.");
+      }
+      return std::string_view(it->second);
+    };
+    COFFER_ASSIGN_OR_RETURN(std::string_view algorithm, param("X-Amz-Algorithm"));
+    if (algorithm != sigv4::kAlgorithm) {
+      return Incomplete("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
+    }
+    COFFER_ASSIGN_OR_RETURN(std::string_view credential, param("X-Amz-Credential"));
+    COFFER_ASSIGN_OR_RETURN(std::string_view amz_date, param("X-Amz-Date"));
+    COFFER_ASSIGN_OR_RETURN(std::string_view expires_text, param("X-Amz-Expires"));
+    COFFER_ASSIGN_OR_RETURN(std::string_view signed_list, param("X-Amz-SignedHeaders"));
+    COFFER_ASSIGN_OR_RETURN(std::string_view signature, param("X-Amz-Signature"));
+    // Reuse the header parser for the credential's five parts.
+    std::string as_header = std::string(sigv4::kAlgorithm) + " Credential=" +
+                            std::string(credential) + ", SignedHeaders=" +
+                            std::string(signed_list) + ", Signature=" + std::string(signature);
+    COFFER_ASSIGN_OR_RETURN(ParsedAuthorization auth, ParseAuthorization(as_header));
+    if (auth.service != request.service) {
+      return Unauthenticated(Reason::kSignatureMismatch,
+                             "Credential should be scoped to correct service: '" +
+                                 std::string(request.service) + "'. ");
+    }
+    if (auth.region != region) {
+      return Unauthenticated(Reason::kSignatureMismatch,
+                             "Credential should be scoped to a valid region, not '" +
+                                 std::string(auth.region.substr(0, 64)) + "'. ");
+    }
+    if (expires_text.size() > 7 || !IsDigits(expires_text)) {
+      return Incomplete("X-Amz-Expires must be a number of seconds.");
+    }
+    int64_t expires = std::stoll(std::string(expires_text));
+    if (expires < 1 || expires > kMaxPresignedExpiresSeconds) {
+      return Incomplete("X-Amz-Expires must be less than a week (in seconds) that is 604800");
+    }
+    auto parsed = util::ParseAmzDate(amz_date);
+    if (!parsed.has_value()) {
+      return Incomplete("X-Amz-Date must be in the ISO-8601 basic format YYYYMMDD'T'HHMMSS'Z'.");
+    }
+    if (amz_date.substr(0, 8) != auth.date) {
+      return Incomplete("Date in Credential scope does not match YYYYMMDD from X-Amz-Date.");
+    }
+    util::SystemTime now = clock.Now();
+    if (*parsed > now + kMaxSkew) {
+      return Unauthenticated(Reason::kSignatureNotYetCurrent,
+                             "Request is not valid yet: " + std::string(amz_date) +
+                                 " is still later than " + util::FormatAmzDate(now + kMaxSkew));
+    }
+    if (now > *parsed + std::chrono::seconds(expires)) {
+      return Unauthenticated(Reason::kSignatureExpired, "Request has expired");
+    }
+    std::vector<std::string_view> signed_headers;
+    bool signs_host = false;
+    for (std::string_view rest = auth.signed_headers; !rest.empty();) {
+      size_t semi = rest.find(';');
+      std::string_view name = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      if (name.empty()) return Incomplete("SignedHeaders contains an empty header name.");
+      signs_host |= name == "host";
+      signed_headers.push_back(name);
+    }
+    if (!signs_host) return Incomplete("SignedHeaders must include 'host'.");
+    std::string_view token;
+    if (auto it = params.find("X-Amz-Security-Token"); it != params.end()) token = it->second;
+    auth.signed_headers = signed_list;
+    auth.signature = signature;
+    COFFER_ASSIGN_OR_RETURN(Authenticated out,
+                            Verify(request, auth, amz_date, signed_headers, query_to_sign,
+                                   kUnsignedPayload, token, false));
+    out.presigned = true;
+    return out;
+  }
+
+  // The common end of header and query-string verification: the key, the
+  // session token, the canonical request and the signature.
+  Result<Authenticated> Verify(const SignedRequest& request, const ParsedAuthorization& auth,
+                               std::string_view amz_date,
+                               std::span<const std::string_view> signed_headers,
+                               std::string_view query, std::string_view payload_hash,
+                               std::string_view token, bool streaming_signed) {
+    auto resolved = identities.LookupAccessKey(auth.access_key_id);
+    if (!resolved.has_value()) {
+      if (resolved.error().code == ErrorCode::kNotFound) {
+        return Unauthenticated(Reason::kUnknownAccessKey, std::string(kInvalidTokenMessage));
+      }
+      return Fail(std::move(resolved).error());
+    }
+    COFFER_RETURN_IF_ERROR(CheckSessionToken(*resolved, token));
+
+    // Recompute: canonical request from the client's SignedHeaders.
+    thread_local std::string canonical;
+    canonical.clear();
+    sigv4::RequestParts parts{request.method, request.path, query, request.headers};
+    sigv4::UriStyle style = request.payload == PayloadSigning::kAllowUnsigned
+                                ? sigv4::UriStyle::kS3
+                                : sigv4::UriStyle::kNormalized;
+    Status built =
+        sigv4::AppendCanonicalRequest(parts, signed_headers, payload_hash, canonical, style);
+    if (!built.has_value()) {
+      return Unauthenticated(Reason::kIncompleteSignature, std::move(built).error().message);
+    }
+    std::string scope = sigv4::CredentialScope(auth.date, auth.region, auth.service);
+    std::string string_to_sign = sigv4::StringToSign(amz_date, scope, canonical);
+    std::string cache_key = CacheKey(auth.access_key_id, auth);
+    bool derived = false;
+    SecretBytes signing_key =
+        SigningKey(cache_key, auth, resolved->key.secret_access_key, derived);
+    std::string expected = sigv4::SignatureHex(signing_key, string_to_sign);
+    bool matches = crypto::ConstantTimeEquals(expected, auth.signature);
+    util::SecureClear(expected);
+    if (!matches) {
+      return Unauthenticated(Reason::kSignatureMismatch, std::string(kSignatureMismatchMessage));
+    }
+    if (derived) Remember(std::move(cache_key), resolved->key.secret_access_key, signing_key);
+
+    Authenticated out;
+    out.principal.user_name = resolved->user.name;
+    out.principal.arn = std::move(resolved->user.arn);
+    out.principal.user_id = std::move(resolved->user.user_id);
+    out.principal.account_id = identities.account_id();
+    out.principal.access_key_id = std::string(auth.access_key_id);
+    out.principal.is_admin = resolved->user.is_admin;
+    if (resolved->is_session) {
+      out.principal.role_name = std::move(resolved->session.role_name);
+      out.principal.role_arn = std::move(resolved->session.role_arn);  // with the role's path
+      out.principal.session_name = std::move(resolved->session.session_name);
+    }
+    out.scope = Scope{std::string(auth.date), std::string(auth.region), std::string(auth.service)};
+    if (streaming_signed) {
+      out.chunk_signing = ChunkSigning{std::move(signing_key), std::string(auth.signature),
+                                       std::string(amz_date), std::move(scope)};
+    }
+    return out;
+  }
 };
 
 Authenticator::Authenticator(domain::iam::IdentityStore& identities, util::Clock& clock,
@@ -278,6 +451,10 @@ Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) 
     }
   }
   if (!has_authorization) {
+    if (request.payload == PayloadSigning::kAllowUnsigned &&
+        request.query.find("X-Amz-Signature=") != std::string_view::npos) {
+      return impl_->Presigned(request);
+    }
     return Unauthenticated(Reason::kMissingAuthenticationToken, "Missing Authentication Token");
   }
   COFFER_ASSIGN_OR_RETURN(ParsedAuthorization auth, ParseAuthorization(authorization));
@@ -355,21 +532,12 @@ Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) 
                                util::FormatAmzDate(now) + " + 15 min.)");
   }
 
-  // The key.
-  auto resolved = impl_->identities.LookupAccessKey(auth.access_key_id);
-  if (!resolved.has_value()) {
-    if (resolved.error().code == ErrorCode::kNotFound) {
-      return Unauthenticated(Reason::kUnknownAccessKey, std::string(kInvalidTokenMessage));
-    }
-    return Fail(std::move(resolved).error());
-  }
-  COFFER_RETURN_IF_ERROR(impl_->CheckSessionToken(*resolved, token));
-
   // The payload hash is computed from the body received; a client's
   // X-Amz-Content-Sha256 must agree with it, or else a signed header would
   // vouch for a body that was swapped after signing.
-  std::string body_hash = crypto::Sha256Hex(request.body);
-  std::string_view payload_hash = body_hash;
+  std::string body_hash;
+  std::string_view payload_hash;
+  bool streaming_signed = false;
   if (has_content_sha256) {
     bool is_literal =
         content_sha256 == kUnsignedPayload || content_sha256.starts_with(kStreamingPrefix);
@@ -380,54 +548,28 @@ Result<Authenticated> Authenticator::Authenticate(const SignedRequest& request) 
                                "API does not accept unsigned or streaming payloads.");
       }
       payload_hash = content_sha256;
-    } else if (!crypto::ConstantTimeEquals(content_sha256, body_hash)) {
-      return Unauthenticated(
-          Reason::kSignatureMismatch,
-          "The provided 'x-amz-content-sha256' header does not match what was computed.");
+      streaming_signed = content_sha256 == kStreamingSigned ||
+                         content_sha256 == kStreamingSignedTrailer;
+    } else if (!request.verify_body) {
+      payload_hash = content_sha256;
+    } else {
+      body_hash = crypto::Sha256Hex(request.body);
+      payload_hash = body_hash;
+      if (!crypto::ConstantTimeEquals(content_sha256, body_hash)) {
+        return Unauthenticated(
+            Reason::kSignatureMismatch,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.");
+      }
     }
   } else if (request.payload == PayloadSigning::kAllowUnsigned) {
     return Unauthenticated(Reason::kSignatureMismatch,
                            "Missing required header for this request: x-amz-content-sha256");
+  } else {
+    body_hash = crypto::Sha256Hex(request.body);
+    payload_hash = body_hash;
   }
-
-  // Recompute: canonical request from the client's SignedHeaders.
-  thread_local std::string canonical;
-  canonical.clear();
-  sigv4::RequestParts parts{request.method, request.path, request.query, request.headers};
-  Status built = sigv4::AppendCanonicalRequest(parts, signed_headers, payload_hash, canonical);
-  if (!built.has_value()) {
-    return Unauthenticated(Reason::kIncompleteSignature, std::move(built).error().message);
-  }
-  std::string scope = sigv4::CredentialScope(auth.date, auth.region, auth.service);
-  std::string string_to_sign = sigv4::StringToSign(amz_date, scope, canonical);
-  std::string cache_key = Impl::CacheKey(auth.access_key_id, auth);
-  bool derived = false;
-  SecretBytes signing_key =
-      impl_->SigningKey(cache_key, auth, resolved->key.secret_access_key, derived);
-  std::string expected = sigv4::SignatureHex(signing_key, string_to_sign);
-  bool matches = crypto::ConstantTimeEquals(expected, auth.signature);
-  util::SecureClear(expected);
-  if (!matches) {
-    return Unauthenticated(Reason::kSignatureMismatch, std::string(kSignatureMismatchMessage));
-  }
-  if (derived) {
-    impl_->Remember(std::move(cache_key), resolved->key.secret_access_key, signing_key);
-  }
-
-  Authenticated out;
-  out.principal.user_name = resolved->user.name;
-  out.principal.arn = std::move(resolved->user.arn);
-  out.principal.user_id = std::move(resolved->user.user_id);
-  out.principal.account_id = impl_->identities.account_id();
-  out.principal.access_key_id = std::string(auth.access_key_id);
-  out.principal.is_admin = resolved->user.is_admin;
-  if (resolved->is_session) {
-    out.principal.role_name = std::move(resolved->session.role_name);
-    out.principal.role_arn = std::move(resolved->session.role_arn);  // with the role's path
-    out.principal.session_name = std::move(resolved->session.session_name);
-  }
-  out.scope = Scope{std::string(auth.date), std::string(auth.region), std::string(auth.service)};
-  return out;
+  return impl_->Verify(request, auth, amz_date, signed_headers, request.query, payload_hash,
+                       token, streaming_signed);
 }
 
 }  // namespace coffer::auth

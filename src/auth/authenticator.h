@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include "domain/iam/identity_store.h"
 #include "util/result.h"
+#include "util/secret_bytes.h"
 #include "util/time.h"
 
 namespace coffer::auth {
@@ -39,7 +41,11 @@ enum class PayloadSigning {
   kSignedOnly,
   // S3: X-Amz-Content-Sha256 is required; UNSIGNED-PAYLOAD and the
   // STREAMING-* forms are signed as the literal value (the front verifies the
-  // chunks); a hex hash must still equal the body's.
+  // chunks with Authenticated::chunk_signing); a hex hash must still equal the
+  // body's. The path is signed as S3 signs it (sigv4::UriStyle::kS3), and a
+  // request without an Authorization header may carry its signature in the
+  // query string instead (a presigned URL: X-Amz-Algorithm, X-Amz-Credential,
+  // X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature).
   kAllowUnsigned,
 };
 
@@ -55,6 +61,10 @@ struct SignedRequest {
   // the credential scope's service must equal it. REQUIRES: non-empty.
   std::string_view service;
   PayloadSigning payload = PayloadSigning::kSignedOnly;
+  // False only to authenticate a request's head before its body is read (the
+  // listener's large-body hook): a hex X-Amz-Content-Sha256 is then taken as
+  // declared; the request is verified again, body included, when it runs.
+  bool verify_body = true;
 };
 
 // The credential scope of a verified request (region and service come from
@@ -65,9 +75,24 @@ struct Scope {
   std::string service;  // ssm | secretsmanager | kms | sts | iam
 };
 
+// What a front needs to verify the chunk signatures of an aws-chunked body
+// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]): each chunk's signature
+// chains from the previous one, starting at the request's own signature.
+struct ChunkSigning {
+  SecretBytes signing_key;
+  std::string seed_signature;  // the Authorization header's Signature
+  std::string amz_date;        // X-Amz-Date
+  std::string scope;           // "<date>/<region>/<service>/aws4_request"
+};
+
 struct Authenticated {
   Principal principal;
   Scope scope;
+  // Set only for a verified request whose X-Amz-Content-Sha256 is one of the
+  // signed streaming forms (kAllowUnsigned fronts).
+  std::optional<ChunkSigning> chunk_signing;
+  // True when the signature came from the query string (a presigned URL).
+  bool presigned = false;
 };
 
 // Thread-safe.
@@ -93,6 +118,13 @@ class Authenticator {
   //   kUnknownAccessKey            access key id unknown or inactive
   //   kSignatureMismatch           recomputed signature differs (constant-time compare)
   //   kInvalidSecurityToken        X-Amz-Security-Token present but not valid for the key
+  // A presigned URL (kAllowUnsigned fronts only, no Authorization header,
+  // X-Amz-Signature in the query) is verified the same way over its query
+  // string, with these errors besides: kIncompleteSignature for a missing or
+  // malformed X-Amz-* parameter or X-Amz-Expires outside 1..604800;
+  // kSignatureExpired ("Request has expired") once X-Amz-Date + X-Amz-Expires
+  // has passed; kSignatureNotYetCurrent when X-Amz-Date is more than 15
+  // minutes ahead.
   // Error messages never contain the secret key or the expected signature, and
   // echo at most a bounded prefix of any caller-supplied field. Nothing is
   // cached for a request whose signature does not verify.

@@ -44,6 +44,18 @@ std::string KmsKeyArn(std::string_view region, std::string_view account, std::st
   return out;
 }
 
+std::string S3BucketArn(std::string_view bucket) {
+  std::string out = "arn:aws:s3:::";
+  out.append(bucket);
+  return out;
+}
+
+std::string S3ObjectArn(std::string_view bucket, std::string_view key) {
+  std::string out = S3BucketArn(bucket);
+  out.append("/").append(key);
+  return out;
+}
+
 std::string CofferSealArn(std::string_view region, std::string_view account) {
   std::string out = "arn:aws:coffer:";
   out.append(region).append(":").append(account).append(":seal");

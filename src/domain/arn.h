@@ -41,6 +41,11 @@ std::string KmsKeyArn(std::string_view region, std::string_view account, std::st
 std::string KmsAliasArn(std::string_view region, std::string_view account,
                         std::string_view alias_name);
 
+// arn:aws:s3:::<bucket> and arn:aws:s3:::<bucket>/<key>: S3's ARNs name no
+// region or account.
+std::string S3BucketArn(std::string_view bucket);
+std::string S3ObjectArn(std::string_view bucket, std::string_view key);
+
 // arn:aws:coffer:<region>:<account>:seal: the resource of the operator calls
 // (coffer:Seal, coffer:Rekey, coffer:RotateRoot).
 std::string CofferSealArn(std::string_view region, std::string_view account);

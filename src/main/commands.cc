@@ -67,6 +67,7 @@ void AddCaBundleOption(CLI::App& command, std::string& ca_bundle) {
 //               [--rotation-check-interval S] [--rotation-workers N] [--rotation-endpoint-url URL]
 //               [--tls-cert-file PEM --tls-key-file PEM [--tls-client-ca-file PEM]
 //                [--tls-client-auth none|request|require]] [--insecure-http]
+//               [--s3-max-object-size N] [--s3-max-request-size N] [--s3-domain NAME ...]
 //               [--config FILE]   (every option above also as a key of FILE; see config_file.h)
 Runner AddServer(CLI::App& command) {
   struct Flags {
@@ -122,6 +123,17 @@ Runner AddServer(CLI::App& command) {
       ->check(CLI::ExistingFile);
   command.add_option("--oidc-jwks", flags->static_jwks,
                      "ISSUER=FILE: use this JWKS file for ISSUER instead of fetching (repeatable)");
+  command.add_option("--s3-max-object-size", o.s3_max_object_bytes,
+                     "S3 API: largest object in bytes (EntityTooLarge above it)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{5} << 40))
+      ->capture_default_str();
+  command.add_option("--s3-max-request-size", o.s3_max_request_bytes,
+                     "S3 API: largest request body in bytes (one PutObject or UploadPart)")
+      ->check(CLI::Range(size_t{1} << 20, size_t{1} << 32))
+      ->capture_default_str();
+  command.add_option("--s3-domain", o.s3_domains,
+                     "S3 API: host name under which BUCKET.NAME addresses a bucket "
+                     "(virtual-host style; repeatable; default localhost)");
   command.add_option("--rotation-hook-timeout", flags->rotation_hook_timeout,
                      "seconds a rotation hook may take for one step")
       ->check(CLI::Range(1, 3000))

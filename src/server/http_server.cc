@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -411,7 +412,16 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     request_start_ = server_.clock.SteadyNow();
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(options().max_header_bytes));
-    parser_->body_limit(options().max_body_bytes);
+    body_limit_ = options().max_body_bytes;
+    // With a large-body hook, the limit is set once the header is in
+    // (OnHeader): Beast would refuse a large Content-Length at the header.
+    // (Not boost::none: Beast compares a Content-Length with it, and every
+    // length is greater than none.)
+    if (options().large_body_limit) {
+      parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    } else {
+      parser_->body_limit(options().max_body_bytes);
+    }
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               self->OnHeader(ec);
@@ -423,6 +433,27 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     if (parser_->is_done()) return Handle();
     auto& msg = parser_->get();
     Tcp().expires_after(options().body_timeout);
+    body_limit_ = options().max_body_bytes;
+    auto declared = parser_->content_length();
+    if (options().large_body_limit &&
+        (parser_->chunked() || (declared && *declared > options().max_body_bytes))) {
+      api::HttpRequest head;
+      head.method.assign(Sv(msg.method_string()));
+      std::string_view target = Sv(msg.target());
+      size_t q = target.find('?');
+      head.path.assign(target.substr(0, q));
+      if (q != std::string_view::npos) head.query.assign(target.substr(q + 1));
+      for (const auto& field : msg) {
+        head.headers.emplace_back(Sv(field.name_string()), Sv(field.value()));
+      }
+      if (size_t larger = options().large_body_limit(head); larger > body_limit_) {
+        body_limit_ = larger;
+      }
+    }
+    if (options().large_body_limit) {
+      if (declared && *declared > body_limit_) return OnReadError(http::error::body_limit);
+      parser_->body_limit(body_limit_);
+    }
     if (beast::iequals(msg[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, msg.version());
       http::async_write(stream_, *continue_,
@@ -446,8 +477,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
       return Reject(413, "RequestEntityTooLarge",
-                    "request body exceeds " + std::to_string(options().max_body_bytes) +
-                        " bytes");
+                    "request body exceeds " + std::to_string(body_limit_) + " bytes");
     }
     if (ec == http::error::header_limit) {
       return Reject(431, "RequestHeaderFieldsTooLarge",
@@ -503,6 +533,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     request.request_id = server_.ids.NewUuid();
     request_id_ = request.request_id;
     method_.assign(LogField(request.method));
+    head_request_ = request.method == "HEAD";
     op_.assign(LogField(Sv(msg["X-Amz-Target"])));
     unsigned version = msg.version();
     bool keep_alive = msg.keep_alive();
@@ -547,7 +578,12 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     for (auto& [name, value] : response.headers) response_.insert(name, value);
     response_.body() = std::move(response.body);
     response_.keep_alive(keep_alive && !server_.stopping.load(std::memory_order_acquire));
-    response_.prepare_payload();
+    // A HEAD answer may state the Content-Length of what a GET would send
+    // (S3's HeadObject); it has no body either way.
+    if (!(head_request_ && response_.body().empty() &&
+          response_.find(http::field::content_length) != response_.end())) {
+      response_.prepare_payload();
+    }
     Write(/*linger=*/false);
   }
 
@@ -634,6 +670,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   // For the access log and metrics of the current request (reused buffers).
   std::string request_id_;
   std::string method_;
+  bool head_request_ = false;  // the request being answered is a HEAD
+  size_t body_limit_ = 0;      // the body limit of the request being read
   std::string op_;
   std::string status_label_;
   util::SteadyTime request_start_{};

@@ -69,6 +69,12 @@ struct HttpServerOptions {
   // its io thread.
   std::function<bool(const api::HttpRequest&)> offload;
   int blocking_threads = 64;
+  // A larger body limit for some requests (the S3 API's object uploads):
+  // called with the request's method, target and headers (no body) only when
+  // its declared body is larger than max_body_bytes (or chunked); returns the
+  // limit for that request (at most that many bytes, else 413), or 0 to keep
+  // max_body_bytes. Must be thread-safe.
+  std::function<size_t(const api::HttpRequest& head)> large_body_limit;
   TlsOptions tls;
 };
 

@@ -29,6 +29,8 @@
 #include "api/awsquery/iam_service.h"
 #include "api/awsquery/query_protocol.h"
 #include "api/awsquery/sts_service.h"
+#include "api/s3/s3_front.h"
+#include "domain/s3/object_store.h"
 #include "domain/secrets/secret_store.h"
 #include "audit/audit.h"
 #include "auth/authorizer.h"
@@ -374,6 +376,15 @@ Result<std::shared_ptr<Serving>> BuildServing(ServerContext& context,
   s->query->AddService(
       std::make_unique<api::awsquery::StsService>(*s->identities, *s->oidc, *context.clock));
 
+  domain::s3::ObjectStoreOptions object_options;
+  object_options.max_object_bytes = options.s3_max_object_bytes;
+  s->objects = std::make_unique<domain::s3::ObjectStore>(
+      *context.backend, *s->keyring, *s->keys, *context.clock, *context.ids, object_options);
+  api::s3::S3FrontOptions s3_options;
+  s3_options.virtual_host_domains = options.s3_domains;
+  s3_options.max_request_bytes = options.s3_max_request_bytes;
+  s->s3 = std::make_unique<api::s3::S3Front>(*s->objects, std::move(s3_options));
+
   if (options.dev) {
     COFFER_RETURN_IF_ERROR(EnsureDevIdentity(options, *s));
     COFFER_RETURN_IF_ERROR(WriteDevConfig(options));
@@ -620,6 +631,11 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
         }
         if (!s) return ctx->sys->HandleSealed(request, *ctx->audit, *ctx->clock);
         return s->query_pipeline->Handle(*ctx->sys, request);
+      },
+      [ctx](const api::HttpRequest& request) {
+        std::shared_ptr<Serving> s = ctx->serving();
+        if (!s) return api::router::Router::Sealed(request);
+        return s->query_pipeline->Handle(*s->s3, request);
       });
 
   // Bound before the serving parts are built: rotation hooks need the URL.
@@ -628,6 +644,28 @@ Result<std::unique_ptr<ServerContext>> Start(const ServerOptions& options) {
   http.port = listen.port;
   // Writes wait for their group commit off the io threads.
   if (!http.offload) http.offload = &api::router::Router::MayBlock;
+  // S3 object uploads may be larger than the other APIs' bodies.
+  if (!http.large_body_limit) {
+    // Only for a caller whose signature over the request's head verifies: an
+    // unauthenticated client cannot make the server buffer more than
+    // max_body_bytes (the request is verified again, body included, when it runs).
+    http.large_body_limit = [ctx](const api::HttpRequest& head) -> size_t {
+      if (!api::router::Router::IsS3(head)) return 0;
+      std::shared_ptr<Serving> s = ctx->serving();
+      if (!s) return 0;
+      size_t limit = s->s3->BodyLimit(head);
+      if (limit == 0) return 0;
+      auth::SignedRequest signed_head;
+      signed_head.method = head.method;
+      signed_head.path = head.path;
+      signed_head.query = head.query;
+      signed_head.service = "s3";
+      signed_head.payload = auth::PayloadSigning::kAllowUnsigned;
+      signed_head.verify_body = false;
+      for (const auto& [name, value] : head.headers) signed_head.headers.emplace_back(name, value);
+      return s->authenticator->Authenticate(signed_head).has_value() ? limit : 0;
+    };
+  }
   COFFER_ASSIGN_OR_RETURN(
       context->http,
       HttpServer::Create(

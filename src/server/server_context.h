@@ -42,9 +42,15 @@ class ParameterStore;
 namespace domain::secrets {
 class SecretStore;
 }  // namespace domain::secrets
+namespace domain::s3 {
+class ObjectStore;
+}  // namespace domain::s3
 namespace api::awsquery {
 class QueryProtocol;
 }  // namespace api::awsquery
+namespace api::s3 {
+class S3Front;
+}  // namespace api::s3
 namespace auth {
 class Authenticator;
 class HttpFetcher;
@@ -125,6 +131,13 @@ struct ServerOptions {
   // PEM CA bundle rotation hooks verify this server (and https hooks) with;
   // given to executable hooks as AWS_CA_BUNDLE ("" = the system's CAs).
   std::string rotation_ca_file;
+  // The S3 API (docs/s3.md): the largest object (--s3-max-object-size), the
+  // largest request body, i.e. one PutObject or UploadPart with its framing
+  // (--s3-max-request-size), and the host names under which
+  // "<bucket>.<name>" is a virtual-host style address (--s3-domain).
+  uint64_t s3_max_object_bytes = 5ull * 1024 * 1024 * 1024;
+  size_t s3_max_request_bytes = 64 * 1024 * 1024;
+  std::vector<std::string> s3_domains = {"localhost"};
 };
 
 // The parts that serve requests, which exist only while the server is
@@ -154,7 +167,9 @@ struct Serving {
   std::unique_ptr<auth::OidcVerifier> oidc;
   std::unique_ptr<domain::parameters::ParameterStore> parameters;
   std::unique_ptr<domain::secrets::SecretStore> secrets;
+  std::unique_ptr<domain::s3::ObjectStore> objects;
   std::unique_ptr<api::awsjson::JsonProtocol> json;
+  std::unique_ptr<api::s3::S3Front> s3;  // runs on query_pipeline (IAM policies)
   std::unique_ptr<api::awsquery::QueryProtocol> query;
   // The request pipeline of each front (api/pipeline): the same stages, with
   // the front's authorizer. The operator API (/v1/sys/) runs on

@@ -103,6 +103,22 @@ std::string CanonicalUri(std::string_view raw_path) {
   return out;
 }
 
+Result<std::string> CanonicalUriS3(std::string_view raw_path) {
+  if (raw_path.empty()) return std::string("/");
+  COFFER_ASSIGN_OR_RETURN(std::string decoded, util::UriDecode(raw_path));
+  std::string out;
+  out.reserve(decoded.size() + 8);
+  size_t pos = 0;
+  while (true) {
+    size_t slash = decoded.find('/', pos);
+    AppendUriEncoded(std::string_view(decoded).substr(pos, slash - pos), out);
+    if (slash == std::string::npos) break;
+    out.push_back('/');
+    pos = slash + 1;
+  }
+  return out;
+}
+
 Result<std::string> CanonicalQuery(std::string_view raw_query) {
   if (raw_query.empty()) return std::string();
   std::vector<std::pair<std::string, std::string>> pairs;
@@ -150,10 +166,16 @@ bool CanonicalHeaderValue(std::span<const HeaderView> headers, std::string_view 
 
 Status AppendCanonicalRequest(const RequestParts& request,
                               std::span<const std::string_view> signed_headers,
-                              std::string_view payload_hash, std::string& out) {
+                              std::string_view payload_hash, std::string& out,
+                              UriStyle style) {
   out += request.method;
   out.push_back('\n');
-  out += CanonicalUri(request.path);
+  if (style == UriStyle::kS3) {
+    COFFER_ASSIGN_OR_RETURN(std::string uri, CanonicalUriS3(request.path));
+    out += uri;
+  } else {
+    out += CanonicalUri(request.path);
+  }
   out.push_back('\n');
   if (!request.query.empty()) {
     COFFER_ASSIGN_OR_RETURN(std::string query, CanonicalQuery(request.query));

@@ -46,6 +46,17 @@ struct RequestParts {
 // botocore and the Go SDK sign non-S3 requests. "" and "/" give "/".
 std::string CanonicalUri(std::string_view raw_path);
 
+// How the path becomes the canonical URI: every AWS service but S3 normalises
+// the raw path and encodes it again (CanonicalUri); S3 signs the key's bytes
+// encoded once, without normalisation (CanonicalUriS3).
+enum class UriStyle { kNormalized, kS3 };
+
+// S3's canonical URI: the raw path percent-decoded, then each byte but '/'
+// outside RFC 3986's unreserved set encoded once (no dot-segment or empty
+// segment handling). "" gives "/". kInvalidArgument (kMalformedInput) on a
+// broken %-escape.
+Result<std::string> CanonicalUriS3(std::string_view raw_path);
+
 // The canonical query string: pairs split on '&' and the first '=', each key and
 // value percent-decoded then RFC 3986-encoded, sorted by key then value, joined
 // "k=v" with '&'. A key without '=' gets an empty value. kInvalidArgument
@@ -66,7 +77,8 @@ bool CanonicalHeaderValue(std::span<const HeaderView> headers, std::string_view 
 // kInvalidArgument (kIncompleteSignature) when a signed header is absent.
 Status AppendCanonicalRequest(const RequestParts& request,
                               std::span<const std::string_view> signed_headers,
-                              std::string_view payload_hash, std::string& out);
+                              std::string_view payload_hash, std::string& out,
+                              UriStyle style = UriStyle::kNormalized);
 // Same as AppendCanonicalRequest, returning a new string.
 Result<std::string> CanonicalRequest(const RequestParts& request,
                                      std::span<const std::string_view> signed_headers,

@@ -104,6 +104,26 @@ enum class Reason {
   kKmsUnsupportedOperation,  // asymmetric/HMAC keys, changes to AWS-managed keys
   kKmsInvalidKeyUsage,       // an encryption algorithm the key does not support
   kKmsTagError,              // a tag (key or value) KMS refuses (TagException)
+
+  // domain/s3 and api/s3
+  kNoSuchBucket,
+  kNoSuchKey,
+  kNoSuchUpload,
+  kNoSuchBucketPolicy,
+  kBucketAlreadyOwnedByYou,
+  kBucketNotEmpty,
+  kInvalidBucketName,
+  kEntityTooLarge,
+  kEntityTooSmall,
+  kInvalidPart,
+  kInvalidPartOrder,
+  kInvalidRange,
+  kInvalidDigest,      // a Content-MD5 / x-amz-checksum-* that is not a well-formed digest
+  kBadDigest,          // a digest that does not match the bytes received
+  kMalformedXml,
+  kInvalidS3Request,   // S3's InvalidRequest / InvalidArgument
+  kNotImplemented,
+  kPreconditionFailed,
 };
 
 }  // namespace coffer::util

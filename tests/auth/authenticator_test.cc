@@ -15,6 +15,7 @@
 #include "domain/iam/identity_store.h"
 #include "keyring/keyring.h"
 #include "sigv4/sigv4.h"
+#include "util/encoding.h"
 #include "storage/memory/memory_backend.h"
 #include "util/id_generator.h"
 #include "util/time.h"
@@ -444,6 +445,83 @@ TEST_F(AuthenticatorTest, ContentSha256HeaderMustMatchTheBody) {
   auto r = AuthenticateAt(req, "20261128T091057Z");
   ExpectError(r, Reason::kSignatureMismatch);
   EXPECT_NE(r.error().message.find("x-amz-content-sha256"), std::string::npos);
+}
+
+// A presigned URL (S3): the query carries the signature over the S3 canonical
+// URI (encoded once); it verifies until X-Amz-Date + X-Amz-Expires, then is
+// refused as expired; an edited path or a non-S3 front refuses it.
+TEST_F(AuthenticatorTest, PresignedUrlVerifiesUntilItExpires) {
+  auto presign = [&](std::string_view path, std::string_view amz_date, std::string_view expires) {
+    std::string scope = sigv4::CredentialScope(amz_date.substr(0, 8), "us-east-1", "s3");
+    std::string query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F" +
+                        util::UriEncode(scope) + "&X-Amz-Date=" + std::string(amz_date) +
+                        "&X-Amz-Expires=" + std::string(expires) + "&X-Amz-SignedHeaders=host";
+    std::vector<sigv4::HeaderView> views = {{"Host", "127.0.0.1:18777"}};
+    std::string_view host = "host";
+    std::string canonical;
+    EXPECT_TRUE(sigv4::AppendCanonicalRequest(sigv4::RequestParts{"GET", path, query, views},
+                                              std::span(&host, 1), "UNSIGNED-PAYLOAD",
+                                              canonical, sigv4::UriStyle::kS3)
+                    .has_value());
+    SecretBytes key = sigv4::DeriveSigningKey(SecretBytes(kSecret), amz_date.substr(0, 8),
+                                              "us-east-1", "s3");
+    std::string signature =
+        sigv4::SignatureHex(key, sigv4::StringToSign(amz_date, scope, canonical));
+    return query + "&X-Amz-Signature=" + signature;
+  };
+  OwnedRequest req;
+  req.method = "GET";
+  req.path = "/bucket/a%20key";
+  req.headers = {{"Host", "127.0.0.1:18777"}};
+  req.service = "s3";
+  req.payload = PayloadSigning::kAllowUnsigned;
+  req.query = presign(req.path, "20261128T091057Z", "60");
+  auto ok = AuthenticateAt(req, "20261128T091127Z");
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_TRUE(ok->presigned);
+  ExpectError(AuthenticateAt(req, "20261128T091158Z"), Reason::kSignatureExpired);
+  OwnedRequest other = req;
+  other.path = "/bucket/another";
+  ExpectError(AuthenticateAt(other, "20261128T091127Z"), Reason::kSignatureMismatch);
+  OwnedRequest json_front = req;
+  json_front.payload = PayloadSigning::kSignedOnly;
+  ExpectError(AuthenticateAt(json_front, "20261128T091127Z"),
+              Reason::kMissingAuthenticationToken);
+  req.query = presign(req.path, "20261128T091057Z", "604801");
+  ExpectError(AuthenticateAt(req, "20261128T091127Z"), Reason::kIncompleteSignature);
+}
+
+// A signed streaming payload hands the front the material to verify the
+// chunks: the signing key, the request's signature as the seed, date and scope.
+TEST_F(AuthenticatorTest, StreamingPayloadYieldsChunkSigningMaterial) {
+  OwnedRequest req;
+  req.method = "PUT";
+  req.path = "/bucket/key";
+  req.headers = {{"Host", "127.0.0.1:18777"},
+                 {"X-Amz-Content-SHA256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}};
+  req.service = "s3";
+  req.payload = PayloadSigning::kAllowUnsigned;
+  SecretBytes secret(kSecret);
+  std::vector<sigv4::HeaderView> views;
+  for (const auto& [n, v] : req.headers) views.emplace_back(n, v);
+  sigv4::SigningParams params;
+  params.access_key_id = "AKIDEXAMPLE";
+  params.secret_access_key = &secret;
+  params.region = "us-east-1";
+  params.service = "s3";
+  params.time = AmzTime("20261128T091057Z");
+  params.payload_hash = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+  auto signed_request =
+      sigv4::Sign(sigv4::RequestParts{req.method, req.path, req.query, views}, params);
+  ASSERT_TRUE(signed_request.has_value());
+  for (auto& [n, v] : signed_request->headers_to_add) req.headers.emplace_back(n, v);
+  auto r = AuthenticateAt(req, "20261128T091057Z");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_TRUE(r->chunk_signing.has_value());
+  EXPECT_EQ(r->chunk_signing->seed_signature, signed_request->signature);
+  EXPECT_EQ(r->chunk_signing->scope, "20261128/us-east-1/s3/aws4_request");
+  EXPECT_TRUE(r->chunk_signing->signing_key.Equals(
+      sigv4::DeriveSigningKey(secret, "20261128", "us-east-1", "s3")));
 }
 
 // UNSIGNED-PAYLOAD and the streaming forms are S3's: a JSON or query front

@@ -16,16 +16,16 @@ here: `coffer bundle create` of 5,000 values from two services, `coffer bundle i
   access     a caller whose IAM policy lacks kms:Decrypt gets AccessDenied and nothing runs.
   url        the bundle fetched over http:// runs the same; an endless answer is cut off at
              the 64 MiB limit (not held in memory) and runs nothing.
-  s3         `bundle create -o s3://BUCKET/KEY` and `exec --bundle s3://BUCKET/KEY` against an S3
-             stand-in (AWS_ENDPOINT_URL_S3) that checks every request's SigV4 signature with
-             botocore's own S3SigV4Auth and stores objects in memory; a bad secret key gets
-             SignatureDoesNotMatch and runs nothing. (Coffer's own S3 API is not there yet.)
+  s3         `bundle create -o s3://BUCKET/KEY` and `exec --bundle s3://BUCKET/KEY` against
+             Coffer's own S3 API (the same endpoint): the child sees every value exactly; the
+             object and the data directory hold no value in the clear; a missing object
+             (NoSuchKey), a bad secret key (SignatureDoesNotMatch), a caller without
+             s3:GetObject (AccessDenied) and a bundle tampered with in S3 each run nothing.
 No value reaches the server's log or coffer's stderr.
 
 Usage: e2e_bundle.py --coffer build/coffer [--keys N]
 """
 
-import hashlib
 import http.server
 import json
 import os
@@ -100,62 +100,6 @@ def serve(directory):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-class FakeS3(http.server.BaseHTTPRequestHandler):
-    """Path-style PUT/GET of objects; every request's signature is recomputed by botocore."""
-    objects = {}
-    secret = None
-    seen = []
-
-    def log_message(self, *args):
-        pass
-
-    def _verify(self, body):
-        from botocore.auth import S3SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
-        auth = self.headers.get("Authorization", "")
-        try:
-            cred = auth.split("Credential=")[1].split(",")[0]
-            access, date, region, service, _ = cred.split("/")
-            signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
-        except (IndexError, ValueError):
-            return False
-        headers = {k: v for k, v in self.headers.items() if k.lower() in signed}
-        url = f"http://{self.headers['Host']}{self.path}"
-        req = AWSRequest(method=self.command, url=url, data=body, headers=headers)
-        req.context["timestamp"] = self.headers.get("X-Amz-Date", "")
-        signer = S3SigV4Auth(Credentials(access, FakeS3.secret), service, region)
-        canonical = signer.canonical_request(req)
-        want = signer.signature(signer.string_to_sign(req, canonical), req)
-        FakeS3.seen.append((self.command, self.path, service, sorted(signed)))
-        return service == "s3" and auth.endswith("Signature=" + want)
-
-    def _reply(self, status, body=b""):
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _error(self, status, code):
-        self._reply(status, f"<Error><Code>{code}</Code><Message>{code}</Message></Error>".encode())
-
-    def do_PUT(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if not self._verify(body):
-            return self._error(403, "SignatureDoesNotMatch")
-        if hashlib.sha256(body).hexdigest() != self.headers.get("x-amz-content-sha256"):
-            return self._error(400, "XAmzContentSHA256Mismatch")
-        FakeS3.objects[self.path] = body
-        self._reply(200)
-
-    def do_GET(self):
-        if not self._verify(b""):
-            return self._error(403, "SignatureDoesNotMatch")
-        if self.path not in FakeS3.objects:
-            return self._error(404, "NoSuchKey")
-        self._reply(200, FakeS3.objects[self.path])
 
 
 def field_offsets(data):
@@ -352,44 +296,54 @@ def run(args, t, ck):
     ck.true("larger than" in p.err and not os.path.exists(marker),
             "an endless answer is cut at the size limit and runs nothing", p.err.strip()[:300])
 
-    # --- s3:// against an S3 stand-in that verifies signatures with botocore -----------------
-    FakeS3.secret = t.secret_key
-    s3 = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeS3)
-    threading.Thread(target=s3.serve_forever, daemon=True).start()
-    try:
-        s3env = c.env()
-        s3env["AWS_ENDPOINT_URL_S3"] = f"http://127.0.0.1:{s3.server_address[1]}"
-        dest = "s3://bundles/prod/myapp.bundle"
-        p = c.run(["bundle", "create", "shared", "app", "--key", "alias/bundles", "-o", dest],
-                  env=s3env)
-        ok(ck, p, "bundle create -o s3://")
-        ck.true("/bundles/prod/myapp.bundle" in FakeS3.objects, "the bundle is PUT path-style")
-        stored = FakeS3.objects.get("/bundles/prod/myapp.bundle", b"")
-        ck.true(len(stored) > 0 and CANARY.encode() not in stored,
-                "the object in S3 holds no value in the clear")
-        p = c.run(["bundle", "inspect", dest, "--output", "json"], env=s3env)
-        ok(ck, p, "bundle inspect s3://")
-        ck.eq(json.loads(p.stdout or b"{}").get("Name"), "myapp.bundle",
-              "the name defaults to the object key's last segment")
-        p = c.run(["exec", "--pristine", "--bundle", dest, "--", "env", "-0"], env=s3env)
-        ok(ck, p, "exec --bundle s3:// in a fresh process")
-        ck.secret_eq(p.stdout, want, "the bundle from s3:// gives every value exactly")
-        ck.true(all(svc == "s3" and "x-amz-content-sha256" in hs for _, _, svc, hs in FakeS3.seen),
-                "every S3 request is signed for s3 and signs x-amz-content-sha256")
-        p = c.run(["exec", "--bundle", "s3://bundles/prod/absent", "--"] + cmd[1:], env=s3env)
-        ck.eq(p.returncode, 4, "a missing object exits 4 (not found)")
-        ck.true("NoSuchKey" in p.err and not os.path.exists(marker),
-                "a missing object names NoSuchKey and runs nothing", p.err.strip()[:300])
-        FakeS3.secret = "not-the-secret"
-        p = c.run(["exec", "--bundle", dest, "--"] + cmd[1:], env=s3env)
-        ck.true(p.returncode == 1 and "SignatureDoesNotMatch" in p.err
-                and not os.path.exists(marker),
-                "an S3 refusal (SignatureDoesNotMatch) runs nothing", p.err.strip()[:300])
-        for bad_url in ("s3://bundles", "s3://B/x", "s3://bundles/a//b", "s3://bundles/a/../b"):
-            p = c.run(["exec", "--bundle", bad_url, "--"] + cmd[1:], env=s3env)
-            ck.eq(p.returncode, 2, f"{bad_url} is a usage error")
-    finally:
-        s3.shutdown()
+    # --- s3:// against Coffer's own S3 API (the same endpoint: AWS_ENDPOINT_URL) ---------------
+    s3 = t.boto3_client("s3")
+    s3.create_bucket(Bucket="bundles")
+    dest = "s3://bundles/prod/myapp.bundle"
+    p = c.run(["bundle", "create", "shared", "app", "--key", "alias/bundles", "-o", dest])
+    ok(ck, p, "bundle create -o s3:// (Coffer's S3 API)")
+    stored = s3.get_object(Bucket="bundles", Key="prod/myapp.bundle")["Body"].read()
+    ck.true(len(stored) > 0 and CANARY.encode() not in stored,
+            "the object in S3 holds no value in the clear")
+    at_rest = []
+    for dirpath, _, files in os.walk(t.data_dir):
+        for name in files:
+            with open(os.path.join(dirpath, name), "rb") as f:
+                if CANARY.encode() in f.read():
+                    at_rest.append(name)
+    ck.eq(at_rest, [], "no value in the clear in the server's data directory")
+    p = c.run(["bundle", "inspect", dest, "--output", "json"])
+    ok(ck, p, "bundle inspect s3://")
+    ck.eq(json.loads(p.stdout or b"{}").get("Name"), "myapp.bundle",
+          "the name defaults to the object key's last segment")
+    p = c.run(["exec", "--pristine", "--bundle", dest, "--", "env", "-0"])
+    ok(ck, p, "exec --bundle s3:// in a fresh process")
+    ck.secret_eq(p.stdout, want, "the bundle from s3:// gives every value exactly")
+    p = c.run(["exec", "--bundle", "s3://bundles/prod/absent", "--"] + cmd[1:])
+    ck.eq(p.returncode, 4, "a missing object exits 4 (not found)")
+    ck.true("NoSuchKey" in p.err and not os.path.exists(marker),
+            "a missing object names NoSuchKey and runs nothing", p.err.strip()[:300])
+    p = c.run(["exec", "--bundle", dest, "--"] + cmd[1:],
+              env=c.env(t.access_key, "not-the-secret"))
+    ck.true(p.returncode == 1 and "SignatureDoesNotMatch" in p.err
+            and not os.path.exists(marker),
+            "an S3 refusal (SignatureDoesNotMatch) runs nothing", p.err.strip()[:300])
+    # A caller allowed KMS and SSM but not s3:GetObject on the bundle: AccessDenied, nothing runs.
+    no_s3 = h.create_user_with_policy(t, ck, "no-s3", json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["kms:Decrypt", "ssm:*"], "Resource": "*"}]}))
+    p = c.run(["exec", "--bundle", dest, "--"] + cmd[1:], env=c.env(*no_s3))
+    ck.true(p.returncode != 0 and "AccessDenied" in p.err and not os.path.exists(marker),
+            "a caller without s3:GetObject gets AccessDenied and runs nothing",
+            p.err.strip()[:300])
+    s3.put_object(Bucket="bundles", Key="prod/tampered.bundle",
+                  Body=stored[:-1] + bytes([stored[-1] ^ 1]))
+    p = c.run(["exec", "--bundle", "s3://bundles/prod/tampered.bundle", "--"] + cmd[1:])
+    ck.true(p.returncode != 0 and not os.path.exists(marker),
+            "a bundle tampered with in S3 runs nothing", p.err.strip()[:300])
+    for bad_url in ("s3://bundles", "s3://B/x", "s3://bundles/a//b", "s3://bundles/a/../b"):
+        p = c.run(["exec", "--bundle", bad_url, "--"] + cmd[1:])
+        ck.eq(p.returncode, 2, f"{bad_url} is a usage error")
     return web
 
 

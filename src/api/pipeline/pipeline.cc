@@ -95,6 +95,7 @@ HttpResponse Pipeline::Handle(Front& front, const HttpRequest& request) {
       signed_request.query = request.query;
       signed_request.body = request.body;
       signed_request.service = exchange->signing_name();
+      signed_request.payload = exchange->payload_signing();
       signed_request.headers.reserve(request.headers.size());
       for (const auto& [name, value] : request.headers) {
         signed_request.headers.emplace_back(name, value);

@@ -147,6 +147,11 @@ class Exchange {
   virtual Status Route() = 0;
   // Stage 2. The service name the signature must be scoped to.
   virtual std::string_view signing_name() const = 0;
+  // How the payload may be covered by the signature (S3 accepts unsigned and
+  // streaming payloads and presigned URLs; every other API signs the body).
+  virtual auth::PayloadSigning payload_signing() const {
+    return auth::PayloadSigning::kSignedOnly;
+  }
   // Whether this request is served without a signature: the operation is
   // one AWS serves unsigned and the request carries no Authorization header.
   virtual bool Unsigned() const = 0;

@@ -106,8 +106,12 @@ HttpResponse JsonError(const HttpRequest& request, int status, std::string_view 
 }  // namespace
 
 Router::Router(native::NativeApi& native, ProtocolHandler json, ProtocolHandler query,
-               ProtocolHandler sys)
-    : native_(native), json_(std::move(json)), query_(std::move(query)), sys_(std::move(sys)) {}
+               ProtocolHandler sys, ProtocolHandler s3)
+    : native_(native),
+      json_(std::move(json)),
+      query_(std::move(query)),
+      sys_(std::move(sys)),
+      s3_(std::move(s3)) {}
 
 HttpResponse Router::Sealed(const HttpRequest& request) {
   constexpr std::string_view kMessage =
@@ -116,6 +120,19 @@ HttpResponse Router::Sealed(const HttpRequest& request) {
   if (native::IsSysPath(request.path)) return native::SealedError(request);
   if (!request.HasHeader("X-Amz-Target") && IsQueryProtocol(request)) {
     return QueryError(request, 503, "ServiceUnavailable", kMessage);
+  }
+  if (IsS3(request)) {
+    HttpResponse response;
+    response.status = 503;
+    response.SetHeader("x-amz-request-id", request.request_id);
+    if (request.method == "HEAD") return response;
+    response.SetHeader("Content-Type", "application/xml");
+    response.body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code><Message>";
+    AppendXmlEscaped(response.body, kMessage);
+    response.body += "</Message><RequestId>";
+    AppendXmlEscaped(response.body, request.request_id);
+    response.body += "</RequestId></Error>";
+    return response;
   }
   return JsonError(request, 503, "ServiceUnavailable", kMessage);
 }
@@ -127,12 +144,17 @@ bool Router::IsQueryProtocol(const HttpRequest& request) {
          StartsWithNoCase(request.Header("Content-Type"), "application/x-www-form-urlencoded");
 }
 
+bool Router::IsS3(const HttpRequest& request) {
+  return !native::NativeApi::Matches(request) && !native::IsSysPath(request.path) &&
+         !request.HasHeader("X-Amz-Target") && !IsQueryProtocol(request);
+}
+
 bool Router::MayBlock(const HttpRequest& request) {
   if (native::NativeApi::Matches(request)) return false;
   if (native::IsSysPath(request.path)) return request.method != "GET";
   if (native::IsChangesPath(request.path)) return true;  // a long-poll waits
   std::string_view target = request.Header("X-Amz-Target");
-  if (target.empty()) return IsQueryProtocol(request);
+  if (target.empty()) return true;  // query protocol (IAM, STS) or S3
   std::string_view op = target.substr(target.rfind('.') + 1);  // npos + 1 == 0
   for (std::string_view read : {"Get", "BatchGet", "Describe", "List", "Decrypt", "Encrypt",
                                 "ReEncrypt", "GenerateDataKey", "GenerateRandom", "Sign",
@@ -163,6 +185,7 @@ HttpResponse Router::Handle(const HttpRequest& request) const {
     message += " (the query protocol for STS and IAM is not implemented yet)";
     return QueryError(request, 400, "InvalidAction", message);
   }
+  if (s3_) return s3_(request);
   return JsonError(request, 404, "NotFound", "no route for this request");
 }
 

@@ -6,7 +6,8 @@
 //   X-Amz-Target present                -> the AWS JSON 1.1 front (api/awsjson::JsonProtocol)
 //   form-encoded Action=... (STS, IAM)  -> the AWS query front (api/awsquery, not built yet:
 //                                          answers an InvalidAction query-style XML error)
-//   anything else                       -> 404 with a small JSON body
+//   anything else                       -> the S3 REST front (api/s3), when one is
+//                                          given; else 404 with a small JSON body
 //
 // Layering: this is its own library (coffer_api_router) above api/native and
 // api/awsjson, because api/ itself sits below both. The protocol fronts are
@@ -33,7 +34,7 @@ class Router {
   // access log); an empty `query` handler answers query calls with the
   // InvalidAction XML error.
   Router(native::NativeApi& native, ProtocolHandler json, ProtocolHandler query = {},
-         ProtocolHandler sys = {});
+         ProtocolHandler sys = {}, ProtocolHandler s3 = {});
 
   // Always answers; never throws.
   HttpResponse Handle(const HttpRequest& request) const;
@@ -42,11 +43,16 @@ class Router {
   // form-encoded body or a query string carrying Action=.
   static bool IsQueryProtocol(const HttpRequest& request);
 
+  // True for a request no other front takes (not native, operator, JSON or
+  // query): the S3 REST front's.
+  static bool IsS3(const HttpRequest& request);
+
   // True when the request may wait on a durable commit (a write) and should
   // run off the io threads (server::HttpServerOptions::offload): every JSON
   // call but the reads (Get*, BatchGet*, Describe*, List*) and the KMS crypto
   // calls that write nothing, every query-protocol call (IAM, STS), and the
-  // signed operator calls. Native reads (health, metrics) and sealed-state
+  // signed operator calls, and every S3 request (object bodies are large
+  // and decrypted or encrypted in chunks). Native reads (health, metrics) and sealed-state
   // answers stay inline. A wrong answer costs speed, never correctness.
   static bool MayBlock(const HttpRequest& request);
 
@@ -60,6 +66,7 @@ class Router {
   ProtocolHandler json_;
   ProtocolHandler query_;
   ProtocolHandler sys_;
+  ProtocolHandler s3_;
 };
 
 }  // namespace coffer::api::router

@@ -28,6 +28,7 @@ struct ManagedAlias {
 };
 constexpr ManagedAlias kManagedAliases[] = {
     {"alias/aws/ssm", "Default key that protects my SSM parameters when no other key is defined"},
+    {"alias/aws/s3", "Default key that protects my S3 objects when no other key is defined"},
     {"alias/aws/secretsmanager",
      "Default key that protects my Secrets Manager data when no other key is defined"},
 };

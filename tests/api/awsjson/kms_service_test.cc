@@ -272,8 +272,10 @@ TEST_F(KmsServiceTest, ListPagination) {
 
   json aliases = Ok("ListAliases", {{"Limit", 1}});
   ASSERT_EQ(aliases["Aliases"].size(), 1u);
-  EXPECT_EQ(aliases["Aliases"][0]["AliasName"], "alias/aws/secretsmanager");
+  EXPECT_EQ(aliases["Aliases"][0]["AliasName"], "alias/aws/s3");
   EXPECT_FALSE(aliases["Aliases"][0].contains("TargetKeyId"));
+  aliases = Ok("ListAliases", {{"Limit", 1}, {"Marker", aliases["NextMarker"]}});
+  EXPECT_EQ(aliases["Aliases"][0]["AliasName"], "alias/aws/secretsmanager");
   aliases = Ok("ListAliases", {{"Limit", 1}, {"Marker", aliases["NextMarker"]}});
   EXPECT_EQ(aliases["Aliases"][0]["AliasName"], "alias/aws/ssm");
   EXPECT_EQ(aliases["Truncated"], false);

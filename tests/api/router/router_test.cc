@@ -106,6 +106,35 @@ TEST_F(RouterTest, UnknownRequestAnswers404Json) {
   EXPECT_EQ(json_calls_, 0);
 }
 
+// With an S3 front, what no other front takes goes to it (and runs off the
+// io threads); JSON, query, health and operator calls still go where they did.
+TEST_F(RouterTest, RequestsNoOtherFrontTakesGoToTheS3Front) {
+  int s3_calls = 0;
+  Router router(native_, [](const HttpRequest&) { return HttpResponse{}; },
+                [](const HttpRequest&) { return HttpResponse{}; }, {},
+                [&](const HttpRequest&) {
+                  ++s3_calls;
+                  HttpResponse r;
+                  r.status = 204;
+                  return r;
+                });
+  EXPECT_EQ(router.Handle(Request("PUT", "/bucket/key")).status, 204);
+  EXPECT_EQ(router.Handle(Request("GET", "/")).status, 204);
+  EXPECT_EQ(s3_calls, 2);
+  EXPECT_TRUE(Router::IsS3(Request("DELETE", "/bucket")));
+  EXPECT_TRUE(Router::MayBlock(Request("GET", "/bucket/key")));
+  EXPECT_FALSE(Router::IsS3(Request("GET", "/healthz")));
+  HttpRequest json = Request("POST", "/");
+  json.headers.emplace_back("X-Amz-Target", "AmazonSSM.GetParameter");
+  EXPECT_FALSE(Router::IsS3(json));
+  EXPECT_EQ(router.Handle(json).status, 200);
+  EXPECT_EQ(s3_calls, 2);
+  // Sealed, an S3 request is refused in S3's XML shape.
+  HttpResponse sealed = Router::Sealed(Request("GET", "/bucket/key"));
+  EXPECT_EQ(sealed.status, 503);
+  EXPECT_NE(sealed.body.find("<Code>ServiceUnavailable</Code>"), std::string::npos);
+}
+
 // Writes (and every call that is not a known read) run off the io threads;
 // reads, KMS crypto calls, health and metrics stay inline.
 TEST_F(RouterTest, MayBlockIsTrueForWritesOnly) {

@@ -438,8 +438,9 @@ TEST_F(KeyManagementTest, ListAliasesIncludesManagedFiltersAndPaginates) {
     marker = page->next_marker;
     ++pages;
   } while (!marker.empty() && pages < 10);
-  EXPECT_EQ(names, (std::vector<std::string>{"alias/a1", "alias/a2", "alias/aws/secretsmanager",
-                                             "alias/aws/ssm", "alias/b1"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"alias/a1", "alias/a2", "alias/aws/s3",
+                                             "alias/aws/secretsmanager", "alias/aws/ssm",
+                                             "alias/b1"}));
   EXPECT_EQ(pages, 3);
 
   auto only_a = dir_->ListAliases(a.arn, 100, "");
